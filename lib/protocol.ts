@@ -1,0 +1,152 @@
+/**
+ * The probeboard wire protocol between the hub (server/hub) and browsers, over socket.io.
+ *
+ * Isomorphic: imported by the server and by the UI; no Node or DOM APIs here.
+ * Documented field by field in docs/protocol.md. Bump PROTOCOL_VERSION on any
+ * incompatible change; the server sends it in `hello` and a client that does not
+ * understand it must say so rather than draw a wrong picture.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * One flame graph node in d3-flame-graph's short-key form.
+ * `v` is inclusive: this frame's own samples plus all its children's.
+ */
+export interface FlameNode {
+  /** Frame name (symbol, `[unknown] (binary)`, `comm` at depth 1, `all` at the root). */
+  n: string;
+  /** Samples, inclusive of children. */
+  v: number;
+  /** Children, sorted by name (stable layout between updates). Omitted for leaves. */
+  c?: FlameNode[];
+  /** Frame kind, for colouring: see FrameKind. Omitted for the root. */
+  k?: FrameKind;
+}
+
+/** u = user code, k = kernel (`_[k]`), j = JIT (perf map), p = process (comm), x = synthetic (lost stacks, pruned). */
+export type FrameKind = 'u' | 'k' | 'j' | 'p' | 'x';
+
+/** Which part of each stack to show. */
+export type StackMode = 'all' | 'user' | 'kernel';
+export const STACK_MODES: readonly StackMode[] = ['all', 'user', 'kernel'];
+
+/** Time window the flame graph covers: the last 10 s, the last 60 s, or since profiling started. */
+export type TimeWindow = '10s' | '60s' | 'all';
+export const TIME_WINDOWS: readonly TimeWindow[] = ['10s', '60s', 'all'];
+
+/** Per-viewer view of the shared profile. Changing it never changes what is sampled. */
+export interface ViewSettings {
+  window: TimeWindow;
+  stackMode: StackMode;
+  /** Drop the idle task (pid 0, `swapper/N`). */
+  hideIdle: boolean;
+}
+
+export const DEFAULT_VIEW: ViewSettings = { window: '10s', stackMode: 'all', hideIdle: true };
+
+/** What is sampled. Shared by every viewer: changing it restarts sampling. */
+export type ProfileTarget =
+  | { kind: 'all' }
+  | { kind: 'pid'; pid: number }
+  | { kind: 'comm'; comm: string };
+
+export interface ProfileSettings {
+  running: boolean;
+  /** Sampling frequency per CPU, in Hz (1..10000). */
+  hz: number;
+  target: ProfileTarget;
+}
+
+export const DEFAULT_PROFILE_SETTINGS: ProfileSettings = { running: true, hz: 99, target: { kind: 'all' } };
+export const MIN_HZ = 1;
+export const MAX_HZ = 10000;
+/** Longest command name the kernel keeps (TASK_COMM_LEN - 1). */
+export const MAX_COMM_LEN = 15;
+
+/**
+ * Samples whose stack the kernel could not record, by cause. The samples themselves are
+ * still counted in the flame graph (under a `[lost stack: …]` frame), so totals stay true.
+ */
+export interface StackErrorCounts {
+  /** bpf_get_stackid returned -EEXIST: the stack map bucket held another stack (hash collision). */
+  collision: number;
+  /** -EFAULT: the stack could not be walked (e.g. no user stack for a kernel thread, page fault). */
+  fault: number;
+  /** -ENOMEM or any other error, or a stack id that vanished before it was read. */
+  other: number;
+}
+
+/** Counters that tell how complete the picture is, over the frame's window. */
+export interface ProfileHealth {
+  userStackErrors: StackErrorCounts;
+  kernelStackErrors: StackErrorCounts;
+  /** Samples dropped in the kernel because the counts map was full. */
+  droppedSamples: number;
+  /** Frames whose address matched no symbol (shown as `[unknown]`). */
+  unknownFrames: number;
+}
+
+/** Server -> client `profile:frame`: the whole flame graph for the viewer's view. */
+export interface ProfileFrame {
+  /** Increases by one per frame sent on this connection. */
+  seq: number;
+  view: ViewSettings;
+  settings: ProfileSettings;
+  /** Root node: `n` = 'all', `v` = total samples in the window. */
+  tree: FlameNode;
+  /** Samples in the window (equals tree.v). */
+  totalSamples: number;
+  /** Samples folded into `[pruned]` nodes because their frames were too narrow to draw. */
+  prunedSamples: number;
+  /** Number of nodes in `tree`. */
+  nodeCount: number;
+  /** Wall-clock bounds of the window, in ms since the epoch. */
+  windowStartMs: number;
+  windowEndMs: number;
+  /** Wall-clock ms when the newest interval in this frame was read from the kernel. */
+  sampledAtMs: number;
+  health: ProfileHealth;
+}
+
+/** Server -> client `profile:status`: the shared sampling state, sent on change and on join. */
+export interface ProfileStatus {
+  settings: ProfileSettings;
+  /** Empty when sampling works; otherwise what is wrong and how to fix it. */
+  error: string | null;
+  /** Number of CPUs sampled. */
+  cpus: number;
+}
+
+/** Server -> client `hello`, first message on every connection. */
+export interface Hello {
+  protocol: number;
+  version: string;
+  /** Whether this connection may change what is sampled (start/stop, rate, target). */
+  canControl: boolean;
+}
+
+/** Reply to every client request (socket.io acknowledgement). */
+export type Ack<T = undefined> = { ok: true; value?: T } | { ok: false; error: string };
+
+/** Server -> client `error:message`: a request was refused. The connection stays open. */
+export interface ErrorMessage {
+  /** The event the client sent. */
+  event: string;
+  message: string;
+}
+
+/** Events the server emits. */
+export interface ServerToClientEvents {
+  hello: (hello: Hello) => void;
+  'profile:status': (status: ProfileStatus) => void;
+  /** Flow-controlled: the client must call `ack` when it has applied the frame. */
+  'profile:frame': (frame: ProfileFrame, ack: () => void) => void;
+  'error:message': (error: ErrorMessage) => void;
+}
+
+/** Events a client may send. Payloads are untrusted and validated by lib/validate.ts. */
+export interface ClientToServerEvents {
+  'view:set': (view: ViewSettings, ack?: (reply: Ack) => void) => void;
+  'profile:configure': (change: Partial<ProfileSettings>, ack?: (reply: Ack<ProfileSettings>) => void) => void;
+}

@@ -1,0 +1,67 @@
+/**
+ * The typed message interface between collectors and the rest of the server.
+ *
+ * Commands go in, messages come out; every value is plain data (bigint addresses,
+ * numbers, strings, arrays) so that a later step can move collectors into a separate
+ * privileged process (child_process with `serialization: 'advanced'`, which carries
+ * bigint) while the web-facing process runs unprivileged. Collectors emit addresses
+ * and counts, never symbol names.
+ */
+import type { ProfileTarget } from '../../lib/protocol.ts';
+
+/** Why bpf_get_stackid gave no stack for one half of a sample. */
+export type StackErrorKind = 'collision' | 'fault' | 'other';
+
+/** One distinct (process, user stack, kernel stack) with the samples that hit it in one interval. */
+export interface RawStackSample {
+  /** Process id (tgid); 0 for the idle task. */
+  pid: number;
+  /** Command name of the sampled thread (at most 15 bytes). */
+  comm: string;
+  /** User-space instruction pointers, leaf first. Empty when there is none or it was lost. */
+  userStack: bigint[];
+  /** Kernel instruction pointers, leaf first. Empty when there is none or it was lost. */
+  kernelStack: bigint[];
+  /**
+   * Set when the user stack should exist but the kernel could not record it.
+   * Not set for an expected absence (a kernel thread has no user stack).
+   */
+  userStackError?: StackErrorKind;
+  /** Same for the kernel stack (not set when the sample hit user mode). */
+  kernelStackError?: StackErrorKind;
+  /** Samples, >= 1. */
+  count: number;
+}
+
+/** Everything one profile collector read from the kernel for one interval. */
+export interface ProfileBatch {
+  /** Wall-clock ms since the epoch: interval start and the moment it was read. */
+  startMs: number;
+  endMs: number;
+  /** Sampling frequency in Hz per CPU used for this interval. */
+  hz: number;
+  /** CPUs sampled. */
+  cpus: number;
+  samples: RawStackSample[];
+  /** Samples the kernel could not count (counts map full). */
+  droppedSamples: number;
+}
+
+export type CollectorCommand =
+  | { type: 'profile.start'; hz: number; target: ProfileTarget; intervalMs?: number }
+  | { type: 'profile.stop' };
+
+export type CollectorMessage =
+  | { type: 'profile.batch'; batch: ProfileBatch }
+  | { type: 'profile.started'; cpus: number; hz: number; target: ProfileTarget }
+  | { type: 'profile.stopped'; reason?: string };
+
+/** A collector endpoint: in process today, possibly another process later. */
+export interface CollectorChannel {
+  /** Carries out a command. Rejects with an Error whose message is meant for the user. */
+  request(command: CollectorCommand): Promise<void>;
+  /** Subscribes to messages; returns the unsubscribe function. */
+  onMessage(listener: (message: CollectorMessage) => void): () => void;
+  /** Stops everything and releases every kernel object. Idempotent. */
+  close(): Promise<void>;
+}
