@@ -1,0 +1,251 @@
+/**
+ * The hub against a real socket.io server on port 0 and real socket.io clients, fed by a
+ * replayed recording (no kernel needed): late joiners, flow control, validation, auth, Host/Origin.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
+import { createHub, type Hub } from './index.ts';
+import { ProfilePipeline } from '../pipeline/profile.ts';
+import { ReplayChannel } from '../collectors/replay.ts';
+import { Symbolizer } from '../symbolizer/index.ts';
+import { hostPolicy } from '../http/security.ts';
+import type { ProfileBatch } from '../collectors/types.ts';
+import type { ClientToServerEvents, Hello, ProfileFrame, ServerToClientEvents } from '../../lib/protocol.ts';
+
+type Client = ClientSocket<ServerToClientEvents, ClientToServerEvents>;
+
+const RECORDING: ProfileBatch[] = [
+  {
+    startMs: 0,
+    endMs: 0,
+    hz: 99,
+    cpus: 2,
+    droppedSamples: 0,
+    samples: [
+      { pid: 4242, comm: 'pb-hub-a', userStack: [], kernelStack: [], count: 5 },
+      { pid: 4243, comm: 'pb-hub-b', userStack: [], kernelStack: [], count: 3 },
+      { pid: 0, comm: 'swapper/0', userStack: [], kernelStack: [], count: 7 },
+    ],
+  },
+];
+
+interface Harness {
+  url: string;
+  port: number;
+  hub: Hub;
+  channel: ReplayChannel;
+  close(): Promise<void>;
+}
+
+async function startHub(token: string | null = null, intervalMs = 50): Promise<Harness> {
+  const channel = new ReplayChannel(RECORDING, { intervalMs });
+  const pipeline = new ProfilePipeline(channel, new Symbolizer());
+  const http: Server = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = (http.address() as AddressInfo).port;
+  const hub = createHub(http, { pipeline, token, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test' });
+  await pipeline.configure({ running: true });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    hub,
+    channel,
+    close: async () => {
+      await hub.close();
+      await pipeline.close();
+    },
+  };
+}
+
+function client(url: string, token?: string, extra: Record<string, unknown> = {}): Client {
+  return connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: token ? { token } : {}, ...extra });
+}
+
+function nextEvent<T>(socket: Client, event: string, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    (socket as unknown as { once(e: string, f: (...a: unknown[]) => void): void }).once(event, (...args: unknown[]) => {
+      clearTimeout(timer);
+      resolve(args as T);
+    });
+  });
+}
+
+/** Resolves with the first frame that satisfies `accept`, acking every frame. */
+function frameWhere(socket: Client, accept: (frame: ProfileFrame) => boolean, timeoutMs = 5000): Promise<ProfileFrame> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off('profile:frame', onFrame);
+      reject(new Error('no matching frame'));
+    }, timeoutMs);
+    const onFrame = (frame: ProfileFrame, ack: () => void) => {
+      ack();
+      if (!accept(frame)) return;
+      clearTimeout(timer);
+      socket.off('profile:frame', onFrame);
+      resolve(frame);
+    };
+    socket.on('profile:frame', onFrame);
+  });
+}
+
+test('a late joiner gets hello, status and the current flame graph at once', async () => {
+  const h = await startHub();
+  try {
+    const first = client(h.url);
+    await frameWhere(first, (frame) => frame.totalSamples >= 16); // two intervals without idle
+    const late = client(h.url);
+    const hello = nextEvent<[Hello]>(late, 'hello');
+    const status = nextEvent<[{ settings: { running: boolean } }]>(late, 'profile:status');
+    const [frame, ack] = await nextEvent<[ProfileFrame, () => void]>(late, 'profile:frame');
+    ack();
+    assert.equal((await hello)[0].protocol, 1);
+    assert.equal((await status)[0].settings.running, true);
+    assert.equal(frame.seq, 1);
+    assert.ok(frame.totalSamples >= 16, `late joiner's first frame already has the window's samples (got ${frame.totalSamples})`);
+    const comms = (frame.tree.c ?? []).map((node) => node.n).sort();
+    assert.deepEqual(comms, ['pb-hub-a', 'pb-hub-b'], 'idle hidden by default');
+    first.close();
+    late.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('view:set changes what one viewer sees, not the others', async () => {
+  const h = await startHub();
+  try {
+    const a = client(h.url);
+    const b = client(h.url);
+    await frameWhere(a, () => true);
+    await frameWhere(b, () => true);
+    const [reply] = await new Promise<[{ ok: boolean }]>((resolve) =>
+      a.emit('view:set', { window: '60s', stackMode: 'all', hideIdle: false }, (r) => resolve([r])),
+    );
+    assert.equal(reply.ok, true);
+    const withIdle = await frameWhere(a, (frame) => frame.view.hideIdle === false);
+    assert.ok(withIdle.tree.c?.some((node) => node.n === 'swapper/0'), 'idle shown once asked for');
+    const other = await frameWhere(b, () => true);
+    assert.equal(other.view.hideIdle, true);
+    assert.ok(!other.tree.c?.some((node) => node.n === 'swapper/0'));
+    a.close();
+    b.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('malformed messages get an error reply and the server keeps serving', async () => {
+  const h = await startHub();
+  try {
+    const socket = client(h.url);
+    await frameWhere(socket, () => true);
+    const bad: unknown[] = [
+      { window: 'forever', stackMode: 'all', hideIdle: true },
+      { window: '10s', stackMode: 'all', hideIdle: 'yes' },
+      { window: '10s', stackMode: 'all', hideIdle: true, extra: 1 },
+      'not an object',
+      null,
+      [1, 2, 3],
+    ];
+    for (const payload of bad) {
+      const errorMessage = nextEvent<[{ event: string; message: string }]>(socket, 'error:message');
+      const reply = await new Promise<{ ok: boolean; error?: string }>((resolve) =>
+        (socket as unknown as { emit(e: string, p: unknown, a: (r: { ok: boolean; error?: string }) => void): void }).emit('view:set', payload, resolve),
+      );
+      assert.equal(reply.ok, false, `refused: ${JSON.stringify(payload)}`);
+      assert.match(reply.error ?? '', /view/);
+      assert.equal((await errorMessage)[0].event, 'view:set');
+    }
+    const badConfigure = await new Promise<{ ok: boolean; error?: string }>((resolve) =>
+      socket.emit('profile:configure', { hz: 1e9 }, resolve as never),
+    );
+    assert.equal(badConfigure.ok, false);
+    assert.match(badConfigure.error ?? '', /sample rate/);
+    const badPid = await new Promise<{ ok: boolean; error?: string }>((resolve) =>
+      socket.emit('profile:configure', { target: { kind: 'pid', pid: -3 } }, resolve as never),
+    );
+    assert.match(badPid.error ?? '', /pid/);
+    const unknown = nextEvent<[{ event: string; message: string }]>(socket, 'error:message');
+    (socket as unknown as { emit(e: string, p: unknown): void }).emit('probe:explode', { now: true });
+    assert.match((await unknown)[0].message, /unknown event/);
+    // Still served: a valid request works and frames keep coming.
+    const ok = await new Promise<{ ok: boolean }>((resolve) =>
+      socket.emit('view:set', { window: '10s', stackMode: 'user', hideIdle: true }, resolve as never),
+    );
+    assert.equal(ok.ok, true);
+    await frameWhere(socket, (frame) => frame.view.stackMode === 'user');
+    assert.equal(h.channel.commands.filter((c) => c.type === 'profile.start').length, 1, 'no bad request reached the collector');
+    socket.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('a viewer that does not ack gets one frame in flight and only the newest pending', async () => {
+  const h = await startHub(null, 20);
+  try {
+    const slow = client(h.url);
+    const received: ProfileFrame[] = [];
+    let firstAck: (() => void) | undefined;
+    slow.on('profile:frame', (frame, ack) => {
+      received.push(frame);
+      firstAck ??= ack;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 400)); // ~20 intervals
+    assert.equal(received.length, 1, 'nothing more is sent before the ack');
+    assert.ok(h.hub.droppedFrames() >= 5, `stale frames were dropped (${h.hub.droppedFrames()})`);
+    const before = received.length;
+    firstAck!();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(received.length, before + 1, 'after the ack, exactly the newest pending frame arrives');
+    assert.ok(received[1].seq === 2);
+    assert.ok(received[1].windowEndMs > received[0].windowEndMs, 'the pending frame is the newest one');
+    slow.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('with a token, the handshake needs it', async () => {
+  const h = await startHub('s3cret-token');
+  try {
+    const none = client(h.url);
+    const [noneError] = await nextEvent<[Error]>(none, 'connect_error');
+    assert.match(noneError.message, /unauthorized/);
+    const wrong = client(h.url, 's3cret-tokeX');
+    const [wrongError] = await nextEvent<[Error]>(wrong, 'connect_error');
+    assert.match(wrongError.message, /unauthorized/);
+    const right = client(h.url, 's3cret-token');
+    const [hello] = await nextEvent<[Hello]>(right, 'hello');
+    assert.equal(hello.canControl, true);
+    right.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('foreign Host and Origin headers are refused (DNS rebinding, cross-site WebSocket)', async () => {
+  const h = await startHub();
+  try {
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: h.port, path: '/socket.io/?EIO=4&transport=polling', headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await status({ host: `127.0.0.1:${h.port}` }), 200);
+    assert.equal(await status({ host: `localhost:${h.port}` }), 200);
+    assert.equal(await status({ host: `evil.example:${h.port}` }), 403);
+    assert.equal(await status({ host: `127.0.0.1:${h.port}`, origin: 'http://evil.example' }), 403);
+    assert.equal(await status({ host: `127.0.0.1:${h.port}`, origin: `http://127.0.0.1:${h.port}` }), 200);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,0 +1,164 @@
+/**
+ * Composition root: configuration, HTTP, Next.js, socket.io hub and the collectors, wired.
+ * No logic of its own beyond the order things start and stop in.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import next from 'next';
+import { createHub } from './hub/index.ts';
+import { ProfilePipeline } from './pipeline/profile.ts';
+import { Symbolizer } from './symbolizer/index.ts';
+import type { CollectorChannel } from './collectors/types.ts';
+import {
+  checkHostAndOrigin,
+  hostPolicy,
+  isLoopbackHost,
+  tokenCookie,
+  tokenFromRequest,
+  tokenMatches,
+  TOKEN_ENV,
+} from './http/security.ts';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** Required from every browser when set. */
+  token: string | null;
+  /** The collector endpoint; the real kernel one unless a test passes a replay. */
+  channel: CollectorChannel;
+  /** Where progress lines go (stderr by default). */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  pipeline: ProfilePipeline;
+  close(): Promise<void>;
+}
+
+export class ServeError extends Error {}
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The token from `--token` or the PROBEBOARD_TOKEN environment variable. */
+export function resolveToken(flag: string | undefined): string | null {
+  const token = flag ?? process.env[TOKEN_ENV] ?? '';
+  return token.length > 0 ? token : null;
+}
+
+/** Refuses a non-loopback bind without a token: anyone on the network could load kernel code. */
+export function checkBind(host: string, token: string | null): void {
+  if (!isLoopbackHost(host) && token === null) {
+    throw new ServeError(
+      `refusing to listen on ${host} without a token: anyone who can reach it could run probes as root; ` +
+        `pass --token T or set ${TOKEN_ENV}`,
+    );
+  }
+}
+
+/** Builds the Next app when no build exists yet (first `npm start`). */
+export function ensureNextBuild(log: (line: string) => void): void {
+  if (existsSync(path.join(PROJECT_ROOT, '.next', 'BUILD_ID'))) return;
+  log('probeboard: building the dashboard (first start, about 30 s)…');
+  const nextBin = path.join(PROJECT_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+  const result = spawnSync(process.execPath, [nextBin, 'build'], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  if (result.status !== 0) throw new ServeError('building the dashboard failed (`npx next build` shows why)');
+}
+
+const TOKEN_PAGE =
+  '<!doctype html><meta charset="utf-8"><title>probeboard: token required</title>' +
+  '<body style="font-family:sans-serif;margin:3em"><h1>probeboard needs its token</h1>' +
+  '<p>This dashboard was started with a token. Open the URL it printed, which ends in <code>?token=…</code>.</p>';
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  checkBind(options.host, options.token);
+  ensureNextBuild(log);
+
+  const nextApp = next({ dev: false, dir: PROJECT_ROOT, hostname: options.host, port: options.port });
+  await nextApp.prepare();
+  const handle = nextApp.getRequestHandler();
+
+  const pipeline = new ProfilePipeline(options.channel, new Symbolizer());
+  // One policy object shared by the page handler and the hub; refreshed in place once the port is known.
+  const policy = hostPolicy(options.host, options.port);
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const refusal = checkHostAndOrigin(policy, req);
+    if (refusal) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(`probeboard: ${refusal}\n`);
+      return;
+    }
+    if (options.token !== null) {
+      const given = tokenFromRequest(req);
+      if (!tokenMatches(options.token, given)) {
+        res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' }).end(TOKEN_PAGE);
+        return;
+      }
+      res.setHeader('set-cookie', tokenCookie(options.token));
+    }
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('referrer-policy', 'no-referrer');
+    handle(req, res).catch((error: Error) => {
+      log(`probeboard: page error: ${error.message}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+
+  const http = createServer(onRequest);
+  const hub = createHub(http, { pipeline, token: options.token, hostPolicy: policy, version: packageVersion() });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new ServeError(
+          error.code === 'EADDRINUSE'
+            ? `port ${options.port} on ${options.host} is already in use (pass --port)`
+            : `cannot listen on ${options.host}:${options.port}: ${error.message}`,
+        ),
+      ),
+    );
+    http.listen(options.port, options.host, () => resolve());
+  });
+  const address = http.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  if (port !== options.port) policy.allowedHosts = hostPolicy(options.host, port).allowedHosts;
+
+  try {
+    await pipeline.configure({ running: true });
+  } catch (error) {
+    log(`probeboard: profiling could not start: ${(error as Error).message}`);
+  }
+
+  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${shownHost}:${port}/` + (options.token ? `?token=${encodeURIComponent(options.token)}` : '');
+  let closed = false;
+  return {
+    url,
+    port,
+    pipeline,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await hub.close();
+      await pipeline.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await nextApp.close?.();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * The profile pipeline: collector messages -> symbolizer -> aggregator window.
+ *
+ * Owns the shared sampling settings (one set for every viewer) and answers per-viewer views.
+ * Knows nothing of socket.io: the hub subscribes to `onInterval` / `onStatus` and asks `frame(view)`.
+ */
+import {
+  DEFAULT_PROFILE_SETTINGS,
+  type ProfileFrame,
+  type ProfileSettings,
+  type ProfileStatus,
+  type ViewSettings,
+} from '../../lib/protocol.ts';
+import type { CollectorChannel, ProfileBatch } from '../collectors/types.ts';
+import type { SymbolizedInterval, SymbolizedSample } from '../aggregator/types.ts';
+import { ProfileWindow } from '../aggregator/profile-window.ts';
+import type { Symbolizer } from '../symbolizer/index.ts';
+
+/** A frame without its per-connection sequence number. */
+export type ViewFrame = Omit<ProfileFrame, 'seq'>;
+
+export interface ProfilePipelineOptions {
+  /** Wall clock in ms; injectable for tests. */
+  now?: () => number;
+  /** Largest tree sent to a browser; narrower frames are folded into `[pruned]`. */
+  maxNodes?: number;
+  /** Frames narrower than this fraction of the total are folded into `[pruned]`. */
+  minFraction?: number;
+}
+
+type Listener<T> = (value: T) => void;
+
+export class ProfilePipeline {
+  private settings: ProfileSettings = { ...DEFAULT_PROFILE_SETTINGS, running: false };
+  private error: string | null = null;
+  private cpus = 0;
+  private window: ProfileWindow;
+  private lastSampledAtMs = 0;
+  private readonly now: () => number;
+  private readonly intervalListeners = new Set<Listener<number>>();
+  private readonly statusListeners = new Set<Listener<ProfileStatus>>();
+  /** Serializes configure() calls so two browsers cannot interleave a restart. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly channel: CollectorChannel,
+    private readonly symbolizer: Symbolizer,
+    private readonly options: ProfilePipelineOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.window = new ProfileWindow();
+    this.unsubscribe = channel.onMessage((message) => {
+      switch (message.type) {
+        case 'profile.batch':
+          this.acceptBatch(message.batch);
+          break;
+        case 'profile.started':
+          this.cpus = message.cpus;
+          this.error = null;
+          this.emitStatus();
+          break;
+        case 'profile.stopped':
+          if (message.reason) this.error = message.reason;
+          this.settings = { ...this.settings, running: false };
+          this.emitStatus();
+          break;
+      }
+    });
+  }
+
+  status(): ProfileStatus {
+    return { settings: structuredClone(this.settings), error: this.error, cpus: this.cpus };
+  }
+
+  /**
+   * Applies a change to what is sampled. Restarts the collector when rate or target change
+   * (and clears the window: samples of another target or rate must not be mixed in).
+   * Rejects with a user-facing message; the previous settings stay in force then.
+   */
+  configure(change: Partial<ProfileSettings>): Promise<ProfileSettings> {
+    const run = async (): Promise<ProfileSettings> => {
+      const next: ProfileSettings = { ...this.settings, ...change };
+      const restart =
+        next.running &&
+        (!this.settings.running ||
+          next.hz !== this.settings.hz ||
+          JSON.stringify(next.target) !== JSON.stringify(this.settings.target));
+      if (!next.running && this.settings.running) {
+        await this.channel.request({ type: 'profile.stop' });
+      } else if (restart) {
+        try {
+          await this.channel.request({ type: 'profile.start', hz: next.hz, target: next.target });
+        } catch (error) {
+          this.error = (error as Error).message;
+          this.emitStatus();
+          throw error;
+        }
+        this.window = new ProfileWindow();
+      }
+      this.settings = next;
+      this.error = null;
+      this.emitStatus();
+      return structuredClone(next);
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The flame graph for one view of the current window. */
+  frame(view: ViewSettings): ViewFrame {
+    const built = this.window.build(view, this.now(), {
+      maxNodes: this.options.maxNodes,
+      minFraction: this.options.minFraction,
+    });
+    return {
+      view,
+      settings: structuredClone(this.settings),
+      tree: built.tree,
+      totalSamples: built.totalSamples,
+      prunedSamples: built.prunedSamples,
+      nodeCount: built.nodeCount,
+      windowStartMs: built.windowStartMs,
+      windowEndMs: built.windowEndMs,
+      sampledAtMs: this.lastSampledAtMs,
+      health: built.health,
+    };
+  }
+
+  /** Called once per interval read from the kernel, with its end time (ms). */
+  onInterval(listener: Listener<number>): () => void {
+    this.intervalListeners.add(listener);
+    return () => this.intervalListeners.delete(listener);
+  }
+
+  onStatus(listener: Listener<ProfileStatus>): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    await this.channel.close();
+  }
+
+  private acceptBatch(batch: ProfileBatch): void {
+    const interval = symbolizeBatch(batch, this.symbolizer);
+    this.window.push(interval);
+    this.lastSampledAtMs = batch.endMs;
+    for (const listener of this.intervalListeners) listener(batch.endMs);
+  }
+
+  private emitStatus(): void {
+    const status = this.status();
+    for (const listener of this.statusListeners) listener(status);
+  }
+}
+
+/** Names every address of a batch. Stacks come leaf first from the kernel; trees want root first. */
+export function symbolizeBatch(batch: ProfileBatch, symbolizer: Symbolizer): SymbolizedInterval {
+  const unknownBefore = symbolizer.unknownFrames;
+  const samples: SymbolizedSample[] = batch.samples.map((sample) => ({
+    pid: sample.pid,
+    comm: sample.comm,
+    user: symbolizer.symbolizeUser(sample.pid, sample.comm, sample.userStack).reverse(),
+    kernel: symbolizer.symbolizeKernel(sample.kernelStack).reverse(),
+    userStackError: sample.userStackError,
+    kernelStackError: sample.kernelStackError,
+    count: sample.count,
+  }));
+  return {
+    startMs: batch.startMs,
+    endMs: batch.endMs,
+    samples,
+    droppedSamples: batch.droppedSamples,
+    unknownFrames: symbolizer.unknownFrames - unknownBefore,
+  };
+}
