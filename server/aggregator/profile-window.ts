@@ -1,0 +1,413 @@
+/**
+ * The profile window: a store of SymbolizedInterval (one per ~1 s) that answers flame graph
+ * views — last 10 s, last 60 s, or since start — for any stack mode, with or without idle.
+ *
+ * Pure and deterministic: no I/O, no timers; the clock is passed to build().
+ *
+ * How it stays fast: every distinct stack (idle flag, comm, user frames, kernel frames, lost
+ * halves) is interned once into a stack table, and its path is inserted once into one prefix
+ * tree per stack mode (node ids grow from the root, children kept sorted by name). An interval
+ * is kept as (stack id, count) pairs. Each window keeps running per-stack counts, updated as
+ * intervals enter and leave it; build() adds those counts onto trie leaves, sums them up the
+ * trie in one reverse pass over node ids, and materialises only the nodes that are wide enough.
+ * Nothing re-walks raw samples.
+ *
+ * Memory: intervals are kept for at most 60 s (by their endMs); the 'all' window is a running
+ * cumulative count per distinct stack. The stack table and tries grow with the number of
+ * distinct stacks ever seen (call reset() when the target changes).
+ */
+import type { FlameNode, FrameKind, ProfileHealth, StackMode, TimeWindow, ViewSettings } from '../../lib/protocol.ts';
+import { compareFrames } from '../../lib/flame/tree.ts';
+import { addHealth, emptyHealth, intervalHealth } from './health.ts';
+import { lostStackName } from './stack.ts';
+import type { SymbolizedInterval } from './types.ts';
+
+/** Window lengths in ms. */
+export const WINDOW_MS: Readonly<Record<Exclude<TimeWindow, 'all'>, number>> = { '10s': 10_000, '60s': 60_000 };
+/** Intervals older than this (relative to the newest one) are forgotten. */
+export const RETENTION_MS = 60_000;
+/** Default node budget of a built tree (d3-flame-graph applies 10k nodes in well under 50 ms). */
+export const DEFAULT_MAX_NODES = 10_000;
+/** Name of the synthetic node that holds a parent's too-narrow children. */
+export const PRUNED_NAME = '[pruned]';
+
+export interface BuildOptions {
+  /**
+   * Most nodes in the tree, root and `[pruned]` nodes included (>= 2). Default 10000.
+   * Infinity disables this limit.
+   */
+  maxNodes?: number;
+  /**
+   * Nodes whose samples are below this fraction of the total are folded into their parent's
+   * `[pruned]` child, e.g. 1/1920 for one pixel of a 1920 px wide graph. Default 0 (none).
+   */
+  minFraction?: number;
+}
+
+/** One built view; the fields map 1:1 onto ProfileFrame (lib/protocol.ts). */
+export interface ProfileSnapshot {
+  /** Root `all`, `v` = totalSamples. Children sorted by name (then kind). */
+  tree: FlameNode;
+  /** Samples in the window after the view's filters (hideIdle), = tree.v. */
+  totalSamples: number;
+  /** Samples that ended up in `[pruned]` nodes. */
+  prunedSamples: number;
+  /** Nodes in `tree`, root included. */
+  nodeCount: number;
+  /** Bounds of the intervals in the window (ms since the epoch); both nowMs when it is empty. */
+  windowStartMs: number;
+  windowEndMs: number;
+  /** endMs of the newest interval pushed (nowMs when none yet). */
+  sampledAtMs: number;
+  /** Number of intervals in the window (for 'all': every interval since start/reset). */
+  intervals: number;
+  /** Summed over the window's intervals, over every sample (not filtered by the view). */
+  health: ProfileHealth;
+}
+
+interface StoredInterval {
+  startMs: number;
+  endMs: number;
+  stackIds: Int32Array;
+  counts: Float64Array;
+  health: ProfileHealth;
+}
+
+/** Running per-stack counts for one window. */
+class WindowCounts {
+  counts = new Float64Array(1024);
+  health = emptyHealth();
+  /** Absolute index of the first interval included (window kinds with expiry only). */
+  from = 0;
+  apply(interval: StoredInterval, sign: 1 | -1): void {
+    const { stackIds, counts } = interval;
+    let max = 0;
+    for (let i = 0; i < stackIds.length; i++) if (stackIds[i] > max) max = stackIds[i];
+    this.ensure(max + 1);
+    for (let i = 0; i < stackIds.length; i++) this.counts[stackIds[i]] += sign * counts[i];
+    addHealth(this.health, interval.health, sign);
+  }
+  ensure(size: number): void {
+    if (size <= this.counts.length) return;
+    let length = this.counts.length;
+    while (length < size) length *= 2;
+    const grown = new Float64Array(length);
+    grown.set(this.counts);
+    this.counts = grown;
+  }
+}
+
+/** A prefix tree of frame ids for one stack mode. Node 0 is the root; parent id < child id. */
+class FrameTrie {
+  parent: number[] = [-1];
+  frame: number[] = [-1];
+  children: number[][] = [[]];
+  private index = new Map<string, number>();
+  constructor(private frames: FrameTable) {}
+  get size(): number {
+    return this.parent.length;
+  }
+  child(parentId: number, frameId: number): number {
+    const key = `${parentId},${frameId}`;
+    let id = this.index.get(key);
+    if (id !== undefined) return id;
+    id = this.parent.length;
+    this.index.set(key, id);
+    this.parent.push(parentId);
+    this.frame.push(frameId);
+    this.children.push([]);
+    // Keep siblings sorted by (name, kind) so that building needs no sort.
+    const siblings = this.children[parentId];
+    const probe = this.frames.entry(frameId);
+    let lo = 0;
+    let hi = siblings.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareFrames(this.frames.entry(this.frame[siblings[mid]]), probe) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    siblings.splice(lo, 0, id);
+    return id;
+  }
+  leaf(path: readonly number[]): number {
+    let node = 0;
+    for (const frameId of path) node = this.child(node, frameId);
+    return node;
+  }
+}
+
+class FrameTable {
+  private ids = new Map<string, number>();
+  private entries: { n: string; k: FrameKind }[] = [];
+  id(name: string, kind: FrameKind): number {
+    const key = kind + '\u0000' + name;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.entries.length;
+      this.ids.set(key, id);
+      this.entries.push({ n: name, k: kind });
+    }
+    return id;
+  }
+  entry(id: number): { n: string; k: FrameKind } {
+    return this.entries[id];
+  }
+}
+
+const MODES: readonly StackMode[] = ['all', 'user', 'kernel'];
+
+export class ProfileWindow {
+  private frames = new FrameTable();
+  private tries = new Map<StackMode, FrameTrie>();
+  private stackIndex = new Map<string, number>();
+  private stackIdle: number[] = [];
+  private stackLeaf = new Map<StackMode, number[]>();
+  private intervals: StoredInterval[] = [];
+  /** Absolute index of intervals[0]. */
+  private base = 0;
+  private windows = new Map<Exclude<TimeWindow, 'all'>, WindowCounts>();
+  private cumulative = new WindowCounts();
+  private cumulativeIntervals = 0;
+  private firstStartMs: number | undefined;
+  private lastEndMs: number | undefined;
+
+  constructor() {
+    this.reset();
+  }
+
+  /** Forgets everything (e.g. when the sampled target changes). */
+  reset(): void {
+    this.frames = new FrameTable();
+    this.tries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
+    this.stackLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
+    this.stackIndex = new Map();
+    this.stackIdle = [];
+    this.intervals = [];
+    this.base = 0;
+    this.windows = new Map([
+      ['10s', new WindowCounts()],
+      ['60s', new WindowCounts()],
+    ]);
+    this.cumulative = new WindowCounts();
+    this.cumulativeIntervals = 0;
+    this.firstStartMs = undefined;
+    this.lastEndMs = undefined;
+  }
+
+  /** Intervals currently kept (at most 60 s worth). */
+  get keptIntervals(): number {
+    return this.intervals.length;
+  }
+
+  /** Distinct stacks seen since start (or reset). */
+  get distinctStacks(): number {
+    return this.stackIdle.length;
+  }
+
+  /**
+   * Adds one interval. Intervals are expected in order of endMs; those older than 60 s before
+   * the newest are dropped from the 10 s / 60 s windows (they stay in 'all').
+   */
+  push(interval: SymbolizedInterval): void {
+    const merged = new Map<number, number>();
+    for (const sample of interval.samples) {
+      if (!(sample.count > 0)) continue;
+      const id = this.internSample(sample);
+      merged.set(id, (merged.get(id) ?? 0) + sample.count);
+    }
+    const stored: StoredInterval = {
+      startMs: interval.startMs,
+      endMs: interval.endMs,
+      stackIds: Int32Array.from(merged.keys()),
+      counts: Float64Array.from(merged.values()),
+      health: intervalHealth(interval),
+    };
+    this.intervals.push(stored);
+    for (const window of this.windows.values()) window.apply(stored, 1);
+    this.cumulative.apply(stored, 1);
+    this.cumulativeIntervals++;
+    if (this.firstStartMs === undefined || interval.startMs < this.firstStartMs) this.firstStartMs = interval.startMs;
+    if (this.lastEndMs === undefined || interval.endMs > this.lastEndMs) this.lastEndMs = interval.endMs;
+    this.expire(this.lastEndMs - RETENTION_MS);
+  }
+
+  /** Builds the flame graph for a view at time nowMs (ms since the epoch). */
+  build(view: ViewSettings, nowMs: number, options: BuildOptions = {}): ProfileSnapshot {
+    let counts: WindowCounts;
+    let startMs: number;
+    let endMs: number;
+    let intervals: number;
+    if (view.window === 'all') {
+      counts = this.cumulative;
+      intervals = this.cumulativeIntervals;
+      startMs = this.firstStartMs ?? nowMs;
+      endMs = this.lastEndMs ?? nowMs;
+    } else {
+      counts = this.syncWindow(view.window, nowMs);
+      const first = counts.from - this.base;
+      intervals = this.intervals.length - first;
+      if (intervals > 0) {
+        startMs = this.intervals[first].startMs;
+        endMs = this.intervals[first].endMs;
+        for (let i = first; i < this.intervals.length; i++) {
+          if (this.intervals[i].startMs < startMs) startMs = this.intervals[i].startMs;
+          if (this.intervals[i].endMs > endMs) endMs = this.intervals[i].endMs;
+        }
+      } else {
+        startMs = endMs = nowMs;
+      }
+    }
+    const built = this.buildTree(counts.counts, view, options);
+    return {
+      ...built,
+      windowStartMs: startMs,
+      windowEndMs: endMs,
+      sampledAtMs: this.lastEndMs ?? nowMs,
+      intervals,
+      health: cloneHealth(counts.health),
+    };
+  }
+
+  private internSample(sample: SymbolizedInterval['samples'][number]): number {
+    const commId = this.frames.id(sample.comm, 'p');
+    const user = sample.userStackError
+      ? [this.frames.id(lostStackName(sample.userStackError), 'x')]
+      : sample.user.map((frame) => this.frames.id(frame.name, frame.kind));
+    const kernel = sample.kernelStackError
+      ? [this.frames.id(lostStackName(sample.kernelStackError), 'x')]
+      : sample.kernel.map((frame) => this.frames.id(frame.name, frame.kind));
+    const idle = sample.pid === 0 ? 1 : 0;
+    const key = `${idle}|${commId}|${user.join(',')}|${kernel.join(',')}`;
+    let id = this.stackIndex.get(key);
+    if (id !== undefined) return id;
+    id = this.stackIdle.length;
+    this.stackIndex.set(key, id);
+    this.stackIdle.push(idle);
+    this.stackLeaf.get('all')!.push(this.tries.get('all')!.leaf([commId, ...user, ...kernel]));
+    this.stackLeaf.get('user')!.push(this.tries.get('user')!.leaf([commId, ...user]));
+    this.stackLeaf.get('kernel')!.push(this.tries.get('kernel')!.leaf([commId, ...kernel]));
+    return id;
+  }
+
+  /** Drops kept intervals whose endMs <= cutoff, taking them out of the windows first. */
+  private expire(cutoffMs: number): void {
+    let drop = 0;
+    while (drop < this.intervals.length - 1 && this.intervals[drop].endMs <= cutoffMs) drop++;
+    if (drop === 0) return;
+    const newBase = this.base + drop;
+    for (const window of this.windows.values()) {
+      while (window.from < newBase) window.apply(this.intervals[window.from++ - this.base], -1);
+    }
+    this.intervals.splice(0, drop);
+    this.base = newBase;
+  }
+
+  /** Moves a window's first interval so that it holds exactly the intervals ending after nowMs - length. */
+  private syncWindow(window: Exclude<TimeWindow, 'all'>, nowMs: number): WindowCounts {
+    const counts = this.windows.get(window)!;
+    const cutoff = nowMs - WINDOW_MS[window];
+    let target = this.base;
+    while (target - this.base < this.intervals.length && this.intervals[target - this.base].endMs <= cutoff) target++;
+    while (counts.from < target) counts.apply(this.intervals[counts.from++ - this.base], -1);
+    while (counts.from > target) counts.apply(this.intervals[--counts.from - this.base], 1);
+    return counts;
+  }
+
+  private buildTree(
+    stackCounts: Float64Array,
+    view: ViewSettings,
+    options: BuildOptions,
+  ): { tree: FlameNode; totalSamples: number; prunedSamples: number; nodeCount: number } {
+    const trie = this.tries.get(view.stackMode)!;
+    const leaves = this.stackLeaf.get(view.stackMode)!;
+    const size = trie.size;
+    const total = new Float64Array(size);
+    const stacks = this.stackIdle.length;
+    for (let s = 0; s < stacks; s++) {
+      const count = stackCounts[s];
+      if (count > 0 && !(view.hideIdle && this.stackIdle[s] === 1)) total[leaves[s]] += count;
+    }
+    const parent = trie.parent;
+    for (let id = size - 1; id > 0; id--) if (total[id] !== 0) total[parent[id]] += total[id];
+
+    const totalSamples = total[0];
+    const threshold = pruneThreshold(total, parent, options);
+    let prunedSamples = 0;
+    let nodeCount = 0;
+    const make = (id: number): FlameNode => {
+      nodeCount++;
+      const entry = id === 0 ? undefined : this.frames.entry(trie.frame[id]);
+      const node: FlameNode = entry ? { n: entry.n, v: total[id], k: entry.k } : { n: 'all', v: total[id] };
+      let kids: FlameNode[] | undefined;
+      let pruned = 0;
+      for (const child of trie.children[id]) {
+        const value = total[child];
+        if (value <= 0) continue;
+        if (value >= threshold) (kids ??= []).push(make(child));
+        else pruned += value;
+      }
+      if (pruned > 0) {
+        nodeCount++;
+        prunedSamples += pruned;
+        const prunedNode: FlameNode = { n: PRUNED_NAME, v: pruned, k: 'x' };
+        kids ??= [];
+        let at = 0;
+        while (at < kids.length && compareFrames(kids[at], prunedNode) < 0) at++;
+        kids.splice(at, 0, prunedNode);
+      }
+      if (kids) node.c = kids;
+      return node;
+    };
+    const tree = make(0);
+    return { tree, totalSamples, prunedSamples, nodeCount };
+  }
+}
+
+/**
+ * The smallest sample count a node needs to be kept: at least minFraction of the total, and
+ * high enough that kept nodes plus one `[pruned]` node per parent that loses children fit in
+ * maxNodes. Because a node is never wider than its parent, "value >= t" keeps a connected tree.
+ */
+export function pruneThreshold(total: Float64Array, parent: readonly number[], options: BuildOptions): number {
+  const size = total.length;
+  const maxNodes = Math.max(2, options.maxNodes ?? DEFAULT_MAX_NODES);
+  const minFraction = Math.max(0, options.minFraction ?? 0);
+  const floor = minFraction * total[0];
+  const mark = new Int32Array(size);
+  let stamp = 0;
+  const cost = (t: number): number => {
+    stamp++;
+    let nodes = 1;
+    for (let id = 1; id < size; id++) {
+      const value = total[id];
+      if (value <= 0) continue;
+      if (value >= t) nodes++;
+      else {
+        const p = parent[id];
+        if ((p === 0 || total[p] >= t) && mark[p] !== stamp) {
+          mark[p] = stamp;
+          nodes++;
+        }
+      }
+    }
+    return nodes;
+  };
+  if (!Number.isFinite(maxNodes) || cost(floor) <= maxNodes) return floor;
+  // Candidate thresholds: the distinct node values above the floor, ascending. cost() never
+  // grows as the threshold rises, so binary search for the smallest one that fits.
+  const values: number[] = [];
+  for (let id = 1; id < size; id++) if (total[id] > floor) values.push(total[id]);
+  const sorted = Float64Array.from(values).sort();
+  let lo = 0;
+  let hi = sorted.length; // sorted.length stands for "prune every child of the root"
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cost(sorted[mid]) <= maxNodes) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo < sorted.length ? sorted[lo] : Infinity;
+}
+
+function cloneHealth(health: ProfileHealth): ProfileHealth {
+  return addHealth(emptyHealth(), health);
+}
