@@ -1,0 +1,492 @@
+/**
+ * A strict, lazy ELF64 little-endian reader: header, program headers, section headers,
+ * function symbols (.symtab, .dynsym), notes (build-id, and any note section, e.g.
+ * `.note.stapsdt`), and file-offset -> virtual-address translation through PT_LOAD.
+ *
+ * Strict: every table, section and string is range-checked against the file size before
+ * it is read; malformed input raises an ElfError naming what is wrong. Loops are bounded by
+ * counts taken from the (checked) headers, so no input can make the reader hang.
+ * Lazy: opened from a path, only the header, program headers, section headers and the
+ * section-name table are read; section contents are read when asked for.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Thrown for anything that is not a well-formed ELF64 little-endian file. */
+export class ElfError extends Error {
+  constructor(what: string, message: string) {
+    super(`${what}: ${message}`);
+    this.name = 'ElfError';
+  }
+}
+
+export const PT_LOAD = 1;
+export const PT_NOTE = 4;
+export const SHT_SYMTAB = 2;
+export const SHT_STRTAB = 3;
+export const SHT_NOTE = 7;
+export const SHT_NOBITS = 8;
+export const SHT_DYNSYM = 11;
+export const STT_FUNC = 2;
+export const STT_GNU_IFUNC = 10;
+export const NT_GNU_BUILD_ID = 3;
+export const ET_EXEC = 2;
+export const ET_DYN = 3;
+const SHN_UNDEF = 0;
+const SHN_LORESERVE = 0xff00;
+const SHN_XINDEX = 0xffff;
+
+const EHDR_SIZE = 64;
+const PHDR_SIZE = 56;
+const SHDR_SIZE = 64;
+const SYM_SIZE = 24;
+/** Refuse section reads above this (no function symbol table is this large); guards memory. */
+const MAX_SECTION_READ = 1 << 30;
+
+export interface ElfHeader {
+  /** e_type: 1 REL, 2 EXEC, 3 DYN (PIE or shared object), 4 CORE. */
+  type: number;
+  machine: number;
+  entry: bigint;
+  phoff: number;
+  shoff: number;
+  flags: number;
+  phnum: number;
+  /** Section count, after extended numbering (e_shnum == 0) is resolved. */
+  shnum: number;
+  /** Index of the section-name string table, after SHN_XINDEX is resolved. */
+  shstrndx: number;
+}
+
+export interface ProgramHeader {
+  type: number;
+  /** PF_X 1, PF_W 2, PF_R 4. */
+  flags: number;
+  /** File offset in bytes. */
+  offset: number;
+  vaddr: bigint;
+  paddr: bigint;
+  /** Bytes in the file. */
+  filesz: number;
+  /** Bytes in memory. */
+  memsz: bigint;
+  align: bigint;
+}
+
+export interface SectionHeader {
+  index: number;
+  name: string;
+  type: number;
+  flags: bigint;
+  addr: bigint;
+  /** File offset in bytes. */
+  offset: number;
+  size: number;
+  link: number;
+  info: number;
+  addralign: number;
+  entsize: number;
+}
+
+export interface ElfSymbol {
+  name: string;
+  /** st_value: the virtual address for executables and shared objects. */
+  value: bigint;
+  /** st_size in bytes; 0 when unknown. */
+  size: number;
+  /** STT_FUNC (2) or STT_GNU_IFUNC (10). */
+  type: number;
+  /** STB_LOCAL 0, STB_GLOBAL 1, STB_WEAK 2. */
+  bind: number;
+  shndx: number;
+  source: 'symtab' | 'dynsym';
+}
+
+export interface ElfNote {
+  /** Owner name without its NUL, e.g. 'GNU', 'stapsdt'. */
+  name: string;
+  type: number;
+  desc: Buffer;
+  /** File offset of the descriptor. */
+  descOffset: number;
+}
+
+/** Random access to the bytes of one file. */
+interface ByteSource {
+  readonly size: number;
+  /** Exactly `length` bytes at `offset`; the caller has range-checked. */
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
+
+class BufferSource implements ByteSource {
+  constructor(private readonly buf: Buffer) {}
+  get size(): number {
+    return this.buf.length;
+  }
+  read(offset: number, length: number): Buffer {
+    return this.buf.subarray(offset, offset + length);
+  }
+  close(): void {}
+}
+
+class FileSource implements ByteSource {
+  private fd: number | null;
+  readonly size: number;
+  constructor(private readonly path: string) {
+    this.fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(this.fd);
+      if (!st.isFile()) throw new ElfError(path, 'not a regular file');
+      this.size = st.size;
+    } catch (e) {
+      closeSync(this.fd);
+      this.fd = null;
+      throw e;
+    }
+  }
+  read(offset: number, length: number): Buffer {
+    if (this.fd === null) throw new ElfError(this.path, 'read after close');
+    const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, out, done, length - done, offset + done);
+      if (n <= 0) throw new ElfError(this.path, `truncated: file ended at ${offset + done} while reading ${length} bytes at ${offset}`);
+      done += n;
+    }
+    return out;
+  }
+  close(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+}
+
+function toSafe(v: bigint, what: string, file: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError(file, `${what} out of range (${v})`);
+  return Number(v);
+}
+
+/** Reads a NUL-terminated string at `off` in a string table; throws when out of range or unterminated. */
+function readString(table: Buffer, off: number, what: string, file: string): string {
+  if (off >= table.length) {
+    if (off === 0 && table.length === 0) return '';
+    throw new ElfError(file, `string table out of range: ${what} name offset ${off} >= table size ${table.length}`);
+  }
+  const end = table.indexOf(0, off);
+  if (end < 0) throw new ElfError(file, `string table out of range: ${what} name at ${off} is not NUL-terminated`);
+  return table.toString('utf8', off, end);
+}
+
+/**
+ * One ELF64 LE file. Create with `ElfFile.fromBuffer` or `ElfFile.open` (call `close()`,
+ * or use `withElfFile`). Parsed tables are validated at construction.
+ */
+export class ElfFile {
+  readonly header: ElfHeader;
+  readonly programHeaders: readonly ProgramHeader[];
+  readonly sections: readonly SectionHeader[];
+  /** File size in bytes. */
+  readonly fileSize: number;
+  private readonly sectionData = new Map<number, Buffer>();
+
+  private constructor(
+    private readonly src: ByteSource,
+    /** Name used in error messages (path or a label). */
+    readonly name: string,
+  ) {
+    this.fileSize = src.size;
+    this.header = this.parseHeader();
+    this.programHeaders = this.parseProgramHeaders();
+    this.sections = this.parseSections();
+  }
+
+  static fromBuffer(buf: Buffer, name = '<buffer>'): ElfFile {
+    return new ElfFile(new BufferSource(buf), name);
+  }
+
+  /** Opens a file, reading only the header and tables now. Throws ElfError or a system error (ENOENT, EACCES). */
+  static open(path: string): ElfFile {
+    const src = new FileSource(path);
+    try {
+      return new ElfFile(src, path);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+  }
+
+  /** Releases the file descriptor (no-op for buffers). Section data already read stays usable. */
+  close(): void {
+    this.src.close();
+  }
+
+  private fail(message: string): never {
+    throw new ElfError(this.name, message);
+  }
+
+  /** Reads [offset, offset+length) after checking it lies inside the file. */
+  private readRange(offset: number, length: number, what: string): Buffer {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      this.fail(`${what} offset/size invalid (${offset}, ${length})`);
+    }
+    if (offset + length > this.fileSize) {
+      this.fail(`truncated or out of range: ${what} at offset ${offset} size ${length} exceeds file size ${this.fileSize}`);
+    }
+    return this.src.read(offset, length);
+  }
+
+  private parseHeader(): ElfHeader {
+    if (this.fileSize < 16) this.fail(`truncated: ${this.fileSize} bytes is shorter than the ELF identification`);
+    const ident = this.src.read(0, 16);
+    if (ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) this.fail('not an ELF file (bad magic)');
+    if (ident[4] !== 2) this.fail(`wrong class: EI_CLASS=${ident[4]} (only ELF64 is supported)`);
+    if (ident[5] !== 1) this.fail(`wrong endianness: EI_DATA=${ident[5]} (only little-endian is supported)`);
+    if (ident[6] !== 1) this.fail(`unsupported EI_VERSION ${ident[6]}`);
+    if (this.fileSize < EHDR_SIZE) this.fail(`truncated: ${this.fileSize} bytes is shorter than the ELF64 header`);
+    const h = this.src.read(0, EHDR_SIZE);
+    const phoff = toSafe(h.readBigUInt64LE(32), 'e_phoff', this.name);
+    const shoff = toSafe(h.readBigUInt64LE(40), 'e_shoff', this.name);
+    const ehsize = h.readUInt16LE(52);
+    const phentsize = h.readUInt16LE(54);
+    const phnum = h.readUInt16LE(56);
+    const shentsize = h.readUInt16LE(58);
+    let shnum = h.readUInt16LE(60);
+    let shstrndx = h.readUInt16LE(62);
+    if (ehsize < EHDR_SIZE) this.fail(`e_ehsize ${ehsize} is smaller than ${EHDR_SIZE}`);
+    if (phnum > 0 && phentsize !== PHDR_SIZE) this.fail(`e_phentsize ${phentsize} (expected ${PHDR_SIZE})`);
+    if (shoff !== 0 && shentsize !== SHDR_SIZE) this.fail(`e_shentsize ${shentsize} (expected ${SHDR_SIZE})`);
+    if (shoff !== 0 && (shnum === 0 || shstrndx === SHN_XINDEX)) {
+      // Extended numbering: the real values live in section header 0.
+      const sh0 = this.readRange(shoff, SHDR_SIZE, 'section header 0');
+      if (shnum === 0) shnum = toSafe(sh0.readBigUInt64LE(32), 'extended section count', this.name);
+      if (shstrndx === SHN_XINDEX) shstrndx = sh0.readUInt32LE(40);
+    }
+    if (shoff === 0) shnum = 0;
+    return {
+      type: h.readUInt16LE(16),
+      machine: h.readUInt16LE(18),
+      entry: h.readBigUInt64LE(24),
+      phoff,
+      shoff,
+      flags: h.readUInt32LE(48),
+      phnum,
+      shnum,
+      shstrndx,
+    };
+  }
+
+  private parseProgramHeaders(): ProgramHeader[] {
+    const { phoff, phnum } = this.header;
+    if (phnum === 0) return [];
+    const table = this.readRange(phoff, phnum * PHDR_SIZE, 'program header table');
+    const out: ProgramHeader[] = [];
+    for (let i = 0; i < phnum; i++) {
+      const b = i * PHDR_SIZE;
+      const ph: ProgramHeader = {
+        type: table.readUInt32LE(b),
+        flags: table.readUInt32LE(b + 4),
+        offset: toSafe(table.readBigUInt64LE(b + 8), `program header ${i} p_offset`, this.name),
+        vaddr: table.readBigUInt64LE(b + 16),
+        paddr: table.readBigUInt64LE(b + 24),
+        filesz: toSafe(table.readBigUInt64LE(b + 32), `program header ${i} p_filesz`, this.name),
+        memsz: table.readBigUInt64LE(b + 40),
+        align: table.readBigUInt64LE(b + 48),
+      };
+      if ((ph.type === PT_LOAD || ph.type === PT_NOTE) && ph.offset + ph.filesz > this.fileSize) {
+        this.fail(`segment out of range: program header ${i} (type ${ph.type}) offset ${ph.offset} size ${ph.filesz} exceeds file size ${this.fileSize}`);
+      }
+      out.push(ph);
+    }
+    return out;
+  }
+
+  private parseSections(): SectionHeader[] {
+    const { shoff, shnum, shstrndx } = this.header;
+    if (shnum === 0) return [];
+    if (shnum * SHDR_SIZE > this.fileSize) this.fail(`section header table out of range: ${shnum} sections do not fit in ${this.fileSize} bytes`);
+    const table = this.readRange(shoff, shnum * SHDR_SIZE, 'section header table');
+    const raw: Omit<SectionHeader, 'name'>[] = [];
+    const nameOffsets: number[] = [];
+    for (let i = 0; i < shnum; i++) {
+      const b = i * SHDR_SIZE;
+      const type = table.readUInt32LE(b + 4);
+      const offset = toSafe(table.readBigUInt64LE(b + 24), `section ${i} sh_offset`, this.name);
+      const size = toSafe(table.readBigUInt64LE(b + 32), `section ${i} sh_size`, this.name);
+      if (i > 0 && type !== SHT_NOBITS && type !== 0 && offset + size > this.fileSize) {
+        this.fail(`section offsets out of range: section ${i} offset ${offset} size ${size} exceeds file size ${this.fileSize}`);
+      }
+      nameOffsets.push(table.readUInt32LE(b));
+      raw.push({
+        index: i,
+        type,
+        flags: table.readBigUInt64LE(b + 8),
+        addr: table.readBigUInt64LE(b + 16),
+        offset,
+        size,
+        link: table.readUInt32LE(b + 40),
+        info: table.readUInt32LE(b + 44),
+        addralign: toSafe(table.readBigUInt64LE(b + 48), `section ${i} sh_addralign`, this.name),
+        entsize: toSafe(table.readBigUInt64LE(b + 56), `section ${i} sh_entsize`, this.name),
+      });
+    }
+    let names: Buffer = Buffer.alloc(0);
+    if (shstrndx !== 0) {
+      if (shstrndx >= shnum) this.fail(`e_shstrndx ${shstrndx} out of range (${shnum} sections)`);
+      const s = raw[shstrndx];
+      if (s.type !== SHT_STRTAB) this.fail(`section-name table (section ${shstrndx}) is not a string table (type ${s.type})`);
+      names = this.readRange(s.offset, s.size, 'section-name string table');
+    }
+    return raw.map((s, i) => ({ ...s, name: shstrndx === 0 ? '' : readString(names, nameOffsets[i], `section ${i}`, this.name) }));
+  }
+
+  /** The first section with this name. */
+  section(name: string): SectionHeader | undefined {
+    return this.sections.find((s) => s.name === name);
+  }
+
+  /** Contents of a section (empty for SHT_NOBITS). Cached. */
+  sectionContents(s: SectionHeader): Buffer {
+    if (s.type === SHT_NOBITS) return Buffer.alloc(0);
+    let data = this.sectionData.get(s.index);
+    if (!data) {
+      if (s.size > MAX_SECTION_READ) this.fail(`section ${s.name || s.index} is too large (${s.size} bytes)`);
+      data = this.readRange(s.offset, s.size, `section ${s.name || s.index}`);
+      this.sectionData.set(s.index, data);
+    }
+    return data;
+  }
+
+  /**
+   * Function symbols (STT_FUNC, STT_GNU_IFUNC) defined in this file, from .symtab and
+   * .dynsym, in table order (not deduplicated). Undefined (imported) symbols are left out.
+   */
+  functionSymbols(): ElfSymbol[] {
+    const out: ElfSymbol[] = [];
+    for (const s of this.sections) {
+      if (s.type === SHT_SYMTAB) this.readSymbols(s, 'symtab', out);
+    }
+    for (const s of this.sections) {
+      if (s.type === SHT_DYNSYM) this.readSymbols(s, 'dynsym', out);
+    }
+    return out;
+  }
+
+  private readSymbols(s: SectionHeader, source: 'symtab' | 'dynsym', out: ElfSymbol[]): void {
+    if (s.entsize !== SYM_SIZE) this.fail(`symbol table ${s.name} has sh_entsize ${s.entsize} (expected ${SYM_SIZE})`);
+    if (s.size % SYM_SIZE !== 0) this.fail(`symbol table ${s.name} size ${s.size} is not a multiple of ${SYM_SIZE}`);
+    if (s.link === 0 || s.link >= this.sections.length) this.fail(`symbol table ${s.name} links to string table ${s.link}, out of range`);
+    const strSec = this.sections[s.link];
+    if (strSec.type !== SHT_STRTAB) this.fail(`symbol table ${s.name} links to section ${s.link} which is not a string table`);
+    const syms = this.sectionContents(s);
+    const strs = this.sectionContents(strSec);
+    const n = syms.length / SYM_SIZE;
+    for (let i = 1; i < n; i++) {
+      const b = i * SYM_SIZE;
+      const info = syms[b + 4];
+      const type = info & 0xf;
+      if (type !== STT_FUNC && type !== STT_GNU_IFUNC) continue;
+      const shndx = syms.readUInt16LE(b + 6);
+      if (shndx === SHN_UNDEF) continue;
+      const nameOff = syms.readUInt32LE(b);
+      const name = readString(strs, nameOff, `${s.name} symbol ${i}`, this.name);
+      if (name === '') continue;
+      const size = syms.readBigUInt64LE(b + 16);
+      out.push({
+        name,
+        value: syms.readBigUInt64LE(b + 8),
+        size: size > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(size),
+        type,
+        bind: info >> 4,
+        shndx: shndx >= SHN_LORESERVE ? shndx : shndx,
+        source,
+      });
+    }
+  }
+
+  /** Parses a buffer of notes; `align` is 4 or 8. */
+  private parseNotes(data: Buffer, baseOffset: number, align: number, what: string): ElfNote[] {
+    const out: ElfNote[] = [];
+    const up = (x: number) => Math.ceil(x / align) * align;
+    let p = 0;
+    while (p < data.length) {
+      if (p + 12 > data.length) this.fail(`truncated note header in ${what} at +${p}`);
+      const namesz = data.readUInt32LE(p);
+      const descsz = data.readUInt32LE(p + 4);
+      const type = data.readUInt32LE(p + 8);
+      const nameStart = p + 12;
+      const descStart = nameStart + up(namesz);
+      const next = descStart + up(descsz);
+      if (descStart + descsz > data.length) this.fail(`note out of range in ${what} at +${p} (namesz ${namesz}, descsz ${descsz}, section size ${data.length})`);
+      let nameEnd = nameStart + namesz;
+      if (namesz > 0 && data[nameEnd - 1] === 0) nameEnd--;
+      out.push({
+        name: data.toString('latin1', nameStart, nameEnd),
+        type,
+        desc: data.subarray(descStart, descStart + descsz),
+        descOffset: baseOffset + descStart,
+      });
+      p = next; // strictly increases: next >= p + 12
+    }
+    return out;
+  }
+
+  /**
+   * Notes of one section by name (e.g. '.note.gnu.build-id', '.note.stapsdt'), or, without a
+   * name, of every SHT_NOTE section — or of every PT_NOTE segment when there is no section table.
+   */
+  notes(sectionName?: string): ElfNote[] {
+    if (sectionName !== undefined) {
+      const s = this.section(sectionName);
+      if (!s || s.type === SHT_NOBITS) return [];
+      return this.parseNotes(this.sectionContents(s), s.offset, s.addralign === 8 ? 8 : 4, sectionName);
+    }
+    const noteSections = this.sections.filter((s) => s.type === SHT_NOTE);
+    if (noteSections.length > 0) {
+      return noteSections.flatMap((s) => this.parseNotes(this.sectionContents(s), s.offset, s.addralign === 8 ? 8 : 4, s.name));
+    }
+    return this.programHeaders
+      .filter((ph) => ph.type === PT_NOTE)
+      .flatMap((ph, i) => {
+        if (ph.filesz > MAX_SECTION_READ) this.fail(`PT_NOTE segment ${i} too large`);
+        return this.parseNotes(this.readRange(ph.offset, ph.filesz, `PT_NOTE segment ${i}`), ph.offset, ph.align === 8n ? 8 : 4, `PT_NOTE segment ${i}`);
+      });
+  }
+
+  /** The GNU build-id as lowercase hex, or undefined when the file has none. */
+  buildId(): string | undefined {
+    let notes = this.notes('.note.gnu.build-id');
+    if (notes.length === 0) notes = this.notes();
+    const n = notes.find((x) => x.name === 'GNU' && x.type === NT_GNU_BUILD_ID && x.desc.length > 0);
+    return n?.desc.toString('hex');
+  }
+
+  /** PT_LOAD segments. */
+  loadSegments(): ProgramHeader[] {
+    return this.programHeaders.filter((p) => p.type === PT_LOAD);
+  }
+}
+
+/**
+ * Translates a file offset to the ELF virtual address through the PT_LOAD segment whose file
+ * range contains it: vaddr = off - p_offset + p_vaddr. Undefined when no segment holds it.
+ */
+export function fileOffsetToVaddr(loads: readonly ProgramHeader[], off: bigint): bigint | undefined {
+  for (const p of loads) {
+    if (p.type !== PT_LOAD) continue;
+    const start = BigInt(p.offset);
+    if (off >= start && off < start + BigInt(p.filesz)) return off - start + p.vaddr;
+  }
+  return undefined;
+}
+
+/** Opens a file, runs `fn`, always closes. */
+export function withElfFile<T>(path: string, fn: (elf: ElfFile) => T): T {
+  const elf = ElfFile.open(path);
+  try {
+    return fn(elf);
+  } finally {
+    elf.close();
+  }
+}

@@ -1,0 +1,464 @@
+/**
+ * The symbolizer: (pid, addresses) -> frame names.
+ *
+ * User frames: address -> executable mapping of the process (/proc/PID/maps, snapshotted the
+ * first time the pid is seen so an exited process is still named) -> file offset -> ELF
+ * virtual address through the PT_LOAD segment holding that offset (handles PIE and shared
+ * library load bias) -> nearest function symbol at or below, within its size when known.
+ * Anonymous executable memory is looked up in /tmp/perf-PID.map (JIT). Kernel frames come
+ * from /proc/kallsyms.
+ *
+ * Caches: ELF symbol tables per binary, keyed by device+inode (and shared by build-id), LRU;
+ * process snapshots, LRU; a per-process address cache. Nothing is read per sample.
+ * Non-leaf frames are return addresses, so `addr - 1` is looked up (the call instruction),
+ * as perf does. No method throws: failures become `[unknown]` frames and are counted.
+ */
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Frame } from './types.ts';
+import { ElfFile, fileOffsetToVaddr, type ProgramHeader } from './elf.ts';
+import { KallsymsTable } from './kallsyms.ts';
+import { executableMappings, findMapping, isFileBacked, parseProcMaps, type MapEntry } from './proc-maps.ts';
+import { PerfMap } from './perf-map.ts';
+import { demangle } from './demangle.ts';
+
+export type { Frame } from './types.ts';
+
+export interface SymbolizerOptions {
+  /** Root of procfs. Default '/proc'. */
+  procRoot?: string;
+  /** Kernel symbol file. Default '/proc/kallsyms'. */
+  kallsymsPath?: string;
+  /** Directory holding perf-PID.map files. Default '/tmp'. */
+  perfMapDir?: string;
+  /** Most process snapshots kept (LRU). Default 4096. */
+  maxProcesses?: number;
+  /** Most binaries whose symbol tables are kept (LRU). Default 512. */
+  maxBinaries?: number;
+  /** Most cached addresses per process. Default 20000. */
+  maxAddressesPerProcess?: number;
+  /** Minimum ms between checks of a perf map's size/mtime, and between maps re-reads on a miss. Default 1000. */
+  recheckMs?: number;
+  /** How long (ms) the snapshot of an exited process is kept after `forgetExited` first sees it gone. Default 30000. */
+  exitedGraceMs?: number;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+/** Counters describing how well symbolization went (cumulative). */
+export interface SymbolizerStats {
+  /** Frames that matched no symbol (returned as `[unknown]…`). */
+  unknownFrames: number;
+  /** Process snapshots held. */
+  processes: number;
+  /** Binaries whose symbol tables are held. */
+  binaries: number;
+  /** Binaries that could not be read or parsed (kept as negative cache entries). */
+  binaryErrors: number;
+  /** Lines skipped in /proc/PID/maps files. */
+  badMapsLines: number;
+}
+
+/** One binary's function symbols: sorted, deduplicated, as parallel arrays. */
+interface SymbolTable {
+  /** Basename of the file, for `[unknown] (name)`. */
+  file: string;
+  buildId?: string;
+  loads: ProgramHeader[];
+  addrs: number[];
+  /** Exclusive end (start + size), or the next symbol's start when the size is unknown. */
+  ends: number[];
+  names: string[];
+  /** When reading failed: why. */
+  error?: string;
+}
+
+interface ProcessState {
+  pid: number;
+  /** Executable mappings, sorted by start. */
+  maps: MapEntry[];
+  /** ms of the last read of /proc/PID/maps. */
+  mapsReadAt: number;
+  /** Whether the process was alive at the last check. */
+  alive: boolean;
+  /** When `forgetExited` first found it gone. */
+  exitedAt?: number;
+  perfMap?: PerfMap;
+  perfMapCheckedAt: number;
+  /** address (already adjusted) -> frame. */
+  cache: Map<bigint, Frame>;
+}
+
+const UNKNOWN: Frame = Object.freeze({ name: '[unknown]', kind: 'x' }) as Frame;
+
+/** Builds a sorted symbol table from ELF function symbols. */
+function buildTable(elf: ElfFile, file: string): SymbolTable {
+  const syms = elf.functionSymbols();
+  type Row = { addr: number; size: number; name: string; rank: number };
+  const rows: Row[] = [];
+  for (const s of syms) {
+    if (s.value === 0n || s.value > BigInt(Number.MAX_SAFE_INTEGER)) continue;
+    // Rank for aliases at one address (as perf chooses): global over weak over local, then fewer
+    // leading underscores (printf over _IO_printf), then sized over unsized, then .symtab over .dynsym.
+    const bindRank = s.bind === 1 ? 0 : s.bind === 2 ? 1 : 2;
+    const underscores = Math.min(s.name.length - s.name.replace(/^_+/, '').length, 9);
+    const rank = bindRank * 1000 + underscores * 100 + (s.size > 0 ? 0 : 10) + (s.source === 'symtab' ? 0 : 1);
+    rows.push({ addr: Number(s.value), size: s.size, name: s.name, rank });
+  }
+  rows.sort((a, b) => a.addr - b.addr || a.rank - b.rank);
+  const addrs: number[] = [];
+  const sizes: number[] = [];
+  const names: string[] = [];
+  for (const r of rows) {
+    const n = addrs.length;
+    if (n > 0 && addrs[n - 1] === r.addr) {
+      if (sizes[n - 1] === 0 && r.size > 0) sizes[n - 1] = r.size;
+      continue;
+    }
+    addrs.push(r.addr);
+    sizes.push(r.size);
+    names.push(r.name);
+  }
+  const ends = addrs.map((a, i) => (sizes[i] > 0 ? a + sizes[i] : i + 1 < addrs.length ? addrs[i + 1] : a + 1));
+  return { file, buildId: elf.buildId(), loads: elf.loadSegments(), addrs, ends, names };
+}
+
+function lookupTable(t: SymbolTable, vaddr: number): string | undefined {
+  const a = t.addrs;
+  let lo = 0;
+  let hi = a.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= vaddr) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  // The nearest symbol, or (nested/overlapping symbols) one of the few before it, whose range holds vaddr.
+  for (let i = found; i >= 0 && i > found - 4; i--) {
+    if (vaddr < t.ends[i]) return t.names[i];
+  }
+  return undefined;
+}
+
+export class Symbolizer {
+  private readonly procRoot: string;
+  private readonly kallsymsPath: string;
+  private readonly perfMapDir: string;
+  private readonly maxProcesses: number;
+  private readonly maxBinaries: number;
+  private readonly maxAddresses: number;
+  private readonly recheckMs: number;
+  private readonly exitedGraceMs: number;
+  private readonly now: () => number;
+
+  private readonly processes = new Map<number, ProcessState>();
+  /** 'dev:inode' -> table (LRU by insertion order). */
+  private readonly binaries = new Map<string, SymbolTable>();
+  private readonly byBuildId = new Map<string, SymbolTable>();
+  private kallsyms: KallsymsTable | null = null;
+  private kallsymsError: string | null = null;
+  private kernelCache = new Map<bigint, Frame>();
+  private vdso: SymbolTable | null | undefined;
+
+  /** Frames that matched no symbol, cumulative. */
+  unknownFrames = 0;
+  private binaryErrors = 0;
+  private badMapsLines = 0;
+
+  constructor(options: SymbolizerOptions = {}) {
+    this.procRoot = options.procRoot ?? '/proc';
+    this.kallsymsPath = options.kallsymsPath ?? '/proc/kallsyms';
+    this.perfMapDir = options.perfMapDir ?? '/tmp';
+    this.maxProcesses = options.maxProcesses ?? 4096;
+    this.maxBinaries = options.maxBinaries ?? 512;
+    this.maxAddresses = options.maxAddressesPerProcess ?? 20000;
+    this.recheckMs = options.recheckMs ?? 1000;
+    this.exitedGraceMs = options.exitedGraceMs ?? 30000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Cumulative counters and cache sizes. */
+  stats(): SymbolizerStats {
+    return {
+      unknownFrames: this.unknownFrames,
+      processes: this.processes.size,
+      binaries: this.binaries.size,
+      binaryErrors: this.binaryErrors,
+      badMapsLines: this.badMapsLines,
+    };
+  }
+
+  /** Why kernel frames cannot be named (kptr_restrict, unreadable kallsyms), or null. */
+  kernelSymbolsError(): string | null {
+    this.loadKallsyms();
+    return this.kallsymsError;
+  }
+
+  /**
+   * Snapshots /proc/PID/maps the first time `pid` is seen, so its frames can still be named
+   * after it exits. Cheap for a known pid. Never throws.
+   */
+  notePid(pid: number): void {
+    this.process(pid);
+  }
+
+  /**
+   * Drops what is held for processes that have exited: a gone pid is marked and its
+   * snapshot is dropped `exitedGraceMs` later (so samples taken just before the exit, and
+   * symbolized after it, are still named). Returns the number of snapshots dropped.
+   */
+  forgetExited(): number {
+    const now = this.now();
+    let dropped = 0;
+    for (const [pid, st] of this.processes) {
+      if (this.isAlive(pid)) {
+        st.alive = true;
+        st.exitedAt = undefined;
+        continue;
+      }
+      st.alive = false;
+      st.exitedAt ??= now;
+      if (now - st.exitedAt >= this.exitedGraceMs) {
+        this.processes.delete(pid);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Names user-space addresses of one process. `addrs` is leaf first; the result has the
+   * same length and order. Never throws.
+   */
+  symbolizeUser(pid: number, comm: string, addrs: bigint[]): Frame[] {
+    void comm; // Thread names differ within a process; not used to detect pid reuse.
+    const out: Frame[] = new Array(addrs.length);
+    let st: ProcessState | undefined;
+    try {
+      st = this.process(pid);
+    } catch {
+      st = undefined;
+    }
+    for (let i = 0; i < addrs.length; i++) {
+      const addr = i === 0 || addrs[i] === 0n ? addrs[i] : addrs[i] - 1n;
+      let f: Frame;
+      try {
+        f = st ? this.userFrame(st, addr) : UNKNOWN;
+      } catch (e) {
+        f = this.frameFromAddressFailure(e);
+      }
+      if (f.kind === 'x') this.unknownFrames++;
+      out[i] = f;
+    }
+    return out;
+  }
+
+  /** Names kernel addresses (leaf first; same order out). Never throws. */
+  symbolizeKernel(addrs: bigint[]): Frame[] {
+    const out: Frame[] = new Array(addrs.length);
+    this.loadKallsyms();
+    for (let i = 0; i < addrs.length; i++) {
+      const addr = i === 0 || addrs[i] === 0n ? addrs[i] : addrs[i] - 1n;
+      let f = this.kernelCache.get(addr);
+      if (!f) {
+        try {
+          const hit = this.kallsyms?.lookup(addr);
+          f = hit ? { name: hit.name, kind: 'k' } : UNKNOWN;
+        } catch (e) {
+          f = this.frameFromAddressFailure(e);
+        }
+        if (this.kernelCache.size >= 100_000) this.kernelCache.clear();
+        this.kernelCache.set(addr, f);
+      }
+      if (f.kind === 'x') this.unknownFrames++;
+      out[i] = f;
+    }
+    return out;
+  }
+
+  /** The frame used when looking an address up failed unexpectedly. Never throws. */
+  frameFromAddressFailure(_error?: unknown): Frame {
+    return UNKNOWN;
+  }
+
+  // ---- internals ----
+
+  private loadKallsyms(): void {
+    if (this.kallsyms || this.kallsymsError) return;
+    try {
+      this.kallsyms = KallsymsTable.load(this.kallsymsPath);
+    } catch (e) {
+      this.kallsymsError = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  private isAlive(pid: number): boolean {
+    try {
+      statSync(`${this.procRoot}/${pid}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The state for `pid`, creating (and snapshotting) it on first sight. LRU-touches it. */
+  private process(pid: number): ProcessState {
+    let st = this.processes.get(pid);
+    if (st) {
+      this.processes.delete(pid);
+      this.processes.set(pid, st);
+      return st;
+    }
+    st = { pid, maps: [], mapsReadAt: 0, alive: false, perfMapCheckedAt: -Infinity, cache: new Map() };
+    this.readMaps(st);
+    this.processes.set(pid, st);
+    while (this.processes.size > this.maxProcesses) {
+      const oldest = this.processes.keys().next().value as number;
+      this.processes.delete(oldest);
+    }
+    return st;
+  }
+
+  /** (Re)reads the maps of a process; keeps the old snapshot if the process is gone. */
+  private readMaps(st: ProcessState): boolean {
+    st.mapsReadAt = this.now();
+    try {
+      const parsed = parseProcMaps(readFileSync(`${this.procRoot}/${st.pid}/maps`, 'utf8'));
+      this.badMapsLines += parsed.badLines;
+      st.maps = executableMappings(parsed.entries);
+      st.alive = true;
+      st.cache.clear();
+      return true;
+    } catch {
+      st.alive = false;
+      return false;
+    }
+  }
+
+  private userFrame(st: ProcessState, addr: bigint): Frame {
+    const cached = st.cache.get(addr);
+    if (cached) return cached;
+    let f = this.resolveUser(st, addr);
+    if (f === null) {
+      // Maybe new code was mapped (dlopen) since the snapshot: re-read, at most once per recheckMs.
+      if (st.alive && this.now() - st.mapsReadAt >= this.recheckMs && this.readMaps(st)) f = this.resolveUser(st, addr);
+    }
+    f ??= UNKNOWN;
+    // Unknown JIT addresses may be named once the perf map grows: do not cache them.
+    if (f !== UNKNOWN) {
+      if (st.cache.size >= this.maxAddresses) st.cache.clear();
+      st.cache.set(addr, f);
+    }
+    return f;
+  }
+
+  /** A frame, or null when no mapping holds the address and no perf map names it. */
+  private resolveUser(st: ProcessState, addr: bigint): Frame | null {
+    const m = findMapping(st.maps, addr);
+    if (m && isFileBacked(m)) {
+      const table = this.binaryFor(st, m);
+      if (!table || table.error) return { name: `[unknown] (${basename(m.path)})`, kind: 'x' };
+      const off = addr - m.start + m.offset;
+      const vaddr = fileOffsetToVaddr(table.loads, off);
+      const name = vaddr === undefined ? undefined : lookupTable(table, Number(vaddr));
+      if (name === undefined) return { name: `[unknown] (${basename(m.path)})`, kind: 'x' };
+      return { name: demangle(name), kind: 'u' };
+    }
+    if (m && m.path === '[vdso]') {
+      const v = this.vdsoTable();
+      const name = v ? lookupTable(v, Number(addr - m.start + (v.loads[0]?.vaddr ?? 0n) - BigInt(v.loads[0]?.offset ?? 0))) : undefined;
+      return { name: name ?? '[vdso]', kind: name ? 'u' : 'x' };
+    }
+    // Anonymous executable memory (or no mapping at all): JIT code.
+    const jit = this.perfMapLookup(st, addr);
+    if (jit !== undefined) return { name: jit, kind: 'j' };
+    if (m) return m.path && !m.path.startsWith('[anon') ? { name: `[unknown] (${m.path})`, kind: 'x' } : UNKNOWN;
+    return null;
+  }
+
+  private perfMapLookup(st: ProcessState, addr: bigint): string | undefined {
+    if (!st.perfMap) {
+      const host = `${this.perfMapDir}/perf-${st.pid}.map`;
+      st.perfMap = new PerfMap(host);
+    }
+    let hit = st.perfMap.lookup(addr);
+    if (!hit && this.now() - st.perfMapCheckedAt >= this.recheckMs) {
+      st.perfMapCheckedAt = this.now();
+      if (st.perfMap.refresh()) hit = st.perfMap.lookup(addr);
+    }
+    return hit?.name;
+  }
+
+  /** The symbol table of a mapping's binary: cache by dev:inode, else read it (via /proc/PID/root when alive). */
+  private binaryFor(st: ProcessState, m: MapEntry): SymbolTable | undefined {
+    const key = `${m.dev}:${m.inode}`;
+    const hit = this.binaries.get(key);
+    if (hit) {
+      this.binaries.delete(key);
+      this.binaries.set(key, hit);
+      return hit;
+    }
+    const candidates: string[] = [];
+    if (st.alive) {
+      candidates.push(`${this.procRoot}/${st.pid}/root${m.path}`);
+      candidates.push(`${this.procRoot}/${st.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
+    }
+    candidates.push(m.path);
+    let table: SymbolTable | undefined;
+    let lastError = 'not found';
+    for (const path of candidates) {
+      let elf: ElfFile | undefined;
+      try {
+        elf = ElfFile.open(path);
+        const id = elf.buildId();
+        const shared = id ? this.byBuildId.get(id) : undefined;
+        table = shared ?? buildTable(elf, basename(m.path));
+        break;
+      } catch (e) {
+        lastError = e instanceof Error ? e.message : String(e);
+      } finally {
+        elf?.close();
+      }
+    }
+    if (!table) {
+      this.binaryErrors++;
+      table = { file: basename(m.path), loads: [], addrs: [], ends: [], names: [], error: lastError };
+    }
+    this.binaries.set(key, table);
+    if (table.buildId) this.byBuildId.set(table.buildId, table);
+    while (this.binaries.size > this.maxBinaries) {
+      const oldestKey = this.binaries.keys().next().value as string;
+      const old = this.binaries.get(oldestKey);
+      this.binaries.delete(oldestKey);
+      if (old?.buildId && ![...this.binaries.values()].includes(old)) this.byBuildId.delete(old.buildId);
+    }
+    return table;
+  }
+
+  /**
+   * Symbols of the vDSO, read once from this process's own vDSO image (the kernel maps the
+   * same image into every 64-bit process). Null when it cannot be read.
+   */
+  private vdsoTable(): SymbolTable | null {
+    if (this.vdso !== undefined) return this.vdso;
+    this.vdso = null;
+    try {
+      const own = parseProcMaps(readFileSync('/proc/self/maps', 'utf8')).entries.find((e) => e.path === '[vdso]');
+      if (!own) return null;
+      const len = Number(own.end - own.start);
+      const buf = Buffer.alloc(len);
+      const fd = openSync('/proc/self/mem', 'r');
+      try {
+        if (readSync(fd, buf, 0, len, Number(own.start)) !== len) return null;
+      } finally {
+        closeSync(fd);
+      }
+      this.vdso = buildTable(ElfFile.fromBuffer(buf, '[vdso]'), '[vdso]');
+    } catch {
+      this.vdso = null;
+    }
+    return this.vdso;
+  }
+}
