@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * probeboard latency histograms: time from an entry event to its return/end event,
+ * per thread (or per request for block, per woken task for runq), counted into log2
+ * histograms in the kernel. One object is loaded per probe; user space turns off
+ * (bpf_program__set_autoload(false)) every program the probe does not use, so the
+ * object loads on kernels without kprobes or fentry.
+ *
+ * Programs, by probe kind:
+ *   uprobe   lat_uprobe_entry / lat_uprobe_return  (attached at runtime, cookie = probe index)
+ *   usdt     lat_usdt_start / lat_usdt_end         (libbpf USDT, cookie = probe index)
+ *   syscall  lat_sys_enter / lat_sys_exit          (raw_syscalls tracepoints, targ_syscall)
+ *   block    lat_block_issue / lat_block_complete  (raw tracepoints, keyed by request pointer)
+ *   runq     lat_sched_wakeup(_new) / lat_sched_switch (raw tracepoints, keyed by tid)
+ *   kprobe   lat_kprobe_entry / lat_kprobe_return  (attached at runtime)
+ *   kfunc    lat_fentry / lat_fexit                (attach target set before load)
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+#include "latency.h"
+
+#define TASK_RUNNING 0
+
+/* Settings, written by user space before load. */
+const volatile __u32 targ_pid = 0;                 /* tgid to trace; used when filter_pid */
+const volatile bool filter_pid = false;
+const volatile char targ_comm[LAT_COMM_LEN] = {}; /* comm to trace; used when filter_comm */
+const volatile bool filter_comm = false;
+const volatile bool key_by_pid = false;
+const volatile bool key_by_comm = false;
+const volatile __s32 targ_syscall = -1;            /* syscall nr, or -1 for every syscall */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LAT_START_MAX_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct lat_start);
+} lat_starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LAT_HIST_MAX_ENTRIES);
+	__type(key, struct lat_hist_key);
+	__type(value, struct lat_hist);
+} lat_hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LAT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lat_stats SEC(".maps");
+
+/* Zero value to insert new histograms (too big for the BPF stack). */
+static struct lat_hist zero_hist;
+
+static __always_inline void stat_inc(__u32 index)
+{
+	__u64 *value = bpf_map_lookup_elem(&lat_stats, &index);
+
+	if (value)
+		*value += 1; /* per-CPU slot: no other writer */
+}
+
+static __always_inline bool comm_matches(const char *comm)
+{
+	for (int i = 0; i < LAT_COMM_LEN; i++) {
+		if (comm[i] != targ_comm[i])
+			return false;
+		if (comm[i] == '\0')
+			return true;
+	}
+	return true;
+}
+
+static __always_inline bool wanted(__u32 tgid, const char *comm)
+{
+	if (filter_pid && tgid != targ_pid)
+		return false;
+	if (filter_comm && !comm_matches(comm))
+		return false;
+	return true;
+}
+
+/* floor(log2(v)) for v > 0 (bcc's bits.bpf.h). */
+static __always_inline __u32 log2_32(__u32 v)
+{
+	__u32 shift, r;
+
+	r = (v > 0xFFFF) << 4; v >>= r;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+/* Slot of a duration: 0 for 0, else its bit length, capped at LAT_SLOTS - 1. */
+static __always_inline __u32 slot_of(__u64 v)
+{
+	__u32 hi = v >> 32, slot;
+
+	if (v == 0)
+		return 0;
+	slot = (hi ? log2_32(hi) + 32 : log2_32((__u32)v)) + 1;
+	return slot < LAT_SLOTS ? slot : LAT_SLOTS - 1;
+}
+
+/* Remember an entry of the current task (or of the task described by pid/comm). */
+static __always_inline void start_with(__u64 key, __u32 pid, __u32 id, const char *comm)
+{
+	struct lat_start start = {};
+
+	start.ts = bpf_ktime_get_ns();
+	start.pid = pid;
+	start.id = id;
+	__builtin_memcpy(start.comm, comm, LAT_COMM_LEN);
+	if (bpf_map_update_elem(&lat_starts, &key, &start, BPF_ANY) != 0)
+		stat_inc(LAT_STAT_START_FULL);
+}
+
+static __always_inline int start_current(__u64 key, __u32 id)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	char comm[LAT_COMM_LEN] = {};
+
+	bpf_get_current_comm(&comm, sizeof(comm));
+	if (!wanted(tgid, comm))
+		return 0;
+	start_with(key, tgid, id, comm);
+	return 0;
+}
+
+/* Close an entry: duration into the histogram of (probe, pid, comm, id). */
+static __always_inline int finish(__u64 key, __u32 probe, bool count_missing)
+{
+	struct lat_start *start;
+	struct lat_hist_key hkey = {};
+	struct lat_hist *hist;
+	__u64 now = bpf_ktime_get_ns(), delta;
+
+	/* 1. Find and remove the entry. */
+	start = bpf_map_lookup_elem(&lat_starts, &key);
+	if (!start) {
+		if (count_missing)
+			stat_inc(LAT_STAT_NO_ENTRY);
+		return 0;
+	}
+	delta = now > start->ts ? now - start->ts : 0;
+	hkey.probe = probe;
+	hkey.id = start->id;
+	if (key_by_pid)
+		hkey.pid = start->pid;
+	if (key_by_comm)
+		__builtin_memcpy(hkey.comm, start->comm, LAT_COMM_LEN);
+	bpf_map_delete_elem(&lat_starts, &key);
+
+	/* 2. Histogram, inserted zeroed when new. */
+	hist = bpf_map_lookup_elem(&lat_hists, &hkey);
+	if (!hist) {
+		bpf_map_update_elem(&lat_hists, &hkey, &zero_hist, BPF_NOEXIST);
+		hist = bpf_map_lookup_elem(&lat_hists, &hkey);
+		if (!hist) {
+			stat_inc(LAT_STAT_HIST_FULL);
+			return 0;
+		}
+	}
+	__sync_fetch_and_add(&hist->slots[slot_of(delta)], 1);
+	__sync_fetch_and_add(&hist->count, 1);
+	__sync_fetch_and_add(&hist->sum, delta);
+	return 0;
+}
+
+/* Returns are filtered like entries so filtered-out threads are not counted as misses. */
+static __always_inline int finish_current(__u64 key, __u32 probe)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	char comm[LAT_COMM_LEN] = {};
+
+	bpf_get_current_comm(&comm, sizeof(comm));
+	if (!wanted(tgid, comm))
+		return 0;
+	return finish(key, probe, true);
+}
+
+/* Entry key of a function probe: probe index in the high half, thread id in the low one. */
+static __always_inline __u64 thread_key(__u32 probe)
+{
+	return ((__u64)probe << 32) | (__u32)bpf_get_current_pid_tgid();
+}
+
+/* ---- uprobe / uretprobe ---- */
+
+SEC("uprobe")
+int BPF_KPROBE(lat_uprobe_entry)
+{
+	__u32 probe = bpf_get_attach_cookie(ctx);
+
+	return start_current(thread_key(probe), 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(lat_uprobe_return)
+{
+	__u32 probe = bpf_get_attach_cookie(ctx);
+
+	return finish_current(thread_key(probe), probe);
+}
+
+/* ---- USDT pair ---- */
+
+SEC("usdt")
+int BPF_USDT(lat_usdt_start)
+{
+	__u32 probe = bpf_usdt_cookie(ctx);
+
+	return start_current(thread_key(probe), 0);
+}
+
+SEC("usdt")
+int BPF_USDT(lat_usdt_end)
+{
+	__u32 probe = bpf_usdt_cookie(ctx);
+
+	return finish_current(thread_key(probe), probe);
+}
+
+/* ---- kprobe / kretprobe ---- */
+
+SEC("kprobe")
+int BPF_KPROBE(lat_kprobe_entry)
+{
+	return start_current(thread_key(0), 0);
+}
+
+SEC("kretprobe")
+int BPF_KRETPROBE(lat_kprobe_return)
+{
+	return finish_current(thread_key(0), 0);
+}
+
+/* ---- fentry / fexit (target set by user space before load) ---- */
+
+SEC("fentry")
+int BPF_PROG(lat_fentry)
+{
+	return start_current(thread_key(0), 0);
+}
+
+SEC("fexit")
+int BPF_PROG(lat_fexit)
+{
+	return finish_current(thread_key(0), 0);
+}
+
+/* ---- system calls ---- */
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int lat_sys_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__s32 nr = ctx->id;
+
+	if (targ_syscall >= 0 && nr != targ_syscall)
+		return 0;
+	return start_current(thread_key(0), nr);
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int lat_sys_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__s32 nr = ctx->id;
+
+	if (targ_syscall >= 0 && nr != targ_syscall)
+		return 0;
+	return finish_current(thread_key(0), 0);
+}
+
+/* ---- block I/O: issue -> complete, per request, keyed by disk ---- */
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(lat_block_issue, struct request *rq)
+{
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+	__u32 dev = disk ? ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor) : 0;
+
+	return start_current((__u64)rq, dev);
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(lat_block_complete, struct request *rq)
+{
+	/* The completing context is not the issuer: no filter here (applied at issue). */
+	return finish((__u64)rq, 0, true);
+}
+
+/* ---- run queue: wakeup -> switched in, per woken task ---- */
+
+static __always_inline int runq_enqueue(struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 tid = BPF_CORE_READ(p, pid);
+	char comm[LAT_COMM_LEN] = {};
+
+	if (!tid)
+		return 0; /* idle task */
+	bpf_probe_read_kernel_str(&comm, sizeof(comm), p->comm);
+	if (!wanted(tgid, comm))
+		return 0;
+	start_with(tid, tgid, 0, comm);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(lat_sched_wakeup, struct task_struct *p)
+{
+	return runq_enqueue(p);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(lat_sched_wakeup_new, struct task_struct *p)
+{
+	return runq_enqueue(p);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(lat_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	/* 1. A preempted task goes straight back onto the run queue. */
+	if (BPF_CORE_READ(prev, __state) == TASK_RUNNING)
+		runq_enqueue(prev);
+	/* 2. The task switched in ends its wait. A task without a recorded wakeup (it
+	 *    was queued before the probe started) is not a miss. */
+	return finish(BPF_CORE_READ(next, pid), 0, false);
+}
+
+char LICENSE[] SEC("license") = "GPL";
