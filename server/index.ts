@@ -3,7 +3,7 @@
  * No logic of its own beyond the order things start and stop in.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,10 +65,31 @@ export function checkBind(host: string, token: string | null): void {
   }
 }
 
-/** Builds the Next app when no build exists yet (first `npm start`). */
+/** Newest modification time (ms) of the files a Next build is made from. */
+function newestSourceMs(): number {
+  let newest = 0;
+  const visit = (entry: string) => {
+    let stat;
+    try {
+      stat = statSync(entry);
+    } catch {
+      return;
+    }
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(entry)) if (!name.startsWith('.')) visit(path.join(entry, name));
+    } else if (stat.mtimeMs > newest) newest = stat.mtimeMs;
+  };
+  for (const entry of ['app', 'components', 'lib', 'public', 'next.config.js', 'postcss.config.mjs', 'package-lock.json']) {
+    visit(path.join(PROJECT_ROOT, entry));
+  }
+  return newest;
+}
+
+/** Builds the Next app when there is no build yet (first `npm start`) or its sources changed since. */
 export function ensureNextBuild(log: (line: string) => void): void {
-  if (existsSync(path.join(PROJECT_ROOT, '.next', 'BUILD_ID'))) return;
-  log('probeboard: building the dashboard (first start, about 30 s)…');
+  const buildId = path.join(PROJECT_ROOT, '.next', 'BUILD_ID');
+  if (existsSync(buildId) && statSync(buildId).mtimeMs >= newestSourceMs()) return;
+  log('probeboard: building the dashboard (first start or changed sources, about 30 s)…');
   const nextBin = path.join(PROJECT_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
   const result = spawnSync(process.execPath, [nextBin, 'build'], {
     cwd: PROJECT_ROOT,

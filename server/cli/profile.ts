@@ -1,0 +1,146 @@
+/** `probeboard profile`: sample CPU stacks headless and write a flame graph. */
+import { writeFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { choiceOption, intOption, parseCommandLine, secondsOption, stringOption, UsageError } from './args.ts';
+import { createKernelChannel, preflight } from './kernel.ts';
+import { symbolizeBatch } from '../pipeline/profile.ts';
+import { Symbolizer } from '../symbolizer/index.ts';
+import { foldedFromIntervals, parseFolded } from '../aggregator/folded.ts';
+import { intervalHealth, sumHealth } from '../aggregator/health.ts';
+import type { SymbolizedInterval } from '../aggregator/types.ts';
+import type { ProfileTarget, StackMode, StackErrorCounts } from '../../lib/protocol.ts';
+import { MAX_HZ, MIN_HZ } from '../../lib/protocol.ts';
+import { checkComm } from '../../lib/validate.ts';
+import { renderFlameSvg } from '../../lib/flame/svg.ts';
+import { toD3Json } from '../../lib/flame/d3json.ts';
+import { speedscopeFromFolded } from '../../lib/flame/speedscope.ts';
+
+export const PROFILE_FORMATS = ['folded', 'svg', 'json', 'speedscope'] as const;
+export type ProfileFormat = (typeof PROFILE_FORMATS)[number];
+
+export const PROFILE_HELP = `usage: probeboard profile [--pid PID | --comm NAME] [--hz 99] [--duration SEC]
+                         [--format folded|svg|json|speedscope] [--output FILE]
+                         [--user-only | --kernel-only] [--include-idle]
+
+Samples stacks on every CPU with a perf_event BPF program (counted in the kernel) and writes
+a flame graph of the whole run when it ends (after --duration, or on Ctrl-C). Needs root.
+
+  --pid PID         only this process          --comm NAME    only threads with this name
+  --hz N            samples per second per CPU (default 99)
+  --duration SEC    stop after SEC seconds (default: run until Ctrl-C)
+  --format F        folded (default): Brendan Gregg's folded stacks, one line per stack,
+                    root first: comm;user frames;kernel frames_[k] COUNT
+                    svg: a standalone flame graph (the dashboard's Export SVG)
+                    json: the d3-flame-graph tree {name, value, children}
+                    speedscope: a file speedscope opens
+  --output FILE     write there instead of stdout
+  -U, --user-only   user frames only           -K, --kernel-only   kernel frames only
+  --include-idle    keep the idle task (swapper); dropped by default, like bcc's profile
+
+Lost stacks (the kernel could not record them) are counted, shown in the output as
+[lost stack: …] frames, and summed up on stderr.
+`;
+
+export async function runProfile(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine(
+    argv,
+    {
+      pid: { type: 'string', short: 'p' },
+      comm: { type: 'string' },
+      hz: { type: 'string', short: 'F' },
+      duration: { type: 'string', short: 'd' },
+      format: { type: 'string', short: 'f' },
+      output: { type: 'string', short: 'o' },
+      'user-only': { type: 'boolean', short: 'U' },
+      'kernel-only': { type: 'boolean', short: 'K' },
+      'include-idle': { type: 'boolean' },
+    },
+    0,
+  );
+  if (values.help) {
+    process.stdout.write(PROFILE_HELP);
+    return 0;
+  }
+  if (values.pid !== undefined && values.comm !== undefined) throw new UsageError('give --pid or --comm, not both');
+  if (values['user-only'] && values['kernel-only']) throw new UsageError('give --user-only or --kernel-only, not both');
+  const hz = intOption('hz', values.hz, 99, MIN_HZ, MAX_HZ);
+  const durationS = secondsOption('duration', values.duration);
+  const format = choiceOption('format', values.format, PROFILE_FORMATS, 'folded');
+  const output = stringOption(values.output);
+  const stackMode: StackMode = values['user-only'] ? 'user' : values['kernel-only'] ? 'kernel' : 'all';
+  const hideIdle = !values['include-idle'];
+  let target: ProfileTarget = { kind: 'all' };
+  if (values.pid !== undefined) {
+    const pid = intOption('pid', values.pid, 0, 1, 4194304);
+    if (!existsSync(`/proc/${pid}`)) throw new UsageError(`no process with pid ${pid}`);
+    target = { kind: 'pid', pid };
+  } else if (values.comm !== undefined) {
+    const comm = checkComm(values.comm);
+    if (!comm.ok) throw new UsageError(comm.error);
+    target = { kind: 'comm', comm: comm.value };
+  }
+
+  const problems = preflight();
+  if (problems.length > 0) throw new Error(problems.join('; '));
+
+  const symbolizer = new Symbolizer();
+  const intervals: SymbolizedInterval[] = [];
+  const channel = createKernelChannel();
+  let stoppedEarly: string | undefined;
+  channel.onMessage((message) => {
+    // Symbolize as batches arrive, while the sampled processes are most likely still alive.
+    if (message.type === 'profile.batch') intervals.push(symbolizeBatch(message.batch, symbolizer));
+    if (message.type === 'profile.stopped' && message.reason) stoppedEarly = message.reason;
+  });
+  const startedMs = Date.now();
+  try {
+    await channel.request({ type: 'profile.start', hz, target });
+    await new Promise<void>((resolve) => {
+      const timer = durationS === undefined ? undefined : setTimeout(resolve, durationS * 1000);
+      const onSignal = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+    await channel.request({ type: 'profile.stop' });
+  } finally {
+    await channel.close();
+  }
+  if (stoppedEarly) process.stderr.write(`probeboard profile: sampling stopped early: ${stoppedEarly}\n`);
+
+  const seconds = (Date.now() - startedMs) / 1000;
+  const folded = foldedFromIntervals(intervals, { stackMode, hideIdle });
+  const tree = parseFolded(folded);
+  const targetText = target.kind === 'all' ? 'all processes' : target.kind === 'pid' ? `pid ${target.pid}` : `comm ${target.comm}`;
+  const title = 'probeboard CPU flame graph';
+  const subtitle = `${hostname()} · ${targetText} · ${hz} Hz · ${seconds.toFixed(1)} s · ${tree.v} samples · ${new Date(startedMs).toISOString()}`;
+  const text = render(format, folded, tree, title, subtitle);
+  if (output) writeFileSync(output, text);
+  else process.stdout.write(text);
+
+  const health = sumHealth(intervals.map(intervalHealth));
+  process.stderr.write(`probeboard profile: ${tree.v} samples in ${seconds.toFixed(1)} s (${targetText}, ${hz} Hz)` +
+    `; lost stacks: user ${describeLost(health.userStackErrors)}, kernel ${describeLost(health.kernelStackErrors)}` +
+    `; dropped samples: ${health.droppedSamples}\n`);
+  return 0;
+}
+
+function describeLost(counts: StackErrorCounts): string {
+  const total = counts.collision + counts.fault + counts.other;
+  return total === 0 ? '0' : `${total} (collision ${counts.collision}, fault ${counts.fault}, other ${counts.other})`;
+}
+
+function render(format: ProfileFormat, folded: string, tree: ReturnType<typeof parseFolded>, title: string, subtitle: string): string {
+  switch (format) {
+    case 'folded':
+      return folded;
+    case 'svg':
+      return renderFlameSvg(tree, { title, subtitle });
+    case 'json':
+      return JSON.stringify(toD3Json(tree)) + '\n';
+    case 'speedscope':
+      return JSON.stringify(speedscopeFromFolded(folded, { name: `${title} (${subtitle})` })) + '\n';
+  }
+}
