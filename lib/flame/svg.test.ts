@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { renderFlameSvg, fitText, formatSamples, xmlEscape } from './svg.ts';
+import { SEARCH_HIGHLIGHT } from './colors.ts';
+import { treeFromFolded } from './tree.ts';
+import { checkXml } from './xml-check.ts';
+
+const tree = treeFromFolded(`app;main;std::vector<int, std::allocator<int> >::push_back(int const&);memcpy 30
+app;main;parse "quoted" & 'single' 20
+app;main;do_syscall_64_[k];ksys_read_[k] 10
+node;LazyCompile:*fib_[j] 15
+swapper/0;[lost stack: fault];cpu_idle_[k] 1000
+tiny;rare 1
+`);
+
+/** Strict parse with Python's expat too, when python3 is here (extra check, not required). */
+function expatCheck(svg: string): string | null | undefined {
+  const run = spawnSync('python3', ['-c', 'import sys,xml.dom.minidom; xml.dom.minidom.parseString(sys.stdin.buffer.read())'], { input: svg });
+  if (run.error) return undefined; // no python3
+  return run.status === 0 ? null : run.stderr.toString();
+}
+
+function wellFormed(svg: string): void {
+  assert.equal(checkXml(svg), null);
+  const expat = expatCheck(svg);
+  if (expat !== undefined) assert.equal(expat, null);
+}
+
+test('standalone, well-formed, title and total inside', () => {
+  const svg = renderFlameSvg(tree, { title: 'CPU <flame> & graph', subtitle: 'host "x"' });
+  wellFormed(svg);
+  assert.match(svg, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, /<style>/);
+  assert.doesNotMatch(svg, /href=|<script|url\(/);
+  assert.ok(svg.includes('CPU &lt;flame&gt; &amp; graph'));
+  assert.ok(svg.includes('host &quot;x&quot;'));
+  assert.ok(svg.includes('Total: 1,076 samples'));
+});
+
+test('each frame has a tooltip with samples and percent; names escaped', () => {
+  const svg = renderFlameSvg(tree, { title: 't' });
+  wellFormed(svg);
+  assert.ok(svg.includes('<title>all (1,076 samples, 100.00%)</title>'));
+  assert.ok(svg.includes('<title>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp;) (30 samples, 2.79%)</title>'));
+  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'));
+  assert.ok(svg.includes('<title>cpu_idle (1,000 samples, 92.94%)</title>'));
+  // Wide frames print their name.
+  assert.ok(svg.includes('>cpu_idle</text>'));
+  const frames = svg.match(/<g class="frame/g)!.length;
+  assert.equal(frames, 15);
+});
+
+test('narrow frames are not drawn; labels are truncated with ..', () => {
+  const svg = renderFlameSvg(tree, { title: 't', width: 400, minWidthPx: 1 });
+  wellFormed(svg);
+  assert.ok(!svg.includes('<title>rare '), 'a 1-sample frame is 0.35 px wide here');
+  assert.equal(fitText('a_very_long_function_name', 60), 'a_ver..');
+  assert.equal(fitText('abc', 4), '');
+  assert.equal(fitText('short', 200), 'short');
+});
+
+test('search highlights matches in magenta and prints the matched share', () => {
+  const svg = renderFlameSvg(tree, { title: 't', search: 'MAIN' });
+  wellFormed(svg);
+  assert.ok(svg.includes(`fill="${SEARCH_HIGHLIGHT}"/><text x="`) || svg.includes(`class="frame match"`));
+  assert.equal(svg.match(/class="frame match"/g)!.length, 1);
+  assert.ok(svg.includes('Matched “MAIN”: 5.58% (60 of 1,076 samples)'));
+  const regex = renderFlameSvg(tree, { title: 't', search: '/<int/' });
+  wellFormed(regex);
+  assert.ok(regex.includes('Matched “/&lt;int/”'));
+});
+
+test('flame puts the root at the bottom, icicle at the top', () => {
+  const rootY = (svg: string) => Number(/<title>all [^<]*<\/title><rect x="[^"]*" y="([^"]*)"/.exec(svg)![1]);
+  const flame = renderFlameSvg(tree, { title: 't' });
+  const icicle = renderFlameSvg(tree, { title: 't', icicle: true });
+  wellFormed(icicle);
+  const frameYs = (svg: string) => [...svg.matchAll(/<g class="frame[^>]*><title>[^<]*<\/title><rect x="[^"]*" y="([^"]*)"/g)].map((m) => Number(m[1]));
+  assert.equal(rootY(flame), Math.max(...frameYs(flame)));
+  assert.equal(rootY(icicle), Math.min(...frameYs(icicle)));
+  assert.ok(rootY(icicle) < rootY(flame));
+});
+
+test('zoom: the subtree fills the width, ancestors full width and faded', () => {
+  const svg = renderFlameSvg(tree, { title: 't', width: 1000, zoomPath: ['app', 'main'] });
+  wellFormed(svg);
+  assert.ok(svg.includes('zoomed: main (60 samples, 5.58%)'));
+  const rectOf = (name: string) => /<rect x="([^"]*)" y="[^"]*" width="([^"]*)"/.exec(svg.slice(svg.indexOf(`<title>${name} `)))!;
+  assert.equal(rectOf('main')[2], '980');
+  assert.equal(rectOf('app')[2], '980');
+  assert.ok(/<g class="frame parent"><title>app /.test(svg));
+  assert.ok(!svg.includes('<title>cpu_idle'), 'frames outside the zoomed subtree are not drawn');
+  // Percentages stay relative to the whole profile.
+  assert.ok(svg.includes('<title>memcpy (30 samples, 2.79%)</title>'));
+  // An unknown path is ignored.
+  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: ['nope'] }).includes('<title>cpu_idle'));
+});
+
+test('empty tree and hostile names still give well-formed XML', () => {
+  wellFormed(renderFlameSvg({ n: 'all', v: 0 }, { title: '' }));
+  const nasty = { n: 'all', v: 2, c: [{ n: 'a\u0001b\uD800]]>--<!--', v: 2, k: 'u' as const }] };
+  const svg = renderFlameSvg(nasty, { title: 'x', search: '\u0002' });
+  wellFormed(svg);
+  assert.equal(xmlEscape('<&>"\''), '&lt;&amp;&gt;&quot;&apos;');
+  assert.equal(formatSamples(1234567), '1,234,567');
+  assert.equal(formatSamples(1.5), '1.50');
+});
+
+test('checkXml rejects what is not well formed', () => {
+  assert.notEqual(checkXml('<a><b></a></b>'), null);
+  assert.notEqual(checkXml('<a>x & y</a>'), null);
+  assert.notEqual(checkXml('<a b=c/>'), null);
+  assert.notEqual(checkXml('<a b="1" b="2"/>'), null);
+  assert.notEqual(checkXml('<a/><b/>'), null);
+  assert.notEqual(checkXml('<a>'), null);
+  assert.equal(checkXml('<?xml version="1.0"?>\n<a x="1"><b>&amp;&#60;</b><!-- c --></a>\n'), null);
+});
