@@ -7,7 +7,7 @@
  * never, `null` for NULL. Input buffers are Node `Buffer`s. `long`/`size_t`/`u64` arguments
  * accept number or bigint. After a libbpf call that fails, read `errno()` at once.
  */
-import koffi from 'koffi';
+import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 
 /** Address of a libbpf object (`struct bpf_object *` etc.). Valid until its owner is closed. */
 export type Ptr = bigint;
@@ -30,7 +30,7 @@ export const libbpf_print_fn_t = koffi.proto('int libbpf_print_fn_t(int level, v
 export const ring_buffer_sample_fn = koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
 
 type Fn<A extends unknown[], R> = (...args: A) => R;
-function fn<A extends unknown[], R>(lib: koffi.LibraryHandle, decl: string): Fn<A, R> {
+function fn<A extends unknown[], R>(lib: LibraryHandle, decl: string): Fn<A, R> {
   return lib.func(decl) as unknown as Fn<A, R>;
 }
 
@@ -105,7 +105,7 @@ export function errno(): number {
 }
 
 /** Makes a C function pointer for `fn` with prototype `proto`; pair with `unregisterCallback`. */
-export function registerCallback(fn: (...args: never[]) => unknown, proto: koffi.TypeObject): Ptr {
+export function registerCallback(fn: (...args: never[]) => unknown, proto: TypeObject): Ptr {
   return koffi.register(fn, koffi.pointer(proto));
 }
 export function unregisterCallback(ptr: Ptr): void {
