@@ -416,8 +416,9 @@ export class ElfFile {
       const descsz = data.readUInt32LE(p + 4);
       const type = data.readUInt32LE(p + 8);
       const nameStart = p + 12;
-      const descStart = nameStart + up(namesz);
-      const next = descStart + up(descsz);
+      // Padding aligns the absolute position of the descriptor and of the next note.
+      const descStart = up(nameStart + namesz);
+      const next = up(descStart + descsz);
       if (descStart + descsz > data.length) this.fail(`note out of range in ${what} at +${p} (namesz ${namesz}, descsz ${descsz}, section size ${data.length})`);
       let nameEnd = nameStart + namesz;
       if (namesz > 0 && data[nameEnd - 1] === 0) nameEnd--;

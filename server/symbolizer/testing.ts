@@ -1,0 +1,94 @@
+/**
+ * Test helpers for the symbolizer tests: compiles the C/C++ fixtures in
+ * test/fixtures/symbolizer/ into a temporary directory (once per test process), runs the
+ * test program, and reads `nm` output. Not used by production code.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/symbolizer');
+
+export interface Built {
+  dir: string;
+  /** PIE executable linked against libpbtest.so. */
+  pie: string;
+  /** Non-PIE (ET_EXEC) executable linked against libpbtest.so. */
+  nopie: string;
+  /** The shared library. */
+  lib: string;
+  /** Stripped PIE (no .symtab). */
+  stripped: string;
+  /** C++ program with mangled names. */
+  cxx: string;
+}
+
+let built: Built | undefined;
+
+export function buildFixtures(): Built {
+  if (built) return built;
+  const dir = mkdtempSync(join(tmpdir(), 'pb-sym-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const cc = (args: string[]) => execFileSync('gcc', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const lib = join(dir, 'libpbtest.so');
+  cc(['-O1', '-g0', '-fPIC', '-shared', '-o', lib, join(FIXTURES, 'lib.c')]);
+  const common = ['-O1', '-fno-omit-frame-pointer', join(FIXTURES, 'prog.c'), `-L${dir}`, '-lpbtest', `-Wl,-rpath,${dir}`];
+  const pie = join(dir, 'prog-pie');
+  cc(['-fPIE', '-pie', '-o', pie, ...common]);
+  const nopie = join(dir, 'prog-nopie');
+  cc(['-fno-PIE', '-no-pie', '-o', nopie, ...common]);
+  const stripped = join(dir, 'prog-stripped');
+  execFileSync('strip', ['-o', stripped, pie]);
+  const cxx = join(dir, 'cxx');
+  execFileSync('g++', ['-O1', '-o', cxx, join(FIXTURES, 'cxx.cpp')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  built = { dir, pie, nopie, lib, stripped, cxx };
+  return built;
+}
+
+/** Function symbols per `nm --defined-only` (text symbols), name -> address. */
+export function nmFunctions(path: string, dynamic = false): Map<string, bigint> {
+  const out = execFileSync('nm', [...(dynamic ? ['-D'] : []), '--defined-only', path], { encoding: 'utf8' });
+  const m = new Map<string, bigint>();
+  for (const line of out.split('\n')) {
+    const [addr, type, name] = line.trim().split(/\s+/);
+    if (name && /^[tTwWi]$/.test(type)) m.set(name.replace(/@.*$/, ''), BigInt('0x' + addr));
+  }
+  return m;
+}
+
+export interface Running {
+  child: ChildProcess;
+  pid: number;
+  /** Runtime addresses printed by the program. */
+  addrs: { pb_alpha: bigint; pb_beta: bigint; pb_static: bigint; pb_lib_func: bigint };
+  /** Ends the program and waits for it to be reaped. */
+  stop(): Promise<void>;
+}
+
+/** Starts a fixture program and waits for its `ready` line. */
+export function runProgram(path: string): Promise<Running> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`${path} did not print ready`)), 10000);
+    child.on('error', reject);
+    child.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = /ready (\d+) (\S+) (\S+) (\S+) (\S+)/.exec(text);
+      if (!m) return;
+      clearTimeout(timer);
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      resolvePromise({
+        child,
+        pid: Number(m[1]),
+        addrs: { pb_alpha: BigInt(m[2]), pb_beta: BigInt(m[3]), pb_static: BigInt(m[4]), pb_lib_func: BigInt(m[5]) },
+        stop: async () => {
+          child.stdin!.end();
+          await exited;
+        },
+      });
+    });
+  });
+}
