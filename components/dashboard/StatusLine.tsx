@@ -1,0 +1,71 @@
+'use client';
+/** One line on how complete and how fresh the picture is. Lost stacks are shown, not hidden. */
+import { formatClock, formatCount, formatPercent, formatRate } from '../../lib/format.ts';
+import type { ProfileFrame, StackErrorCounts } from '../../lib/protocol.ts';
+import { TEST_IDS } from '../../lib/test-ids.ts';
+
+const sum = (c: StackErrorCounts) => c.collision + c.fault + c.other;
+const describe = (c: StackErrorCounts) => `${c.collision} collisions (-EEXIST), ${c.fault} faults (-EFAULT), ${c.other} other`;
+
+function Item({ label, testId, title, warn, children }: { label: string; testId: string; title?: string; warn?: boolean; children: React.ReactNode }) {
+  return (
+    <span className="whitespace-nowrap" title={title}>
+      <span className="text-slate-500">{label} </span>
+      <span data-testid={testId} className={warn ? 'text-amber-300' : 'text-slate-200'}>
+        {children}
+      </span>
+    </span>
+  );
+}
+
+export function StatusLine({ frame, cpus, shownSeq }: { frame: ProfileFrame | null; cpus: number | null; shownSeq: number | null }) {
+  if (!frame) {
+    return (
+      <div data-testid={TEST_IDS.statusLine} className="text-xs text-slate-500">
+        No data yet.
+      </div>
+    );
+  }
+  const seconds = Math.max(0.001, (frame.windowEndMs - frame.windowStartMs) / 1000);
+  const h = frame.health;
+  const userLost = sum(h.userStackErrors);
+  const kernelLost = sum(h.kernelStackErrors);
+  const lost = userLost + kernelLost + h.droppedSamples;
+  return (
+    <div data-testid={TEST_IDS.statusLine} className="flex flex-wrap gap-x-5 gap-y-1 font-mono text-xs">
+      <Item label="samples" testId={TEST_IDS.totalSamples} title={`in the window (${seconds.toFixed(1)} s)`}>
+        {formatCount(frame.totalSamples)}
+      </Item>
+      <Item label="rate" testId={TEST_IDS.sampleRate} title="samples per second over the window">
+        {formatRate(frame.totalSamples / seconds)}
+      </Item>
+      <Item label="CPUs" testId={TEST_IDS.cpus}>
+        {cpus ?? '–'}
+      </Item>
+      <Item
+        label="lost stacks"
+        testId={TEST_IDS.lostStacks}
+        warn={lost > 0}
+        title={`user stacks: ${describe(h.userStackErrors)}\nkernel stacks: ${describe(h.kernelStackErrors)}\nsamples dropped in the kernel (counts map full): ${h.droppedSamples}\nframes with no symbol: ${h.unknownFrames}`}
+      >
+        user {formatCount(userLost)} · kernel {formatCount(kernelLost)} · dropped {formatCount(h.droppedSamples)}
+      </Item>
+      <Item
+        label="pruned"
+        testId={TEST_IDS.prunedSamples}
+        title="samples in frames too narrow to draw, folded into [pruned]"
+      >
+        {formatCount(frame.prunedSamples)} ({formatPercent(frame.prunedSamples, frame.totalSamples)})
+      </Item>
+      <Item label="nodes" testId={TEST_IDS.nodeCount}>
+        {formatCount(frame.nodeCount)}
+      </Item>
+      <Item label="updated" testId={TEST_IDS.lastUpdate} title={`frame #${frame.seq}`}>
+        {formatClock(frame.sampledAtMs)}
+      </Item>
+      <span className="sr-only" data-testid={TEST_IDS.frameSeq}>
+        {shownSeq ?? ''}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,95 @@
+'use client';
+/**
+ * The live flame graph as a React component. Creates one FlameChart for its lifetime and
+ * updates it in place; width follows the container (ResizeObserver).
+ *
+ * Controlled zoom: `zoomPath` says what is zoomed; a click reports the new path through
+ * `onZoomChange`, and so does a fallback when the zoomed frame left the picture.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { FlameNode } from '../../lib/protocol.ts';
+import { TEST_IDS } from '../../lib/test-ids.ts';
+import { FlameChart, type HoverInfo } from './chart.ts';
+import { FlameTooltip } from './FlameTooltip.tsx';
+import { samePath, type ZoomPath, type ZoomStep } from './zoom.ts';
+// d3-flame-graph's ES build imports its own stylesheet (d3-flamegraph.css); app/globals.css adapts it.
+
+export interface FlameGraphProps {
+  /** Tree to draw; null while no frame has arrived. */
+  tree: FlameNode | null;
+  zoomPath: ZoomPath;
+  onZoomChange(path: ZoomStep[]): void;
+  /** Icicle (root on top) instead of flame (root at the bottom). */
+  inverted: boolean;
+  search: string;
+  /** Shown instead of the graph when `tree` is null or empty. */
+  emptyMessage?: string;
+}
+
+export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emptyMessage }: FlameGraphProps) {
+  const containerRef = useRef<HTMLDivElement>(null);
+  const chartRef = useRef<FlameChart | null>(null);
+  const onZoomRef = useRef(onZoomChange);
+  const [hover, setHover] = useState<{ info: HoverInfo; x: number; y: number } | null>(null);
+
+  useEffect(() => {
+    onZoomRef.current = onZoomChange;
+  }, [onZoomChange]);
+
+  useEffect(() => {
+    const container = containerRef.current;
+    if (!container) return;
+    const chart = new FlameChart(container, {
+      onZoom: (path) => onZoomRef.current(path),
+      onHover: (info, at) => setHover(info && at ? { info, x: at.x, y: at.y } : null),
+    });
+    chartRef.current = chart;
+    const observer = new ResizeObserver((entries) => {
+      const width = entries[0]?.contentRect.width;
+      if (width) chart.setWidth(width);
+    });
+    observer.observe(container);
+    return () => {
+      observer.disconnect();
+      chart.destroy();
+      chartRef.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    chartRef.current?.setInverted(inverted);
+  }, [inverted]);
+
+  useEffect(() => {
+    chartRef.current?.setSearch(search);
+  }, [search]);
+
+  useEffect(() => {
+    const chart = chartRef.current;
+    if (!chart || !tree) return;
+    const shown = chart.render(tree, zoomPath);
+    if (!samePath(shown, zoomPath)) onZoomRef.current(shown);
+  }, [tree, zoomPath]);
+
+  const empty = !tree || tree.v === 0;
+  return (
+    <div className="relative">
+      <div
+        ref={containerRef}
+        data-testid={TEST_IDS.flameGraph}
+        data-inverted={inverted ? 'true' : 'false'}
+        className="pb-flame w-full"
+        onMouseLeave={() => setHover(null)}
+      />
+      {empty && (
+        <div
+          data-testid={TEST_IDS.flameEmpty}
+          className="pointer-events-none absolute inset-0 flex items-center justify-center text-sm text-slate-400"
+        >
+          {emptyMessage ?? 'Waiting for samples…'}
+        </div>
+      )}
+      {hover && <FlameTooltip {...hover} />}
+    </div>
+  );
+}

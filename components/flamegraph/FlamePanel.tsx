@@ -1,0 +1,135 @@
+'use client';
+/**
+ * The flame graph panel: toolbar (search, zoom, pause, orientation, export), status line and
+ * the graph. Pausing freezes the drawing only: frames keep arriving (and being acknowledged
+ * by the session hook); resuming draws the newest.
+ */
+import { useCallback, useMemo, useState } from 'react';
+import { searchShare } from '../../lib/flame/search.ts';
+import { formatCount, formatPercent } from '../../lib/format.ts';
+import type { ProfileFrame } from '../../lib/protocol.ts';
+import { TEST_IDS } from '../../lib/test-ids.ts';
+import { buttonClass, inputClass } from '../controls/Field.tsx';
+import { StatusLine } from '../dashboard/StatusLine.tsx';
+import { downloadSvg } from './export.ts';
+import { FlameGraph } from './FlameGraph.tsx';
+import type { ZoomStep } from './zoom.ts';
+
+export function FlamePanel({
+  frame,
+  framesReceived,
+  cpus,
+  emptyMessage,
+}: {
+  /** Newest frame received. */
+  frame: ProfileFrame | null;
+  framesReceived: number;
+  cpus: number | null;
+  emptyMessage: string;
+}) {
+  const [paused, setPaused] = useState<{ frame: ProfileFrame | null; atCount: number } | null>(null);
+  const [search, setSearch] = useState('');
+  const [zoomPath, setZoomPath] = useState<ZoomStep[]>([]);
+  const [icicle, setIcicle] = useState(false);
+
+  const shown = paused ? paused.frame : frame;
+  const waiting = paused ? framesReceived - paused.atCount : 0;
+  const share = useMemo(() => (shown && search ? searchShare(shown.tree, search) : null), [shown, search]);
+  const onZoomChange = useCallback((path: ZoomStep[]) => setZoomPath(path), []);
+
+  return (
+    <section aria-label="CPU flame graph" className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
+      <div className="flex flex-wrap items-center gap-2">
+        <h2 className="mr-2 text-sm font-semibold text-slate-100">CPU flame graph</h2>
+        <div className="flex items-center gap-2">
+          <input
+            type="search"
+            aria-label="Search frames"
+            placeholder="Search frames (text or /regex/)"
+            data-testid={TEST_IDS.searchInput}
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            className={inputClass + ' w-64'}
+          />
+          {share && (
+            <span data-testid={TEST_IDS.searchShare} data-percent={share.percent} className="whitespace-nowrap text-xs text-fuchsia-300">
+              {formatPercent(share.matchedSamples, share.totalSamples)} of samples ({formatCount(share.matchedSamples)})
+            </span>
+          )}
+        </div>
+        <div className="ml-auto flex flex-wrap items-center gap-2">
+          <button
+            type="button"
+            data-testid={TEST_IDS.resetZoom}
+            disabled={zoomPath.length === 0}
+            onClick={() => setZoomPath([])}
+            className={buttonClass}
+          >
+            Reset zoom
+          </button>
+          <button
+            type="button"
+            data-testid={TEST_IDS.pauseView}
+            aria-pressed={paused !== null}
+            onClick={() => setPaused(paused ? null : { frame, atCount: framesReceived })}
+            className={buttonClass + (paused ? ' border-amber-400/70 text-amber-200' : '')}
+          >
+            {paused ? '▶ Resume view' : '❚❚ Pause view'}
+          </button>
+          {paused && (
+            <span data-testid={TEST_IDS.pendingUpdates} data-count={waiting} className="text-xs text-amber-300">
+              {waiting} update{waiting === 1 ? '' : 's'} waiting
+            </span>
+          )}
+          <div role="group" aria-label="Orientation" data-testid={TEST_IDS.orientation} className="flex overflow-hidden rounded-md border border-slate-600">
+            {(['flame', 'icicle'] as const).map((mode) => (
+              <button
+                key={mode}
+                type="button"
+                aria-pressed={(mode === 'icicle') === icicle}
+                onClick={() => setIcicle(mode === 'icicle')}
+                className={
+                  'px-3 py-1 text-sm ' +
+                  ((mode === 'icicle') === icicle ? 'bg-sky-700 text-white' : 'bg-slate-800 text-slate-300 hover:bg-slate-700')
+                }
+              >
+                {mode === 'flame' ? 'Flame' : 'Icicle'}
+              </button>
+            ))}
+          </div>
+          <button
+            type="button"
+            data-testid={TEST_IDS.exportSvg}
+            disabled={!shown}
+            onClick={() => shown && downloadSvg(shown, { icicle, search, zoomPath })}
+            className={buttonClass}
+          >
+            Export SVG
+          </button>
+        </div>
+      </div>
+
+      <StatusLine frame={shown} cpus={cpus} shownSeq={shown?.seq ?? null} />
+
+      {zoomPath.length > 0 && (
+        <nav aria-label="Zoomed frame" data-testid={TEST_IDS.zoomPath} className="truncate font-mono text-xs text-slate-400">
+          zoomed: {['all', ...zoomPath.map((s) => s.name)].join(' › ')}
+        </nav>
+      )}
+
+      <div className="max-h-[70vh] overflow-auto rounded-md bg-slate-950/60">
+        <FlameGraph
+          tree={shown?.tree ?? null}
+          zoomPath={zoomPath}
+          onZoomChange={onZoomChange}
+          inverted={icicle}
+          search={search}
+          emptyMessage={emptyMessage}
+        />
+      </div>
+      <p className="text-[11px] text-slate-500">
+        Click a frame to zoom into it; hover for samples. Colours: warm = user code, orange = kernel, green = JIT, grey = synthetic.
+      </p>
+    </section>
+  );
+}

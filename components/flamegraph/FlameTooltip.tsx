@@ -1,0 +1,52 @@
+'use client';
+/** Hover card for a frame: name, kind, samples and share of the whole window. */
+import { formatCount, formatPercent } from '../../lib/format.ts';
+import type { FrameKind } from '../../lib/protocol.ts';
+import { TEST_IDS } from '../../lib/test-ids.ts';
+import type { HoverInfo } from './chart.ts';
+
+const KIND_LABEL: Record<FrameKind, string> = {
+  u: 'user',
+  k: 'kernel',
+  j: 'JIT',
+  p: 'process',
+  x: 'synthetic',
+};
+
+export function FlameTooltip({ info, x, y }: { info: HoverInfo; x: number; y: number }) {
+  // Keep the card inside the viewport: flip to the left/top near the right/bottom edge.
+  const vw = typeof window === 'undefined' ? 1920 : window.innerWidth;
+  const vh = typeof window === 'undefined' ? 1080 : window.innerHeight;
+  const style: React.CSSProperties = {
+    left: x + 14 + 360 > vw ? undefined : x + 14,
+    right: x + 14 + 360 > vw ? vw - x + 14 : undefined,
+    top: y + 16 + 110 > vh ? undefined : y + 16,
+    bottom: y + 16 + 110 > vh ? vh - y + 8 : undefined,
+  };
+  return (
+    <div
+      data-testid={TEST_IDS.tooltip}
+      role="tooltip"
+      style={style}
+      className="pointer-events-none fixed z-50 max-w-[360px] rounded-md border border-slate-600 bg-slate-900/95 px-3 py-2 text-xs text-slate-100 shadow-xl"
+    >
+      <div className="break-all font-mono text-[12px] font-semibold">{info.name}</div>
+      <div className="mt-1 grid grid-cols-[auto_1fr] gap-x-3 text-slate-300">
+        {info.kind && (
+          <>
+            <span className="text-slate-400">kind</span>
+            <span>{KIND_LABEL[info.kind]}</span>
+          </>
+        )}
+        <span className="text-slate-400">samples</span>
+        <span>
+          {formatCount(info.samples)} ({formatPercent(info.samples, info.totalSamples)} of all)
+        </span>
+        <span className="text-slate-400">self</span>
+        <span>
+          {formatCount(info.selfSamples)} ({formatPercent(info.selfSamples, info.totalSamples)})
+        </span>
+      </div>
+    </div>
+  );
+}

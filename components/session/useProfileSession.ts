@@ -1,0 +1,163 @@
+'use client';
+/**
+ * useProfileSession: the dashboard's one connection to the hub (server/hub) over socket.io.
+ *
+ * Speaks lib/protocol.ts. Frames are flow-controlled: the server sends at most one
+ * unacknowledged frame per client, so each frame is acknowledged as soon as it has been
+ * applied to state (also when it cannot be used), never later.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { io, type Socket } from 'socket.io-client';
+import {
+  PROTOCOL_VERSION,
+  type Ack,
+  type ClientToServerEvents,
+  type ErrorMessage,
+  type Hello,
+  type ProfileFrame,
+  type ProfileSettings,
+  type ProfileStatus,
+  type ServerToClientEvents,
+  type ViewSettings,
+} from '../../lib/protocol.ts';
+import { takeToken } from './token.ts';
+
+type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/**
+ * connecting: first attempt under way; connected; reconnecting: lost or failed, retrying;
+ * refused: the server turned the handshake down (no or wrong token), no retry;
+ * disconnected: the server closed the connection.
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'disconnected';
+
+export interface Notice {
+  id: number;
+  event: string;
+  message: string;
+}
+
+export interface ProfileSession {
+  connection: ConnectionState;
+  /** Why the last connection attempt failed, as the server or transport said it. */
+  connectionError: string | null;
+  hello: Hello | null;
+  /** Set when the server speaks another protocol version; frames are then not drawn. */
+  protocolMismatch: string | null;
+  status: ProfileStatus | null;
+  /** Newest frame received (drawn or not: pausing is the view's business). */
+  frame: ProfileFrame | null;
+  /** Frames received since the page loaded. */
+  framesReceived: number;
+  /** Requests the server refused (`error:message`), newest last. */
+  notices: Notice[];
+  dismissNotice(id: number): void;
+  /** Changes this viewer's view; resolves with the server's answer. */
+  setView(view: ViewSettings): Promise<Ack>;
+  /** Changes what is sampled (shared by all viewers); resolves with the server's answer. */
+  configure(change: Partial<ProfileSettings>): Promise<Ack<ProfileSettings>>;
+}
+
+const REQUEST_TIMEOUT_MS = 5000;
+
+function request<T>(socket: HubSocket | null, send: (s: HubSocket, reply: (a: Ack<T>) => void) => void): Promise<Ack<T>> {
+  if (!socket || !socket.connected) return Promise.resolve({ ok: false, error: 'not connected to the server' });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, error: 'the server did not answer in time' }), REQUEST_TIMEOUT_MS);
+    send(socket, (reply) => {
+      clearTimeout(timer);
+      resolve(reply && typeof reply === 'object' ? reply : { ok: false, error: 'malformed reply from the server' });
+    });
+  });
+}
+
+export function useProfileSession(): ProfileSession {
+  const socketRef = useRef<HubSocket | null>(null);
+  const noticeId = useRef(0);
+  const [connection, setConnection] = useState<ConnectionState>('connecting');
+  const [connectionError, setConnectionError] = useState<string | null>(null);
+  const [hello, setHello] = useState<Hello | null>(null);
+  const [status, setStatus] = useState<ProfileStatus | null>(null);
+  const [frame, setFrame] = useState<ProfileFrame | null>(null);
+  const [framesReceived, setFramesReceived] = useState(0);
+  const [notices, setNotices] = useState<Notice[]>([]);
+
+  useEffect(() => {
+    const token = takeToken();
+    const socket: HubSocket = io({ auth: token ? { token } : {} });
+    socketRef.current = socket;
+    let compatible = true;
+
+    socket.on('connect', () => {
+      setConnection('connected');
+      setConnectionError(null);
+    });
+    socket.on('connect_error', (err) => {
+      // `active` is false when the server's middleware refused us: retrying cannot help.
+      setConnection(socket.active ? 'reconnecting' : 'refused');
+      setConnectionError(err.message);
+    });
+    socket.on('disconnect', (reason) => {
+      setConnection(socket.active ? 'reconnecting' : 'disconnected');
+      setConnectionError(reason);
+    });
+
+    socket.on('hello', (h) => {
+      compatible = h.protocol === PROTOCOL_VERSION;
+      setHello(h);
+    });
+    socket.on('profile:status', (s) => setStatus(s));
+    socket.on('profile:frame', (f, ack) => {
+      try {
+        if (compatible) {
+          setFrame(f);
+          setFramesReceived((n) => n + 1);
+        }
+      } finally {
+        if (typeof ack === 'function') ack();
+      }
+    });
+    socket.on('error:message', (e: ErrorMessage) => {
+      const id = ++noticeId.current;
+      setNotices((list) => [...list.slice(-4), { id, event: String(e?.event ?? ''), message: String(e?.message ?? e) }]);
+    });
+
+    return () => {
+      socket.removeAllListeners();
+      socket.disconnect();
+      socketRef.current = null;
+    };
+  }, []);
+
+  const dismissNotice = useCallback((id: number) => setNotices((list) => list.filter((n) => n.id !== id)), []);
+
+  const setView = useCallback(
+    (view: ViewSettings) => request<undefined>(socketRef.current, (s, reply) => s.emit('view:set', view, reply)),
+    [],
+  );
+
+  const configure = useCallback(
+    (change: Partial<ProfileSettings>) =>
+      request<ProfileSettings>(socketRef.current, (s, reply) => s.emit('profile:configure', change, reply)),
+    [],
+  );
+
+  const protocolMismatch =
+    hello && hello.protocol !== PROTOCOL_VERSION
+      ? `The server speaks protocol version ${hello.protocol} (probeboard ${hello.version}); this page understands version ${PROTOCOL_VERSION}. Reload the page, or run the same probeboard version on both sides.`
+      : null;
+
+  return {
+    connection,
+    connectionError,
+    hello,
+    protocolMismatch,
+    status,
+    frame,
+    framesReceived,
+    notices,
+    dismissNotice,
+    setView,
+    configure,
+  };
+}

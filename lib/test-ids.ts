@@ -1,0 +1,60 @@
+/**
+ * The one table of `data-testid` values, shared by components and Playwright specs.
+ * Components write `data-testid={TEST_IDS.x}`; specs use `page.getByTestId(TEST_IDS.x)`.
+ * Rename here, never inline a literal test id elsewhere.
+ */
+export const TEST_IDS = {
+  // header / session
+  connectionState: 'connection-state',
+  serverVersion: 'server-version',
+  protocolBanner: 'protocol-banner',
+  statusError: 'status-error',
+  notices: 'notices',
+  notice: 'notice',
+  noticeDismiss: 'notice-dismiss',
+  readOnlyHint: 'read-only-hint',
+
+  // sampling controls (shared by all viewers)
+  startStop: 'start-stop',
+  runningError: 'running-error',
+  hzInput: 'hz-input',
+  hzApply: 'hz-apply',
+  hzError: 'hz-error',
+  targetKind: 'target-kind',
+  targetPid: 'target-pid',
+  targetComm: 'target-comm',
+  targetApply: 'target-apply',
+  targetError: 'target-error',
+
+  // view controls (per viewer)
+  timeWindow: 'time-window',
+  stackMode: 'stack-mode',
+  hideIdle: 'hide-idle',
+  viewError: 'view-error',
+
+  // flame graph panel
+  searchInput: 'search-input',
+  searchShare: 'search-share',
+  resetZoom: 'reset-zoom',
+  zoomPath: 'zoom-path',
+  pauseView: 'pause-view',
+  pendingUpdates: 'pending-updates',
+  orientation: 'orientation',
+  exportSvg: 'export-svg',
+  flameGraph: 'flame-graph',
+  flameEmpty: 'flame-empty',
+  tooltip: 'flame-tooltip',
+
+  // status line
+  statusLine: 'status-line',
+  totalSamples: 'total-samples',
+  sampleRate: 'samples-per-second',
+  cpus: 'cpus',
+  lostStacks: 'lost-stacks',
+  prunedSamples: 'pruned-samples',
+  nodeCount: 'node-count',
+  frameSeq: 'frame-seq',
+  lastUpdate: 'last-update',
+} as const;
+
+export type TestId = (typeof TEST_IDS)[keyof typeof TEST_IDS];
