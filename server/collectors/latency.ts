@@ -1,0 +1,563 @@
+/**
+ * LatencyCollector: one latency probe (one spec) = one loaded bpf/obj/latency.bpf.o.
+ *
+ * open(): parse the spec, resolve and check the inputs (binary, ELF, symbol or USDT probe,
+ * pid, kernel feature), load the object with only the programs this probe needs, attach.
+ * read(): read the cumulative in-kernel histograms and miss counters, return plain data
+ * (per key: interval delta and totals) — addresses and numbers only, no I/O beyond the maps
+ * and a stat() of the traced binary (stale detection).
+ * close(): detaches everything at once (the object's links go with it).
+ *
+ * Errors meant for the user are LatencyError; `kind` says whether the input was wrong
+ * ('input': exit code 2 in the CLI), the kernel lacks a feature ('feature'), or loading or
+ * attaching failed otherwise ('kernel').
+ */
+import { existsSync, statSync, readFileSync, realpathSync, accessSync, constants as fsc } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join, resolve as resolvePath, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseProbeSpec, formatProbeSpec, globToRegExp, type ProbeSpec } from '../../lib/probe-spec.ts';
+import { syscallName } from '../../lib/syscalls.ts';
+import { addHistograms, emptyHistogram, subtractHistograms, type Log2Histogram } from '../../lib/histogram.ts';
+import { BpfObject } from '../libbpf/object.ts';
+import type { BpfMap } from '../libbpf/map.ts';
+import * as ffi from '../libbpf/ffi.ts';
+import { BpfError } from '../libbpf/errors.ts';
+import { attachKprobe, attachUprobeAt, attachUsdt, setAttachTarget } from '../libbpf/attach-probes.ts';
+import {
+  ALL_LATENCY_PROGRAMS,
+  LATENCY_PROGRAMS,
+  LAT_STAT,
+  LAT_STAT_MAX,
+  decodeDev,
+  decodeHistKey,
+  decodeHistValue,
+  type LatHistKey,
+} from '../abi/latency.ts';
+import { ElfFile, NotElfError, type ElfFunction } from './latency-elf.ts';
+
+const DEFAULT_OBJECT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bpf', 'obj', 'latency.bpf.o');
+
+/** Most functions one uprobe glob may match (each gets its own uprobe pair and histogram). */
+export const DEFAULT_MAX_GLOB_MATCHES = 32;
+
+export type LatencyErrorKind = 'input' | 'feature' | 'kernel';
+
+/** A refusal meant for the user. */
+export class LatencyError extends Error {
+  constructor(
+    readonly kind: LatencyErrorKind,
+    message: string,
+    /** The spec field or option at fault ('binary', 'symbol', 'probes', 'pid', 'function', ...). */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'LatencyError';
+  }
+}
+
+export interface LatencyOptions {
+  /** Only this process (tgid). Must exist at open. */
+  pid?: number;
+  /** Only threads with this command name (at most 15 bytes). */
+  comm?: string;
+  /** One histogram per process. */
+  keyByPid?: boolean;
+  /** One histogram per command name. */
+  keyByComm?: boolean;
+  /** Refuse uprobe globs that match more functions than this. */
+  maxGlobMatches?: number;
+  /** Compiled object to load (default bpf/obj/latency.bpf.o). */
+  objectPath?: string;
+}
+
+/** Durations lost, by cause. */
+export interface LatencyMisses {
+  /** A return/end without a recorded entry (e.g. the function was entered before attach). */
+  noEntry: number;
+  /** Entries dropped because the in-flight map was full. */
+  startFull: number;
+  /** Durations dropped because the histogram map was full. */
+  histFull: number;
+}
+
+/** One histogram key's data. Durations in ns. */
+export interface LatencySeries {
+  /** Human label of the key: function name, syscall name, disk, `pid N`, comm, or '' for a single series. */
+  label: string;
+  key: LatHistKey;
+  /** Durations that completed in this interval. */
+  interval: Log2Histogram;
+  /** Since the probe was attached. */
+  total: Log2Histogram;
+}
+
+/** What one read of a probe returns. Plain data. */
+export interface LatencyBatch {
+  /** Canonical spec text. */
+  probe: string;
+  /** Wall-clock ms since the epoch: the previous read (or attach) and this read. */
+  startMs: number;
+  endMs: number;
+  /** Per key, sorted by label. */
+  series: LatencySeries[];
+  /** All keys merged. */
+  interval: Log2Histogram;
+  total: Log2Histogram;
+  misses: LatencyMisses;
+  missesTotal: LatencyMisses;
+  /** Set when the traced binary was deleted or replaced since attach: the probe still watches the old file. */
+  stale: string | null;
+  /** Set when the --pid process no longer exists. */
+  targetExited: boolean;
+}
+
+interface BinaryIdentity {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Input resolution
+
+function stripLib(name: string): string {
+  return name.startsWith('lib') ? name.slice(3) : name;
+}
+
+/**
+ * Resolves a binary like bcc: a path (contains '/') as is; a library name (`c`, `libc`,
+ * `pthread`) through `ldconfig -p`, then the libraries mapped by this process, then PATH
+ * for executables. Returns the real path. Throws LatencyError('input') when not found.
+ */
+export function resolveBinary(binary: string): string {
+  if (binary.includes('/')) {
+    const p = resolvePath(binary);
+    if (!existsSync(p)) throw new LatencyError('input', `binary ${p} not found`, 'binary');
+    return realpathSync(p);
+  }
+  const base = stripLib(binary.replace(/\.so(\..*)?$/, ''));
+  const soPrefix = `lib${base}.so`;
+  // 1. ldconfig cache.
+  try {
+    const out = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const hits: { so: string; path: string; x64: boolean }[] = [];
+    for (const line of out.split('\n')) {
+      const m = /^\s*(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)/.exec(line);
+      if (!m) continue;
+      if (m[1] === soPrefix || m[1].startsWith(soPrefix + '.')) hits.push({ so: m[1], path: m[3], x64: m[2].includes('x86-64') });
+    }
+    const hit = hits.find((h) => h.x64) ?? hits[0];
+    if (hit && existsSync(hit.path)) return realpathSync(hit.path);
+  } catch {
+    // no ldconfig: fall through
+  }
+  // 2. Libraries this process has mapped (libc at least).
+  try {
+    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const path = line.split(/\s+/)[5];
+      if (!path || !path.startsWith('/')) continue;
+      const file = path.slice(path.lastIndexOf('/') + 1);
+      if (file === soPrefix || file.startsWith(soPrefix + '.')) return realpathSync(path);
+    }
+  } catch {
+    // not Linux?
+  }
+  // 3. An executable on PATH.
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    const p = join(dir, binary);
+    try {
+      accessSync(p, fsc.X_OK);
+      if (statSync(p).isFile()) return realpathSync(p);
+    } catch {
+      // next
+    }
+  }
+  throw new LatencyError('input', `binary "${binary}" not found: no library lib${base}.so (ldconfig -p) and no executable of that name on PATH`, 'binary');
+}
+
+function openElf(path: string): ElfFile {
+  try {
+    return new ElfFile(path);
+  } catch (e) {
+    if (e instanceof NotElfError) throw new LatencyError('input', e.message, 'binary');
+    throw new LatencyError('input', `cannot read binary ${path}: ${(e as Error).message}`, 'binary');
+  }
+}
+
+/** Functions of `path` matching `symbol` (exact or glob), deduplicated by address. */
+export function resolveSymbols(path: string, symbol: string, glob: boolean, max = DEFAULT_MAX_GLOB_MATCHES): ElfFunction[] {
+  const elf = openElf(path);
+  let functions: ElfFunction[];
+  try {
+    functions = elf.functions();
+  } finally {
+    elf.close();
+  }
+  const bare = symbol.replace(/@.*$/, '');
+  let matches: ElfFunction[];
+  if (glob) {
+    const re = globToRegExp(bare);
+    matches = functions.filter((f) => re.test(f.name));
+  } else {
+    matches = functions.filter((f) => f.name === bare);
+  }
+  if (matches.length === 0) {
+    const what = glob ? `no function matches "${symbol}"` : `symbol "${symbol}" not found`;
+    throw new LatencyError('input', `${what} in ${path} (${functions.length} function symbols${functions.length === 0 ? ': the binary is stripped' : ''})`, 'symbol');
+  }
+  const seen = new Set<number>();
+  matches = matches
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .filter((f) => (seen.has(f.offset) ? false : (seen.add(f.offset), true)));
+  if (matches.length > max) {
+    throw new LatencyError('input', `symbol glob "${symbol}" matches ${matches.length} functions in ${path}; at most ${max} are allowed: narrow it`, 'symbol');
+  }
+  return matches;
+}
+
+/** Checks that both USDT probes exist in `path`. */
+export function checkUsdtProbes(path: string, provider: string, names: string[]): void {
+  const elf = openElf(path);
+  let probes;
+  try {
+    probes = elf.usdtProbes();
+  } finally {
+    elf.close();
+  }
+  for (const name of names) {
+    if (!probes.some((p) => p.provider === provider && p.name === name)) {
+      const available = [...new Set(probes.map((p) => `${p.provider}:${p.name}`))];
+      throw new LatencyError(
+        'input',
+        `USDT probe ${provider}:${name} not found in ${path} (${available.length === 0 ? 'it has no USDT probes' : `available: ${available.slice(0, 12).join(', ')}${available.length > 12 ? ', …' : ''}`})`,
+        'probes',
+      );
+    }
+  }
+}
+
+function checkPid(pid: number): void {
+  if (!Number.isInteger(pid) || pid <= 0) throw new LatencyError('input', `pid must be a positive integer (got ${pid})`, 'pid');
+  if (!existsSync(`/proc/${pid}`)) throw new LatencyError('input', `no process with pid ${pid}`, 'pid');
+}
+
+function identity(path: string): BinaryIdentity {
+  const st = statSync(path);
+  return { path, dev: st.dev, ino: st.ino };
+}
+
+/** tracefs is needed to attach tracepoints by name; mount it when missing (root only). */
+export function ensureTracefs(): void {
+  if (existsSync('/sys/kernel/tracing/events')) return;
+  const rc = ffi.mount('tracefs', '/sys/kernel/tracing', 'tracefs', 0, null);
+  if (rc !== 0 && !existsSync('/sys/kernel/tracing/events')) {
+    throw new LatencyError('feature', 'tracefs is not mounted at /sys/kernel/tracing and could not be mounted (run as root, or: mount -t tracefs tracefs /sys/kernel/tracing)');
+  }
+}
+
+/**
+ * Whether kprobes can be used: the kernel registers a `kprobe` PMU under
+ * /sys/bus/event_source/devices when built with CONFIG_KPROBES + CONFIG_KPROBE_EVENTS.
+ * Returns null when available, else the reason.
+ */
+export function kprobeUnavailableReason(): string | null {
+  if (existsSync('/sys/bus/event_source/devices/kprobe')) return null;
+  return 'this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES / CONFIG_KPROBE_EVENTS is off)';
+}
+
+function blockDeviceName(id: number): string {
+  const { major, minor } = decodeDev(id);
+  try {
+    const m = /^DEVNAME=(.*)$/m.exec(readFileSync(`/sys/dev/block/${major}:${minor}/uevent`, 'utf8'));
+    if (m) return m[1];
+  } catch {
+    // gone or unknown
+  }
+  return `${major}:${minor}`;
+}
+
+function zeroMisses(): LatencyMisses {
+  return { noEntry: 0, startFull: 0, histFull: 0 };
+}
+
+// ---------------------------------------------------------------------------------------
+
+export class LatencyCollector {
+  /** Canonical spec text. */
+  readonly probe: string;
+  readonly spec: ProbeSpec;
+  /** What was attached, one line each (for logs). */
+  readonly attached: string[] = [];
+  /** Resolved binary path (uprobe/usdt). */
+  readonly binaryPath: string | null;
+  #object: BpfObject | null;
+  #hists: BpfMap;
+  #stats: BpfMap;
+  #labels = new Map<number, string>();
+  #previous = new Map<string, Log2Histogram>();
+  #previousMisses = zeroMisses();
+  #lastReadMs: number;
+  #identity: BinaryIdentity | null;
+  #pid: number | undefined;
+  #timer: NodeJS.Timeout | null = null;
+  #keyed: boolean;
+
+  private constructor(spec: ProbeSpec, object: BpfObject, binary: BinaryIdentity | null, labels: Map<number, string>, options: LatencyOptions) {
+    this.spec = spec;
+    this.probe = formatProbeSpec(spec);
+    this.#object = object;
+    this.#hists = object.map('lat_hists');
+    this.#stats = object.map('lat_stats');
+    this.#labels = labels;
+    this.#identity = binary;
+    this.binaryPath = binary?.path ?? null;
+    this.#pid = options.pid;
+    this.#lastReadMs = Date.now();
+    this.#keyed = labels.size > 1 || spec.kind === 'block' || (spec.kind === 'syscall' && spec.name === '*') || !!options.keyByPid || !!options.keyByComm;
+  }
+
+  /**
+   * Checks the inputs, loads and attaches. Synchronous (libbpf calls block briefly).
+   * Throws LatencyError for anything the user must fix; nothing stays attached on failure.
+   */
+  static open(specInput: string | ProbeSpec, options: LatencyOptions = {}): LatencyCollector {
+    // 1. Spec.
+    let spec: ProbeSpec;
+    if (typeof specInput === 'string') {
+      const parsed = parseProbeSpec(specInput);
+      if (!parsed.ok) throw new LatencyError('input', `bad probe spec "${specInput}": ${parsed.error.message} (at character ${parsed.error.position + 1})`, parsed.error.field);
+      spec = parsed.spec;
+    } else spec = specInput;
+
+    // 2. Options and inputs that need no kernel.
+    if (options.pid !== undefined) checkPid(options.pid);
+    if (options.comm !== undefined && (options.comm.length === 0 || Buffer.byteLength(options.comm) > 15)) {
+      throw new LatencyError('input', `comm must be 1 to 15 bytes (got "${options.comm}")`, 'comm');
+    }
+    let binary: BinaryIdentity | null = null;
+    let functions: ElfFunction[] = [];
+    const labels = new Map<number, string>();
+    if (spec.kind === 'uprobe') {
+      const path = resolveBinary(spec.binary);
+      functions = resolveSymbols(path, spec.symbol, spec.glob, options.maxGlobMatches ?? DEFAULT_MAX_GLOB_MATCHES);
+      binary = identity(path);
+      functions.forEach((f, i) => labels.set(i, f.name));
+    } else if (spec.kind === 'usdt') {
+      const path = resolveBinary(spec.binary);
+      checkUsdtProbes(path, spec.provider, [spec.start, spec.end]);
+      binary = identity(path);
+    } else if (spec.kind === 'kprobe') {
+      const why = kprobeUnavailableReason();
+      if (why) throw new LatencyError('feature', `kprobe:${spec.function} refused: ${why}; use kfunc: on a kernel with fentry, or a tracepoint`, 'function');
+    }
+    if (spec.kind === 'syscall' || spec.kind === 'block' || spec.kind === 'runq') ensureTracefs();
+
+    // 3. Load with only this probe's programs.
+    const object = BpfObject.open(options.objectPath ?? DEFAULT_OBJECT);
+    try {
+      object.setRodata({
+        targ_pid: options.pid ?? 0,
+        filter_pid: options.pid !== undefined,
+        targ_comm: options.comm ?? '',
+        filter_comm: options.comm !== undefined,
+        key_by_pid: !!options.keyByPid,
+        key_by_comm: !!options.keyByComm,
+        targ_syscall: spec.kind === 'syscall' ? (spec.nr ?? -1) : -1,
+      });
+      const wanted = new Set<string>(LATENCY_PROGRAMS[spec.kind]);
+      for (const name of ALL_LATENCY_PROGRAMS) object.program(name).setAutoload(wanted.has(name));
+      if (spec.kind === 'kfunc') {
+        setAttachTarget(object, 'lat_fentry', spec.function);
+        setAttachTarget(object, 'lat_fexit', spec.function);
+      }
+      try {
+        object.load();
+      } catch (e) {
+        if (spec.kind === 'kfunc') {
+          const detail = e instanceof BpfError ? `${e.message}${e.log.length ? `; libbpf: ${e.log.slice(-3).join(' | ')}` : ''}` : String(e);
+          if (e instanceof BpfError && e.errno === 3) {
+            throw new LatencyError('input', `kfunc:${spec.function} refused: no kernel function "${spec.function}" with BTF (${detail})`, 'function');
+          }
+          throw new LatencyError('feature', `kfunc:${spec.function} refused: this kernel does not support fentry/fexit (BPF trampoline) programs: ${detail}`, 'function');
+        }
+        throw e;
+      }
+
+      // 4. Attach.
+      const collector = new LatencyCollector(spec, object, binary, labels, options);
+      collector.#attach(functions, options.pid ?? -1);
+      return collector;
+    } catch (e) {
+      object.close();
+      if (e instanceof LatencyError) throw e;
+      throw new LatencyError('kernel', `${formatProbeSpec(spec)}: ${(e as Error).message}`);
+    }
+  }
+
+  #attach(functions: ElfFunction[], pid: number): void {
+    const object = this.#object!;
+    const spec = this.spec;
+    const note = (d: string) => this.attached.push(d);
+    switch (spec.kind) {
+      case 'uprobe':
+        functions.forEach((f, i) => {
+          for (const retprobe of [false, true]) {
+            const link = attachUprobeAt(object, retprobe ? 'lat_uprobe_return' : 'lat_uprobe_entry', {
+              binaryPath: this.binaryPath!,
+              offset: f.offset,
+              pid,
+              retprobe,
+              cookie: i,
+              label: f.name,
+            });
+            note(link.description);
+          }
+        });
+        break;
+      case 'usdt':
+        for (const [prog, name] of [
+          ['lat_usdt_start', spec.start],
+          ['lat_usdt_end', spec.end],
+        ] as const) {
+          note(attachUsdt(object, prog, { binaryPath: this.binaryPath!, provider: spec.provider, name, pid, cookie: 0 }).description);
+        }
+        break;
+      case 'kprobe':
+        try {
+          note(attachKprobe(object, 'lat_kprobe_entry', spec.function, false).description);
+          note(attachKprobe(object, 'lat_kprobe_return', spec.function, true).description);
+        } catch (e) {
+          const errno = e instanceof BpfError ? e.errno : 0;
+          if (errno === 2 || errno === 22) throw new LatencyError('input', `kprobe:${spec.function} refused: no probeable kernel function "${spec.function}" (${(e as Error).message})`, 'function');
+          throw e;
+        }
+        break;
+      default:
+        for (const name of LATENCY_PROGRAMS[spec.kind]) note(object.program(name).attach().description);
+    }
+  }
+
+  #label(key: LatHistKey): string {
+    const parts: string[] = [];
+    if (this.#labels.size > 1) parts.push(this.#labels.get(key.probe) ?? `#${key.probe}`);
+    if (this.spec.kind === 'syscall' && this.spec.name === '*') parts.push(syscallName(key.id));
+    if (this.spec.kind === 'block') parts.push(blockDeviceName(key.id));
+    if (key.pid) parts.push(`pid ${key.pid}`);
+    if (key.comm) parts.push(key.comm);
+    return parts.join(' ');
+  }
+
+  #readMisses(): LatencyMisses {
+    const ncpuSlots = this.#stats.lookupValueSize / 8;
+    const sums: number[] = [];
+    for (let i = 0; i < LAT_STAT_MAX; i++) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(i, 0);
+      const v = this.#stats.lookup(key);
+      let s = 0;
+      if (v) for (let c = 0; c < ncpuSlots; c++) s += Number(v.readBigUInt64LE(c * 8));
+      sums.push(s);
+    }
+    return { noEntry: sums[LAT_STAT.NO_ENTRY], startFull: sums[LAT_STAT.START_FULL], histFull: sums[LAT_STAT.HIST_FULL] };
+  }
+
+  /** Whether the traced binary was deleted or replaced since attach; null when not. */
+  staleReason(): string | null {
+    const id = this.#identity;
+    if (!id) return null;
+    try {
+      const st = statSync(id.path);
+      if (st.ino !== id.ino || st.dev !== id.dev) return `${id.path} was replaced since the probe was attached (new inode); the probe still watches the old file: re-add it`;
+      return null;
+    } catch {
+      return `${id.path} was deleted since the probe was attached; the probe still watches the old file`;
+    }
+  }
+
+  /** Reads the kernel's histograms now. Durations in ns. Never throws for a stale binary or an exited target. */
+  read(nowMs: number = Date.now()): LatencyBatch {
+    if (!this.#object) throw new Error(`latency probe ${this.probe} is closed`);
+    const series: LatencySeries[] = [];
+    let interval = emptyHistogram();
+    let total = emptyHistogram();
+    for (const k of this.#hists.keys()) {
+      const v = this.#hists.lookup(k);
+      if (!v) continue;
+      const dv = decodeHistValue(v);
+      const cumulative: Log2Histogram = { count: dv.count, sum: dv.sum, buckets: trim(dv.slots) };
+      const id = k.toString('hex');
+      const delta = subtractHistograms(cumulative, this.#previous.get(id) ?? emptyHistogram());
+      this.#previous.set(id, cumulative);
+      const key = decodeHistKey(k);
+      series.push({ label: this.#label(key), key, interval: delta, total: cumulative });
+      interval = addHistograms(interval, delta);
+      total = addHistograms(total, cumulative);
+    }
+    series.sort((a, b) => a.label.localeCompare(b.label) || a.key.probe - b.key.probe);
+    const missesTotal = this.#readMisses();
+    const prev = this.#previousMisses;
+    const misses = {
+      noEntry: missesTotal.noEntry - prev.noEntry,
+      startFull: missesTotal.startFull - prev.startFull,
+      histFull: missesTotal.histFull - prev.histFull,
+    };
+    this.#previousMisses = missesTotal;
+    const batch: LatencyBatch = {
+      probe: this.probe,
+      startMs: this.#lastReadMs,
+      endMs: nowMs,
+      series,
+      interval,
+      total,
+      misses,
+      missesTotal,
+      stale: this.staleReason(),
+      targetExited: this.#pid !== undefined && !existsSync(`/proc/${this.#pid}`),
+    };
+    this.#lastReadMs = nowMs;
+    return batch;
+  }
+
+  /** True when the data has more than one key (glob, syscall:*, block, keyed by pid/comm). */
+  get keyed(): boolean {
+    return this.#keyed;
+  }
+
+  /** Calls `listener` with a batch every `intervalMs`; a read error is passed as the second argument. */
+  start(listener: (batch: LatencyBatch | null, error?: Error) => void, intervalMs = 1000): void {
+    this.stopTimer();
+    this.#timer = setInterval(() => {
+      if (!this.#object) return;
+      try {
+        listener(this.read());
+      } catch (e) {
+        listener(null, e as Error);
+      }
+    }, intervalMs);
+  }
+
+  stopTimer(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  get closed(): boolean {
+    return this.#object === null;
+  }
+
+  /** Detaches and unloads at once. Idempotent. */
+  close(): void {
+    this.stopTimer();
+    const object = this.#object;
+    this.#object = null;
+    object?.close();
+  }
+}
+
+function trim(slots: number[]): number[] {
+  let n = slots.length;
+  while (n > 0 && slots[n - 1] === 0) n--;
+  return slots.slice(0, n);
+}
