@@ -61,29 +61,32 @@ export function nmFunctions(path: string, dynamic = false): Map<string, bigint> 
 export interface Running {
   child: ChildProcess;
   pid: number;
-  /** Runtime addresses printed by the program. */
-  addrs: { pb_alpha: bigint; pb_beta: bigint; pb_static: bigint; pb_lib_func: bigint };
-  /** Ends the program and waits for it to be reaped. */
+  /** Runtime addresses printed by the program after its pid, in order. */
+  printed: bigint[];
+  /** Ends the program (closes its stdin) and waits for it to be reaped. */
   stop(): Promise<void>;
 }
 
-/** Starts a fixture program and waits for its `ready` line. */
-export function runProgram(path: string): Promise<Running> {
+/** Starts a fixture program and waits for its `ready PID ADDR…` line. */
+export function runProgram(path: string, args: string[] = []): Promise<Running> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     let text = '';
-    const timer = setTimeout(() => reject(new Error(`${path} did not print ready`)), 10000);
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`${path} did not print ready`));
+    }, 10000);
     child.on('error', reject);
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.stdout!.on('data', (d: Buffer) => {
       text += d.toString();
-      const m = /ready (\d+) (\S+) (\S+) (\S+) (\S+)/.exec(text);
+      const m = /ready (\d+)((?: \S+)*)\n/.exec(text);
       if (!m) return;
       clearTimeout(timer);
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
       resolvePromise({
         child,
         pid: Number(m[1]),
-        addrs: { pb_alpha: BigInt(m[2]), pb_beta: BigInt(m[3]), pb_static: BigInt(m[4]), pb_lib_func: BigInt(m[5]) },
+        printed: m[2].trim().split(' ').filter(Boolean).map((x) => BigInt(x)),
         stop: async () => {
           child.stdin!.end();
           await exited;

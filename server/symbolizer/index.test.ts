@@ -1,0 +1,241 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, rmSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Symbolizer } from './index.ts';
+import { ElfFile } from './elf.ts';
+import { parseProcMaps, type MapEntry } from './proc-maps.ts';
+import { buildFixtures, nmFunctions, runProgram, type Running } from './testing.ts';
+
+const running: Running[] = [];
+after(async () => {
+  for (const r of running) await r.stop().catch(() => {});
+});
+
+async function start(path: string): Promise<Running> {
+  const r = await runProgram(path);
+  running.push(r);
+  return r;
+}
+
+function mapsOf(pid: number): MapEntry[] {
+  return parseProcMaps(readFileSync(`/proc/${pid}/maps`, 'utf8')).entries;
+}
+
+/** Load base of a file in a process: start of its mapping at file offset 0. */
+function loadBase(pid: number, path: string): bigint {
+  const m = mapsOf(pid).find((e) => e.path === path && e.offset === 0n);
+  assert.ok(m, `${path} mapped in ${pid}`);
+  return m.start;
+}
+
+const names = (frames: { name: string }[]) => frames.map((f) => f.name);
+
+test('PIE executable and shared library: names of known functions (nm + load base agrees with the program)', async () => {
+  const b = buildFixtures();
+  const r = await start(b.pie);
+  const [alpha, beta, stat, libFunc] = r.printed;
+  const nm = nmFunctions(b.pie);
+  const base = loadBase(r.pid, b.pie);
+  assert.equal(base + nm.get('pb_alpha')!, alpha, 'nm address + load bias = runtime address');
+  const libBase = loadBase(r.pid, b.lib);
+  assert.equal(libBase + nmFunctions(b.lib).get('pb_lib_func')!, libFunc);
+
+  const s = new Symbolizer();
+  // Leaf first; non-leaf entries are return addresses (addr - 1 is looked up), so pass +1.
+  const frames = s.symbolizeUser(r.pid, 'prog-pie', [alpha + 2n, beta + 1n, stat + 1n, libFunc + 1n]);
+  assert.deepEqual(frames, [
+    { name: 'pb_alpha', kind: 'u' },
+    { name: 'pb_beta', kind: 'u' },
+    { name: 'pb_static', kind: 'u' },
+    { name: 'pb_lib_func', kind: 'u' },
+  ]);
+  // A return address equal to a function's first byte belongs to the code before it.
+  const [leaf, ret] = s.symbolizeUser(r.pid, 'prog-pie', [beta, beta]);
+  assert.equal(leaf.name, 'pb_beta');
+  assert.notEqual(ret.name, 'pb_beta');
+  // libc symbol through the same path.
+  const libcMap = mapsOf(r.pid).find((e) => /\/libc\.so/.test(e.path) && e.offset === 0n)!;
+  const malloc = nmFunctions(libcMap.path, true).get('malloc')!;
+  assert.equal(s.symbolizeUser(r.pid, 'prog-pie', [libcMap.start + malloc + 4n])[0].name, 'malloc');
+  assert.equal(s.unknownFrames, 0);
+});
+
+test('non-PIE executable', async () => {
+  const b = buildFixtures();
+  const r = await start(b.nopie);
+  const [alpha, beta, stat] = r.printed;
+  assert.equal(nmFunctions(b.nopie).get('pb_alpha'), alpha, 'ET_EXEC: nm address is the runtime address');
+  const s = new Symbolizer();
+  assert.deepEqual(names(s.symbolizeUser(r.pid, 'prog-nopie', [alpha, beta + 3n, stat + 3n])), ['pb_alpha', 'pb_beta', 'pb_static']);
+});
+
+test('C++: demangled names', async () => {
+  const b = buildFixtures();
+  const r = await start(b.cxx);
+  const [twice, get] = r.printed;
+  const s = new Symbolizer();
+  assert.deepEqual(s.symbolizeUser(r.pid, 'cxx', [twice + 1n, get + 2n]), [
+    { name: 'pbns::twice(int)', kind: 'u' },
+    { name: 'pbns::Box<long>::get(long) const', kind: 'u' },
+  ]);
+});
+
+test('stripped binary: [unknown] (binary name), counted', async () => {
+  const b = buildFixtures();
+  const r = await start(b.stripped);
+  const s = new Symbolizer();
+  const [f] = s.symbolizeUser(r.pid, 'prog-stripped', [r.printed[0]]);
+  assert.deepEqual(f, { name: `[unknown] (${basename(b.stripped)})`, kind: 'x' });
+  assert.equal(s.unknownFrames, 1);
+  assert.equal(s.stats().unknownFrames, 1);
+});
+
+test('exited process: still named from the snapshot taken by notePid; forgotten after the grace period', async () => {
+  const b = buildFixtures();
+  const r = await runProgram(b.pie);
+  let now = 1000;
+  const s = new Symbolizer({ now: () => now, exitedGraceMs: 5000 });
+  s.notePid(r.pid);
+  // Warm the binary cache as a real profile would (a sample seen before the exit).
+  s.symbolizeUser(r.pid, 'prog-pie', [r.printed[2]]);
+  await r.stop();
+  assert.equal(existsSync(`/proc/${r.pid}`), false);
+  assert.deepEqual(names(s.symbolizeUser(r.pid, 'prog-pie', [r.printed[0], r.printed[1] + 1n, r.printed[3] + 1n])), [
+    'pb_alpha',
+    'pb_beta',
+    'pb_lib_func',
+  ]);
+  assert.equal(s.forgetExited(), 0, 'kept during the grace period');
+  now += 5000;
+  assert.equal(s.forgetExited(), 1);
+  assert.equal(s.stats().processes, 0);
+  assert.deepEqual(s.symbolizeUser(r.pid, 'prog-pie', [r.printed[0]]), [{ name: '[unknown]', kind: 'x' }]);
+});
+
+test('exited process whose binary was never read: read from the path', async () => {
+  const b = buildFixtures();
+  const r = await runProgram(b.nopie);
+  const s = new Symbolizer();
+  s.notePid(r.pid);
+  await r.stop();
+  assert.equal(s.symbolizeUser(r.pid, 'prog-nopie', [r.printed[0]])[0].name, 'pb_alpha');
+});
+
+test('deleted binary: named through /proc/PID/map_files while alive; [unknown] (name) once gone', async () => {
+  const b = buildFixtures();
+  const copy = join(b.dir, 'prog-deleted');
+  copyFileSync(b.pie, copy);
+  chmodSync(copy, 0o755);
+  const r = await runProgram(copy);
+  unlinkSync(copy);
+  const s = new Symbolizer();
+  s.notePid(r.pid);
+  assert.ok(mapsOf(r.pid).some((e) => e.path === copy), 'maps shows the path (deleted suffix stripped)');
+  assert.equal(s.symbolizeUser(r.pid, 'prog', [r.printed[0]])[0].name, 'pb_alpha');
+  const s2 = new Symbolizer();
+  s2.notePid(r.pid);
+  await r.stop();
+  assert.deepEqual(s2.symbolizeUser(r.pid, 'prog', [r.printed[0]]), [{ name: '[unknown] (prog-deleted)', kind: 'x' }]);
+  assert.equal(s2.stats().binaryErrors, 1);
+});
+
+test('unknown pid and unmapped addresses: [unknown], never throws', () => {
+  const s = new Symbolizer();
+  assert.deepEqual(s.symbolizeUser(0x7ffffff0, 'gone', [0x401000n, 0n]), [
+    { name: '[unknown]', kind: 'x' },
+    { name: '[unknown]', kind: 'x' },
+  ]);
+  assert.deepEqual(s.symbolizeUser(process.pid, 'node', [0x10n]), [{ name: '[unknown]', kind: 'x' }]);
+  assert.deepEqual(s.symbolizeUser(process.pid, 'node', []), []);
+  assert.deepEqual(s.frameFromAddressFailure(new Error('x')), { name: '[unknown]', kind: 'x' });
+  assert.equal(s.unknownFrames, 3);
+});
+
+test('binary symbol tables are cached per binary, not per process; process snapshots are capped', async () => {
+  const b = buildFixtures();
+  const r1 = await start(b.pie);
+  const r2 = await start(b.pie);
+  const s = new Symbolizer({ maxProcesses: 1 });
+  s.symbolizeUser(r1.pid, 'p', [r1.printed[0]]);
+  const after1 = s.stats().binaries;
+  assert.equal(s.symbolizeUser(r2.pid, 'p', [r2.printed[0]])[0].name, 'pb_alpha');
+  assert.equal(s.stats().binaries, after1, 'same binary: no new table');
+  assert.equal(s.stats().processes, 1, 'LRU cap');
+});
+
+test('vDSO frames are named from the vDSO image', async () => {
+  const b = buildFixtures();
+  const r = await start(b.pie);
+  const vdso = mapsOf(r.pid).find((e) => e.path === '[vdso]');
+  if (!vdso) return;
+  // The vDSO image is the same in every 64-bit process: read our own to find a symbol.
+  const own = mapsOf(process.pid).find((e) => e.path === '[vdso]')!;
+  const buf = Buffer.alloc(Number(own.end - own.start));
+  const fd = openSync('/proc/self/mem', 'r');
+  readSync(fd, buf, 0, buf.length, Number(own.start));
+  closeSync(fd);
+  const elf = ElfFile.fromBuffer(buf, 'vdso');
+  const sym = elf.functionSymbols().find((x) => /clock_gettime$/.test(x.name))!;
+  const bias = elf.loadSegments()[0].vaddr - BigInt(elf.loadSegments()[0].offset);
+  const s = new Symbolizer();
+  const [f] = s.symbolizeUser(r.pid, 'prog', [vdso.start + sym.value - bias + 2n]);
+  assert.match(f.name, /clock_gettime/);
+  assert.equal(f.kind, 'u');
+});
+
+test('kernel frames from kallsyms (root): leaf exact, non-leaf addr - 1', (t) => {
+  const s = new Symbolizer();
+  if (s.kernelSymbolsError()) return t.skip(s.kernelSymbolsError()!);
+  const lines = readFileSync('/proc/kallsyms', 'utf8').split('\n');
+  const addr = (n: string) => BigInt('0x' + lines.find((l) => l.endsWith(` ${n}`) && / [tT] /.test(l))!.split(' ')[0]);
+  const sched = addr('schedule');
+  const nano = addr('do_nanosleep');
+  assert.deepEqual(s.symbolizeKernel([sched, nano + 1n, sched + 1n]), [
+    { name: 'schedule', kind: 'k' },
+    { name: 'do_nanosleep', kind: 'k' },
+    { name: 'schedule', kind: 'k' },
+  ]);
+  // A return address at a symbol's first byte is attributed to the symbol before it.
+  assert.notEqual(s.symbolizeKernel([0n, sched])[1].name, 'schedule');
+  assert.deepEqual(s.symbolizeKernel([0x10n]), [{ name: '[unknown]', kind: 'x' }]);
+});
+
+test('kernel frames without kallsyms: [unknown] and a reason', () => {
+  const s = new Symbolizer({ kallsymsPath: '/nonexistent/kallsyms' });
+  assert.match(s.kernelSymbolsError() ?? '', /ENOENT/);
+  assert.deepEqual(s.symbolizeKernel([0xffffffff81000000n]), [{ name: '[unknown]', kind: 'x' }]);
+});
+
+test('JIT frames from /tmp/perf-PID.map of a node --perf-basic-prof process', async () => {
+  const script = `
+    function pbJitHotLoop(n) { let x = 0; for (let i = 0; i < n; i++) x = (x * 31 + i) | 0; return x; }
+    for (let k = 0; k < 2000; k++) pbJitHotLoop(10000);
+    process.stdout.write('ready ' + process.pid + '\\n');
+    process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
+  const child = spawn(process.execPath, ['--perf-basic-prof', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((res, rej) => {
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      text += d;
+      const m = /ready (\d+)\n/.exec(text);
+      if (m) res(Number(m[1]));
+    });
+    child.on('exit', () => rej(new Error('node exited early')));
+  });
+  const mapPath = `/tmp/perf-${pid}.map`;
+  try {
+    const line = readFileSync(mapPath, 'utf8').split('\n').find((l) => l.includes('pbJitHotLoop'));
+    assert.ok(line, 'the perf map names the hot function');
+    const [start, , ...rest] = line.split(' ');
+    const s = new Symbolizer({ recheckMs: 0 });
+    const [f] = s.symbolizeUser(pid, 'node', [BigInt('0x' + start) + 1n]);
+    assert.equal(f.kind, 'j');
+    assert.equal(f.name, rest.join(' '));
+  } finally {
+    child.stdin!.end();
+    await new Promise((r) => child.once('exit', r));
+    rmSync(mapPath, { force: true });
+  }
+});
