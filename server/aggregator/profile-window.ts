@@ -102,13 +102,14 @@ class FrameTrie {
   parent: number[] = [-1];
   frame: number[] = [-1];
   children: number[][] = [[]];
-  private index = new Map<string, number>();
+  /** (parent, frame) -> child; numeric keys while frame ids fit in 22 bits. */
+  private index = new Map<number | string, number>();
   constructor(private frames: FrameTable) {}
   get size(): number {
     return this.parent.length;
   }
   child(parentId: number, frameId: number): number {
-    const key = `${parentId},${frameId}`;
+    const key = frameId < FRAME_KEY_LIMIT ? parentId * FRAME_KEY_LIMIT + frameId : `${parentId},${frameId}`;
     let id = this.index.get(key);
     if (id !== undefined) return id;
     id = this.parent.length;
@@ -137,14 +138,15 @@ class FrameTrie {
 }
 
 class FrameTable {
-  private ids = new Map<string, number>();
+  private ids = new Map<FrameKind, Map<string, number>>();
   private entries: { n: string; k: FrameKind }[] = [];
   id(name: string, kind: FrameKind): number {
-    const key = kind + '\u0000' + name;
-    let id = this.ids.get(key);
+    let byName = this.ids.get(kind);
+    if (byName === undefined) this.ids.set(kind, (byName = new Map()));
+    let id = byName.get(name);
     if (id === undefined) {
       id = this.entries.length;
-      this.ids.set(key, id);
+      byName.set(name, id);
       this.entries.push({ n: name, k: kind });
     }
     return id;
@@ -155,11 +157,15 @@ class FrameTable {
 }
 
 const MODES: readonly StackMode[] = ['all', 'user', 'kernel'];
+/** Frame ids below this make numeric trie keys (parent * limit + frame stays below 2^53). */
+const FRAME_KEY_LIMIT = 1 << 22;
+/** User part lengths below this make numeric stack keys. */
+const SPLIT_LIMIT = 4096;
 
 export class ProfileWindow {
   private frames = new FrameTable();
   private tries = new Map<StackMode, FrameTrie>();
-  private stackIndex = new Map<string, number>();
+  private stackIndex = new Map<number | string, number>();
   private stackIdle: number[] = [];
   private stackLeaf = new Map<StackMode, number[]>();
   private intervals: StoredInterval[] = [];
@@ -268,22 +274,40 @@ export class ProfileWindow {
     };
   }
 
+  /**
+   * The stack id of a sample. Its identity is (idle, leaf of its path in the 'all' trie, length
+   * of the user part): the path is walked once per sample with numeric map lookups, no strings.
+   * The user-only and kernel-only paths are computed once, when the stack is first seen.
+   */
   private internSample(sample: SymbolizedInterval['samples'][number]): number {
-    const commId = this.frames.id(sample.comm, 'p');
-    const user = sample.userStackError
-      ? [this.frames.id(lostStackName(sample.userStackError), 'x')]
-      : sample.user.map((frame) => this.frames.id(frame.name, frame.kind));
-    const kernel = sample.kernelStackError
-      ? [this.frames.id(lostStackName(sample.kernelStackError), 'x')]
-      : sample.kernel.map((frame) => this.frames.id(frame.name, frame.kind));
+    const frames = this.frames;
+    const trie = this.tries.get('all')!;
+    let node = trie.child(0, frames.id(sample.comm, 'p'));
+    let userLength: number;
+    if (sample.userStackError) {
+      node = trie.child(node, frames.id(lostStackName(sample.userStackError), 'x'));
+      userLength = 1;
+    } else {
+      for (const frame of sample.user) node = trie.child(node, frames.id(frame.name, frame.kind));
+      userLength = sample.user.length;
+    }
+    if (sample.kernelStackError) node = trie.child(node, frames.id(lostStackName(sample.kernelStackError), 'x'));
+    else for (const frame of sample.kernel) node = trie.child(node, frames.id(frame.name, frame.kind));
     const idle = sample.pid === 0 ? 1 : 0;
-    const key = `${idle}|${commId}|${user.join(',')}|${kernel.join(',')}`;
+    const key = userLength < SPLIT_LIMIT ? (node * 2 + idle) * SPLIT_LIMIT + userLength : `${node},${idle},${userLength}`;
     let id = this.stackIndex.get(key);
     if (id !== undefined) return id;
     id = this.stackIdle.length;
     this.stackIndex.set(key, id);
     this.stackIdle.push(idle);
-    this.stackLeaf.get('all')!.push(this.tries.get('all')!.leaf([commId, ...user, ...kernel]));
+    const commId = frames.id(sample.comm, 'p');
+    const user = sample.userStackError
+      ? [frames.id(lostStackName(sample.userStackError), 'x')]
+      : sample.user.map((frame) => frames.id(frame.name, frame.kind));
+    const kernel = sample.kernelStackError
+      ? [frames.id(lostStackName(sample.kernelStackError), 'x')]
+      : sample.kernel.map((frame) => frames.id(frame.name, frame.kind));
+    this.stackLeaf.get('all')!.push(node);
     this.stackLeaf.get('user')!.push(this.tries.get('user')!.leaf([commId, ...user]));
     this.stackLeaf.get('kernel')!.push(this.tries.get('kernel')!.leaf([commId, ...kernel]));
     return id;
@@ -331,7 +355,7 @@ export class ProfileWindow {
     for (let id = size - 1; id > 0; id--) if (total[id] !== 0) total[parent[id]] += total[id];
 
     const totalSamples = total[0];
-    const threshold = pruneThreshold(total, parent, options);
+    const threshold = pruneThreshold(total, parent, trie.children, options);
     let prunedSamples = 0;
     let nodeCount = 0;
     const make = (id: number): FlameNode => {
@@ -368,44 +392,110 @@ export class ProfileWindow {
  * high enough that kept nodes plus one `[pruned]` node per parent that loses children fit in
  * maxNodes. Because a node is never wider than its parent, "value >= t" keeps a connected tree.
  */
-export function pruneThreshold(total: Float64Array, parent: readonly number[], options: BuildOptions): number {
+export function pruneThreshold(total: Float64Array, parent: readonly number[], children: readonly (readonly number[])[], options: BuildOptions): number {
   const size = total.length;
   const maxNodes = Math.max(2, options.maxNodes ?? DEFAULT_MAX_NODES);
   const minFraction = Math.max(0, options.minFraction ?? 0);
   const floor = minFraction * total[0];
-  const mark = new Int32Array(size);
-  let stamp = 0;
-  const cost = (t: number): number => {
-    stamp++;
-    let nodes = 1;
-    for (let id = 1; id < size; id++) {
-      const value = total[id];
-      if (value <= 0) continue;
-      if (value >= t) nodes++;
-      else {
-        const p = parent[id];
-        if ((p === 0 || total[p] >= t) && mark[p] !== stamp) {
-          mark[p] = stamp;
-          nodes++;
-        }
+  // Fast path: count what the floor alone keeps (one pass).
+  const mark = new Uint8Array(size);
+  let nodes = 1;
+  for (let id = 1; id < size; id++) {
+    const value = total[id];
+    if (value <= 0) continue;
+    if (value >= floor) nodes++;
+    else {
+      const p = parent[id];
+      if ((p === 0 || total[p] >= floor) && mark[p] === 0) {
+        mark[p] = 1;
+        nodes++;
       }
     }
-    return nodes;
-  };
-  if (!Number.isFinite(maxNodes) || cost(floor) <= maxNodes) return floor;
-  // Candidate thresholds: the distinct node values above the floor, ascending. cost() never
-  // grows as the threshold rises, so binary search for the smallest one that fits.
-  const values: number[] = [];
-  for (let id = 1; id < size; id++) if (total[id] > floor) values.push(total[id]);
-  const sorted = Float64Array.from(values).sort();
-  let lo = 0;
-  let hi = sorted.length; // sorted.length stands for "prune every child of the root"
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cost(sorted[mid]) <= maxNodes) hi = mid;
-    else lo = mid + 1;
   }
-  return lo < sorted.length ? sorted[lo] : Infinity;
+  if (!Number.isFinite(maxNodes) || nodes <= maxNodes) return floor;
+
+  // Best first: take nodes widest first (a node only after its parent); after each run of equal
+  // values, check the budget: kept nodes + one [pruned] per kept node that still has nonzero
+  // children left out. Only ~maxNodes nodes and their children are touched.
+  const pending = new Int32Array(size); // nonzero children not (yet) kept, per kept node
+  const heap = new MaxHeap(total);
+  const admit = (id: number): number => {
+    let left = 0;
+    for (const child of children[id]) {
+      const value = total[child];
+      if (value <= 0) continue;
+      left++;
+      if (value >= floor) heap.push(child);
+    }
+    pending[id] = left;
+    return left > 0 ? 1 : 0;
+  };
+  let kept = 1;
+  let prunedNodes = admit(0);
+  let best = Infinity;
+  let last = Infinity;
+  while (heap.size > 0) {
+    const top = heap.peek();
+    if (total[top] < last) {
+      if (kept + prunedNodes > maxNodes) return best;
+      best = last;
+      last = total[top];
+    }
+    heap.pop();
+    kept++;
+    const p = parent[top];
+    if (--pending[p] === 0) prunedNodes--;
+    prunedNodes += admit(top);
+  }
+  return kept + prunedNodes <= maxNodes ? floor : best;
+}
+
+/** A binary max-heap of node ids ordered by value (ties: smaller id first). */
+class MaxHeap {
+  private ids: number[] = [];
+  constructor(private value: Float64Array) {}
+  get size(): number {
+    return this.ids.length;
+  }
+  peek(): number {
+    return this.ids[0];
+  }
+  private above(a: number, b: number): boolean {
+    const va = this.value[a];
+    const vb = this.value[b];
+    return va > vb || (va === vb && a < b);
+  }
+  push(id: number): void {
+    const ids = this.ids;
+    let i = ids.length;
+    ids.push(id);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!this.above(id, ids[up])) break;
+      ids[i] = ids[up];
+      i = up;
+    }
+    ids[i] = id;
+  }
+  pop(): number {
+    const ids = this.ids;
+    const top = ids[0];
+    const last = ids.pop()!;
+    if (ids.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= ids.length) break;
+        const r = l + 1;
+        const c = r < ids.length && this.above(ids[r], ids[l]) ? r : l;
+        if (!this.above(ids[c], last)) break;
+        ids[i] = ids[c];
+        i = c;
+      }
+      ids[i] = last;
+    }
+    return top;
+  }
 }
 
 function cloneHealth(health: ProfileHealth): ProfileHealth {

@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
+import { countNodes, treeToFolded } from '../../lib/flame/tree.ts';
+import { foldedFromIntervals } from './folded.ts';
+import { ProfileWindow, PRUNED_NAME } from './profile-window.ts';
+import { interval, sample } from './testing.ts';
+
+const view = (window: ViewSettings['window'], stackMode: ViewSettings['stackMode'] = 'all', hideIdle = false): ViewSettings => ({
+  window,
+  stackMode,
+  hideIdle,
+});
+
+const T0 = 1_700_000_000_000;
+
+/** Checks tree invariants: v >= sum of children, children sorted, no zero nodes. */
+function checkTree(node: FlameNode): void {
+  let sum = 0;
+  const kids = node.c ?? [];
+  for (let i = 0; i < kids.length; i++) {
+    assert.ok(kids[i].v > 0, `zero node ${kids[i].n}`);
+    if (i > 0) assert.ok(kids[i - 1].n <= kids[i].n, `unsorted ${kids[i - 1].n} ${kids[i].n}`);
+    sum += kids[i].v;
+    checkTree(kids[i]);
+  }
+  assert.ok(node.v >= sum, `${node.n}: ${node.v} < ${sum}`);
+}
+
+function mixed(i: number) {
+  return [
+    sample('bash', 100, 'main;execute_command', 'entry_SYSCALL_64;do_syscall_64', 1 + (i % 3)),
+    sample('node', 200, 'main;LazyCompile:*fib_[j]', '', 2),
+    sample('swapper/1', 0, '', 'secondary_startup_64;cpu_idle', 10),
+    sample('cc1', 300, '', 'asm_exc_page_fault', 1, { user: 'collision' }),
+    sample('cc1', 300, `main;f${i % 4}`, '', 1, { kernel: 'fault' }),
+  ];
+}
+
+test('every view equals folded text of the same samples', () => {
+  const pw = new ProfileWindow();
+  const intervals = Array.from({ length: 5 }, (_, i) => interval(T0 + (i + 1) * 1000, mixed(i)));
+  for (const iv of intervals) pw.push(iv);
+  for (const stackMode of ['all', 'user', 'kernel'] as const) {
+    for (const hideIdle of [false, true]) {
+      const built = pw.build(view('10s', stackMode, hideIdle), T0 + 5000);
+      checkTree(built.tree);
+      assert.equal(treeToFolded(built.tree), foldedFromIntervals(intervals, { stackMode, hideIdle }), `${stackMode} ${hideIdle}`);
+      assert.equal(built.totalSamples, built.tree.v);
+      assert.equal(built.nodeCount, countNodes(built.tree));
+      assert.equal(built.prunedSamples, 0);
+      assert.equal(built.tree.n, 'all');
+    }
+  }
+});
+
+test('snapshot: all frames', () => {
+  const pw = new ProfileWindow();
+  pw.push(interval(T0 + 1000, mixed(0)));
+  const built = pw.build(view('10s', 'all', true), T0 + 1000);
+  assert.equal(
+    treeToFolded(built.tree),
+    `bash;main;execute_command;entry_SYSCALL_64_[k];do_syscall_64_[k] 1
+cc1;[lost stack: collision];asm_exc_page_fault_[k] 1
+cc1;main;f0;[lost stack: fault] 1
+node;main;LazyCompile:*fib 2
+`,
+  );
+  const node = built.tree.c!.find((c) => c.n === 'node')!;
+  assert.equal(node.k, 'p');
+  assert.equal(node.c![0].c![0].k, 'j');
+  const cc1 = built.tree.c!.find((c) => c.n === 'cc1')!;
+  assert.deepEqual(cc1.c!.map((c) => [c.n, c.k]), [['[lost stack: collision]', 'x'], ['main', 'u']]);
+});
+
+test('window expiry with an explicit clock', () => {
+  const pw = new ProfileWindow();
+  // One interval per second for 100 s, each with `i` samples of a frame named after its second.
+  for (let i = 1; i <= 100; i++) pw.push(interval(T0 + i * 1000, [sample('app', 1, `s${i}`, '', i)]));
+  const now = T0 + 100_000;
+  const last10 = pw.build(view('10s'), now);
+  assert.equal(last10.totalSamples, [91, 92, 93, 94, 95, 96, 97, 98, 99, 100].reduce((a, b) => a + b));
+  assert.equal(last10.intervals, 10);
+  assert.equal(last10.windowStartMs, T0 + 90_000);
+  assert.equal(last10.windowEndMs, now);
+  assert.equal(last10.sampledAtMs, now);
+  const last60 = pw.build(view('60s'), now);
+  assert.equal(last60.intervals, 60);
+  assert.equal(last60.totalSamples, (41 + 100) * 30);
+  const all = pw.build(view('all'), now);
+  assert.equal(all.totalSamples, 5050);
+  assert.equal(all.intervals, 100);
+  assert.equal(all.windowStartMs, T0);
+  assert.ok(pw.keptIntervals <= 61, `kept ${pw.keptIntervals}`);
+
+  // Time passes without new data: the windows empty out, 'all' does not.
+  assert.equal(pw.build(view('10s'), now + 5000).totalSamples, 96 + 97 + 98 + 99 + 100);
+  const later = pw.build(view('10s'), now + 10_000);
+  assert.equal(later.totalSamples, 0);
+  assert.deepEqual(later.tree, { n: 'all', v: 0 });
+  assert.equal(later.windowStartMs, now + 10_000);
+  assert.equal(pw.build(view('60s'), now + 59_000).totalSamples, 100);
+  assert.equal(pw.build(view('all'), now + 1_000_000).totalSamples, 5050);
+
+  // A clock that goes back (tests, or a second viewer built earlier) sees the data again.
+  assert.equal(pw.build(view('10s'), now).totalSamples, last10.totalSamples);
+  assert.equal(treeToFolded(pw.build(view('10s'), now).tree), treeToFolded(last10.tree));
+});
+
+test('health is summed over the window', () => {
+  const pw = new ProfileWindow();
+  for (let i = 1; i <= 20; i++) {
+    pw.push(interval(T0 + i * 1000, mixed(i), { droppedSamples: 1, unknownFrames: 2 }));
+  }
+  const h10 = pw.build(view('10s', 'all', true), T0 + 20_000).health;
+  assert.deepEqual(h10, {
+    userStackErrors: { collision: 10, fault: 0, other: 0 },
+    kernelStackErrors: { collision: 0, fault: 10, other: 0 },
+    droppedSamples: 10,
+    unknownFrames: 20,
+  });
+  assert.equal(pw.build(view('all'), T0 + 20_000).health.droppedSamples, 20);
+});
+
+test('pruning into [pruned] keeps totals exact', () => {
+  const pw = new ProfileWindow();
+  const samples = [sample('big', 1, 'main;work', '', 10_000)];
+  for (let i = 0; i < 500; i++) samples.push(sample('big', 1, `main;tiny${String(i).padStart(3, '0')}`, '', 1));
+  for (let i = 0; i < 50; i++) samples.push(sample(`p${i}`, 10 + i, 'main', '', 2));
+  pw.push(interval(T0 + 1000, samples));
+  const full = pw.build(view('10s'), T0 + 1000, { maxNodes: Infinity });
+  assert.equal(full.prunedSamples, 0);
+  assert.equal(full.nodeCount, 1 + 1 + 1 + 1 + 500 + 50 * 2);
+
+  // minFraction: one pixel of 1920 px.
+  const narrow = pw.build(view('10s'), T0 + 1000, { minFraction: 1 / 1920 });
+  checkTree(narrow.tree);
+  assert.equal(narrow.totalSamples, full.totalSamples);
+  assert.equal(narrow.prunedSamples, 500 + 100);
+  assert.equal(
+    treeToFolded(narrow.tree),
+    `[pruned] 100
+big;main;[pruned] 500
+big;main;work 10000
+`,
+  );
+
+  // maxNodes: a budget, [pruned] nodes included.
+  for (const maxNodes of [2, 3, 5, 50, 200, 600]) {
+    const built = pw.build(view('10s'), T0 + 1000, { maxNodes });
+    checkTree(built.tree);
+    assert.ok(built.nodeCount <= maxNodes, `${built.nodeCount} > ${maxNodes}`);
+    assert.equal(built.nodeCount, countNodes(built.tree));
+    assert.equal(built.tree.v, full.totalSamples);
+    let pruned = 0;
+    const walk = (n: FlameNode) => {
+      if (n.n === PRUNED_NAME) pruned += n.v;
+      n.c?.forEach(walk);
+    };
+    walk(built.tree);
+    assert.equal(pruned, built.prunedSamples);
+  }
+  const tiny = pw.build(view('10s'), T0 + 1000, { maxNodes: 2 });
+  assert.deepEqual(tiny.tree, { n: 'all', v: full.totalSamples, c: [{ n: PRUNED_NAME, v: full.totalSamples, k: 'x' }] });
+});
+
+test('reset forgets everything', () => {
+  const pw = new ProfileWindow();
+  pw.push(interval(T0 + 1000, mixed(1)));
+  pw.reset();
+  assert.equal(pw.build(view('all'), T0 + 1000).totalSamples, 0);
+  assert.equal(pw.distinctStacks, 0);
+});
+
+test('same name in user and kernel space stays two frames', () => {
+  const pw = new ProfileWindow();
+  pw.push(interval(T0 + 1000, [sample('a', 1, 'memcpy', '', 1), { pid: 1, comm: 'a', user: [], kernel: [{ name: 'memcpy', kind: 'k' }], count: 2 }]));
+  const tree = pw.build(view('10s'), T0 + 1000).tree;
+  assert.deepEqual(tree.c![0].c!.map((c) => [c.n, c.k, c.v]), [['memcpy', 'k', 2], ['memcpy', 'u', 1]]);
+});

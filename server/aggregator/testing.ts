@@ -1,0 +1,36 @@
+/**
+ * Test helpers: symbolized samples and intervals written compactly, folded-text style.
+ * `sample('bash', 12, 'main;readline', 'do_syscall_64;ksys_read', 3)` — frames root first.
+ * A user frame written `name_[j]` is JIT, `[…]` synthetic; kernel frames are kind 'k'.
+ */
+import type { Frame } from '../symbolizer/types.ts';
+import type { StackErrorKind } from '../collectors/types.ts';
+import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
+
+function frames(text: string, kernel: boolean): Frame[] {
+  if (text === '') return [];
+  return text.split(';').map((name) => {
+    if (kernel) return { name, kind: 'k' };
+    if (name.endsWith('_[j]')) return { name: name.slice(0, -4), kind: 'j' };
+    if (name.startsWith('[')) return { name, kind: 'x' };
+    return { name, kind: 'u' };
+  });
+}
+
+export function sample(
+  comm: string,
+  pid: number,
+  user: string,
+  kernel: string,
+  count: number,
+  errors: { user?: StackErrorKind; kernel?: StackErrorKind } = {},
+): SymbolizedSample {
+  const s: SymbolizedSample = { pid, comm, user: frames(user, false), kernel: frames(kernel, true), count };
+  if (errors.user) s.userStackError = errors.user;
+  if (errors.kernel) s.kernelStackError = errors.kernel;
+  return s;
+}
+
+export function interval(endMs: number, samples: SymbolizedSample[], extra: Partial<SymbolizedInterval> = {}): SymbolizedInterval {
+  return { startMs: endMs - 1000, endMs, samples, droppedSamples: 0, unknownFrames: 0, ...extra };
+}
