@@ -116,6 +116,7 @@ export function SamplingControls({
 
       <Field label="Sample rate (Hz per CPU)" htmlFor={`${ids}-hz`} error={hzError} errorTestId={TEST_IDS.hzError}>
         <form
+          noValidate
           className="flex gap-2"
           onSubmit={(e) => {
             e.preventDefault();
@@ -148,6 +149,7 @@ export function SamplingControls({
 
       <Field label="Target" htmlFor={`${ids}-target`} error={targetError} errorTestId={TEST_IDS.targetError}>
         <form
+          noValidate
           className="flex flex-col gap-2"
           onSubmit={(e) => {
             e.preventDefault();
