@@ -22,7 +22,7 @@ import { addHistograms, emptyHistogram, subtractHistograms, type Log2Histogram }
 import { BpfObject } from '../libbpf/object.ts';
 import type { BpfMap } from '../libbpf/map.ts';
 import * as ffi from '../libbpf/ffi.ts';
-import { BpfError } from '../libbpf/errors.ts';
+import { BpfError, errnoName } from '../libbpf/errors.ts';
 import { attachKprobe, attachUprobeAt, attachUsdt, setAttachTarget } from '../libbpf/attach-probes.ts';
 import {
   ALL_LATENCY_PROGRAMS,
@@ -376,11 +376,12 @@ export class LatencyCollector {
         object.load();
       } catch (e) {
         if (spec.kind === 'kfunc') {
-          const detail = e instanceof BpfError ? `${e.message}${e.log.length ? `; libbpf: ${e.log.slice(-3).join(' | ')}` : ''}` : String(e);
+          const verifier = e instanceof BpfError ? e.log.filter((l) => !/permission error while running as root|failed to load object/.test(l)).slice(-2).join(' | ') : '';
+          const detail = e instanceof BpfError ? `loading the fentry/fexit programs failed with ${errnoName(e.errno)}${verifier ? `; libbpf: ${verifier}` : ''}` : String(e);
           if (e instanceof BpfError && e.errno === 3) {
             throw new LatencyError('input', `kfunc:${spec.function} refused: no kernel function "${spec.function}" with BTF (${detail})`, 'function');
           }
-          throw new LatencyError('feature', `kfunc:${spec.function} refused: this kernel does not support fentry/fexit (BPF trampoline) programs: ${detail}`, 'function');
+          throw new LatencyError('feature', `kfunc:${spec.function} refused: this kernel does not allow fentry/fexit (BPF trampoline) programs (${detail})`, 'function');
         }
         throw e;
       }
