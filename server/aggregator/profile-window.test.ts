@@ -178,3 +178,43 @@ test('same name in user and kernel space stays two frames', () => {
   const tree = pw.build(view('10s'), T0 + 1000).tree;
   assert.deepEqual(tree.c![0].c!.map((c) => [c.n, c.k, c.v]), [['memcpy', 'k', 2], ['memcpy', 'u', 1]]);
 });
+
+test('random profiles: budgets hold, totals exact, unpruned equals folded text', () => {
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+  for (let round = 0; round < 20; round++) {
+    const pw = new ProfileWindow();
+    const intervals = [];
+    for (let i = 1; i <= 12; i++) {
+      const samples = [];
+      for (let s = 0; s < 40; s++) {
+        const user = Array.from({ length: Math.floor(random() * 6) }, () => `u${Math.floor(random() * 4)}`).join(';');
+        const kernel = Array.from({ length: Math.floor(random() * 4) }, () => `k${Math.floor(random() * 3)}`).join(';');
+        const errors = random() < 0.1 ? { user: 'collision' as const } : random() < 0.1 ? { kernel: 'other' as const } : {};
+        samples.push(sample(`c${Math.floor(random() * 5)}`, Math.floor(random() * 3), user, kernel, 1 + Math.floor(random() * 50), errors));
+      }
+      const iv = interval(T0 + i * 1000, samples);
+      intervals.push(iv);
+      pw.push(iv);
+    }
+    const now = T0 + 12_000;
+    for (const stackMode of ['all', 'user', 'kernel'] as const) {
+      const v = view('10s', stackMode, round % 2 === 0);
+      const full = pw.build(v, now, { maxNodes: Infinity });
+      assert.equal(treeToFolded(full.tree), foldedFromIntervals(intervals.slice(2), v));
+      for (const maxNodes of [2, 4, 10, 30, 100]) {
+        for (const minFraction of [0, 0.01, 0.2]) {
+          const built = pw.build(v, now, { maxNodes, minFraction });
+          checkTree(built.tree);
+          assert.ok(built.nodeCount <= Math.max(maxNodes, 2));
+          assert.equal(built.nodeCount, countNodes(built.tree));
+          assert.equal(built.tree.v, full.tree.v);
+          if (built.prunedSamples === 0) assert.deepEqual(built.tree, full.tree);
+        }
+      }
+    }
+  }
+});
