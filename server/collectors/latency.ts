@@ -21,7 +21,7 @@ import { syscallName } from '../../lib/syscalls.ts';
 import { addHistograms, emptyHistogram, subtractHistograms, type Log2Histogram } from '../../lib/histogram.ts';
 import { BpfObject } from '../libbpf/object.ts';
 import type { BpfMap } from '../libbpf/map.ts';
-import * as ffi from '../libbpf/ffi.ts';
+import { probeFeature, ensureTracefs } from '../libbpf/features.ts';
 import { BpfError, errnoName } from '../libbpf/errors.ts';
 import { attachKprobe, attachUprobeAt, attachUsdt, setAttachTarget } from '../libbpf/attach-probes.ts';
 import {
@@ -248,25 +248,6 @@ function identity(path: string): BinaryIdentity {
   return { path, dev: st.dev, ino: st.ino };
 }
 
-/** tracefs is needed to attach tracepoints by name; mount it when missing (root only). */
-export function ensureTracefs(): void {
-  if (existsSync('/sys/kernel/tracing/events')) return;
-  const rc = ffi.mount('tracefs', '/sys/kernel/tracing', 'tracefs', 0, null);
-  if (rc !== 0 && !existsSync('/sys/kernel/tracing/events')) {
-    throw new LatencyError('feature', 'tracefs is not mounted at /sys/kernel/tracing and could not be mounted (run as root, or: mount -t tracefs tracefs /sys/kernel/tracing)');
-  }
-}
-
-/**
- * Whether kprobes can be used: the kernel registers a `kprobe` PMU under
- * /sys/bus/event_source/devices when built with CONFIG_KPROBES + CONFIG_KPROBE_EVENTS.
- * Returns null when available, else the reason.
- */
-export function kprobeUnavailableReason(): string | null {
-  if (existsSync('/sys/bus/event_source/devices/kprobe')) return null;
-  return 'this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES / CONFIG_KPROBE_EVENTS is off)';
-}
-
 function blockDeviceName(id: number): string {
   const { major, minor } = decodeDev(id);
   try {
@@ -348,11 +329,17 @@ export class LatencyCollector {
       const path = resolveBinary(spec.binary);
       checkUsdtProbes(path, spec.provider, [spec.start, spec.end]);
       binary = identity(path);
-    } else if (spec.kind === 'kprobe') {
-      const why = kprobeUnavailableReason();
-      if (why) throw new LatencyError('feature', `kprobe:${spec.function} refused: ${why}; use kfunc: on a kernel with fentry, or a tracepoint`, 'function');
+    } else if (spec.kind === 'kprobe' || spec.kind === 'kfunc') {
+      const feature = spec.kind === 'kprobe' ? 'kprobes' : 'fentry';
+      const result = probeFeature(feature);
+      if (!result.available) {
+        throw new LatencyError('feature', `${spec.kind}:${spec.function} refused: this kernel lacks ${spec.kind === 'kprobe' ? 'kprobes' : 'fentry/fexit (BPF trampolines)'}: ${result.notSupported.reason}`, 'function');
+      }
     }
-    if (spec.kind === 'syscall' || spec.kind === 'block' || spec.kind === 'runq') ensureTracefs();
+    if (spec.kind === 'syscall' || spec.kind === 'block' || spec.kind === 'runq') {
+      const tracefs = ensureTracefs();
+      if (!tracefs.mounted) throw new LatencyError('feature', `${formatProbeSpec(spec)} needs tracefs: ${tracefs.reason} (${tracefs.command})`);
+    }
 
     // 3. Load with only this probe's programs.
     const object = BpfObject.open(options.objectPath ?? DEFAULT_OBJECT);
