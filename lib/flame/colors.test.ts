@@ -8,12 +8,12 @@ test('deterministic per (name, kind)', () => {
   assert.match(frameColor('x', 'j'), /^rgb\(\d+,\d+,\d+\)$/);
 });
 
-test('palettes: user warm, kernel orange, JIT green, synthetic grey', () => {
+test('palettes: user warm, kernel blue, JIT green, synthetic grey', () => {
   for (const name of ['main', 'do_syscall_64', 'LazyCompile:*fib', '[unknown]', 'a', '']) {
     const [ur, ug, ub] = frameRgb(name, 'u');
     assert.ok(ur >= 205 && ub <= 55 && ug <= 230, `user ${name}`);
     const [kr, kg, kb] = frameRgb(name, 'k');
-    assert.ok(kr >= 200 && kg >= 110 && kg <= 160 && kb <= 50, `kernel ${name}`);
+    assert.ok(kb > kg && kg > kr && kb >= 215, `kernel ${name}`);
     const [jr, jg, jb] = frameRgb(name, 'j');
     assert.ok(jg > jr && jg > jb, `jit ${name}`);
     const [xr, xg, xb] = frameRgb(name, 'x');

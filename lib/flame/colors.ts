@@ -2,7 +2,7 @@
  * Deterministic frame colours, shared by the standalone SVG and the live d3-flame-graph view.
  * Same (name, kind) -> same colour, in every process and every session.
  *
- * Palettes follow flamegraph.pl: user code warm (red..yellow), kernel orange-brown, JIT green,
+ * Palettes after flamegraph.pl: user code warm (red..yellow), kernel cool blue, JIT green,
  * process (comm) frames a muted tan, synthetic frames (`[unknown]`, `[lost stack: …]`,
  * `[pruned]`) grey. Search matches are magenta, as in flamegraph.pl and d3-flame-graph.
  */
@@ -35,7 +35,7 @@ export function nameHash(name: string): number {
   let weight = 1;
   let max = 0;
   for (let i = 0; i < base.length && i < 8; i++) {
-    vector += weight * ((base.charCodeAt(i) % 97) / 96);
+    vector += weight * ((base.charCodeAt(i) % 10) / 9);
     max += weight;
     weight *= 0.7;
   }
@@ -57,8 +57,8 @@ export function frameRgb(name: string, kind: FrameKind | undefined): [number, nu
   const v1 = nameHash(name);
   const v2 = fnv(name);
   switch (kind) {
-    case 'k': // orange-brown, like flamegraph.pl's kernel frames in the java/js palettes
-      return [Math.round(200 + 40 * v1), Math.round(110 + 50 * v2), Math.round(20 + 30 * v1)];
+    case 'k': // cool blue, far from the warm user frames (text stays readable in black)
+      return [Math.round(110 + 50 * v1), Math.round(160 + 40 * v2), Math.round(215 + 35 * v1)];
     case 'j': // green
       return [Math.round(50 + 60 * v1), Math.round(190 + 55 * v2), Math.round(50 + 60 * v1)];
     case 'p': // muted tan
