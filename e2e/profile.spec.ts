@@ -1,0 +1,140 @@
+/**
+ * End to end: the real server (`probeboard serve`, started by playwright.config.ts), the real
+ * kernel and Debian's chromium. A C workload burns a CPU in `pb_e2e_spin`; the dashboard must
+ * show it, keep updating, search it, zoom, and export what is on screen as a standalone SVG.
+ * Needs root (the server loads BPF programs).
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { TEST_IDS } from '../lib/test-ids.ts';
+import { SEARCH_HIGHLIGHT } from '../lib/flame/colors.ts';
+import { startWorkload, WORKLOAD_COMM, WORKLOAD_FUNCTION, type Workload } from './fixtures/workload.ts';
+
+let workload: Workload;
+
+test.beforeAll(() => {
+  test.skip(process.getuid?.() !== 0, 'the e2e tests need root: the server loads BPF programs');
+  workload = startWorkload();
+});
+
+test.afterAll(() => workload?.stop());
+
+const frame = (page: Page, name: string) => page.locator(`[data-testid="${TEST_IDS.flameGraph}"] g.frame[name="${name}"]`);
+const numberIn = async (page: Page, testId: string) => Number((await page.getByTestId(testId).innerText()).replace(/[^\d]/g, ''));
+
+/** Opens the dashboard and waits until the workload's frames are drawn. */
+async function openWithWorkload(page: Page) {
+  await page.goto('/');
+  await expect(page.getByTestId(TEST_IDS.connectionState)).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId(TEST_IDS.statusError)).toHaveCount(0);
+  await expect(frame(page, WORKLOAD_COMM).first()).toBeVisible({ timeout: 30_000 });
+  await expect(frame(page, WORKLOAD_FUNCTION).first()).toBeAttached({ timeout: 30_000 });
+}
+
+test('live flame graph shows the workload and keeps updating', async ({ page }) => {
+  await openWithWorkload(page);
+  await expect(page.getByTestId(TEST_IDS.cpus)).not.toHaveText('–');
+
+  const firstSeq = await numberIn(page, TEST_IDS.frameSeq);
+  const firstTotal = await numberIn(page, TEST_IDS.totalSamples);
+  const firstUpdate = await page.getByTestId(TEST_IDS.lastUpdate).innerText();
+  expect(firstTotal).toBeGreaterThan(0);
+
+  // The next updates arrive by themselves and change the picture.
+  await expect.poll(() => numberIn(page, TEST_IDS.frameSeq), { timeout: 15_000 }).toBeGreaterThan(firstSeq + 1);
+  await expect.poll(() => numberIn(page, TEST_IDS.totalSamples), { timeout: 15_000 }).not.toBe(firstTotal);
+  await expect(page.getByTestId(TEST_IDS.lastUpdate)).not.toHaveText(firstUpdate);
+  await expect(frame(page, WORKLOAD_FUNCTION).first()).toBeAttached();
+
+  // Hover: name, samples and share.
+  await frame(page, WORKLOAD_COMM).first().hover();
+  const tooltip = page.getByTestId(TEST_IDS.tooltip);
+  await expect(tooltip).toContainText(WORKLOAD_COMM);
+  await expect(tooltip).toContainText(/samples\s*[\d,]+ \([\d.<]+% of all\)/);
+});
+
+test('search highlights the workload function and shows its share', async ({ page }) => {
+  await openWithWorkload(page);
+  await page.getByTestId(TEST_IDS.searchInput).fill(WORKLOAD_FUNCTION);
+  const share = page.getByTestId(TEST_IDS.searchShare);
+  await expect(share).toBeVisible();
+  await expect.poll(async () => Number(await share.getAttribute('data-percent'))).toBeGreaterThan(0);
+  await expect(share).toContainText('% of samples');
+  await expect(frame(page, WORKLOAD_FUNCTION).first().locator('rect')).toHaveAttribute('fill', SEARCH_HIGHLIGHT);
+  // A frame that does not match keeps its own colour.
+  await expect(frame(page, WORKLOAD_COMM).first().locator('rect')).not.toHaveAttribute('fill', SEARCH_HIGHLIGHT);
+});
+
+test('click zooms into a frame, the zoom survives updates, reset zoom restores', async ({ page }) => {
+  await openWithWorkload(page);
+  const svgWidth = Number(await page.locator(`[data-testid="${TEST_IDS.flameGraph}"] svg`).getAttribute('width'));
+  await expect(page.getByTestId(TEST_IDS.resetZoom)).toBeDisabled();
+
+  await frame(page, WORKLOAD_COMM).first().click();
+  await expect(page.getByTestId(TEST_IDS.zoomPath)).toContainText(WORKLOAD_COMM);
+  const zoomedWidth = async () => Number(await frame(page, WORKLOAD_COMM).first().locator('rect').getAttribute('width'));
+  expect(await zoomedWidth()).toBeGreaterThan(svgWidth - 2);
+
+  // Two more updates: still zoomed on the same frame, still full width.
+  const seq = await numberIn(page, TEST_IDS.frameSeq);
+  await expect.poll(() => numberIn(page, TEST_IDS.frameSeq), { timeout: 15_000 }).toBeGreaterThan(seq + 1);
+  await expect(page.getByTestId(TEST_IDS.zoomPath)).toContainText(WORKLOAD_COMM);
+  expect(await zoomedWidth()).toBeGreaterThan(svgWidth - 2);
+
+  await page.getByTestId(TEST_IDS.resetZoom).click();
+  await expect(page.getByTestId(TEST_IDS.zoomPath)).toHaveCount(0);
+  await expect(page.getByTestId(TEST_IDS.resetZoom)).toBeDisabled();
+  await expect.poll(zoomedWidth).toBeLessThan(svgWidth - 2);
+});
+
+test('pause keeps receiving, resume draws the newest; flame and icicle', async ({ page }) => {
+  await openWithWorkload(page);
+  await page.getByTestId(TEST_IDS.pauseView).click();
+  const pausedSeq = await numberIn(page, TEST_IDS.frameSeq);
+  const pending = page.getByTestId(TEST_IDS.pendingUpdates);
+  await expect.poll(async () => Number(await pending.getAttribute('data-count')), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+  expect(await numberIn(page, TEST_IDS.frameSeq)).toBe(pausedSeq);
+  await page.getByTestId(TEST_IDS.pauseView).click();
+  await expect(pending).toHaveCount(0);
+  expect(await numberIn(page, TEST_IDS.frameSeq)).toBeGreaterThan(pausedSeq + 1);
+
+  // Flame: root at the bottom; icicle: root at the top.
+  const rootY = async () => {
+    const transform = (await frame(page, 'all').first().getAttribute('transform')) ?? '';
+    return Number(/,\s*([\d.]+)\)/.exec(transform)?.[1]);
+  };
+  expect(await rootY()).toBeGreaterThan(0);
+  await page.getByTestId(TEST_IDS.orientation).getByRole('button', { name: 'Icicle' }).click();
+  await expect(page.getByTestId(TEST_IDS.flameGraph)).toHaveAttribute('data-inverted', 'true');
+  await expect.poll(rootY).toBe(0);
+});
+
+test('Export SVG downloads what is on screen as a standalone SVG', async ({ page }) => {
+  await openWithWorkload(page);
+  await page.getByTestId(TEST_IDS.searchInput).fill(WORKLOAD_FUNCTION);
+  await frame(page, WORKLOAD_COMM).first().click();
+  await expect(page.getByTestId(TEST_IDS.zoomPath)).toContainText(WORKLOAD_COMM);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(TEST_IDS.exportSvg).click()]);
+  expect(download.suggestedFilename()).toMatch(/^probeboard-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.svg$/);
+  const file = await download.path();
+  const svg = readFileSync(file, 'utf8');
+
+  expect(svg).toContain('<svg');
+  expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"');
+  expect(svg).toContain('probeboard: CPU flame graph');
+  expect(svg).toMatch(/Total: [\d,]+ samples/);
+  expect(svg).toContain(`zoomed: ${WORKLOAD_COMM}`);
+  expect(svg).toMatch(new RegExp(`Matched “${WORKLOAD_FUNCTION}”: [\\d.]+%`));
+  expect(svg).toMatch(new RegExp(`<title>${WORKLOAD_FUNCTION} \\([\\d,]+ samples, [\\d.]+%\\)</title>`));
+  expect(svg).not.toContain('<script');
+
+  // Well-formed XML that a browser renders by itself.
+  const check = await page.evaluate((text) => {
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    return { error: doc.querySelector('parsererror')?.textContent ?? null, root: doc.documentElement.nodeName, frames: doc.querySelectorAll('g.frame').length };
+  }, svg);
+  expect(check.error).toBeNull();
+  expect(check.root).toBe('svg');
+  expect(check.frames).toBeGreaterThan(2);
+});

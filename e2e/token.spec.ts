@@ -1,0 +1,63 @@
+/**
+ * `probeboard serve --token T`: the page and the socket.io handshake need the token.
+ * Starts its own server on another port (the config's server runs without a token).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { expect, test } from '@playwright/test';
+import { TEST_IDS } from '../lib/test-ids.ts';
+
+const PORT = 7172;
+const TOKEN = 'e2e-token-0123456789';
+const BASE = `http://127.0.0.1:${PORT}`;
+let server: ChildProcess | undefined;
+let output = '';
+
+test.beforeAll(async () => {
+  test.skip(process.getuid?.() !== 0, 'the e2e tests need root: the server loads BPF programs');
+  test.setTimeout(240_000);
+  server = spawn(process.execPath, ['bin/probeboard.js', 'serve', '--port', String(PORT), '--token', TOKEN], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  server.stdout!.on('data', (chunk) => (output += chunk));
+  server.stderr!.on('data', (chunk) => (output += chunk));
+  const deadline = Date.now() + 200_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`probeboard serve exited (${server.exitCode}):\n${output}`);
+    try {
+      await fetch(`${BASE}/`);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`probeboard serve did not come up:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+});
+
+test.afterAll(async () => {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((r) => server!.once('exit', r));
+  server.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (server.exitCode === null) server.kill('SIGKILL');
+});
+
+test('without the token the page is refused', async ({ page }) => {
+  const response = await page.goto(`${BASE}/`);
+  expect(response?.status()).toBe(401);
+  await expect(page.locator('body')).toContainText('token');
+  await expect(page.getByTestId(TEST_IDS.flameGraph)).toHaveCount(0);
+
+  const wrong = await page.goto(`${BASE}/?token=not-the-token`);
+  expect(wrong?.status()).toBe(401);
+});
+
+test('with ?token= the dashboard connects and draws', async ({ page }) => {
+  await page.goto(`${BASE}/?token=${TOKEN}`);
+  await expect(page.getByTestId(TEST_IDS.connectionState)).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId(TEST_IDS.flameGraph).locator('g.frame').first()).toBeAttached({ timeout: 30_000 });
+  // The token leaves the address bar; a reload still works (cookie + sessionStorage).
+  expect(page.url()).not.toContain(TOKEN);
+  await page.reload();
+  await expect(page.getByTestId(TEST_IDS.connectionState)).toHaveAttribute('data-state', 'connected');
+});

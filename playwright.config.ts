@@ -1,0 +1,46 @@
+/**
+ * Playwright: Debian's chromium (never a downloaded browser) against the real server and
+ * the real kernel. Run as root: `npx playwright test` (also `npm run test:e2e`).
+ * `probeboard serve` builds the Next app first when it has no build or the sources changed.
+ */
+import { defineConfig } from '@playwright/test';
+
+export const E2E_PORT = 7171;
+
+export default defineConfig({
+  testDir: 'e2e',
+  workers: 1,
+  fullyParallel: false,
+  reporter: 'list',
+  timeout: 90_000,
+  expect: { timeout: 20_000 },
+  retries: 0,
+  use: {
+    baseURL: `http://127.0.0.1:${E2E_PORT}`,
+    acceptDownloads: true,
+    viewport: { width: 1400, height: 900 },
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: `node bin/probeboard.js serve --port ${E2E_PORT}`,
+    url: `http://127.0.0.1:${E2E_PORT}/`,
+    reuseExistingServer: false,
+    timeout: 240_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { NEXT_TELEMETRY_DISABLED: '1' },
+  },
+});
