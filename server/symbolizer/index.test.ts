@@ -1,9 +1,23 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, rmSync, unlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { Symbolizer } from './index.ts';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { debugFilePath, Symbolizer } from './index.ts';
 import { ElfFile } from './elf.ts';
 import { parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { buildFixtures, nmFunctions, runProgram, type Running } from './testing.ts';
@@ -238,4 +252,58 @@ test('JIT frames from /tmp/perf-PID.map of a node --perf-basic-prof process', as
     await new Promise((r) => child.once('exit', r));
     rmSync(mapPath, { force: true });
   }
+});
+
+/** A fake procfs with one process: maps, stat (start time) and status (NSpid). */
+function fakeProc(pid: number, maps: string, startTime: string, nspid?: number): string {
+  const root = mkdtempSync(join(tmpdir(), 'pb-proc-'));
+  mkdirSync(join(root, String(pid), 'root', 'tmp'), { recursive: true });
+  writeFileSync(join(root, String(pid), 'maps'), maps);
+  const fields = ['S', ...Array.from({ length: 18 }, (_, i) => String(i)), startTime, '0'];
+  writeFileSync(join(root, String(pid), 'stat'), `${pid} (a (weird) name) ${fields.join(' ')}\n`);
+  writeFileSync(join(root, String(pid), 'status'), `Name:\tx\nNSpid:\t${pid}${nspid ? `\t${nspid}` : ''}\n`);
+  return root;
+}
+
+test('container: JIT perf map read from /proc/PID/root/tmp/perf-NSPID.map', () => {
+  const pid = 4000001;
+  const root = fakeProc(pid, '7f0000000000-7f0000100000 rwxp 00000000 00:00 0 \n', '100', 7);
+  writeFileSync(join(root, String(pid), 'root', 'tmp', 'perf-7.map'), '7f0000001000 100 JS:*handler /app/server.js:10:3\n');
+  const s = new Symbolizer({ procRoot: root, perfMapDir: join(root, 'host-tmp') });
+  assert.deepEqual(s.symbolizeUser(pid, 'node', [0x7f0000001010n, 0x7f0000050000n]), [
+    { name: 'JS:*handler /app/server.js:10:3', kind: 'j' },
+    { name: '[unknown]', kind: 'x' },
+  ]);
+});
+
+test('pid reuse: a new start time drops the old snapshot; housekeeping runs by itself', () => {
+  const pid = 4000002;
+  const b = buildFixtures();
+  const root = fakeProc(pid, `400000-401000 r-xp 00000000 00:00 0 [vsyscall-like]\nffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n`, '100');
+  let now = 0;
+  const s = new Symbolizer({ procRoot: root, now: () => now, housekeepingMs: 1000 });
+  assert.deepEqual(s.symbolizeUser(pid, 'x', [0xffffffffff600010n]), [{ name: '[vsyscall]', kind: 'x' }]);
+  // Same pid, new process, new maps: the pid now runs the PIE fixture's path (not mapped: just a name).
+  writeFileSync(join(root, String(pid), 'maps'), `500000-501000 r-xp 00000000 fe:00 99 ${b.stripped}\n`);
+  writeFileSync(join(root, String(pid), 'stat'), `${pid} (x) S ${Array.from({ length: 18 }, () => '0').join(' ')} 200 0\n`);
+  now = 999;
+  assert.equal(s.symbolizeUser(pid, 'x', [0xffffffffff600010n])[0].name, '[vsyscall]', 'before housekeeping: old snapshot');
+  now = 1000;
+  assert.equal(s.symbolizeUser(pid, 'x', [0x500010n])[0].name, `[unknown] (${basename(b.stripped)})`, 'housekeeping replaced the snapshot');
+});
+
+test('detached debug file by build-id names functions of a stripped binary', async () => {
+  const b = buildFixtures();
+  const id = ElfFile.open(b.stripped);
+  const buildId = id.buildId()!;
+  id.close();
+  const debugRoot = join(b.dir, 'debugroot');
+  const dbg = debugFilePath(buildId, debugRoot);
+  mkdirSync(dirname(dbg), { recursive: true });
+  execFileSync('objcopy', ['--only-keep-debug', b.pie, dbg]);
+  const r = await start(b.stripped);
+  const s = new Symbolizer({ debugRoot });
+  assert.deepEqual(names(s.symbolizeUser(r.pid, 'p', [r.printed[0], r.printed[2] + 1n])), ['pb_alpha', 'pb_static']);
+  const none = new Symbolizer({ debugRoot: null });
+  assert.equal(none.symbolizeUser(r.pid, 'p', [r.printed[0]])[0].kind, 'x');
 });

@@ -16,7 +16,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Frame } from './types.ts';
-import { ElfFile, fileOffsetToVaddr, type ProgramHeader } from './elf.ts';
+import { ElfFile, fileOffsetToVaddr, SHT_SYMTAB, withElfFile, type ProgramHeader } from './elf.ts';
 import { KallsymsTable } from './kallsyms.ts';
 import { executableMappings, findMapping, isFileBacked, parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { PerfMap } from './perf-map.ts';
@@ -41,6 +41,18 @@ export interface SymbolizerOptions {
   recheckMs?: number;
   /** How long (ms) the snapshot of an exited process is kept after `forgetExited` first sees it gone. Default 30000. */
   exitedGraceMs?: number;
+  /**
+   * Root under which detached debug files are looked up by build-id
+   * (`ROOT/usr/lib/debug/.build-id/…`) for binaries without .symtab; null disables. Default ''.
+   */
+  debugRoot?: string | null;
+  /**
+   * `symbolizeUser` runs `forgetExited` itself at most this often (ms), so memory stays bounded
+   * and reused pids are noticed even if nobody calls it. 0 disables. Default 10000.
+   */
+  housekeepingMs?: number;
+  /** A kernel address that matches no symbol re-reads kallsyms (modules loaded since) at most this often (ms). Default 60000. */
+  kallsymsReloadMs?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
 }
@@ -81,6 +93,8 @@ interface ProcessState {
   mapsReadAt: number;
   /** Whether the process was alive at the last check. */
   alive: boolean;
+  /** Process start time (clock ticks since boot, /proc/PID/stat field 22) when snapshotted: tells a reused pid. */
+  startTime?: string;
   /** When `forgetExited` first found it gone. */
   exitedAt?: number;
   perfMap?: PerfMap;
@@ -91,9 +105,29 @@ interface ProcessState {
 
 const UNKNOWN: Frame = Object.freeze({ name: '[unknown]', kind: 'x' }) as Frame;
 
-/** Builds a sorted symbol table from ELF function symbols. */
-function buildTable(elf: ElfFile, file: string): SymbolTable {
+/**
+ * Where Debian's -dbgsym packages (and most distributions) put detached debug info for a
+ * build-id: /usr/lib/debug/.build-id/ab/cdef….debug. Its .symtab names the local functions
+ * that the stripped binary lost.
+ */
+export function debugFilePath(buildId: string, root = ''): string {
+  return `${root}/usr/lib/debug/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`;
+}
+
+/** Builds a sorted symbol table from ELF function symbols (plus those of a detached debug file). */
+function buildTable(elf: ElfFile, file: string, debugRoot?: string): SymbolTable {
+  const buildId = elf.buildId();
   const syms = elf.functionSymbols();
+  if (buildId && debugRoot !== undefined && !elf.sections.some((x) => x.type === SHT_SYMTAB)) {
+    try {
+      withElfFile(debugFilePath(buildId, debugRoot), (dbg) => {
+        if (dbg.buildId() === buildId) for (const x of dbg.functionSymbols()) if (x.source === 'symtab') syms.push(x);
+      });
+    } catch {
+      /* no debug file: .dynsym only */
+    }
+  }
+  const loads = elf.loadSegments();
   type Row = { addr: number; size: number; name: string; rank: number };
   const rows: Row[] = [];
   for (const s of syms) {
@@ -119,8 +153,17 @@ function buildTable(elf: ElfFile, file: string): SymbolTable {
     sizes.push(r.size);
     names.push(r.name);
   }
-  const ends = addrs.map((a, i) => (sizes[i] > 0 ? a + sizes[i] : i + 1 < addrs.length ? addrs[i + 1] : a + 1));
-  return { file, buildId: elf.buildId(), loads: elf.loadSegments(), addrs, ends, names };
+  // An unsized symbol extends to the next symbol, or (the last one) to the end of its segment.
+  const segmentEnd = (a: number): number => {
+    for (const p of loads) {
+      const start = Number(p.vaddr);
+      const end = start + Number(p.memsz);
+      if (a >= start && a < end) return end;
+    }
+    return a + 1;
+  };
+  const ends = addrs.map((a, i) => (sizes[i] > 0 ? a + sizes[i] : i + 1 < addrs.length ? addrs[i + 1] : segmentEnd(a)));
+  return { file, buildId, loads, addrs, ends, names };
 }
 
 function lookupTable(t: SymbolTable, vaddr: number): string | undefined {
@@ -152,6 +195,11 @@ export class Symbolizer {
   private readonly recheckMs: number;
   private readonly exitedGraceMs: number;
   private readonly now: () => number;
+  private readonly debugRoot: string | undefined;
+  private readonly housekeepingMs: number;
+  private readonly kallsymsReloadMs: number;
+  private lastHousekeeping: number;
+  private kallsymsLoadedAt = 0;
 
   private readonly processes = new Map<number, ProcessState>();
   /** 'dev:inode' -> table (LRU by insertion order). */
@@ -177,6 +225,10 @@ export class Symbolizer {
     this.recheckMs = options.recheckMs ?? 1000;
     this.exitedGraceMs = options.exitedGraceMs ?? 30000;
     this.now = options.now ?? Date.now;
+    this.debugRoot = options.debugRoot === null ? undefined : (options.debugRoot ?? '');
+    this.housekeepingMs = options.housekeepingMs ?? 10000;
+    this.kallsymsReloadMs = options.kallsymsReloadMs ?? 60000;
+    this.lastHousekeeping = this.now();
   }
 
   /** Cumulative counters and cache sizes. */
@@ -205,15 +257,24 @@ export class Symbolizer {
   }
 
   /**
-   * Drops what is held for processes that have exited: a gone pid is marked and its
-   * snapshot is dropped `exitedGraceMs` later (so samples taken just before the exit, and
-   * symbolized after it, are still named). Returns the number of snapshots dropped.
+   * Housekeeping. Drops what is held for processes that have exited: a gone pid is marked and
+   * its snapshot is dropped `exitedGraceMs` later (so samples taken just before the exit, and
+   * symbolized after it, are still named). A pid now used by a different process (other start
+   * time) is dropped at once, to be snapshotted anew. Returns the number of snapshots dropped.
+   * One small procfs read per tracked process.
    */
   forgetExited(): number {
     const now = this.now();
+    this.lastHousekeeping = now;
     let dropped = 0;
     for (const [pid, st] of this.processes) {
-      if (this.isAlive(pid)) {
+      const started = this.startTime(pid);
+      if (started !== undefined) {
+        if (st.startTime !== undefined && started !== st.startTime) {
+          this.processes.delete(pid);
+          dropped++;
+          continue;
+        }
         st.alive = true;
         st.exitedAt = undefined;
         continue;
@@ -234,6 +295,13 @@ export class Symbolizer {
    */
   symbolizeUser(pid: number, comm: string, addrs: bigint[]): Frame[] {
     void comm; // Thread names differ within a process; not used to detect pid reuse.
+    if (this.housekeepingMs > 0 && this.now() - this.lastHousekeeping >= this.housekeepingMs) {
+      try {
+        this.forgetExited();
+      } catch {
+        /* housekeeping must not cost a frame */
+      }
+    }
     const out: Frame[] = new Array(addrs.length);
     let st: ProcessState | undefined;
     try {
@@ -264,7 +332,14 @@ export class Symbolizer {
       let f = this.kernelCache.get(addr);
       if (!f) {
         try {
-          const hit = this.kallsyms?.lookup(addr);
+          let hit = this.kallsyms?.lookup(addr);
+          if (!hit && this.kallsyms && this.now() - this.kallsymsLoadedAt >= this.kallsymsReloadMs) {
+            // Perhaps a module loaded since: read kallsyms again (rarely).
+            this.kallsyms = null;
+            this.kernelCache.clear();
+            this.loadKallsyms();
+            hit = (this.kallsyms as KallsymsTable | null)?.lookup(addr);
+          }
           f = hit ? { name: hit.name, kind: 'k' } : UNKNOWN;
         } catch (e) {
           f = this.frameFromAddressFailure(e);
@@ -288,18 +363,22 @@ export class Symbolizer {
   private loadKallsyms(): void {
     if (this.kallsyms || this.kallsymsError) return;
     try {
+      this.kallsymsLoadedAt = this.now();
       this.kallsyms = KallsymsTable.load(this.kallsymsPath);
     } catch (e) {
       this.kallsymsError = e instanceof Error ? e.message : String(e);
     }
   }
 
-  private isAlive(pid: number): boolean {
+  /** Start time field of /proc/PID/stat, or undefined when the process is gone. */
+  private startTime(pid: number): string | undefined {
     try {
-      statSync(`${this.procRoot}/${pid}`);
-      return true;
+      const stat = readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
+      // comm (field 2) may contain spaces and parentheses: fields resume after the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return rest[19] ?? '';
     } catch {
-      return false;
+      return undefined;
     }
   }
 
@@ -329,6 +408,7 @@ export class Symbolizer {
       this.badMapsLines += parsed.badLines;
       st.maps = executableMappings(parsed.entries);
       st.alive = true;
+      st.startTime ??= this.startTime(st.pid);
       st.cache.clear();
       return true;
     } catch {
@@ -374,21 +454,37 @@ export class Symbolizer {
     // Anonymous executable memory (or no mapping at all): JIT code.
     const jit = this.perfMapLookup(st, addr);
     if (jit !== undefined) return { name: jit, kind: 'j' };
-    if (m) return m.path && !m.path.startsWith('[anon') ? { name: `[unknown] (${m.path})`, kind: 'x' } : UNKNOWN;
+    // Other pseudo mappings ([vsyscall], [uprobes]) are named as perf names them.
+    if (m) return m.path.startsWith('[') && !m.path.startsWith('[anon') ? { name: m.path, kind: 'x' } : UNKNOWN;
     return null;
   }
 
   private perfMapLookup(st: ProcessState, addr: bigint): string | undefined {
-    if (!st.perfMap) {
-      const host = `${this.perfMapDir}/perf-${st.pid}.map`;
-      st.perfMap = new PerfMap(host);
-    }
+    st.perfMap ??= new PerfMap(this.perfMapPath(st));
     let hit = st.perfMap.lookup(addr);
     if (!hit && this.now() - st.perfMapCheckedAt >= this.recheckMs) {
       st.perfMapCheckedAt = this.now();
       if (st.perfMap.refresh()) hit = st.perfMap.lookup(addr);
     }
     return hit?.name;
+  }
+
+  /**
+   * /tmp/perf-PID.map, or for a process in another pid namespace (a container) the file it
+   * wrote under its own pid inside its own root: /proc/PID/root/tmp/perf-NSPID.map.
+   */
+  private perfMapPath(st: ProcessState): string {
+    const host = `${this.perfMapDir}/perf-${st.pid}.map`;
+    if (!st.alive) return host;
+    try {
+      const status = readFileSync(`${this.procRoot}/${st.pid}/status`, 'latin1');
+      const ns = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1].trim().split(/\s+/);
+      const inner = ns && ns.length > 1 ? ns[ns.length - 1] : undefined;
+      if (inner && inner !== String(st.pid)) return `${this.procRoot}/${st.pid}/root/tmp/perf-${inner}.map`;
+    } catch {
+      /* gone: host path */
+    }
+    return host;
   }
 
   /** The symbol table of a mapping's binary: cache by dev:inode, else read it (via /proc/PID/root when alive). */
@@ -414,7 +510,7 @@ export class Symbolizer {
         elf = ElfFile.open(path);
         const id = elf.buildId();
         const shared = id ? this.byBuildId.get(id) : undefined;
-        table = shared ?? buildTable(elf, basename(m.path));
+        table = shared ?? buildTable(elf, basename(m.path), this.debugRoot);
         break;
       } catch (e) {
         lastError = e instanceof Error ? e.message : String(e);
