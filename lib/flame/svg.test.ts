@@ -93,8 +93,11 @@ test('zoom: the subtree fills the width, ancestors full width and faded', () => 
   assert.ok(!svg.includes('<title>cpu_idle'), 'frames outside the zoomed subtree are not drawn');
   // Percentages stay relative to the whole profile.
   assert.ok(svg.includes('<title>memcpy (30 samples, 2.79%)</title>'));
-  // An unknown path is ignored.
+  // An unknown path zooms to the deepest frame that exists; none -> not zoomed.
   assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: ['nope'] }).includes('<title>cpu_idle'));
+  const partial = renderFlameSvg(tree, { title: 't', zoomPath: ['app', { name: 'main', kind: 'u' }, 'gone'] });
+  assert.ok(partial.includes('zoomed: main (60 samples'));
+  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: [{ name: 'app', kind: 'k' }] }).includes('<title>cpu_idle'));
 });
 
 test('empty tree and hostile names still give well-formed XML', () => {

@@ -11,7 +11,7 @@
 import type { FlameNode } from '../protocol.ts';
 import { frameColor, SEARCH_HIGHLIGHT } from './colors.ts';
 import { compileQuery, searchShare } from './search.ts';
-import { findPath } from './tree.ts';
+import { findPathPrefix, type PathStep } from './tree.ts';
 
 export interface FlameSvgOptions {
   /** Printed at the top, e.g. 'CPU flame graph'. */
@@ -29,10 +29,11 @@ export interface FlameSvgOptions {
   /** Frames narrower than this (px) are not drawn. Default 0.1. */
   minWidthPx?: number;
   /**
-   * Names below the root down to the zoomed frame, e.g. ['node', 'main']. That subtree fills the
-   * width; its ancestors are drawn full width (faded). Ignored when the path is not in the tree.
+   * Frames below the root down to the zoomed frame, as names (e.g. ['node', 'main']) or
+   * {name, kind} steps. That subtree fills the width; its ancestors are drawn full width
+   * (faded). When the path is only partly in the tree, the deepest frame found is zoomed.
    */
-  zoomPath?: string[];
+  zoomPath?: readonly PathStep[];
 }
 
 const FONT_SIZE = 12;
@@ -94,7 +95,7 @@ export function renderFlameSvg(tree: FlameNode, options: FlameSvgOptions): strin
   const match = options.search ? compileQuery(options.search) : undefined;
 
   // Zoom: the chain from the root to the zoomed node.
-  const chain = (options.zoomPath && options.zoomPath.length > 0 && findPath(tree, options.zoomPath)) || [tree];
+  const chain = findPathPrefix(tree, options.zoomPath ?? []);
   const focus = chain[chain.length - 1];
   const inner = width - 2 * X_PAD;
   const scale = focus.v > 0 ? inner / focus.v : 0;

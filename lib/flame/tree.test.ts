@@ -65,3 +65,11 @@ test('semicolons and newlines in names do not break folded text', () => {
   const tree = { n: 'all', v: 1, c: [{ n: 'p', v: 1, k: 'p' as const, c: [{ n: 'x;y\nz', v: 1, k: 'u' as const }] }] };
   assert.equal(treeToFolded(tree), 'p;x:y z 1\n');
 });
+
+test('findPathPrefix stops at the deepest existing frame and honours kinds', async () => {
+  const { findPathPrefix } = await import('./tree.ts');
+  const tree = treeFromFolded('a;f;g 1\na;f_[k] 5\n');
+  assert.deepEqual(findPathPrefix(tree, ['a', 'f', 'zz']).map((n) => [n.n, n.k]), [['all', undefined], ['a', 'p'], ['f', 'k']]);
+  assert.deepEqual(findPathPrefix(tree, ['a', { name: 'f', kind: 'u' }, 'g']).map((n) => n.n), ['all', 'a', 'f', 'g']);
+  assert.deepEqual(findPathPrefix(tree, ['x']).map((n) => n.n), ['all']);
+});

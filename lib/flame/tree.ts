@@ -78,6 +78,31 @@ export function findPath(tree: FlameNode, path: readonly string[]): FlameNode[] 
   return chain;
 }
 
+/** One step of a path: a name, or a name and kind (siblings are unique by both). */
+export type PathStep = string | { name: string; kind?: FrameKind };
+
+/**
+ * The nodes along the longest prefix of `path` that exists in the tree, root first, root
+ * included: a zoom that survives the zoomed frame disappearing falls back to its deepest
+ * remaining ancestor. A step without a kind takes the widest child of that name.
+ */
+export function findPathPrefix(tree: FlameNode, path: readonly PathStep[]): FlameNode[] {
+  const chain: FlameNode[] = [tree];
+  let node = tree;
+  for (const step of path) {
+    const name = typeof step === 'string' ? step : step.name;
+    const kind = typeof step === 'string' ? undefined : step.kind;
+    let next: FlameNode | undefined;
+    for (const child of node.c ?? []) {
+      if (child.n === name && (kind === undefined || child.k === kind) && (!next || child.v > next.v)) next = child;
+    }
+    if (!next) break;
+    chain.push(next);
+    node = next;
+  }
+  return chain;
+}
+
 /** The subtree at `path` (see findPath), or undefined. */
 export function findSubtree(tree: FlameNode, path: readonly string[]): FlameNode | undefined {
   const chain = findPath(tree, path);
