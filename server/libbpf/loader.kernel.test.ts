@@ -1,0 +1,81 @@
+/**
+ * The real profile program through the loader: open, set rodata, load, attach to every CPU,
+ * read, close — and afterwards no fd, program or link of ours is left.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BpfObject } from './object.ts';
+import { PerfEvent, onlineCpus } from './perf-event.ts';
+import { PROFILE_OBJECT_PATH } from '../collectors/profile.ts';
+import { decodeStack, decodeStackKey, encodeControl } from '../abi/profile.ts';
+import { bpftoolShow, kernelTestGate, newFds, openFds } from '../testing/kernel.ts';
+import { openResourceCount } from './lifetime.ts';
+
+function spin(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy: this process gets sampled
+  }
+}
+
+test('profile program: open, load, attach on every CPU, read, close leaves nothing behind', (t) => {
+  if (!kernelTestGate(t, ['btf', 'perf_events'])) return;
+  const fdsBefore = openFds();
+  const progsBefore = bpftoolShow('prog').map((p) => p.id);
+  const linksBefore = bpftoolShow('link').map((l) => l.id);
+  const resourcesBefore = openResourceCount();
+
+  const object = BpfObject.open(PROFILE_OBJECT_PATH);
+  object.setRodata({ targ_pid: process.pid, filter_pid: true });
+  object.load();
+  const program = object.program('pb_profile');
+  assert.ok(program.fd >= 0);
+  const cpus = onlineCpus();
+  const links = cpus.map((cpu) => program.attachPerfEvent(PerfEvent.openCpuClock(cpu, 199)));
+  assert.equal(links.length, cpus.length);
+
+  // The kernel sees our program and one link per CPU (perf links; older kernels attach by ioctl).
+  const loaded = bpftoolShow('prog').filter((p) => !progsBefore.includes(p.id));
+  assert.deepEqual(loaded.map((p) => p.name), ['pb_profile']);
+  const newLinks = bpftoolShow('link').filter((l) => !linksBefore.includes(l.id));
+  assert.equal(newLinks.length, cpus.length, 'one BPF perf link per CPU (Linux 5.15+)');
+  assert.ok(newLinks.every((l) => l.prog_id === loaded[0].id));
+
+  spin(400);
+  object.map('pb_control').update(Buffer.alloc(4), encodeControl(1));
+  const counts = object.map('pb_counts0').drain();
+  assert.ok(counts.keys.length > 0, 'samples of this busy process were counted');
+  const keys = counts.keys.map(decodeStackKey);
+  assert.ok(keys.every((key) => key.pid === process.pid), 'pid filter holds');
+  const total = counts.values.reduce((sum, value) => sum + Number(value.readBigUInt64LE(0)), 0);
+  assert.ok(total >= 20, `expected ~80 samples at 199 Hz over 400 ms, got ${total}`);
+  const withStack = keys.find((key) => key.userStackId >= 0);
+  assert.ok(withStack, 'some sample has a user stack');
+  const id = Buffer.alloc(4);
+  id.writeUInt32LE(withStack.userStackId, 0);
+  const frames = decodeStack(object.map('pb_stacks0').lookup(id) ?? Buffer.alloc(0));
+  assert.ok(frames.length >= 1 && frames.every((ip) => ip > 0n && ip < 0x800000000000n), 'user frames are user addresses');
+  assert.equal(object.map('pb_counts0').drain().keys.length, 0, 'drain cleared the map');
+
+  object.close();
+  assert.ok(links.every((link) => link.closed), 'closing the object destroyed its links');
+  assert.equal(openResourceCount(), resourcesBefore);
+  assert.deepEqual(newFds(fdsBefore, openFds()), [], 'no fd left open');
+  assert.deepEqual(bpftoolShow('prog').filter((p) => !progsBefore.includes(p.id)), [], 'no program left loaded');
+  assert.deepEqual(bpftoolShow('link').filter((l) => !linksBefore.includes(l.id)), [], 'no link left');
+});
+
+test('a link closed by hand detaches, and the object closes cleanly after', (t) => {
+  if (!kernelTestGate(t, ['btf', 'perf_events'])) return;
+  const fdsBefore = openFds();
+  const object = BpfObject.open(PROFILE_OBJECT_PATH);
+  object.load();
+  const event = PerfEvent.openCpuClock(onlineCpus()[0], 99);
+  const link = object.program('pb_profile').attachPerfEvent(event);
+  assert.equal(event.fd, -1, 'the link owns the perf fd');
+  link.close();
+  link.close();
+  object.close();
+  object.close();
+  assert.deepEqual(newFds(fdsBefore, openFds()), []);
+});
