@@ -1,0 +1,32 @@
+/*
+ * USDT latency workload (see server/collectors/latency.kernel.test.ts): provider "pblat",
+ * probes req__start(int id) and req__done(int id) around a sleep of US microseconds.
+ * Usage: latency-usdt N US   prints "ready", waits for a line on stdin, fires N pairs, prints "done".
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/sdt.h>
+#include <time.h>
+
+__attribute__((noinline)) static void request(int id, unsigned us) {
+  struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+  DTRACE_PROBE1(pblat, req__start, id);
+  nanosleep(&ts, NULL);
+  DTRACE_PROBE1(pblat, req__done, id);
+}
+
+int main(int argc, char **argv) {
+  char line[64];
+  int n = argc > 1 ? atoi(argv[1]) : 10;
+  unsigned us = argc > 2 ? (unsigned)atoi(argv[2]) : 100;
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  printf("ready\n");
+  fflush(stdout);
+  if (!fgets(line, sizeof(line), stdin)) return 1;
+  for (int i = 0; i < n; i++) request(i, us);
+  printf("done\n");
+  fflush(stdout);
+  return 0;
+}
