@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { demangle, demanglerKind } from './demangle.ts';
+import { cxxfilt, demangle, demanglerKind } from './demangle.ts';
 import { FIXTURES } from './testing.ts';
 
 test('the WASM demangler loads in Node', () => {
@@ -24,4 +24,12 @@ test('garbage that looks mangled comes back unchanged, never throws', () => {
   }
   assert.equal(demangle('_Zbad'), '_Zbad');
   assert.equal(demangle('main'), 'main');
+});
+
+test('c++filt fallback demangles C++ and Rust when present', (t) => {
+  const out = cxxfilt('_ZN4pbns5twiceEi');
+  if (out === '_ZN4pbns5twiceEi') return t.skip('c++filt not installed');
+  assert.equal(out, 'pbns::twice(int)');
+  assert.equal(cxxfilt('_RNvCs15kBYyAo9fc_7mycrate7example').replace(/\[[0-9a-f]+\]/, ''), 'mycrate::example');
+  assert.equal(cxxfilt('--help'), '--help', 'an option-like name is not taken as an option');
 });

@@ -75,7 +75,8 @@ function loadWasm(): DemangleFn | null {
 const wasmDemangle = loadWasm();
 let cxxfiltWorks: boolean | undefined;
 
-function cxxfilt(name: string): string {
+/** Demangles with binutils `c++filt` (the fallback path; exported for tests). Returns `name` when it cannot. */
+export function cxxfilt(name: string): string {
   if (cxxfiltWorks === false) return name;
   try {
     const r = spawnSync('c++filt', ['--', name], { encoding: 'utf8', timeout: 2000 });

@@ -32,7 +32,6 @@ export const NT_GNU_BUILD_ID = 3;
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
 const SHN_UNDEF = 0;
-const SHN_LORESERVE = 0xff00;
 const SHN_XINDEX = 0xffff;
 
 const EHDR_SIZE = 64;
@@ -399,7 +398,7 @@ export class ElfFile {
         size: size > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(size),
         type,
         bind: info >> 4,
-        shndx: shndx >= SHN_LORESERVE ? shndx : shndx,
+        shndx,
         source,
       });
     }
