@@ -279,3 +279,42 @@ test('libc by name resolves like bcc', async (t) => {
     assert.ok(readFileSync(c.binaryPath!).subarray(0, 4).toString('latin1') === '\x7fELF');
   });
 });
+
+test('CLI --format json: the issue shape per interval and a final total', async (t) => {
+  if (!kernelTestGate(t, ['tracepoints'])) return;
+  const w = await startWorkload(sleepBin, [`s:8:${SHORT_US}`]);
+  const cliProc = spawn(process.execPath, [join(root, 'bin/probeboard.js'), 'latency', 'syscall:nanosleep', '--pid', String(w.pid), '--interval', '0.5', '--duration', IN_VM ? '8' : '3', '--format', 'json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  cliProc.stderr!.on('data', (d: Buffer) => (err += d));
+  let started = false;
+  await new Promise<void>((resolve) => {
+    cliProc.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      // the first interval line means the probe is attached: let the workload run
+      if (!started && out.includes('\n')) {
+        started = true;
+        w.go().then(() => undefined, () => undefined);
+      }
+    });
+    cliProc.once('exit', () => resolve());
+  });
+  assert.equal(cliProc.exitCode, 0, err);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  const keys = ['probe', 'unit', 'interval_s', 'count', 'sum', 'p50', 'p90', 'p99', 'buckets'];
+  for (const o of lines.slice(0, -1)) {
+    assert.deepEqual(Object.keys(o), keys);
+    assert.equal(o.probe, 'syscall:nanosleep');
+    assert.equal(o.unit, 'ns');
+    assert.equal(o.interval_s, 0.5);
+    for (const b of o.buckets) assert.ok(b.count > 0 && b.low <= b.high);
+  }
+  const final = lines[lines.length - 1];
+  assert.deepEqual(Object.keys(final), [...keys, 'final']);
+  assert.equal(final.final, true);
+  assert.equal(final.count, 8);
+  assert.equal(lines.slice(0, -1).reduce((n: number, o: { count: number }) => n + o.count, 0), 8, 'intervals add up to the total');
+  assert.ok(final.p50 >= SHORT_US * 1000 * 0.7 && final.p50 <= 262143, `p50 ${final.p50}`);
+});
