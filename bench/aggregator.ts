@@ -9,7 +9,7 @@
  * the default 10k-node budget and with no budget.
  */
 import { performance } from 'node:perf_hooks';
-import { ProfileWindow } from '../server/aggregator/profile-window.ts';
+import { ProfileWindow, type BuildOptions } from '../server/aggregator/profile-window.ts';
 import type { SymbolizedInterval, SymbolizedSample } from '../server/aggregator/types.ts';
 import type { ViewSettings } from '../lib/protocol.ts';
 
@@ -72,12 +72,12 @@ const pushMs = (performance.now() - t) / INTERVALS;
 const now = T0 + INTERVALS * 1000;
 console.log(`${INTERVALS} intervals x ${STACKS} samples (${pw.distinctStacks} distinct stacks): push ${pushMs.toFixed(2)} ms/interval`);
 
-function measure(label: string, view: ViewSettings, options: { maxNodes?: number; minFraction?: number }): void {
+function measure(label: string, view: ViewSettings, options: BuildOptions): void {
   const times: number[] = [];
   let built = pw.build(view, now, options);
   for (let i = 0; i < 30; i++) {
     t = performance.now();
-    built = pw.build(view, now, options);
+    built = pw.build(view, now, { ...options, reuse: false });
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);

@@ -218,3 +218,17 @@ test('random profiles: budgets hold, totals exact, unpruned equals folded text',
     }
   }
 });
+
+test('same view between pushes reuses the snapshot; a push or a moved clock rebuilds', () => {
+  const pw = new ProfileWindow();
+  pw.push(interval(T0 + 1000, mixed(1)));
+  const a = pw.build(view('10s'), T0 + 1000);
+  assert.equal(pw.build(view('10s'), T0 + 1500), a);
+  assert.notEqual(pw.build(view('10s'), T0 + 1500, { reuse: false }), a);
+  assert.notEqual(pw.build(view('10s', 'user'), T0 + 1500), a);
+  assert.equal(pw.build(view('10s'), T0 + 11_000).totalSamples, 0);
+  pw.push(interval(T0 + 2000, mixed(2)));
+  const b = pw.build(view('10s'), T0 + 2000);
+  assert.notEqual(b, a);
+  assert.equal(b.totalSamples, a.totalSamples * 2 + 1);
+});

@@ -42,6 +42,8 @@ export interface BuildOptions {
    * `[pruned]` child, e.g. 1/1920 for one pixel of a 1920 px wide graph. Default 0 (none).
    */
   minFraction?: number;
+  /** Reuse a snapshot built for the same view since the last push. Default true (false: benchmarks). */
+  reuse?: boolean;
 }
 
 /** One built view; the fields map 1:1 onto ProfileFrame (lib/protocol.ts). */
@@ -176,6 +178,9 @@ export class ProfileWindow {
   private cumulativeIntervals = 0;
   private firstStartMs: number | undefined;
   private lastEndMs: number | undefined;
+  /** Bumped by push and reset; part of the snapshot cache key. */
+  private version = 0;
+  private cache = new Map<string, ProfileSnapshot>();
 
   constructor() {
     this.reset();
@@ -198,6 +203,8 @@ export class ProfileWindow {
     this.cumulativeIntervals = 0;
     this.firstStartMs = undefined;
     this.lastEndMs = undefined;
+    this.version++;
+    this.cache.clear();
   }
 
   /** Intervals currently kept (at most 60 s worth). */
@@ -232,12 +239,17 @@ export class ProfileWindow {
     for (const window of this.windows.values()) window.apply(stored, 1);
     this.cumulative.apply(stored, 1);
     this.cumulativeIntervals++;
+    this.version++;
+    this.cache.clear();
     if (this.firstStartMs === undefined || interval.startMs < this.firstStartMs) this.firstStartMs = interval.startMs;
     if (this.lastEndMs === undefined || interval.endMs > this.lastEndMs) this.lastEndMs = interval.endMs;
     this.expire(this.lastEndMs - RETENTION_MS);
   }
 
-  /** Builds the flame graph for a view at time nowMs (ms since the epoch). */
+  /**
+   * Builds the flame graph for a view at time nowMs (ms since the epoch). The snapshot may be
+   * shared with other callers asking for the same view before the next push: do not modify it.
+   */
   build(view: ViewSettings, nowMs: number, options: BuildOptions = {}): ProfileSnapshot {
     let counts: WindowCounts;
     let startMs: number;
@@ -263,8 +275,12 @@ export class ProfileWindow {
         startMs = endMs = nowMs;
       }
     }
+    // Several viewers with the same view between two pushes get the same snapshot.
+    const key = [view.window, view.stackMode, view.hideIdle, options.maxNodes, options.minFraction, this.version, counts.from, startMs, endMs].join('|');
+    const cached = options.reuse === false ? undefined : this.cache.get(key);
+    if (cached) return cached;
     const built = this.buildTree(counts.counts, view, options);
-    return {
+    const snapshot: ProfileSnapshot = {
       ...built,
       windowStartMs: startMs,
       windowEndMs: endMs,
@@ -272,6 +288,9 @@ export class ProfileWindow {
       intervals,
       health: cloneHealth(counts.health),
     };
+    if (this.cache.size >= 16) this.cache.clear();
+    this.cache.set(key, snapshot);
+    return snapshot;
   }
 
   /**
