@@ -20,7 +20,7 @@ import { basename, dirname, join } from 'node:path';
 import { debugFilePath, Symbolizer } from './index.ts';
 import { ElfFile } from './elf.ts';
 import { parseProcMaps, type MapEntry } from './proc-maps.ts';
-import { buildFixtures, nmFunctions, runProgram, type Running } from './testing.ts';
+import { buildFixtures, buildRustFixtures, nmFunctions, runProgram, type Running } from './testing.ts';
 
 const running: Running[] = [];
 after(async () => {
@@ -306,4 +306,17 @@ test('detached debug file by build-id names functions of a stripped binary', asy
   assert.deepEqual(names(s.symbolizeUser(r.pid, 'p', [r.printed[0], r.printed[2] + 1n])), ['pb_alpha', 'pb_static']);
   const none = new Symbolizer({ debugRoot: null });
   assert.equal(none.symbolizeUser(r.pid, 'p', [r.printed[0]])[0].kind, 'x');
+});
+
+test('Rust: legacy (hash stripped) and v0 names, demangled', async (t) => {
+  const rust = buildRustFixtures();
+  if (!rust) return t.skip('rustc not installed');
+  const mangled = (path: string) => [...nmFunctions(path).keys()].find((n) => n.includes('pb_rust_work'))!;
+  assert.match(mangled(rust.v0), /^_R/);
+  if (!/^_ZN.*17h[0-9a-f]{16}E$/.test(mangled(rust.legacy))) t.diagnostic('rustc no longer mangles the legacy way by default');
+  for (const path of [rust.legacy, rust.v0]) {
+    const r = await start(path);
+    const s = new Symbolizer();
+    assert.deepEqual(s.symbolizeUser(r.pid, 'rust', [r.printed[0] + 1n]), [{ name: 'rust::pbmod::pb_rust_work', kind: 'u' }], mangled(path));
+  }
 });

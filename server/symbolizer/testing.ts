@@ -4,7 +4,7 @@
  * test program, and reads `nm` output. Not used by production code.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +94,26 @@ export function runProgram(path: string, args: string[] = []): Promise<Running> 
       });
     });
   });
+}
+
+/** Builds the Rust fixture with legacy and v0 mangling; null when no rustc is installed. */
+export function buildRustFixtures(): { legacy: string; v0: string } | null {
+  const b = buildFixtures();
+  const rustc = [process.env.RUSTC, 'rustc', join(process.env.HOME ?? '/root', '.cargo/bin/rustc')].find((c) => {
+    if (!c) return false;
+    try {
+      execFileSync(c, ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!rustc) return null;
+  const legacy = join(b.dir, 'rust-legacy');
+  const v0 = join(b.dir, 'rust-v0');
+  const src = join(FIXTURES, 'rust.rs');
+  // Stable rustc mangles the legacy way by default (`-C symbol-mangling-version=legacy` is unstable).
+  if (!existsSync(legacy)) execFileSync(rustc, ['-O', '-o', legacy, src], { stdio: 'ignore' });
+  if (!existsSync(v0)) execFileSync(rustc, ['-O', '-C', 'symbol-mangling-version=v0', '-o', v0, src], { stdio: 'ignore' });
+  return { legacy, v0 };
 }
