@@ -73,6 +73,11 @@ export class BpfMap {
     return new BpfMap(fd, { name, type, keySize, valueSize, maxEntries }, true);
   }
 
+  /** Whether `drain` could use batch operations: null until the first drain, then true or false. */
+  get batchSupported(): boolean | null {
+    return this.#batchWorks;
+  }
+
   /** The map fd; -1 once closed. */
   get fd(): number {
     return this.#fd;
