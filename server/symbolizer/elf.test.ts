@@ -201,3 +201,27 @@ test('open: missing file and non-ELF files', () => {
   assert.throws(() => ElfFile.open('/etc/hostname'), /not an ELF file|truncated/);
   assert.throws(() => ElfFile.open('/proc'), /EISDIR|not a regular file/);
 });
+
+test('malformed: many symbols naming one huge string are bounded in time and memory', () => {
+  const b = buildFixtures();
+  const good = Buffer.from(readFileSync(b.lib));
+  const elf = ElfFile.fromBuffer(good);
+  const symtab = elf.section('.symtab')!;
+  const strtab = elf.sections[symtab.link];
+  // Every symbol becomes a defined function named by the whole string table (one long name).
+  good.fill(0x41, strtab.offset, strtab.offset + strtab.size - 1);
+  for (let o = 24; o < symtab.size; o += 24) {
+    good.writeUInt32LE(0, symtab.offset + o);
+    good[symtab.offset + o + 4] = (1 << 4) | 2;
+    good.writeUInt16LE(1, symtab.offset + o + 6);
+  }
+  const t0 = Date.now();
+  try {
+    const syms = ElfFile.fromBuffer(good, 'h').functionSymbols().filter((x) => x.source === 'symtab');
+    const total = syms.reduce((n, x) => n + x.name.length, 0);
+    assert.ok(total <= strtab.size * 4 + 65536, `${total} bytes of names from a ${strtab.size}-byte table`);
+  } catch (e) {
+    assert.match(String(e), /string table out of range: names read/);
+  }
+  assert.ok(Date.now() - t0 < 1000);
+});

@@ -167,15 +167,37 @@ function toSafe(v: bigint, what: string, file: string): number {
   return Number(v);
 }
 
-/** Reads a NUL-terminated string at `off` in a string table; throws when out of range or unterminated. */
-function readString(table: Buffer, off: number, what: string, file: string): string {
-  if (off >= table.length) {
-    if (off === 0 && table.length === 0) return '';
-    throw new ElfError(file, `string table out of range: ${what} name offset ${off} >= table size ${table.length}`);
+/**
+ * A string table (SHT_STRTAB). The total length of names read from it is capped at a few
+ * times the table size (legit tables share only suffixes): the scan for each terminating
+ * NUL covers exactly the bytes decoded, so this bounds both time and memory against hostile
+ * tables (many symbols pointing at one huge unterminated-looking name).
+ */
+class StringTable {
+  private decoded = 0;
+  private readonly budget: number;
+
+  constructor(
+    private readonly table: Buffer,
+    private readonly what: string,
+    private readonly file: string,
+  ) {
+    this.budget = table.length * 4 + 65536;
   }
-  const end = table.indexOf(0, off);
-  if (end < 0) throw new ElfError(file, `string table out of range: ${what} name at ${off} is not NUL-terminated`);
-  return table.toString('utf8', off, end);
+
+  /** The NUL-terminated string at `off`; throws ElfError when out of range or unterminated. */
+  get(off: number, user: string): string {
+    const t = this.table;
+    if (off >= t.length) {
+      if (off === 0) return '';
+      throw new ElfError(this.file, `string table out of range: ${user} name offset ${off} >= ${this.what} size ${t.length}`);
+    }
+    const end = t.indexOf(0, off);
+    if (end < 0) throw new ElfError(this.file, `string table out of range: ${user} name at ${off} is not NUL-terminated in ${this.what}`);
+    this.decoded += end - off + 1;
+    if (this.decoded > this.budget) throw new ElfError(this.file, `string table out of range: names read from ${this.what} exceed ${this.budget} bytes (overlapping names)`);
+    return t.toString('utf8', off, end);
+  }
 }
 
 /**
@@ -337,7 +359,8 @@ export class ElfFile {
       if (s.type !== SHT_STRTAB) this.fail(`section-name table (section ${shstrndx}) is not a string table (type ${s.type})`);
       names = this.readRange(s.offset, s.size, 'section-name string table');
     }
-    return raw.map((s, i) => ({ ...s, name: shstrndx === 0 ? '' : readString(names, nameOffsets[i], `section ${i}`, this.name) }));
+    const nameTable = new StringTable(names, 'section-name string table', this.name);
+    return raw.map((s, i) => ({ ...s, name: shstrndx === 0 ? '' : nameTable.get(nameOffsets[i], `section ${i}`) }));
   }
 
   /** The first section with this name. */
@@ -379,7 +402,7 @@ export class ElfFile {
     const strSec = this.sections[s.link];
     if (strSec.type !== SHT_STRTAB) this.fail(`symbol table ${s.name} links to section ${s.link} which is not a string table`);
     const syms = this.sectionContents(s);
-    const strs = this.sectionContents(strSec);
+    const strs = new StringTable(this.sectionContents(strSec), `string table ${strSec.name || s.link}`, this.name);
     const n = syms.length / SYM_SIZE;
     for (let i = 1; i < n; i++) {
       const b = i * SYM_SIZE;
@@ -389,7 +412,7 @@ export class ElfFile {
       const shndx = syms.readUInt16LE(b + 6);
       if (shndx === SHN_UNDEF) continue;
       const nameOff = syms.readUInt32LE(b);
-      const name = readString(strs, nameOff, `${s.name} symbol ${i}`, this.name);
+      const name = strs.get(nameOff, `${s.name} symbol ${i}`);
       if (name === '') continue;
       const size = syms.readBigUInt64LE(b + 16);
       out.push({
