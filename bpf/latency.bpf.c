@@ -127,7 +127,9 @@ static __always_inline int start_current(__u64 key, __u32 id)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	char comm[LAT_COMM_LEN] = {};
 
-	bpf_get_current_comm(&comm, sizeof(comm));
+	/* comm only when filtering or keying on it (a constant after load: dead code otherwise) */
+	if (filter_comm || key_by_comm)
+		bpf_get_current_comm(&comm, sizeof(comm));
 	if (!wanted(tgid, comm))
 		return 0;
 	start_with(key, tgid, id, comm);
@@ -180,7 +182,8 @@ static __always_inline int finish_current(__u64 key, __u32 probe)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	char comm[LAT_COMM_LEN] = {};
 
-	bpf_get_current_comm(&comm, sizeof(comm));
+	if (filter_comm)
+		bpf_get_current_comm(&comm, sizeof(comm));
 	if (!wanted(tgid, comm))
 		return 0;
 	return finish(key, probe, true);
@@ -306,7 +309,8 @@ static __always_inline int runq_enqueue(struct task_struct *p)
 
 	if (!tid)
 		return 0; /* idle task */
-	bpf_probe_read_kernel_str(&comm, sizeof(comm), p->comm);
+	if (filter_comm || key_by_comm)
+		bpf_probe_read_kernel_str(&comm, sizeof(comm), p->comm);
 	if (!wanted(tgid, comm))
 		return 0;
 	start_with(tid, tgid, 0, comm);
