@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_COMM_LEN, MAX_HZ, MIN_HZ, type ProfileTarget } from '../../lib/protocol.ts';
 import { BpfObject, type BpfMap } from '../libbpf/object.ts';
 import { PerfEvent, onlineCpus } from '../libbpf/perf-event.ts';
+import { probeFeature } from '../libbpf/features.ts';
 import {
   PB_STAT, PB_STAT_MAX, classifyStackId, decodeStack, decodeStackKey, encodeControl, sumPerCpuU64,
 } from '../abi/profile.ts';
@@ -116,6 +117,10 @@ export class ProfileCollector {
   start(hz: number, target: ProfileTarget, intervalMs = 1000): ProfileStartInfo {
     if (this.#running) throw new Error('the profiler is already running');
     validateProfileRequest(hz, target, intervalMs);
+    for (const feature of ['privileges', 'btf'] as const) {
+      const result = probeFeature(feature);
+      if (!result.available) throw new Error(`cannot profile: ${result.notSupported.reason}`);
+    }
     const object = BpfObject.open(this.#options.objectPath ?? PROFILE_OBJECT_PATH);
     try {
       object.setRodata({
@@ -162,7 +167,7 @@ export class ProfileCollector {
     if (!running || running.reading) return;
     running.reading = this.#readInterval(running)
       .then((batch) => {
-        if (this.#running === running) this.#options.onBatch(batch);
+        if (this.#running === running) this.#deliver(batch);
       })
       .catch((error: unknown) => {
         if (this.#running !== running) return;
@@ -207,7 +212,16 @@ export class ProfileCollector {
       }
     }
     this.#shutdown(running);
-    if (tail && tail.samples.length + tail.droppedSamples > 0) this.#options.onBatch(tail);
+    if (tail && tail.samples.length + tail.droppedSamples > 0) this.#deliver(tail);
+  }
+
+  /** A throwing listener must not stop sampling. */
+  #deliver(batch: ProfileBatch): void {
+    try {
+      this.#options.onBatch(batch);
+    } catch (error) {
+      process.emitWarning(`profile batch listener threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   #shutdown(running: Running): void {

@@ -94,6 +94,13 @@ export function captureLibbpfLog(): void {
   if (printCallback !== null) return;
   printCallback = ffi.registerCallback(onLibbpfPrint as (...args: never[]) => unknown, ffi.libbpf_print_fn_t);
   ffi.libbpf_set_print(printCallback);
+  // A process-wide singleton, not a handle: at exit libbpf is silenced before the callback goes.
+  process.once('exit', () => {
+    if (printCallback === null) return;
+    ffi.libbpf_set_print(null);
+    ffi.unregisterCallback(printCallback);
+    printCallback = null;
+  });
 }
 
 /** Returns the log lines captured since the last call and forgets them. */

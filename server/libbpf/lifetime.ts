@@ -1,8 +1,10 @@
 /**
  * Process-exit safety net for kernel resources. Every handle in server/libbpf registers itself
  * while open and unregisters in its `close()`; whatever is still registered when the process
- * exits (normally, or on SIGINT/SIGTERM) is closed newest-first, so links go before the
- * objects and perf events they use.
+ * exits ('exit' event) is closed newest-first, so links go before the objects and perf events
+ * they use. Signals are left to the application (a CLI may want to flush on Ctrl-C): when a
+ * signal kills the process, the kernel itself releases every fd-based BPF object, link and
+ * perf event.
  */
 
 /** Something that owns a kernel resource. `close()` must be idempotent and must not throw. */
@@ -28,13 +30,6 @@ function hook(): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', closeAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      closeAll();
-      // Re-raise with the default action only if nobody else handles it.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
 }
 
 /** Registers an open resource; call `release` from its `close()`. */
