@@ -19,7 +19,7 @@ export function buildWorkload(name: string, extraFlags: string[] = []): string {
   if (cached) return cached;
   outDir ??= mkdtempSync(path.join(tmpdir(), 'pb-workloads-'));
   const output = path.join(outDir, `${name}${built.size}`);
-  execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-fno-optimize-sibling-calls', '-o', output, path.join(HERE, `${name}.c`), ...extraFlags], {
+  execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer', '-fno-optimize-sibling-calls', '-o', output, path.join(HERE, `${name}.c`), ...extraFlags], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   built.set(key, output);
