@@ -29,7 +29,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
-    process.stderr.write(usage());
+    process.stderr.write('probeboard: missing COMMAND (probeboard --help lists them)\n');
     return 2;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
