@@ -132,3 +132,14 @@ export function copyIn(address: Ptr, data: Uint8Array): void {
 export function addressOf(buffer: Buffer): Ptr {
   return koffi.address(buffer);
 }
+/** Copies `text` into native memory as a NUL-terminated string; free it with `freeNative`. Never moved or collected by V8. */
+export function allocCString(text: string): Ptr {
+  const bytes = Buffer.from(`${text}\0`, 'utf8');
+  const ptr = koffi.alloc('uint8', bytes.length) as Ptr;
+  copyIn(ptr, bytes);
+  return ptr;
+}
+/** Frees memory from `allocCString`. */
+export function freeNative(ptr: Ptr): void {
+  koffi.free(ptr);
+}

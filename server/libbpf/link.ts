@@ -74,13 +74,18 @@ const UPROBE_OPTS_SIZE = 40;
 /** Attaches a uprobe program to `funcName` in `binaryPath`. */
 export function attachUprobe(program: ffi.Ptr, programName: string, target: UprobeTarget): BpfLink {
   const opts = Buffer.alloc(UPROBE_OPTS_SIZE);
-  const funcName = Buffer.from(`${target.funcName}\0`, 'utf8');
+  // Native memory: libbpf may call back into JS (its log) during the call, so a GC must not move or free the name.
+  const funcName = ffi.allocCString(target.funcName);
   opts.writeBigUInt64LE(BigInt(UPROBE_OPTS_SIZE), 0);
   opts.writeUInt8(target.retprobe ? 1 : 0, 24);
-  opts.writeBigUInt64LE(ffi.addressOf(funcName), 32); // funcName stays referenced until after the call
+  opts.writeBigUInt64LE(funcName, 32);
   const what = `${target.binaryPath}:${target.funcName}`;
-  const ptr = checkPtr(`attaching ${programName} to uprobe ${what}`, () =>
-    ffi.bpf_program__attach_uprobe_opts(program, target.pid, target.binaryPath, 0, opts));
-  if (funcName.length === 0) throw new Error('unreachable'); // keeps funcName alive across the call
+  let ptr: ffi.Ptr;
+  try {
+    ptr = checkPtr(`attaching ${programName} to uprobe ${what}`, () =>
+      ffi.bpf_program__attach_uprobe_opts(program, target.pid, target.binaryPath, 0, opts));
+  } finally {
+    ffi.freeNative(funcName);
+  }
   return new BpfLink(ptr, `${programName} -> ${what}`);
 }
