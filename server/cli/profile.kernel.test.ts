@@ -1,0 +1,117 @@
+/**
+ * `probeboard profile` end to end on the real kernel: the folded output must tell the truth
+ * about workloads whose time split is known, name JIT frames, and write every format.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { kernelTestGate } from '../testing/kernel.ts';
+import { buildWorkload } from '../../test/workloads/build.ts';
+import { checkXml } from '../../lib/flame/xml-check.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+/** The VM is emulated and several times slower: sample longer there. */
+const SECONDS = process.env.PB_VM ? 6 : 4;
+
+function profile(args: string[]) {
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'probeboard.js'), 'profile', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(result.status, 0, `probeboard profile ${args.join(' ')} failed: ${result.stderr}`);
+  return result;
+}
+
+/** Samples per folded line that contain `frame`, summed. */
+function samplesWith(folded: string, frame: string): number {
+  let total = 0;
+  for (const line of folded.trim().split('\n')) {
+    const space = line.lastIndexOf(' ');
+    if (line.slice(0, space).split(';').includes(frame)) total += Number(line.slice(space + 1));
+  }
+  return total;
+}
+
+function start(command: string, args: string[]): ChildProcess {
+  const child = spawn(command, args, { stdio: 'ignore' });
+  child.unref();
+  return child;
+}
+
+for (const shareAlpha of [75, 30]) {
+  test(`the folded output shows a workload's ${shareAlpha}/${100 - shareAlpha} split within ±10 points`, (t) => {
+    if (!kernelTestGate(t, ['perf_events'])) return;
+    const spin = buildWorkload('spin');
+    const child = start(spin, [String(SECONDS + 4), String(shareAlpha)]);
+    try {
+      const { stdout, stderr } = profile(['--pid', String(child.pid), '--duration', String(SECONDS), '--hz', '199']);
+      const alpha = samplesWith(stdout, 'pb_work_alpha');
+      const beta = samplesWith(stdout, 'pb_work_beta');
+      assert.ok(alpha + beta >= 50, `enough samples of the workload (alpha ${alpha}, beta ${beta}):\n${stdout}`);
+      const measured = (100 * alpha) / (alpha + beta);
+      assert.ok(Math.abs(measured - shareAlpha) <= 10, `pb_work_alpha got ${measured.toFixed(1)}% of samples, truth ${shareAlpha}%`);
+      // Full user stacks: main is the caller of both, and every line starts with the comm.
+      for (const line of stdout.trim().split('\n')) {
+        assert.ok(line.startsWith(`${path.basename(spin).slice(0, 15)};`), `line starts with the comm: ${line}`);
+      }
+      assert.ok(samplesWith(stdout, 'main') >= alpha + beta, 'main is on every workload stack');
+      assert.match(stderr, /lost stacks: user \d+/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+}
+
+test('a Node.js workload started with --perf-basic-prof shows its own JavaScript function names', (t) => {
+  if (!kernelTestGate(t, ['perf_events'])) return;
+  const script = `
+    function pbJitHotLoop(n) { let x = 0; for (let i = 0; i < n; i++) x = (x * 31 + i) % 1000003; return x; }
+    const end = Date.now() + ${(SECONDS + 5) * 1000};
+    let sink = 0;
+    while (Date.now() < end) sink += pbJitHotLoop(200000);
+    console.log(sink);`;
+  const child = start(process.execPath, ['--perf-basic-prof', '-e', script]);
+  try {
+    // Let V8 tier the function up and write its perf map entry first.
+    spawnSync('sleep', ['1']);
+    const { stdout } = profile(['--pid', String(child.pid), '--duration', String(SECONDS)]);
+    const lines = stdout.trim().split('\n');
+    const jitLines = lines.filter((line) => line.slice(0, line.lastIndexOf(' ')).split(';').some((frame) => frame.includes('pbJitHotLoop')));
+    const jit = jitLines.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    const all = lines.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    assert.ok(jit > all / 2, `pbJitHotLoop named on most samples (${jit} of ${all}):\n${stdout.slice(0, 3000)}`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('whole-machine profile writes svg, json and speedscope files that describe the same samples', (t) => {
+  if (!kernelTestGate(t, ['perf_events'])) return;
+  const spin = buildWorkload('spin');
+  const child = start(spin, [String(SECONDS + 4), '50']);
+  const dir = mkdtempSync(path.join(tmpdir(), 'pb-profile-'));
+  try {
+    const svgPath = path.join(dir, 'out.svg');
+    const { stderr } = profile(['--duration', '2', '--format', 'svg', '--output', svgPath]);
+    const svg = readFileSync(svgPath, 'utf8');
+    checkXml(svg);
+    assert.match(svg, /probeboard CPU flame graph/);
+    assert.match(svg, /pb_work_alpha|pb_work_beta/, 'the busy workload is in the whole-machine picture');
+    const total = Number(/(\d+) samples in/.exec(stderr)?.[1]);
+    assert.ok(total > 0);
+    const json = JSON.parse(profile(['--duration', '1', '--format', 'json']).stdout);
+    assert.equal(json.name, 'all');
+    assert.ok(json.value > 0 && Array.isArray(json.children));
+    const speedscope = JSON.parse(profile(['--duration', '1', '--format', 'speedscope', '--kernel-only']).stdout);
+    assert.equal(speedscope.profiles[0].type, 'sampled');
+    const names: string[] = speedscope.shared.frames.map((frame: { name: string }) => frame.name);
+    assert.ok(names.some((name) => name.endsWith('_[k]')), 'kernel frames present');
+    assert.ok(!names.some((name) => name.startsWith('pb_work')), 'kernel-only output has no user frames');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
