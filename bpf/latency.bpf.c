@@ -143,6 +143,7 @@ static __always_inline int finish(__u64 key, __u32 probe, bool count_missing)
 	struct lat_hist_key hkey = {};
 	struct lat_hist *hist;
 	__u64 now = bpf_ktime_get_ns(), delta;
+	__u32 slot;
 
 	/* 1. Find and remove the entry. */
 	start = bpf_map_lookup_elem(&lat_starts, &key);
@@ -170,7 +171,12 @@ static __always_inline int finish(__u64 key, __u32 probe, bool count_missing)
 			return 0;
 		}
 	}
-	__sync_fetch_and_add(&hist->slots[slot_of(delta)], 1);
+	/* The mask is a no-op (slot < LAT_SLOTS) that older verifiers (6.1) need to see the bound;
+	 * the barrier keeps clang from dropping it. */
+	slot = slot_of(delta);
+	asm volatile("" : "+r"(slot));
+	slot &= LAT_SLOTS - 1;
+	__sync_fetch_and_add(&hist->slots[slot], 1);
 	__sync_fetch_and_add(&hist->count, 1);
 	__sync_fetch_and_add(&hist->sum, delta);
 	return 0;
