@@ -37,7 +37,8 @@ function samplesWith(folded: string, frame: string): number {
 }
 
 function start(command: string, args: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: 'ignore' });
+  // In a temporary directory: node --perf-basic-prof leaves V8 log files in its working directory.
+  const child = spawn(command, args, { stdio: 'ignore', cwd: tmpdir() });
   child.unref();
   return child;
 }
