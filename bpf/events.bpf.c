@@ -22,10 +22,11 @@ const volatile bool use_perfbuf = false;   /* send through pb_ev_perf instead of
 /* tracepoint: offsets of up to 4 __data_loc / __rel_loc fields, so the record's dynamic part is sent too. */
 const volatile __u32 tp_fixed_size = 0;
 const volatile __u32 tp_loc_count = 0;
-const volatile __u32 tp_loc_offset[4] = {};
-const volatile __u32 tp_loc_rel[4] = {};   /* 1: __rel_loc (offset relative to the end of the field) */
+/* (each array has one spare element: user space writes byte arrays NUL-terminated) */
+const volatile __u32 tp_loc_offset[5] = {};
+const volatile __u32 tp_loc_rel[5] = {};   /* 1: __rel_loc (offset relative to the end of the field) */
 /* uprobe/usdt: enum pb_arg_kind per argument; string arguments use slots in argument order. */
-const volatile __u8 arg_kind[PB_EV_MAX_ARGS] = {};
+const volatile __u8 arg_kind[PB_EV_MAX_ARGS + 1] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -219,6 +220,9 @@ int pb_ev_tracepoint(void *ctx)
 		size = PB_EV_TP_MAX;
 		stat_inc(PB_EV_STAT_TRUNCATED);
 	}
+	barrier_var(size); /* keep a bounds check the verifier can see */
+	if (size > PB_EV_TP_MAX)
+		return 0;
 	rec->hdr.data_size = size;
 	total = sizeof(struct pb_event_header) + size;
 	if (total > sizeof(*rec))
