@@ -18,7 +18,18 @@ function Item({ label, testId, title, warn, children }: { label: string; testId:
   );
 }
 
-export function StatusLine({ frame, cpus, shownSeq }: { frame: ProfileFrame | null; cpus: number | null; shownSeq: number | null }) {
+export function StatusLine({
+  frame,
+  cpus,
+  shownSeq,
+  drawn,
+}: {
+  frame: ProfileFrame | null;
+  cpus: number | null;
+  shownSeq: number | null;
+  /** Frames on screen (the thinnest may be left out, see components/flamegraph/budget.ts). */
+  drawn: number | null;
+}) {
   if (!frame) {
     return (
       <div data-testid={TEST_IDS.statusLine} className="text-xs text-slate-500">
@@ -57,8 +68,13 @@ export function StatusLine({ frame, cpus, shownSeq }: { frame: ProfileFrame | nu
       >
         {formatCount(frame.prunedSamples)} ({formatPercent(frame.prunedSamples, frame.totalSamples)})
       </Item>
-      <Item label="nodes" testId={TEST_IDS.nodeCount}>
+      <Item
+        label="nodes"
+        testId={TEST_IDS.nodeCount}
+        title="nodes received in this update; drawn: frames on screen (frames under 1 px, and the thinnest beyond the draw budget, are not drawn)"
+      >
         {formatCount(frame.nodeCount)}
+        {drawn !== null && drawn < frame.nodeCount ? ` (${formatCount(drawn)} drawn)` : ''}
       </Item>
       <Item label="updated" testId={TEST_IDS.lastUpdate} title={`frame #${frame.seq}`}>
         {formatClock(frame.sampledAtMs)}

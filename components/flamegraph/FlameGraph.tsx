@@ -24,17 +24,21 @@ export interface FlameGraphProps {
   search: string;
   /** Shown instead of the graph when `tree` is null or empty. */
   emptyMessage?: string;
+  /** Frames drawn after each update (fewer than the tree's nodes: see budget.ts). */
+  onDrawn?(drawn: number): void;
 }
 
-export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emptyMessage }: FlameGraphProps) {
+export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emptyMessage, onDrawn }: FlameGraphProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const chartRef = useRef<FlameChart | null>(null);
   const onZoomRef = useRef(onZoomChange);
+  const onDrawnRef = useRef(onDrawn);
   const [hover, setHover] = useState<{ info: HoverInfo; x: number; y: number } | null>(null);
 
   useEffect(() => {
     onZoomRef.current = onZoomChange;
-  }, [onZoomChange]);
+    onDrawnRef.current = onDrawn;
+  }, [onZoomChange, onDrawn]);
 
   useEffect(() => {
     const container = containerRef.current;
@@ -42,6 +46,7 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
     const chart = new FlameChart(container, {
       onZoom: (path) => onZoomRef.current(path),
       onHover: (info, at) => setHover(info && at ? { info, x: at.x, y: at.y } : null),
+      onDrawn: (drawn) => onDrawnRef.current?.(drawn),
     });
     chartRef.current = chart;
     const observer = new ResizeObserver((entries) => {

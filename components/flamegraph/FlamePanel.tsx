@@ -31,6 +31,7 @@ export function FlamePanel({
   const [search, setSearch] = useState('');
   const [zoomPath, setZoomPath] = useState<ZoomStep[]>([]);
   const [icicle, setIcicle] = useState(false);
+  const [drawn, setDrawn] = useState<number | null>(null);
 
   const shown = paused ? paused.frame : frame;
   const waiting = paused ? framesReceived - paused.atCount : 0;
@@ -109,7 +110,7 @@ export function FlamePanel({
         </div>
       </div>
 
-      <StatusLine frame={shown} cpus={cpus} shownSeq={shown?.seq ?? null} />
+      <StatusLine frame={shown} cpus={cpus} shownSeq={shown?.seq ?? null} drawn={drawn} />
 
       {zoomPath.length > 0 && (
         <nav aria-label="Zoomed frame" data-testid={TEST_IDS.zoomPath} className="truncate font-mono text-xs text-slate-400">
@@ -125,10 +126,11 @@ export function FlamePanel({
           inverted={icicle}
           search={search}
           emptyMessage={emptyMessage}
+          onDrawn={setDrawn}
         />
       </div>
       <p className="text-[11px] text-slate-500">
-        Click a frame to zoom into it; hover for samples. Colours: warm = user code, orange = kernel, green = JIT, grey = synthetic.
+        Click a frame to zoom into it; hover for samples. Colours: red–yellow = user code, blue = kernel, green = JIT, tan = process, grey = lost/pruned/unknown.
       </p>
     </section>
   );

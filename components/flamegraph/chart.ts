@@ -2,7 +2,8 @@
  * The d3-flame-graph wrapper: one chart per container, created once and updated in place.
  *
  * - Reads our short-key nodes directly (d3-flame-graph 5 understands `n`/`v`/`c` natively).
- * - Transitions off (duration 0): a live update is one layout and one DOM join.
+ * - Transitions off: duration 0, and applied synchronously (immediate.ts), so a live update is
+ *   one layout and one DOM join, drawn in the next frame.
  * - Search highlighting is done in the colour mapper, so a new tree needs no second pass
  *   through `chart.search()` (which would lay the graph out twice per update).
  * - Zoom is re-applied to each new tree before layout (see zoom.ts).
@@ -14,6 +15,10 @@ import type { FlameNode } from '../../lib/protocol.ts';
 import { frameColor } from '../../lib/flame/colors.ts';
 import { applyZoomFlags, pathOfNode, samePath, type ZoomPath, type ZoomStep } from './zoom.ts';
 import { frameMatcher, HIGHLIGHT_COLOR } from './search.ts';
+import { IMMEDIATE_CLASS, installImmediateTransitions } from './immediate.ts';
+import { DEFAULT_DRAW_BUDGET, MIN_FRAME_PX, planDraw } from './budget.ts';
+
+installImmediateTransitions();
 
 export const CELL_HEIGHT = 18;
 
@@ -31,6 +36,8 @@ export interface FlameChartCallbacks {
   onZoom(path: ZoomStep[]): void;
   /** Pointer over a frame (viewport coordinates of the pointer), or null when it left. */
   onHover(info: HoverInfo | null, at?: { x: number; y: number }): void;
+  /** After each draw: frames drawn (see budget.ts). */
+  onDrawn?(drawn: number): void;
 }
 
 type Node = FlameGraphNode<FlameNode>;
@@ -42,14 +49,22 @@ export class FlameChart {
   private zoom: ZoomStep[] = [];
   private match: ((name: string) => boolean) | null = null;
   private mounted = false;
+  private minFramePx = MIN_FRAME_PX;
 
-  constructor(container: HTMLElement, private readonly callbacks: FlameChartCallbacks) {
+  constructor(
+    container: HTMLElement,
+    private readonly callbacks: FlameChartCallbacks,
+    private readonly drawBudget = DEFAULT_DRAW_BUDGET,
+  ) {
     this.container = container;
+    container.classList.add(IMMEDIATE_CLASS);
     this.chart = flamegraph<FlameNode>()
       .width(Math.max(100, Math.floor(container.clientWidth)))
       .cellHeight(CELL_HEIGHT)
       .minHeight(CELL_HEIGHT * 6)
       .transitionDuration(0)
+      // Which frames are drawn: see budget.ts (set per update in draw()).
+      .minFrameSize(MIN_FRAME_PX)
       .sort(false) // the server sends children sorted by name: stable layout between updates
       .resetHeightOnZoom(true) // recompute the height on every update: depth changes live
       .setColorMapper((d) => this.color(d))
@@ -60,6 +75,8 @@ export class FlameChart {
       .onClick((d) => {
         // d3-flame-graph has already zoomed the drawing; remember where, for later updates.
         this.zoom = pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0]);
+        // The zoomed view has other frames wide enough to draw: redo the plan if it changed.
+        if (this.tree && this.plan()) this.chart.update();
         this.callbacks.onZoom(this.zoom);
       });
   }
@@ -72,6 +89,7 @@ export class FlameChart {
     if (tree === this.tree && samePath(zoom, this.zoom)) return this.zoom;
     this.zoom = applyZoomFlags(tree, zoom);
     this.tree = tree;
+    this.plan();
     if (!this.mounted) {
       select(this.container).datum(tree).call(this.chart as never);
       this.mounted = true;
@@ -86,6 +104,7 @@ export class FlameChart {
     const width = Math.max(100, Math.floor(px));
     if (width === this.chart.width()) return;
     this.chart.width(width);
+    if (this.tree) this.plan();
     if (this.mounted) this.chart.update();
   }
 
@@ -105,6 +124,16 @@ export class FlameChart {
     this.chart.destroy();
     this.mounted = false;
     this.tree = null;
+  }
+
+  /** Sets minFrameSize for the current tree, zoom and width; true when it changed. */
+  private plan(): boolean {
+    const { minFramePx, drawn } = planDraw(this.tree!, this.zoom, this.chart.width(), this.drawBudget);
+    this.callbacks.onDrawn?.(drawn);
+    if (minFramePx === this.minFramePx) return false;
+    this.minFramePx = minFramePx;
+    this.chart.minFrameSize(minFramePx);
+    return true;
   }
 
   private tooltipBridge() {
