@@ -516,8 +516,10 @@ export class EventsCollector {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#reader && !this.#error) {
+      // Read what is left in the kernel buffer (bounded: the ring holds at most ringBytes).
+      const batch = this.#options.batch ?? 4096;
       try {
-        this.#reader.consume();
+        for (let i = 0; i < 1000 && this.#reader.consume() >= batch; i++);
       } catch {
         // closing anyway
       }
