@@ -22,6 +22,7 @@ import { addHistograms, emptyHistogram, subtractHistograms, type Log2Histogram }
 import { BpfObject } from '../libbpf/object.ts';
 import type { BpfMap } from '../libbpf/map.ts';
 import { probeFeature, ensureTracefs } from '../libbpf/features.ts';
+import * as ffi from '../libbpf/ffi.ts';
 import { BpfError, errnoName } from '../libbpf/errors.ts';
 import { attachKprobe, attachUprobeAt, attachUsdt, setAttachTarget } from '../libbpf/attach-probes.ts';
 import {
@@ -35,6 +36,11 @@ import {
   type LatHistKey,
 } from '../abi/latency.ts';
 import { ElfFile, NotElfError, type ElfFunction } from './latency-elf.ts';
+
+const ENOENT = 2;
+const ENOSPC = 28;
+/** Histogram entries read per bpf_map_lookup_batch call. */
+const BATCH_CHUNK = 256;
 
 const DEFAULT_OBJECT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bpf', 'obj', 'latency.bpf.o');
 
@@ -451,6 +457,59 @@ export class LatencyCollector {
     return { noEntry: sums[LAT_STAT.NO_ENTRY], startFull: sums[LAT_STAT.START_FULL], histFull: sums[LAT_STAT.HIST_FULL] };
   }
 
+  /**
+   * Every (key, value) of the histogram map, without deleting: bpf_map_lookup_batch in chunks
+   * where the kernel supports it (one syscall per chunk), else get_next_key + lookup per key.
+   */
+  #readHists(): [Buffer, Buffer][] {
+    const map = this.#hists;
+    if (this.#batchWorks !== false) {
+      const out = this.#readHistsBatch(map);
+      if (out) return out;
+    }
+    const entries: [Buffer, Buffer][] = [];
+    for (const k of map.keys()) {
+      const v = map.lookup(k);
+      if (v) entries.push([k, v]);
+    }
+    return entries;
+  }
+
+  #batchWorks: boolean | null = null;
+  #batchBuffers: { keys: Buffer; values: Buffer; count: Buffer; token: Buffer } | null = null;
+
+  #readHistsBatch(map: BpfMap): [Buffer, Buffer][] | null {
+    const chunk = BATCH_CHUNK;
+    const b = (this.#batchBuffers ??= {
+      keys: Buffer.alloc(chunk * map.keySize),
+      values: Buffer.alloc(chunk * map.valueSize),
+      count: Buffer.alloc(4),
+      token: Buffer.alloc(Math.max(8, map.keySize)),
+    });
+    const entries: [Buffer, Buffer][] = [];
+    let inBatch: Buffer | null = null;
+    for (;;) {
+      b.count.writeUInt32LE(chunk, 0);
+      const rc = ffi.bpf_map_lookup_batch(map.fd, inBatch, b.token, b.keys, b.values, b.count, null);
+      const errno = rc < 0 ? -rc : 0;
+      if (errno !== 0 && errno !== ENOENT) {
+        // EINVAL/ENOTSUPP: no batch ops here (remembered); ENOSPC: a hash bucket larger than a chunk.
+        if (errno !== ENOSPC) this.#batchWorks = false;
+        return null;
+      }
+      this.#batchWorks = true;
+      const n = b.count.readUInt32LE(0);
+      for (let i = 0; i < n; i++) {
+        entries.push([
+          Buffer.from(b.keys.subarray(i * map.keySize, (i + 1) * map.keySize)),
+          Buffer.from(b.values.subarray(i * map.valueSize, (i + 1) * map.valueSize)),
+        ]);
+      }
+      if (errno === ENOENT) return entries;
+      inBatch = Buffer.from(b.token);
+    }
+  }
+
   /** Whether the traced binary was deleted or replaced since attach; null when not. */
   staleReason(): string | null {
     const id = this.#identity;
@@ -470,9 +529,7 @@ export class LatencyCollector {
     const series: LatencySeries[] = [];
     let interval = emptyHistogram();
     let total = emptyHistogram();
-    for (const k of this.#hists.keys()) {
-      const v = this.#hists.lookup(k);
-      if (!v) continue;
+    for (const [k, v] of this.#readHists()) {
       const dv = decodeHistValue(v);
       const cumulative: Log2Histogram = { count: dv.count, sum: dv.sum, buckets: trim(dv.slots) };
       const id = k.toString('hex');
