@@ -22,6 +22,16 @@ test.afterAll(() => workload?.stop());
 const frame = (page: Page, name: string) => page.locator(`[data-testid="${TEST_IDS.flameGraph}"] g.frame[name="${name}"]`);
 const numberIn = async (page: Page, testId: string) => Number((await page.getByTestId(testId).innerText()).replace(/[^\d]/g, ''));
 
+/**
+ * Frames move on every live update (about once a second), so a pointer action aimed at one
+ * frame can land on another; pause the drawing around such actions (frames keep arriving).
+ */
+async function setPaused(page: Page, paused: boolean) {
+  const button = page.getByTestId(TEST_IDS.pauseView);
+  if ((await button.getAttribute('aria-pressed')) !== String(paused)) await button.click();
+  await expect(button).toHaveAttribute('aria-pressed', String(paused));
+}
+
 /** Opens the dashboard and waits until the workload's frames are drawn. */
 async function openWithWorkload(page: Page) {
   await page.goto('/');
@@ -47,6 +57,7 @@ test('live flame graph shows the workload and keeps updating', async ({ page }) 
   await expect(frame(page, WORKLOAD_FUNCTION).first()).toBeAttached();
 
   // Hover: name, samples and share.
+  await setPaused(page, true);
   await frame(page, WORKLOAD_COMM).first().hover();
   const tooltip = page.getByTestId(TEST_IDS.tooltip);
   await expect(tooltip).toContainText(WORKLOAD_COMM);
@@ -70,8 +81,10 @@ test('click zooms into a frame, the zoom survives updates, reset zoom restores',
   const svgWidth = Number(await page.locator(`[data-testid="${TEST_IDS.flameGraph}"] svg`).getAttribute('width'));
   await expect(page.getByTestId(TEST_IDS.resetZoom)).toBeDisabled();
 
+  await setPaused(page, true);
   await frame(page, WORKLOAD_COMM).first().click();
   await expect(page.getByTestId(TEST_IDS.zoomPath)).toContainText(WORKLOAD_COMM);
+  await setPaused(page, false);
   const zoomedWidth = async () => Number(await frame(page, WORKLOAD_COMM).first().locator('rect').getAttribute('width'));
   expect(await zoomedWidth()).toBeGreaterThan(svgWidth - 2);
 
@@ -112,6 +125,7 @@ test('pause keeps receiving, resume draws the newest; flame and icicle', async (
 test('Export SVG downloads what is on screen as a standalone SVG', async ({ page }) => {
   await openWithWorkload(page);
   await page.getByTestId(TEST_IDS.searchInput).fill(WORKLOAD_FUNCTION);
+  await setPaused(page, true);
   await frame(page, WORKLOAD_COMM).first().click();
   await expect(page.getByTestId(TEST_IDS.zoomPath)).toContainText(WORKLOAD_COMM);
 
