@@ -46,7 +46,8 @@ function startWorkload(bin: string, args: string[]): Promise<Workload> {
     const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     let ready = false;
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // 'close' (not 'exit'): fires after stdout is drained, so "done" has been seen
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     child.once('error', reject);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -156,6 +157,23 @@ test('syscall:nanosleep from a process sleeping known durations', async (t) => {
   await withCollector('syscall:nanosleep', { pid: w.pid }, async (c) => {
     await w.go();
     checkSleepHistogram(c.read(), 12, 6);
+  });
+});
+
+test('comm filter and keying by pid', async (t) => {
+  if (!kernelTestGate(t, ['tracepoints'])) return;
+  const a = await startWorkload(sleepBin, [`s:4:${SHORT_US}`]);
+  const b = await startWorkload(sleepBin, [`s:6:${SHORT_US}`]);
+  await withCollector('syscall:nanosleep', { comm: 'latency-sleep', keyByPid: true }, async (c) => {
+    await Promise.all([a.go(), b.go()]);
+    // a sleeper with another comm is not counted
+    execFileSync('sh', ['-c', 'exec sleep 0.01']);
+    const batch = c.read();
+    const byPid = new Map(batch.series.map((s) => [s.key.pid, s.total.count]));
+    assert.equal(byPid.get(a.pid), 4, JSON.stringify([...byPid]));
+    assert.equal(byPid.get(b.pid), 6, JSON.stringify([...byPid]));
+    assert.equal(batch.total.count, 10);
+    assert.ok(batch.series.every((s) => s.label === `pid ${s.key.pid}`));
   });
 });
 
