@@ -30,6 +30,15 @@ export interface FlameGraphProps {
 
 export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emptyMessage, onDrawn }: FlameGraphProps) {
   const containerRef = useRef<HTMLDivElement>(null);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  // Deep stacks make the graph taller than its panel. The root is what matters: keep the view
+  // on it (bottom for a flame graph, top for an icicle) unless the user scrolled away.
+  const pinned = useRef(true);
+  const pin = () => {
+    const el = scrollRef.current;
+    if (!el || !pinned.current) return;
+    el.scrollTop = inverted ? 0 : el.scrollHeight;
+  };
   const chartRef = useRef<FlameChart | null>(null);
   const onZoomRef = useRef(onZoomChange);
   const onDrawnRef = useRef(onDrawn);
@@ -63,6 +72,9 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
 
   useEffect(() => {
     chartRef.current?.setInverted(inverted);
+    pinned.current = true;
+    pin();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [inverted]);
 
   useEffect(() => {
@@ -73,19 +85,30 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
     const chart = chartRef.current;
     if (!chart || !tree) return;
     const shown = chart.render(tree, zoomPath);
+    pin();
     if (!samePath(shown, zoomPath)) onZoomRef.current(shown);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tree, zoomPath]);
 
   const empty = !tree || tree.v === 0;
   return (
     <div className="relative">
       <div
-        ref={containerRef}
-        data-testid={TEST_IDS.flameGraph}
-        data-inverted={inverted ? 'true' : 'false'}
-        className="pb-flame w-full"
-        onMouseLeave={() => setHover(null)}
-      />
+        ref={scrollRef}
+        className="max-h-[70vh] overflow-auto rounded-md bg-slate-950/60"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          pinned.current = inverted ? el.scrollTop < 4 : el.scrollHeight - el.scrollTop - el.clientHeight < 4;
+        }}
+      >
+        <div
+          ref={containerRef}
+          data-testid={TEST_IDS.flameGraph}
+          data-inverted={inverted ? 'true' : 'false'}
+          className="pb-flame w-full"
+          onMouseLeave={() => setHover(null)}
+        />
+      </div>
       {empty && (
         <div
           data-testid={TEST_IDS.flameEmpty}

@@ -46,7 +46,7 @@ export function FlamePanel({
           <input
             type="search"
             aria-label="Search frames"
-            placeholder="Search frames (text or /regex/)"
+            placeholder="Search: text or /regex/"
             data-testid={TEST_IDS.searchInput}
             value={search}
             onChange={(e) => setSearch(e.target.value)}
@@ -118,8 +118,7 @@ export function FlamePanel({
         </nav>
       )}
 
-      <div className="max-h-[70vh] overflow-auto rounded-md bg-slate-950/60">
-        <FlameGraph
+      <FlameGraph
           tree={shown?.tree ?? null}
           zoomPath={zoomPath}
           onZoomChange={onZoomChange}
@@ -128,7 +127,6 @@ export function FlamePanel({
           emptyMessage={emptyMessage}
           onDrawn={setDrawn}
         />
-      </div>
       <p className="text-[11px] text-slate-500">
         Click a frame to zoom into it; hover for samples. Colours: red–yellow = user code, blue = kernel, green = JIT, tan = process, grey = lost/pruned/unknown.
       </p>
