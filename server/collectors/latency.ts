@@ -35,7 +35,8 @@ import {
   decodeHistValue,
   type LatHistKey,
 } from '../abi/latency.ts';
-import { ElfFile, NotElfError, type ElfFunction } from './latency-elf.ts';
+import { ElfFile, ElfError } from '../symbolizer/elf.ts';
+import { usdtProbesOfElf, vaddrToFileOffset, UsdtError } from '../probes/usdt-notes.ts';
 
 const ENOENT = 2;
 const ENOSPC = 28;
@@ -183,24 +184,53 @@ export function resolveBinary(binary: string): string {
   throw new LatencyError('input', `binary "${binary}" not found: no library lib${base}.so (ldconfig -p) and no executable of that name on PATH`, 'binary');
 }
 
+/** A defined function symbol with the file offset a uprobe attaches at. */
+export interface ElfFunction {
+  name: string;
+  /** Virtual address (st_value). */
+  address: bigint;
+  /** File offset of its first instruction. */
+  offset: number;
+}
+
 function openElf(path: string): ElfFile {
   try {
-    return new ElfFile(path);
+    const st = statSync(path);
+    if (!st.isFile()) throw new LatencyError('input', `${path} is not an ELF file (not a regular file)`, 'binary');
+    return ElfFile.open(path);
   } catch (e) {
-    if (e instanceof NotElfError) throw new LatencyError('input', e.message, 'binary');
+    if (e instanceof LatencyError) throw e;
+    if (e instanceof ElfError) throw new LatencyError('input', `${path} is not an ELF file (${e.message.replace(`${path}: `, '')})`, 'binary');
     throw new LatencyError('input', `cannot read binary ${path}: ${(e as Error).message}`, 'binary');
+  }
+}
+
+/** Defined function symbols (.symtab, then .dynsym), one per name, with file offsets. */
+function elfFunctions(path: string): ElfFunction[] {
+  const elf = openElf(path);
+  try {
+    const out = new Map<string, ElfFunction>();
+    for (const sym of elf.functionSymbols()) {
+      if (sym.value === 0n || sym.shndx === 0) continue;
+      const at = sym.name.indexOf('@');
+      const name = at > 0 ? sym.name.slice(0, at) : sym.name;
+      if (!name || out.has(name)) continue;
+      const offset = vaddrToFileOffset(elf, sym.value);
+      if (offset === undefined) continue;
+      out.set(name, { name, address: sym.value, offset: Number(offset) });
+    }
+    return [...out.values()];
+  } catch (e) {
+    if (e instanceof ElfError) throw new LatencyError('input', `${path} is not a readable ELF file (${e.message})`, 'binary');
+    throw e;
+  } finally {
+    elf.close();
   }
 }
 
 /** Functions of `path` matching `symbol` (exact or glob), deduplicated by address. */
 export function resolveSymbols(path: string, symbol: string, glob: boolean, max = DEFAULT_MAX_GLOB_MATCHES): ElfFunction[] {
-  const elf = openElf(path);
-  let functions: ElfFunction[];
-  try {
-    functions = elf.functions();
-  } finally {
-    elf.close();
-  }
+  const functions = elfFunctions(path);
   const bare = symbol.replace(/@.*$/, '');
   let matches: ElfFunction[];
   if (glob) {
@@ -228,7 +258,10 @@ export function checkUsdtProbes(path: string, provider: string, names: string[])
   const elf = openElf(path);
   let probes;
   try {
-    probes = elf.usdtProbes();
+    probes = usdtProbesOfElf(elf, () => undefined); // malformed notes are skipped
+  } catch (e) {
+    if (e instanceof UsdtError || e instanceof ElfError) throw new LatencyError('input', `cannot read the USDT notes of ${path}: ${e.message}`, 'probes');
+    throw e;
   } finally {
     elf.close();
   }
