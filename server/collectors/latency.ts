@@ -200,7 +200,10 @@ function openElf(path: string): ElfFile {
     return ElfFile.open(path);
   } catch (e) {
     if (e instanceof LatencyError) throw e;
-    if (e instanceof ElfError) throw new LatencyError('input', `${path} is not an ELF file (${e.message.replace(`${path}: `, '')})`, 'binary');
+    if (e instanceof ElfError) {
+      const why = e.message.replace(`${path}: `, '').replace(/^not an ELF file \((.*)\)$/, '$1');
+      throw new LatencyError('input', `${path} is not an ELF file (${why})`, 'binary');
+    }
     throw new LatencyError('input', `cannot read binary ${path}: ${(e as Error).message}`, 'binary');
   }
 }
