@@ -1,0 +1,75 @@
+'use client';
+/**
+ * Latency heatmap: one column per interval (newest at the right, scrolling), one row per log2
+ * bucket (short latencies at the bottom), colour = count on a log scale (d3 interpolateInferno).
+ */
+import { useEffect, useRef } from 'react';
+import * as d3 from 'd3';
+import { bucketHigh, bucketLow, formatBound, type TimeUnit } from '../../lib/histogram.ts';
+import { HEATMAP_COLUMNS, heatmapMax, heatmapRowRange, type HeatmapColumn } from '../../lib/latency-view.ts';
+import { LATENCY_TEST_IDS } from './test-ids.ts';
+
+const HEIGHT = 160;
+const LEFT = 64;
+const BOTTOM = 18;
+
+export function LatencyHeatmap({ columns, unit, width = 560 }: { columns: readonly HeatmapColumn[]; unit: TimeUnit; width?: number }) {
+  const ref = useRef<SVGSVGElement | null>(null);
+
+  useEffect(() => {
+    const svg = d3.select(ref.current);
+    svg.selectAll('*').remove();
+    const range = heatmapRowRange(columns);
+    if (!range) return;
+    const rows = d3.range(range.lo, range.hi + 1);
+    const x = d3
+      .scaleBand<number>()
+      .domain(d3.range(HEATMAP_COLUMNS))
+      .range([LEFT, width])
+      .paddingInner(0.05);
+    const y = d3
+      .scaleBand<number>()
+      .domain(rows)
+      .range([HEIGHT - BOTTOM, 0])
+      .paddingInner(0.05);
+    const max = heatmapMax(columns);
+    const colour = d3.scaleSequentialLog(d3.interpolateInferno).domain([1, Math.max(2, max)]);
+    const offset = HEATMAP_COLUMNS - columns.length; // newest at the right edge
+    const cells = columns.flatMap((c, ci) => rows.map((r) => ({ ci, r, n: c.buckets[r] ?? 0, endMs: c.endMs })).filter((d) => d.n > 0));
+    svg
+      .append('g')
+      .selectAll('rect')
+      .data(cells)
+      .join('rect')
+      .attr('data-testid', LATENCY_TEST_IDS.heatmapCell)
+      .attr('data-count', (d) => d.n)
+      .attr('x', (d) => x(d.ci + offset) ?? 0)
+      .attr('y', (d) => y(d.r) ?? 0)
+      .attr('width', x.bandwidth())
+      .attr('height', y.bandwidth())
+      .attr('fill', (d) => colour(d.n))
+      .append('title')
+      .text((d) => `${new Date(d.endMs).toLocaleTimeString()}  ${formatBound(bucketLow(d.r), unit)}–${formatBound(bucketHigh(d.r), unit)} ${unit}: ${d.n}`);
+    const every = Math.max(1, Math.ceil(rows.length / 6));
+    svg
+      .append('g')
+      .attr('transform', `translate(${LEFT - 2},0)`)
+      .call(
+        d3
+          .axisLeft(y)
+          .tickValues(rows.filter((_, i) => i % every === 0))
+          .tickFormat((r) => `${formatBound(bucketLow(r as number), unit)} ${unit === 'us' ? 'µs' : unit}`)
+          .tickSizeOuter(0),
+      )
+      .attr('class', 'text-slate-400');
+    svg
+      .append('text')
+      .attr('x', width)
+      .attr('y', HEIGHT - 4)
+      .attr('text-anchor', 'end')
+      .attr('class', 'fill-slate-500 text-[10px]')
+      .text(`last ${columns.length} s → now`);
+  }, [columns, unit, width]);
+
+  return <svg ref={ref} width={width} height={HEIGHT} role="img" aria-label="Latency heatmap" data-testid={LATENCY_TEST_IDS.heatmap} data-columns={columns.length} className="max-w-full" />;
+}
