@@ -318,7 +318,7 @@ export function planEvents(specText: string | EventSpec): EventPlan {
       const { provider, name } = spec;
       const sites = probes.filter((p) => p.provider === provider && p.name === name);
       if (sites.length === 0) {
-        const known = [...new Set(probes.map((p) => `${p.provider}:${p.name}`))];
+        const known = [...new Set(probes.map((p) => `${p.provider}:${p.name}`))].sort();
         throw new EventsInputError(`unknown USDT probe ${provider}:${name} in ${path}${known.length ? ` (it has ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''})` : ' (it has no USDT probes)'}`);
       }
       const count = Math.min(...sites.map((s) => s.args.length));
