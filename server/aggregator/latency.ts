@@ -1,0 +1,61 @@
+/**
+ * Latency view of one probe: folds the collector's batches (server/collectors/latency.ts) into
+ * what the dashboard draws (lib/latency-view.ts LatencyProbeFrame): newest interval, totals,
+ * scrolling heatmap columns, per-key totals, misses, stale notice. Pure and deterministic:
+ * no I/O, the batch carries its own timestamps.
+ */
+import { emptyHistogram } from '../../lib/histogram.ts';
+import { HEATMAP_COLUMNS, pushColumn, type HeatmapColumn, type LatencyProbeFrame } from '../../lib/latency-view.ts';
+import type { LatencyBatch } from '../collectors/latency.ts';
+
+export class LatencyView {
+  readonly id: string;
+  readonly spec: string;
+  readonly #maxColumns: number;
+  #columns: HeatmapColumn[] = [];
+  #last: LatencyProbeFrame;
+
+  constructor(id: string, spec: string, maxColumns = HEATMAP_COLUMNS) {
+    this.id = id;
+    this.spec = spec;
+    this.#maxColumns = maxColumns;
+    this.#last = {
+      id,
+      spec,
+      interval: emptyHistogram(),
+      total: emptyHistogram(),
+      columns: [],
+      series: [],
+      misses: { noEntry: 0, startFull: 0, histFull: 0 },
+      stale: null,
+      sampledAtMs: 0,
+    };
+  }
+
+  /** Adds one interval; returns the frame to send. */
+  apply(batch: LatencyBatch): LatencyProbeFrame {
+    this.#columns = pushColumn(
+      this.#columns,
+      { endMs: batch.endMs, durationMs: Math.max(0, batch.endMs - batch.startMs), buckets: batch.interval.buckets },
+      this.#maxColumns,
+    );
+    const keyed = batch.series.length > 1 || (batch.series.length === 1 && batch.series[0].label !== '');
+    this.#last = {
+      id: this.id,
+      spec: this.spec,
+      interval: batch.interval,
+      total: batch.total,
+      columns: this.#columns,
+      series: keyed ? batch.series.map((s) => ({ label: s.label, total: s.total })) : [],
+      misses: batch.missesTotal,
+      stale: batch.stale,
+      sampledAtMs: batch.endMs,
+    };
+    return this.#last;
+  }
+
+  /** The newest frame (for a viewer that joins late). */
+  get frame(): LatencyProbeFrame {
+    return this.#last;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * LatencyProbeSet: the live latency probes of a server, each its own LatencyCollector (own
+ * BPF object), read together on one timer (1 s default). Adding a bad probe returns its
+ * error and changes nothing else; a probe whose read fails is closed and reported while the
+ * others keep running; removing a probe detaches its BPF programs at once.
+ * Emits plain LatencyProbeFrame values (lib/latency-view.ts) for the hub to push.
+ */
+import { LatencyView } from '../aggregator/latency.ts';
+import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
+import { LatencyCollector, LatencyError, type LatencyErrorKind, type LatencyOptions } from './latency.ts';
+
+export interface LatencyProbeFilters {
+  pid?: number;
+  comm?: string;
+  keyByPid?: boolean;
+  keyByComm?: boolean;
+}
+
+export type AddProbeResult = { ok: true; id: string; spec: string } | { ok: false; error: string; kind: LatencyErrorKind };
+
+export interface LatencyProbeSetOptions {
+  intervalMs?: number;
+  /** Most probes live at once (default 16). */
+  maxProbes?: number;
+  /** Opens a collector (tests substitute it). */
+  open?: (spec: string, options: LatencyOptions) => LatencyCollector;
+}
+
+interface Live {
+  collector: LatencyCollector;
+  view: LatencyView;
+  filters: LatencyProbeFilters;
+}
+
+export class LatencyProbeSet {
+  readonly #probes = new Map<string, Live>();
+  readonly #frameListeners = new Set<(frame: LatencyProbeFrame) => void>();
+  readonly #endListeners = new Set<(id: string, reason: string) => void>();
+  readonly #intervalMs: number;
+  readonly #max: number;
+  readonly #open: (spec: string, options: LatencyOptions) => LatencyCollector;
+  #timer: NodeJS.Timeout | null = null;
+  #next = 1;
+
+  constructor(options: LatencyProbeSetOptions = {}) {
+    this.#intervalMs = options.intervalMs ?? 1000;
+    this.#max = options.maxProbes ?? 16;
+    this.#open = options.open ?? ((spec, o) => LatencyCollector.open(spec, o));
+  }
+
+  /** Adds a probe; on failure nothing changes and the error says what the user must fix. */
+  add(spec: string, filters: LatencyProbeFilters = {}): AddProbeResult {
+    if (this.#probes.size >= this.#max) return { ok: false, error: `at most ${this.#max} latency probes at once: remove one first`, kind: 'input' };
+    let collector: LatencyCollector;
+    try {
+      collector = this.#open(spec, { ...filters });
+    } catch (e) {
+      if (e instanceof LatencyError) return { ok: false, error: e.message, kind: e.kind };
+      return { ok: false, error: (e as Error).message, kind: 'kernel' };
+    }
+    const id = `lat-${this.#next++}`;
+    this.#probes.set(id, { collector, view: new LatencyView(id, collector.probe), filters });
+    this.#ensureTimer();
+    return { ok: true, id, spec: collector.probe };
+  }
+
+  /** Detaches and forgets a probe at once; false when unknown. */
+  remove(id: string): boolean {
+    const live = this.#probes.get(id);
+    if (!live) return false;
+    this.#probes.delete(id);
+    live.collector.close();
+    if (this.#probes.size === 0) this.#stopTimer();
+    return true;
+  }
+
+  /** Ids and specs of the live probes. */
+  list(): { id: string; spec: string; filters: LatencyProbeFilters }[] {
+    return [...this.#probes].map(([id, l]) => ({ id, spec: l.collector.probe, filters: l.filters }));
+  }
+
+  /** The newest frame of every probe (for a viewer that joins late). */
+  frames(): LatencyProbeFrame[] {
+    return [...this.#probes.values()].map((l) => l.view.frame);
+  }
+
+  /** Called with each probe's frame after every read. Returns the unsubscribe function. */
+  onFrame(listener: (frame: LatencyProbeFrame) => void): () => void {
+    this.#frameListeners.add(listener);
+    return () => this.#frameListeners.delete(listener);
+  }
+
+  /** Called when a probe ends by itself (its read failed). */
+  onEnd(listener: (id: string, reason: string) => void): () => void {
+    this.#endListeners.add(listener);
+    return () => this.#endListeners.delete(listener);
+  }
+
+  /** Reads every probe now (the timer calls this). */
+  tick(nowMs: number = Date.now()): void {
+    for (const [id, live] of [...this.#probes]) {
+      let frame: LatencyProbeFrame;
+      try {
+        frame = live.view.apply(live.collector.read(nowMs));
+      } catch (e) {
+        this.remove(id);
+        for (const l of this.#endListeners) l(id, `${live.collector.probe}: reading failed: ${(e as Error).message}`);
+        continue;
+      }
+      for (const l of this.#frameListeners) l(frame);
+    }
+  }
+
+  #ensureTimer(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.tick(), this.#intervalMs);
+    this.#timer.unref?.();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Closes every probe. Idempotent. */
+  close(): void {
+    this.#stopTimer();
+    for (const id of [...this.#probes.keys()]) this.remove(id);
+  }
+}
