@@ -41,6 +41,7 @@ Examples: ${PROBE_KINDS.map(exampleFor).join('  ')}
                     "buckets":[{"low","high","count"}]}  (low/high inclusive ns, non-empty
                    buckets only; probes with several keys add "by": [per-key objects with
                    "key"]); with --duration a last object with "final": true holds the totals
+                   (its interval_s is the whole run)
   --unit U         unit of the text tables: ns, us (default), ms
   --per-pid        one histogram per process       --per-comm   one per command name
 
