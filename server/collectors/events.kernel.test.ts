@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,6 +95,20 @@ describe('events (kernel)', () => {
       execFileSync(target.path, ['calls', '2']);
     });
     assert.deepEqual(plain.events.map((e) => [e.fields.arg0, e.fields.arg2]), [[0, 0x123456789ab], [1, 0x123456789ab + 1]]);
+  });
+
+  it("usdt with a semaphore: Debian's python3.11 function__entry (file, function, line)", async (t) => {
+    if (!kernelTestGate(t, ['uprobes'])) return;
+    if (!existsSync('/usr/bin/python3.11')) return t.skip('no /usr/bin/python3.11');
+    const { events } = await collect('usdt:/usr/bin/python3.11:python:function__entry(arg0:str,arg1:str,arg2)', () => {
+      execFileSync('/usr/bin/python3.11', ['-c', 'def pb_key(v):\n    return v\nsorted([3, 1, 2], key=pb_key)']);
+    });
+    // Python 3.11 fires function__entry only for frames entered from C; at startup these include
+    // getpath's generator expressions (bpftrace -c shows the same set).
+    const gen = events.find((e) => e.fields.arg1 === '<genexpr>' && e.fields.arg0 === '<frozen getpath>');
+    assert.ok(gen, JSON.stringify(events.slice(0, 5)));
+    assert.equal(gen.comm, 'python3.11');
+    assert.ok(typeof gen.fields.arg2 === 'number' && gen.fields.arg2 > 0);
   });
 
   it('uprobe: integer and string arguments; an invalid pointer is an error value in its row', async (t) => {
