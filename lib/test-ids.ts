@@ -55,6 +55,7 @@ export const TEST_IDS = {
   nodeCount: 'node-count',
   frameSeq: 'frame-seq',
   lastUpdate: 'last-update',
+  drawTime: 'draw-time',
 } as const;
 
 export type TestId = (typeof TEST_IDS)[keyof typeof TEST_IDS];

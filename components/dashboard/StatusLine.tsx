@@ -23,12 +23,15 @@ export function StatusLine({
   cpus,
   shownSeq,
   drawn,
+  paintMs,
 }: {
   frame: ProfileFrame | null;
   cpus: number | null;
   shownSeq: number | null;
   /** Frames on screen (the thinnest may be left out, see components/flamegraph/budget.ts). */
   drawn: number | null;
+  /** Time the last update took to reach the screen, ms. */
+  paintMs: number | null;
 }) {
   if (!frame) {
     return (
@@ -79,6 +82,11 @@ export function StatusLine({
       <Item label="updated" testId={TEST_IDS.lastUpdate} title={`frame #${frame.seq}`}>
         {formatClock(frame.sampledAtMs)}
       </Item>
+      {paintMs !== null && (
+        <Item label="drawn in" testId={TEST_IDS.drawTime} title="time to apply the last update and paint it">
+          {Math.round(paintMs)} ms
+        </Item>
+      )}
       <span className="sr-only" data-testid={TEST_IDS.frameSeq}>
         {shownSeq ?? ''}
       </span>

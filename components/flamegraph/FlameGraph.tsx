@@ -26,9 +26,21 @@ export interface FlameGraphProps {
   emptyMessage?: string;
   /** Frames drawn after each update (fewer than the tree's nodes: see budget.ts). */
   onDrawn?(drawn: number): void;
+  /** After a new tree is on screen: the time to apply it and until the browser painted it. */
+  onPainted?(timing: PaintTiming): void;
 }
 
-export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emptyMessage, onDrawn }: FlameGraphProps) {
+export interface PaintTiming {
+  tree: FlameNode;
+  /** The synchronous update (layout and DOM), ms. */
+  updateMs: number;
+  /** From the start of the update until after the next paint, ms. */
+  paintMs: number;
+  /** Wall clock (ms since the epoch) after the paint. */
+  paintedAtMs: number;
+}
+
+export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emptyMessage, onDrawn, onPainted }: FlameGraphProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
   // Deep stacks make the graph taller than its panel. The root is what matters: keep the view
@@ -42,12 +54,14 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
   const chartRef = useRef<FlameChart | null>(null);
   const onZoomRef = useRef(onZoomChange);
   const onDrawnRef = useRef(onDrawn);
+  const onPaintedRef = useRef(onPainted);
   const [hover, setHover] = useState<{ info: HoverInfo; x: number; y: number } | null>(null);
 
   useEffect(() => {
     onZoomRef.current = onZoomChange;
     onDrawnRef.current = onDrawn;
-  }, [onZoomChange, onDrawn]);
+    onPaintedRef.current = onPainted;
+  }, [onZoomChange, onDrawn, onPainted]);
 
   useEffect(() => {
     const container = containerRef.current;
@@ -84,9 +98,18 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
   useEffect(() => {
     const chart = chartRef.current;
     if (!chart || !tree) return;
+    const t0 = performance.now();
     const shown = chart.render(tree, zoomPath);
+    const updateMs = performance.now() - t0;
     pin();
     if (!samePath(shown, zoomPath)) onZoomRef.current(shown);
+    // After the next frame's paint (rAF callbacks run before paint; a task queued there runs after).
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        const paintMs = performance.now() - t0;
+        onPaintedRef.current?.({ tree, updateMs, paintMs, paintedAtMs: Date.now() });
+      }, 0),
+    );
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tree, zoomPath]);
 

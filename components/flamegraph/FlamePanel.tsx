@@ -12,8 +12,31 @@ import { TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import { StatusLine } from '../dashboard/StatusLine.tsx';
 import { downloadSvg } from './export.ts';
-import { FlameGraph } from './FlameGraph.tsx';
+import { FlameGraph, type PaintTiming } from './FlameGraph.tsx';
 import type { ZoomStep } from './zoom.ts';
+
+/** One drawn frame, for benchmarks (sample-to-screen) and debugging: `window.__pbPaintLog`. */
+export interface PaintRecord {
+  seq: number;
+  /** When the newest interval in the frame was read from the kernel (server clock, ms). */
+  sampledAtMs: number;
+  /** When the browser had painted it (page clock, ms). */
+  paintedAtMs: number;
+  updateMs: number;
+  paintMs: number;
+}
+
+declare global {
+  interface Window {
+    __pbPaintLog?: PaintRecord[];
+  }
+}
+
+function recordPaint(frame: ProfileFrame, timing: PaintTiming): void {
+  const log = (window.__pbPaintLog ??= []);
+  log.push({ seq: frame.seq, sampledAtMs: frame.sampledAtMs, paintedAtMs: timing.paintedAtMs, updateMs: timing.updateMs, paintMs: timing.paintMs });
+  if (log.length > 200) log.splice(0, log.length - 200);
+}
 
 export function FlamePanel({
   frame,
@@ -32,11 +55,19 @@ export function FlamePanel({
   const [zoomPath, setZoomPath] = useState<ZoomStep[]>([]);
   const [icicle, setIcicle] = useState(false);
   const [drawn, setDrawn] = useState<number | null>(null);
+  const [paint, setPaint] = useState<PaintTiming | null>(null);
 
   const shown = paused ? paused.frame : frame;
   const waiting = paused ? framesReceived - paused.atCount : 0;
   const share = useMemo(() => (shown && search ? searchShare(shown.tree, search) : null), [shown, search]);
   const onZoomChange = useCallback((path: ZoomStep[]) => setZoomPath(path), []);
+  const onPainted = useCallback(
+    (timing: PaintTiming) => {
+      setPaint(timing);
+      if (shown && timing.tree === shown.tree) recordPaint(shown, timing);
+    },
+    [shown],
+  );
 
   return (
     <section aria-label="CPU flame graph" className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
@@ -110,7 +141,7 @@ export function FlamePanel({
         </div>
       </div>
 
-      <StatusLine frame={shown} cpus={cpus} shownSeq={shown?.seq ?? null} drawn={drawn} />
+      <StatusLine frame={shown} cpus={cpus} shownSeq={shown?.seq ?? null} drawn={drawn} paintMs={paint?.paintMs ?? null} />
 
       {zoomPath.length > 0 && (
         <nav aria-label="Zoomed frame" data-testid={TEST_IDS.zoomPath} className="truncate font-mono text-xs text-slate-400">
@@ -126,6 +157,7 @@ export function FlamePanel({
           search={search}
           emptyMessage={emptyMessage}
           onDrawn={setDrawn}
+          onPainted={onPainted}
         />
       <p className="text-[11px] text-slate-500">
         Click a frame to zoom into it; hover for samples. Colours: red–yellow = user code, blue = kernel, green = JIT, tan = process, grey = lost/pruned/unknown.
