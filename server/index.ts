@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
 import { createHub } from './hub/index.ts';
+import { profileFeature } from './hub/profile.ts';
 import { ProfilePipeline } from './pipeline/profile.ts';
 import { Symbolizer } from './symbolizer/index.ts';
 import type { CollectorChannel } from './collectors/types.ts';
@@ -141,7 +142,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   const http = createServer(onRequest);
-  const hub = createHub(http, { pipeline, token: options.token, hostPolicy: policy, version: packageVersion() });
+  const hub = createHub(http, {
+    token: options.token,
+    hostPolicy: policy,
+    version: packageVersion(),
+    features: [profileFeature(pipeline)],
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>

@@ -8,6 +8,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { createHub, type Hub } from './index.ts';
+import { profileFeature } from './profile.ts';
 import { ProfilePipeline } from '../pipeline/profile.ts';
 import { ReplayChannel } from '../collectors/replay.ts';
 import { Symbolizer } from '../symbolizer/index.ts';
@@ -46,7 +47,7 @@ async function startHub(token: string | null = null, intervalMs = 50): Promise<H
   const http: Server = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
-  const hub = createHub(http, { pipeline, token, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test' });
+  const hub = createHub(http, { token, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test', features: [profileFeature(pipeline)] });
   await pipeline.configure({ running: true });
   return {
     url: `http://127.0.0.1:${port}`,

@@ -2,59 +2,42 @@
  * The hub: the only code that speaks socket.io.
  *
  * Guarantees:
- * - A new viewer gets `hello`, the sampling status and its current flame graph at once.
- * - Each interval, one tree is built per distinct view in use (not per viewer).
- * - Flow control per viewer: at most one unacknowledged `profile:frame` in flight and one
- *   pending (the newest; older pending frames are dropped), so a slow browser never makes
- *   the server buffer without bound.
- * - Every client message is validated; a bad one gets `error:message` (and a failed ack),
- *   and the connection and the server carry on.
+ * - Every connection gets `hello` first, then each feature's current state at once.
+ * - Flow control per viewer and stream: at most one unacknowledged message in flight and one
+ *   pending (the newest; older pending ones are dropped), so a slow browser never makes the
+ *   server buffer without bound (see HubContext.sendLatest).
+ * - Every client message is validated by the feature that owns it; a bad one, or an unknown
+ *   event, gets `error:message` (and a failed ack) and the connection and the server carry on.
  * - With a token configured, the handshake must carry it (auth.token, cookie or bearer).
+ * - Host and Origin are checked before the handshake (DNS rebinding, cross-site WebSocket).
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import { Server, type Socket } from 'socket.io';
-import {
-  DEFAULT_VIEW,
-  PROTOCOL_VERSION,
-  type Ack,
-  type ClientToServerEvents,
-  type ProfileFrame,
-  type ServerToClientEvents,
-  type ViewSettings,
-} from '../../lib/protocol.ts';
-import { checkProfileChange, checkView } from '../../lib/validate.ts';
-import type { ProfilePipeline, ViewFrame } from '../pipeline/profile.ts';
+import { Server } from 'socket.io';
+import { PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
 import { checkHostAndOrigin, tokenFromRequest, tokenMatches, type HostPolicy } from '../http/security.ts';
+import { RequestError, type FeatureFactory, type Handler, type HubContext, type HubFeature, type HubSocket } from './feature.ts';
 
 export interface HubOptions {
-  pipeline: ProfilePipeline;
   /** Required token, or null when the server is open (loopback only). */
   token: string | null;
   hostPolicy: HostPolicy;
   version: string;
+  features: FeatureFactory[];
 }
-
-interface ViewerState {
-  view: ViewSettings;
-  seq: number;
-  inFlight: boolean;
-  pending: ViewFrame | null;
-}
-
-type HubSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ViewerState>;
-
-const KNOWN_EVENTS = new Set(['view:set', 'profile:configure']);
 
 export interface Hub {
-  io: Server<ClientToServerEvents, ServerToClientEvents>;
-  /** Frames dropped for slow viewers since start (replaced before they could be sent). */
+  io: Server;
+  /** Messages dropped for slow viewers since start (replaced before they could be sent). */
   droppedFrames(): number;
   close(): Promise<void>;
 }
 
+/** Longest event name echoed back in an error (client-controlled text). */
+const MAX_ECHO = 64;
+
 export function createHub(http: HttpServer, options: HubOptions): Hub {
-  const { pipeline, token } = options;
-  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ViewerState>(http, {
+  const { token } = options;
+  const io = new Server(http, {
     serveClient: false,
     // Cap one message from a browser; ours are a few hundred bytes.
     maxHttpBufferSize: 64 * 1024,
@@ -73,85 +56,89 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     next(new Error('unauthorized: this server requires a token (open the URL with ?token=…)'));
   });
 
-  const send = (socket: HubSocket, frame: ViewFrame) => {
-    const state = socket.data;
+  const sockets = () => io.of('/').sockets.values() as Iterable<HubSocket>;
+
+  const sendLatest: HubContext['sendLatest'] = (socket, stream, event, payload) => {
+    let state = socket.data.streams.get(stream);
+    if (!state) socket.data.streams.set(stream, (state = { inFlight: false, pending: null, seq: 0 }));
     if (state.inFlight) {
       if (state.pending) dropped++;
-      state.pending = frame;
+      state.pending = { event, payload };
       return;
     }
     state.inFlight = true;
     state.seq++;
-    const payload: ProfileFrame = { ...frame, seq: state.seq };
-    socket.emit('profile:frame', payload, () => {
-      state.inFlight = false;
-      const next = state.pending;
-      state.pending = null;
-      if (next && socket.connected) send(socket, next);
+    const current = state;
+    (socket.emit as (event: string, ...args: unknown[]) => void)(event, { ...payload, seq: state.seq }, () => {
+      current.inFlight = false;
+      const next = current.pending;
+      current.pending = null;
+      if (next && socket.connected) sendLatest(socket, stream, next.event, next.payload as object);
     });
   };
 
+  const context: HubContext = {
+    sockets,
+    sendLatest,
+    broadcast: (event, payload) => io.emit(event, payload),
+  };
+  const features: HubFeature[] = options.features.map((factory) => factory(context));
+  const handlers = new Map<string, Handler>();
+  for (const feature of features) {
+    for (const [event, handler] of Object.entries(feature.handlers)) {
+      if (handlers.has(event)) throw new Error(`two hub features handle ${event}`);
+      handlers.set(event, handler);
+    }
+  }
+
   const refuse = (socket: HubSocket, event: string, message: string, ack?: unknown) => {
-    socket.emit('error:message', { event, message });
+    (socket.emit as (event: string, ...args: unknown[]) => void)('error:message', { event, message });
     if (typeof ack === 'function') (ack as (reply: Ack) => void)({ ok: false, error: message });
   };
 
   io.on('connection', (raw) => {
-    const socket = raw as HubSocket;
-    socket.data = { view: { ...DEFAULT_VIEW }, seq: 0, inFlight: false, pending: null };
-    socket.emit('hello', { protocol: PROTOCOL_VERSION, version: options.version, canControl: true });
-    socket.emit('profile:status', pipeline.status());
-    send(socket, pipeline.frame(socket.data.view));
+    const socket = raw as unknown as HubSocket;
+    socket.data = { features: new Map(), streams: new Map() };
+    (socket.emit as (event: string, ...args: unknown[]) => void)('hello', { protocol: PROTOCOL_VERSION, version: options.version, canControl: true });
+    for (const feature of features) feature.onConnect?.(socket);
 
-    socket.onAny((event: string) => {
-      if (!KNOWN_EVENTS.has(event)) refuse(socket, String(event).slice(0, 64), `unknown event ${JSON.stringify(String(event).slice(0, 64))}`);
-    });
-
-    socket.on('view:set', (view: unknown, ack?: unknown) => {
-      const checked = checkView(view);
-      if (!checked.ok) return refuse(socket, 'view:set', checked.error, ack);
-      socket.data.view = checked.value;
-      socket.data.pending = null;
-      if (typeof ack === 'function') (ack as (reply: Ack) => void)({ ok: true });
-      send(socket, pipeline.frame(checked.value));
-    });
-
-    socket.on('profile:configure', (change: unknown, ack?: unknown) => {
-      const checked = checkProfileChange(change);
-      if (!checked.ok) return refuse(socket, 'profile:configure', checked.error, ack);
-      pipeline.configure(checked.value).then(
-        (settings) => {
-          if (typeof ack === 'function') ack({ ok: true, value: settings });
+    // One dispatcher for every event: unknown ones are answered, handlers' errors become replies.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const name = String(event).slice(0, MAX_ECHO);
+      const ack = typeof args.at(-1) === 'function' ? args.at(-1) : undefined;
+      const handler = handlers.get(String(event));
+      if (!handler) return refuse(socket, name, `unknown event ${JSON.stringify(name)}`, ack);
+      const payload = args.length > (ack ? 1 : 0) ? args[0] : undefined;
+      let result: unknown;
+      try {
+        result = handler(socket, payload);
+      } catch (error) {
+        return refuse(socket, name, messageOf(error), ack);
+      }
+      Promise.resolve(result).then(
+        (value) => {
+          if (typeof ack === 'function') (ack as (reply: Ack<unknown>) => void)(value === undefined ? { ok: true } : { ok: true, value });
         },
-        (error: Error) => refuse(socket, 'profile:configure', error.message, ack),
+        (error: unknown) => refuse(socket, name, messageOf(error), ack),
       );
     });
+    socket.on('disconnect', () => {
+      for (const feature of features) feature.onDisconnect?.(socket);
+    });
   });
-
-  const stopInterval = pipeline.onInterval(() => {
-    // One build per distinct view in use.
-    const byView = new Map<string, { view: ViewSettings; sockets: HubSocket[] }>();
-    for (const raw of io.of('/').sockets.values()) {
-      const socket = raw as HubSocket;
-      const key = JSON.stringify(socket.data.view);
-      let group = byView.get(key);
-      if (!group) byView.set(key, (group = { view: socket.data.view, sockets: [] }));
-      group.sockets.push(socket);
-    }
-    for (const { view, sockets } of byView.values()) {
-      const frame = pipeline.frame(view);
-      for (const socket of sockets) send(socket, frame);
-    }
-  });
-  const stopStatus = pipeline.onStatus((status) => io.emit('profile:status', status));
 
   return {
     io,
     droppedFrames: () => dropped,
     close: async () => {
-      stopInterval();
-      stopStatus();
+      for (const feature of features) await feature.close?.();
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof RequestError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
 }

@@ -1,0 +1,49 @@
+/**
+ * What a hub feature (profile, latency, events, discovery) plugs into the hub with.
+ *
+ * The hub owns connections, authentication, validation plumbing and flow control; a feature
+ * owns its events. Handlers receive untrusted payloads and must validate them; whatever they
+ * throw becomes an error reply (`error:message` and a failed ack) and nothing else stops.
+ */
+import type { Socket } from 'socket.io';
+import type { Ack } from '../../lib/protocol.ts';
+
+/** Per-connection state every feature can keep data in (under its own key). */
+export interface ViewerData {
+  features: Map<string, unknown>;
+  /** Flow control: per stream key, whether a message is in flight and the newest pending one. */
+  streams: Map<string, { inFlight: boolean; pending: { event: string; payload: unknown } | null; seq: number }>;
+}
+
+export type HubSocket = Socket<Record<string, (...args: never[]) => void>, Record<string, (...args: never[]) => void>, Record<string, never>, ViewerData>;
+
+/** A refusal meant for the user (sent back as is). */
+export class RequestError extends Error {}
+
+export interface HubContext {
+  /** Every connected socket. */
+  sockets(): Iterable<HubSocket>;
+  /**
+   * Flow-controlled send: at most one unacknowledged message per (socket, stream) in flight and
+   * one pending (the newest; older pending ones are dropped and counted). `payload.seq` is
+   * stamped per stream. The client must call the acknowledgement callback.
+   */
+  sendLatest(socket: HubSocket, stream: string, event: string, payload: object): void;
+  /** Plain broadcast to every viewer (small, rare messages such as status). */
+  broadcast(event: string, payload: unknown): void;
+}
+
+export type Handler = (socket: HubSocket, payload: unknown) => unknown | Promise<unknown>;
+
+export interface HubFeature {
+  /** Client events handled, by name. The return value (awaited) is the ack's `value`. */
+  handlers: Record<string, Handler>;
+  /** Sends the initial state to a new viewer. */
+  onConnect?(socket: HubSocket): void;
+  onDisconnect?(socket: HubSocket): void;
+  close?(): Promise<void>;
+}
+
+export type FeatureFactory = (context: HubContext) => HubFeature;
+
+export type AckFn = (reply: Ack<unknown>) => void;

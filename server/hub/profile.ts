@@ -1,0 +1,67 @@
+/**
+ * Hub feature: the shared live flame graph.
+ *
+ * Each viewer has its own view (window, stack mode, idle); sampling settings are shared.
+ * Each interval one tree is built per distinct view in use, not per viewer.
+ */
+import { DEFAULT_VIEW, type ViewSettings } from '../../lib/protocol.ts';
+import { checkProfileChange, checkView } from '../../lib/validate.ts';
+import type { ProfilePipeline } from '../pipeline/profile.ts';
+import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
+
+const KEY = 'profile';
+
+function viewOf(socket: HubSocket): ViewSettings {
+  return (socket.data.features.get(KEY) as ViewSettings | undefined) ?? DEFAULT_VIEW;
+}
+
+export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
+  return (hub) => {
+    const sendFrame = (socket: HubSocket, view: ViewSettings) =>
+      hub.sendLatest(socket, KEY, 'profile:frame', pipeline.frame(view));
+
+    const stopInterval = pipeline.onInterval(() => {
+      const byView = new Map<string, { view: ViewSettings; sockets: HubSocket[] }>();
+      for (const socket of hub.sockets()) {
+        const view = viewOf(socket);
+        const key = JSON.stringify(view);
+        let group = byView.get(key);
+        if (!group) byView.set(key, (group = { view, sockets: [] }));
+        group.sockets.push(socket);
+      }
+      for (const { view, sockets } of byView.values()) {
+        const frame = pipeline.frame(view);
+        for (const socket of sockets) hub.sendLatest(socket, KEY, 'profile:frame', frame);
+      }
+    });
+    const stopStatus = pipeline.onStatus((status) => hub.broadcast('profile:status', status));
+
+    return {
+      onConnect(socket) {
+        socket.data.features.set(KEY, { ...DEFAULT_VIEW });
+        socket.emit('profile:status', pipeline.status() as never);
+        sendFrame(socket, DEFAULT_VIEW);
+      },
+      handlers: {
+        'view:set': (socket, payload) => {
+          const checked = checkView(payload);
+          if (!checked.ok) throw new RequestError(checked.error);
+          socket.data.features.set(KEY, checked.value);
+          const stream = socket.data.streams.get(KEY);
+          if (stream) stream.pending = null; // a frame of the old view is no longer wanted
+          sendFrame(socket, checked.value);
+          return undefined;
+        },
+        'profile:configure': async (_socket, payload) => {
+          const checked = checkProfileChange(payload);
+          if (!checked.ok) throw new RequestError(checked.error);
+          return pipeline.configure(checked.value);
+        },
+      },
+      async close() {
+        stopInterval();
+        stopStatus();
+      },
+    };
+  };
+}
