@@ -69,7 +69,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     state.inFlight = true;
     state.seq++;
     const current = state;
-    (socket.emit as (event: string, ...args: unknown[]) => void)(event, { ...payload, seq: state.seq }, () => {
+    socket.emit(event, { ...payload, seq: state.seq }, () => {
       current.inFlight = false;
       const next = current.pending;
       current.pending = null;
@@ -92,14 +92,14 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
   }
 
   const refuse = (socket: HubSocket, event: string, message: string, ack?: unknown) => {
-    (socket.emit as (event: string, ...args: unknown[]) => void)('error:message', { event, message });
+    socket.emit('error:message', { event, message });
     if (typeof ack === 'function') (ack as (reply: Ack) => void)({ ok: false, error: message });
   };
 
   io.on('connection', (raw) => {
     const socket = raw as unknown as HubSocket;
     socket.data = { features: new Map(), streams: new Map() };
-    (socket.emit as (event: string, ...args: unknown[]) => void)('hello', { protocol: PROTOCOL_VERSION, version: options.version, canControl: true });
+    socket.emit('hello', { protocol: PROTOCOL_VERSION, version: options.version, canControl: true });
     for (const feature of features) feature.onConnect?.(socket);
 
     // One dispatcher for every event: unknown ones are answered, handlers' errors become replies.

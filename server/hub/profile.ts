@@ -39,7 +39,7 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
     return {
       onConnect(socket) {
         socket.data.features.set(KEY, { ...DEFAULT_VIEW });
-        socket.emit('profile:status', pipeline.status() as never);
+        socket.emit('profile:status', pipeline.status());
         sendFrame(socket, DEFAULT_VIEW);
       },
       handlers: {
