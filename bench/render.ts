@@ -2,7 +2,7 @@
  * Rendering benchmark: the time to apply one live update to a flame graph of N nodes
  * (default 10,000) in the browser, with the dashboard's own flame graph code.
  *
- *   node --import tsx bench/render.ts [--nodes 10000] [--updates 40] [--budget 2500] [--width 1400] [--port 7181]
+ *   node --import tsx bench/render.ts [--nodes 10000] [--updates 40] [--budget 1000] [--width 1400] [--port 7181]
  *
  * Serves the built Next app (`next start`, building first when there is no build) and drives
  * /bench/render (components/bench/RenderBench.tsx) in Debian's chromium. That page generates a

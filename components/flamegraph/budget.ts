@@ -10,7 +10,7 @@ import type { FlameNode } from '../../lib/protocol.ts';
 import { findByPath, type ZoomPath } from './zoom.ts';
 
 /** Default most frames drawn at once. */
-export const DEFAULT_DRAW_BUDGET = 2500;
+export const DEFAULT_DRAW_BUDGET = 1000;
 /** Frames narrower than this (CSS px) are never drawn. */
 export const MIN_FRAME_PX = 1;
 
