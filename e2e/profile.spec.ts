@@ -152,3 +152,55 @@ test('Export SVG downloads what is on screen as a standalone SVG', async ({ page
   expect(check.root).toBe('svg');
   expect(check.frames).toBeGreaterThan(2);
 });
+
+test('view and sampling controls reach the server; bad input is refused next to the field', async ({ page }) => {
+  await openWithWorkload(page);
+
+  // Kernel-only stacks: the workload's user function leaves the picture; back to all, it returns.
+  await page.getByTestId(TEST_IDS.stackMode).selectOption('kernel');
+  await expect(frame(page, WORKLOAD_FUNCTION)).toHaveCount(0, { timeout: 20_000 });
+  await page.getByTestId(TEST_IDS.stackMode).selectOption('all');
+  await expect(frame(page, WORKLOAD_FUNCTION).first()).toBeAttached({ timeout: 20_000 });
+  await page.getByTestId(TEST_IDS.timeWindow).selectOption('all');
+  await expect(page.getByTestId(TEST_IDS.viewError)).toHaveCount(0);
+
+  // Sample rate: out of range is refused before it is sent; a valid one is applied by the server.
+  const hz = page.getByTestId(TEST_IDS.hzInput);
+  await hz.fill('0');
+  await page.getByTestId(TEST_IDS.hzApply).click();
+  await expect(page.getByTestId(TEST_IDS.hzError)).toContainText('sample rate');
+  await hz.fill('49');
+  await page.getByTestId(TEST_IDS.hzApply).click();
+  await expect(page.getByTestId(TEST_IDS.hzError)).toHaveCount(0);
+  await expect(hz).toHaveValue('49');
+  await expect(page.getByTestId(TEST_IDS.hzApply)).toBeDisabled();
+
+  // A command name longer than the kernel keeps.
+  await page.getByTestId(TEST_IDS.targetKind).selectOption('comm');
+  await page.getByTestId(TEST_IDS.targetComm).fill('a-command-name-too-long');
+  await page.getByTestId(TEST_IDS.targetApply).click();
+  await expect(page.getByTestId(TEST_IDS.targetError)).toContainText('15 bytes');
+
+  // Only the workload: its frames stay, the others go.
+  await page.getByTestId(TEST_IDS.targetComm).fill(WORKLOAD_COMM);
+  await page.getByTestId(TEST_IDS.targetApply).click();
+  await expect(page.getByTestId(TEST_IDS.targetError)).toHaveCount(0);
+  await expect(page.getByTestId(TEST_IDS.targetApply)).toBeDisabled();
+  await expect(frame(page, 'node')).toHaveCount(0, { timeout: 30_000 });
+  await expect(frame(page, WORKLOAD_COMM).first()).toBeAttached({ timeout: 30_000 });
+
+  // Stop and start.
+  const startStop = page.getByTestId(TEST_IDS.startStop);
+  await startStop.click();
+  await expect(startStop).toHaveAttribute('data-running', 'false');
+  await startStop.click();
+  await expect(startStop).toHaveAttribute('data-running', 'true');
+
+  // Leave the shared settings as the other tests expect them.
+  await page.getByTestId(TEST_IDS.targetKind).selectOption('all');
+  await page.getByTestId(TEST_IDS.targetApply).click();
+  await hz.fill('99');
+  await page.getByTestId(TEST_IDS.hzApply).click();
+  await expect(hz).toHaveValue('99');
+  await expect(page.getByTestId(TEST_IDS.targetApply)).toBeDisabled();
+});
