@@ -94,7 +94,7 @@ describe('probeboard list', () => {
   });
 
   it('list symbols shows demangled C++ names and accepts mangled ones', () => {
-    const cxx = compileWorkload('events-cxx', ['events-cxx.cc'], ['-O0', '-x', 'c++']);
+    const cxx = compileWorkload('events-mangled', ['events-mangled.c'], ['-O0']);
     try {
       const byDemangled = json<{ name: string; symbol: string }>('symbols', cxx.path, 'pbns::*');
       assert.ok(byDemangled.some((s) => s.name.startsWith('pbns::work(int') && s.symbol.startsWith('_ZN4pbns4workEi')), JSON.stringify(byDemangled));
