@@ -41,19 +41,18 @@ export function Dashboard() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [connection]);
 
-  const connected = connection === 'connected';
+  // Talking to a server of another protocol version could do the wrong thing: controls stay off.
+  const connected = connection === 'connected' && !session.protocolMismatch;
   const status = session.status;
   const running = status?.settings.running ?? true;
-  const emptyMessage =
-    connection === 'refused'
-      ? 'Not connected: access refused.'
-      : !connected
-        ? 'Connecting to the server…'
-        : status?.error
-          ? 'Sampling is not working (see above).'
-          : !running
-            ? 'Sampling is stopped. Press Start.'
-            : 'Waiting for samples…';
+  const emptyMessage = (() => {
+    if (connection === 'refused') return 'Not connected: access refused.';
+    if (session.protocolMismatch) return 'Not drawn: the server speaks another protocol version (see above).';
+    if (!connected) return 'Connecting to the server…';
+    if (status?.error) return 'Sampling is not working (see above).';
+    if (!running) return 'Sampling is stopped. Press Start.';
+    return 'Waiting for samples…';
+  })();
 
   return (
     <div className="flex min-h-screen flex-col">

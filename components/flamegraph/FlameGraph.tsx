@@ -118,7 +118,7 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
     <div className="relative">
       <div
         ref={scrollRef}
-        className="max-h-[70vh] overflow-auto rounded-md bg-slate-950/60"
+        className="max-h-[70vh] min-h-[240px] overflow-auto rounded-md bg-slate-950/60"
         onScroll={(e) => {
           const el = e.currentTarget;
           pinned.current = inverted ? el.scrollTop < 4 : el.scrollHeight - el.scrollTop - el.clientHeight < 4;
