@@ -21,6 +21,8 @@ import { DEFAULT_DRAW_BUDGET, MIN_FRAME_PX, planDraw } from './budget.ts';
 installImmediateTransitions();
 
 export const CELL_HEIGHT = 18;
+/** The graph is at least this tall, so a shallow flame graph still stands on the panel's floor. */
+export const MIN_HEIGHT_PX = 240;
 
 /** What the pointer is over, in samples and as a share of the whole window. */
 export interface HoverInfo {
@@ -61,7 +63,7 @@ export class FlameChart {
     this.chart = flamegraph<FlameNode>()
       .width(Math.max(100, Math.floor(container.clientWidth)))
       .cellHeight(CELL_HEIGHT)
-      .minHeight(CELL_HEIGHT * 6)
+      .minHeight(MIN_HEIGHT_PX)
       .transitionDuration(0)
       // Which frames are drawn: see budget.ts (set per update in draw()).
       .minFrameSize(MIN_FRAME_PX)
