@@ -40,6 +40,15 @@ struct {
 	__type(value, struct lat_start);
 } lat_starts SEC(".maps");
 
+/* Nesting depth per (probe, thread) for function probes: recursion and nested USDT pairs
+ * (Python's function__entry/return) each get their own entry timestamp. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LAT_START_MAX_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u32);
+} lat_depth SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LAT_HIST_MAX_ENTRIES);
@@ -195,10 +204,62 @@ static __always_inline int finish_current(__u64 key, __u32 probe)
 	return finish(key, probe, true);
 }
 
-/* Entry key of a function probe: probe index in the high half, thread id in the low one. */
+/* Key of a thread in one probe: probe index in bits 32..47, thread id in the low half. */
 static __always_inline __u64 thread_key(__u32 probe)
 {
-	return ((__u64)probe << 32) | (__u32)bpf_get_current_pid_tgid();
+	return ((__u64)(probe & 0xffff) << 32) | (__u32)bpf_get_current_pid_tgid();
+}
+
+/* Entry of a function that may nest (recursion, nested USDT pairs): the start key also
+ * holds the depth (bits 48..63), and the thread's depth goes up by one. */
+static __always_inline int enter_nested(__u32 probe)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	char comm[LAT_COMM_LEN] = {};
+	__u64 tk = thread_key(probe);
+	__u32 depth = 0, next;
+	__u32 *d;
+
+	if (filter_comm || key_by_comm)
+		bpf_get_current_comm(&comm, sizeof(comm));
+	if (!wanted(tgid, comm))
+		return 0;
+	d = bpf_map_lookup_elem(&lat_depth, &tk);
+	if (d)
+		depth = *d;
+	next = depth + 1;
+	if (bpf_map_update_elem(&lat_depth, &tk, &next, BPF_ANY) != 0) {
+		stat_inc(LAT_STAT_START_FULL);
+		return 0;
+	}
+	start_with(tk | ((__u64)(depth & 0xffff) << 48), tgid, 0, comm);
+	return 0;
+}
+
+/* Return of a nesting function: closes the entry at the thread's current depth. */
+static __always_inline int leave_nested(__u32 probe)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	char comm[LAT_COMM_LEN] = {};
+	__u64 tk = thread_key(probe);
+	__u32 depth;
+	__u32 *d;
+
+	if (filter_comm)
+		bpf_get_current_comm(&comm, sizeof(comm));
+	if (!wanted(tgid, comm))
+		return 0;
+	d = bpf_map_lookup_elem(&lat_depth, &tk);
+	if (!d || *d == 0) {
+		stat_inc(LAT_STAT_NO_ENTRY);
+		return 0;
+	}
+	depth = *d - 1;
+	if (depth == 0)
+		bpf_map_delete_elem(&lat_depth, &tk);
+	else
+		*d = depth;
+	return finish(tk | ((__u64)(depth & 0xffff) << 48), probe, true);
 }
 
 /* ---- uprobe / uretprobe ---- */
@@ -206,17 +267,13 @@ static __always_inline __u64 thread_key(__u32 probe)
 SEC("uprobe")
 int BPF_KPROBE(lat_uprobe_entry)
 {
-	__u32 probe = bpf_get_attach_cookie(ctx);
-
-	return start_current(thread_key(probe), 0);
+	return enter_nested(bpf_get_attach_cookie(ctx));
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(lat_uprobe_return)
 {
-	__u32 probe = bpf_get_attach_cookie(ctx);
-
-	return finish_current(thread_key(probe), probe);
+	return leave_nested(bpf_get_attach_cookie(ctx));
 }
 
 /* ---- USDT pair ---- */
@@ -224,17 +281,13 @@ int BPF_KRETPROBE(lat_uprobe_return)
 SEC("usdt")
 int BPF_USDT(lat_usdt_start)
 {
-	__u32 probe = bpf_usdt_cookie(ctx);
-
-	return start_current(thread_key(probe), 0);
+	return enter_nested(bpf_usdt_cookie(ctx));
 }
 
 SEC("usdt")
 int BPF_USDT(lat_usdt_end)
 {
-	__u32 probe = bpf_usdt_cookie(ctx);
-
-	return finish_current(thread_key(probe), probe);
+	return leave_nested(bpf_usdt_cookie(ctx));
 }
 
 /* ---- kprobe / kretprobe ---- */
@@ -242,13 +295,13 @@ int BPF_USDT(lat_usdt_end)
 SEC("kprobe")
 int BPF_KPROBE(lat_kprobe_entry)
 {
-	return start_current(thread_key(0), 0);
+	return enter_nested(0);
 }
 
 SEC("kretprobe")
 int BPF_KRETPROBE(lat_kprobe_return)
 {
-	return finish_current(thread_key(0), 0);
+	return leave_nested(0);
 }
 
 /* ---- fentry / fexit (target set by user space before load) ---- */
@@ -256,13 +309,13 @@ int BPF_KRETPROBE(lat_kprobe_return)
 SEC("fentry")
 int BPF_PROG(lat_fentry)
 {
-	return start_current(thread_key(0), 0);
+	return enter_nested(0);
 }
 
 SEC("fexit")
 int BPF_PROG(lat_fexit)
 {
-	return finish_current(thread_key(0), 0);
+	return leave_nested(0);
 }
 
 /* ---- system calls ---- */

@@ -138,6 +138,24 @@ test('uprobe glob: one histogram per matched function', async (t) => {
   });
 });
 
+test('uprobe on a recursive function: every nested call timed on its own', async (t) => {
+  if (!kernelTestGate(t, ['uprobes'])) return;
+  const levels = 5;
+  const us = 1000;
+  const w = await startWorkload(sleepBin, [`x:${levels}:${us}`]);
+  await withCollector(`uprobe:${sleepBin}:pb_recurse`, { pid: w.pid }, async (c) => {
+    await w.go();
+    const b = c.read();
+    const h = JSON.stringify(b.total.buckets);
+    assert.equal(b.total.count, levels, h);
+    assert.equal(b.missesTotal.noEntry, 0);
+    // nested durations are us, 2us, …, levels*us: the sum is at least their total, and the
+    // outermost call lands at or above the bucket of levels*us
+    assert.ok(b.total.sum >= ((us * 1000 * levels * (levels + 1)) / 2), `sum ${b.total.sum}`);
+    assert.ok(bucketsFrom(b, bucketIndex(levels * us * 1000)) >= 1, h);
+  });
+});
+
 test('usdt pair: every pair counted', async (t) => {
   if (!kernelTestGate(t, ['uprobes'])) return;
   const pairs = 25;

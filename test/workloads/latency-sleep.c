@@ -5,6 +5,8 @@
  *   s:N:US   call pb_sleep_us(US) N times   (nanosleep via syscall(SYS_nanosleep))
  *   n:N:US   call pb_nap_us(US) N times     (same, a second function for glob tests)
  *   r:N      N read() calls of 1 byte from /dev/zero
+ *   x:N:US   one call of pb_recurse(N - 1, US): N nested calls, the one at depth k (0 = innermost)
+ *            sleeping US after its child returned, so it lasts about (k + 1) * US
  * Prints "ready" once set up, waits for a line on stdin, runs the steps, prints "done".
  * Timer slack is set to 1 ns so sleeps last close to what was asked.
  */
@@ -33,6 +35,12 @@ __attribute__((noinline)) void pb_nap_us(unsigned us) {
   __asm__ volatile("" ::: "memory");
 }
 
+__attribute__((noinline)) void pb_recurse(int depth, unsigned us) {
+  if (depth > 0) pb_recurse(depth - 1, us);
+  sleep_us(us); /* after the child: not a tail call */
+  __asm__ volatile("" ::: "memory");
+}
+
 int main(int argc, char **argv) {
   char line[64];
   int zero = open("/dev/zero", O_RDONLY);
@@ -52,6 +60,10 @@ int main(int argc, char **argv) {
       continue;
     }
     if (sscanf(argv[i] + 2, "%u:%u", &n, &us) != 2) return 2;
+    if (kind == 'x') {
+      if (n > 0) pb_recurse((int)n - 1, us);
+      continue;
+    }
     for (unsigned j = 0; j < n; j++) {
       if (kind == 's') pb_sleep_us(us);
       else pb_nap_us(us);
