@@ -65,7 +65,7 @@ export class FlameChart {
       .cellHeight(CELL_HEIGHT)
       .minHeight(MIN_HEIGHT_PX)
       .transitionDuration(0)
-      // Which frames are drawn: see budget.ts (set per update in draw()).
+      // Which frames are drawn: see budget.ts (set for every update in plan()).
       .minFrameSize(MIN_FRAME_PX)
       .sort(false) // the server sends children sorted by name: stable layout between updates
       .resetHeightOnZoom(true) // recompute the height on every update: depth changes live
