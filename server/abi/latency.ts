@@ -63,10 +63,15 @@ export function encodeHistKey(key: LatHistKey): Buffer {
   return buf;
 }
 
+/** A u64 as a number (exact below 2^53), without a BigInt allocation. */
+function u64(buf: Buffer, offset: number): number {
+  return buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * 4294967296;
+}
+
 export function decodeHistValue(buf: Buffer): LatHistValue {
-  const slots: number[] = [];
-  for (let i = 0; i < LAT_SLOTS; i++) slots.push(Number(buf.readBigUInt64LE(HIST_VALUE.slots + 8 * i)));
-  return { count: Number(buf.readBigUInt64LE(HIST_VALUE.count)), sum: Number(buf.readBigUInt64LE(HIST_VALUE.sum)), slots };
+  const slots: number[] = new Array(LAT_SLOTS);
+  for (let i = 0; i < LAT_SLOTS; i++) slots[i] = u64(buf, HIST_VALUE.slots + 8 * i);
+  return { count: u64(buf, HIST_VALUE.count), sum: u64(buf, HIST_VALUE.sum), slots };
 }
 
 /** Block device number as the BPF program builds it (major << 20 | first_minor). */
