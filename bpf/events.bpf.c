@@ -117,7 +117,7 @@ static __always_inline void submit(void *ctx, void *data, __u64 size, __u32 prob
 	if (use_perfbuf)
 		err = bpf_perf_event_output(ctx, &pb_ev_perf, BPF_F_CURRENT_CPU, data, size);
 	else
-		err = bpf_ringbuf_output(&pb_ev_ring, data, size, 0);
+		err = bpf_ringbuf_output(&pb_ev_ring, data, size, BPF_RB_NO_WAKEUP); /* user space polls on a timer, never waits */
 	if (err) {
 		__u32 key = probe < PB_EV_MAX_PROBES ? probe : PB_EV_MAX_PROBES - 1;
 		__u64 *lost = bpf_map_lookup_elem(&pb_ev_lost, &key);
@@ -247,8 +247,14 @@ static __always_inline void send_call(void *ctx, struct call_record *rec, __u32 
 			slot++;
 		}
 	}
-	rec->hdr.data_size = sizeof(rec->data);
-	submit(ctx, rec, sizeof(*rec), probe);
+	/* send only the string slots in use */
+	__u64 size = offsetof(struct pb_call_data, str) + (__u64)slot * PB_EV_STR_SIZE;
+
+	barrier_var(size);
+	if (size > sizeof(rec->data))
+		return;
+	rec->hdr.data_size = size;
+	submit(ctx, rec, sizeof(rec->hdr) + size, probe);
 }
 
 static __always_inline struct call_record *begin_call(__u16 kind, __u32 probe)

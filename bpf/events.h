@@ -60,7 +60,7 @@ struct pb_exec_data {
 	char args[PB_EV_ARGS_SIZE]; /* argv[0]\0argv[1]\0...; only args_len bytes are sent */
 };
 
-/* PB_EV_UPROBE / PB_EV_USDT. */
+/* PB_EV_UPROBE / PB_EV_USDT. Only the string slots in use are sent (data_size says how many bytes). */
 struct pb_call_data {
 	__u64 args[PB_EV_MAX_ARGS];   /* raw values, zero where not captured */
 	__s32 arg_err[PB_EV_MAX_ARGS]; /* 0, or -errno when the argument could not be read (usdt) */

@@ -79,5 +79,8 @@ test('decoders: header, exec, call; short records are rejected', () => {
   const d = abi.decodeCallData(call);
   assert.equal(d.args[0], 42n);
   assert.deepEqual(d.strings, ['hello', -14, '', '']);
-  assert.throws(() => abi.decodeCallData(call.subarray(1)), RangeError);
+  assert.throws(() => abi.decodeCallData(call.subarray(0, abi.PB_CALL_DATA.offsets.str - 1)), RangeError);
+  // only the string slots in use are sent
+  const oneSlot = call.subarray(0, abi.PB_CALL_DATA.offsets.str + abi.PB_EV_STR_SIZE);
+  assert.deepEqual(abi.decodeCallData(oneSlot).strings, ['hello', -14, '', '']);
 });

@@ -121,7 +121,7 @@ export interface CallData {
 
 export function decodeCallData(data: Buffer): CallData {
   const o = PB_CALL_DATA.offsets;
-  if (data.length < PB_CALL_DATA.size) throw new RangeError(`call data of ${data.length} bytes is too short (${PB_CALL_DATA.size})`);
+  if (data.length < o.str) throw new RangeError(`call data of ${data.length} bytes is too short (${o.str})`);
   const args: bigint[] = [];
   const argErr: number[] = [];
   for (let i = 0; i < PB_EV_MAX_ARGS; i++) {
@@ -130,9 +130,11 @@ export function decodeCallData(data: Buffer): CallData {
   }
   const strings: (string | number)[] = [];
   for (let s = 0; s < PB_EV_MAX_STRS; s++) {
+    // Slots beyond the data sent were not in use.
     const n = data.readInt32LE(o.str_len + s * 4);
     const start = o.str + s * PB_EV_STR_SIZE;
-    strings.push(n < 0 ? n : cString(data, start, start + Math.min(n, PB_EV_STR_SIZE)));
+    const end = Math.min(start + Math.min(Math.max(n, 0), PB_EV_STR_SIZE), data.length);
+    strings.push(n < 0 ? n : start < data.length ? cString(data, start, end) : '');
   }
   return { args, argErr, strings };
 }

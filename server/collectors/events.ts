@@ -25,6 +25,7 @@ import {
   decodeExecData,
   eventData,
   PB_ARG,
+  PB_CALL_DATA,
   PB_EV_KIND,
   PB_EV_MAX_ARGS,
   PB_EV_STAT,
@@ -199,19 +200,24 @@ function intField(raw: bigint, type: EventArgType): FieldValue {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
-function decodeCall(args: ArgPlan[], data: Buffer): Record<string, FieldValue> {
-  const call = decodeCallData(data);
+const ARG_NAMES = Array.from({ length: PB_EV_MAX_ARGS }, (_, i) => `arg${i}`);
+
+/** Decodes the planned arguments only (the hot path under a flood). */
+function decodeCall(args: ArgPlan[], data: Buffer, hasStrings: boolean): Record<string, FieldValue> {
+  const call = hasStrings ? decodeCallData(data) : null;
+  if (data.length < PB_CALL_DATA.offsets.str) throw new RangeError(`call data of ${data.length} bytes is too short`);
   const out: Record<string, FieldValue> = {};
   for (const a of args) {
-    const raw = call.args[a.index];
-    const err = call.argErr[a.index];
+    const raw = data.readBigUInt64LE(PB_CALL_DATA.offsets.args + a.index * 8);
+    const err = data.readInt32LE(PB_CALL_DATA.offsets.arg_err + a.index * 4);
+    const name = ARG_NAMES[a.index];
     if (err < 0) {
-      out[`arg${a.index}`] = { error: `cannot read arg${a.index}: ${errnoName(err)}` };
+      out[name] = { error: `cannot read arg${a.index}: ${errnoName(err)}` };
     } else if (a.type === 'str') {
-      const s = call.strings[a.slot ?? 0];
-      out[`arg${a.index}`] = typeof s === 'number' ? { error: `${errnoName(s)}: cannot read a string at 0x${raw.toString(16)}` } : s;
+      const s = call!.strings[a.slot ?? 0];
+      out[name] = typeof s === 'number' ? { error: `${errnoName(s)}: cannot read a string at 0x${raw.toString(16)}` } : s;
     } else {
-      out[`arg${a.index}`] = intField(raw, a.type);
+      out[name] = intField(raw, a.type);
     }
   }
   return out;
@@ -293,6 +299,7 @@ export function planEvents(specText: string | EventSpec): EventPlan {
         elf.close();
       }
       const args = planArgs((spec.args ?? [0, 1, 2, 3, 4, 5].map((index) => ({ index } as EventArg))).map((a) => ({ index: a.index, type: a.type ?? 'u64' })));
+      const hasStrings = args.some((a) => a.type === 'str');
       const label = fn.symbol;
       const offset = fn.offset!;
       return {
@@ -300,7 +307,7 @@ export function planEvents(specText: string | EventSpec): EventPlan {
         attach: (object, pid) => {
           attachUprobeAt(object, 'pb_ev_uprobe', { binaryPath: path, offset, pid, retprobe: false, cookie: 0, label });
         },
-        decode: (data) => decodeCall(args, data),
+        decode: (data) => decodeCall(args, data, hasStrings),
       };
     }
     case 'usdt': {
@@ -327,12 +334,13 @@ export function planEvents(specText: string | EventSpec): EventPlan {
         if (a.index >= count) throw new EventsInputError(`USDT probe ${provider}:${name} has ${count} argument${count === 1 ? '' : 's'}: arg${a.index} does not exist`);
       }
       const args = planArgs(wanted.map((a) => ({ index: a.index, type: a.type ?? usdtArgType(sites[0], a.index) })));
+      const hasStrings = args.some((a) => a.type === 'str');
       return {
         spec, probe, program: 'pb_ev_usdt', needs: ['uprobes'], rodata: { arg_kind: argKinds(args) },
         attach: (object, pid) => {
           attachUsdt(object, 'pb_ev_usdt', { binaryPath: path, provider, name, pid, cookie: 0 });
         },
-        decode: (data) => decodeCall(args, data),
+        decode: (data) => decodeCall(args, data, hasStrings),
       };
     }
   }

@@ -50,7 +50,15 @@ const bpf_map__set_type = fn<[map: ffi.Ptr, type: number], number>('int bpf_map_
 const bpf_map__set_key_size = fn<[map: ffi.Ptr, size: number], number>('int bpf_map__set_key_size(void *map, uint32_t size)');
 const bpf_map__set_value_size = fn<[map: ffi.Ptr, size: number], number>('int bpf_map__set_value_size(void *map, uint32_t size)');
 
-/** What both readers offer. */
+/**
+ * A Buffer over the record in libbpf's memory, without copying: valid only during the
+ * `onRecord` call (the ring space is released after it returns). Copy what must outlive it.
+ */
+function view(data: ffi.Ptr, size: number): Buffer {
+  return Buffer.from(koffi.view(data, size) as ArrayBuffer);
+}
+
+/** What both readers offer. `onRecord` gets a Buffer valid only during the call (see `view`). */
 export interface EventReader {
   /** Delivers up to the budget of records available now; returns how many. Never blocks. */
   consume(): number;
@@ -85,7 +93,7 @@ export class BoundedRingReader implements EventReader {
   #deliver(data: ffi.Ptr, size: number): number {
     if (this.#error === null) {
       try {
-        this.onRecord(ffi.copyOut(data, size));
+        this.onRecord(view(data, size));
       } catch (error) {
         this.#error = error instanceof Error ? error : new Error(String(error));
         return -1;
@@ -134,7 +142,7 @@ export class PerfBufferReader implements EventReader {
         this.#delivered++;
         if (this.#error) return;
         try {
-          this.onRecord(ffi.copyOut(data, size));
+          this.onRecord(view(data, size));
         } catch (error) {
           this.#error = error instanceof Error ? error : new Error(String(error));
         }
