@@ -4,7 +4,7 @@
  * the graph. Pausing freezes the drawing only: frames keep arriving (and being acknowledged
  * by the session hook); resuming draws the newest.
  */
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { searchShare } from '../../lib/flame/search.ts';
 import { formatCount, formatPercent } from '../../lib/format.ts';
 import type { ProfileFrame } from '../../lib/protocol.ts';
@@ -52,6 +52,12 @@ export function FlamePanel({
 }) {
   const [paused, setPaused] = useState<{ frame: ProfileFrame | null; atCount: number } | null>(null);
   const [search, setSearch] = useState('');
+  // The graph re-colours every frame on a search change: follow the typing, not every key.
+  const [appliedSearch, setAppliedSearch] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setAppliedSearch(search), search === '' ? 0 : 150);
+    return () => clearTimeout(timer);
+  }, [search]);
   const [zoomPath, setZoomPath] = useState<ZoomStep[]>([]);
   const [icicle, setIcicle] = useState(false);
   const [drawn, setDrawn] = useState<number | null>(null);
@@ -59,7 +65,10 @@ export function FlamePanel({
 
   const shown = paused ? paused.frame : frame;
   const waiting = paused ? framesReceived - paused.atCount : 0;
-  const share = useMemo(() => (shown && search ? searchShare(shown.tree, search) : null), [shown, search]);
+  const share = useMemo(
+    () => (shown && appliedSearch ? searchShare(shown.tree, appliedSearch) : null),
+    [shown, appliedSearch],
+  );
   const onZoomChange = useCallback((path: ZoomStep[]) => setZoomPath(path), []);
   const onPainted = useCallback(
     (timing: PaintTiming) => {
@@ -154,7 +163,7 @@ export function FlamePanel({
           zoomPath={zoomPath}
           onZoomChange={onZoomChange}
           inverted={icicle}
-          search={search}
+          search={appliedSearch}
           emptyMessage={emptyMessage}
           onDrawn={setDrawn}
           onPainted={onPainted}
