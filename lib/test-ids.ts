@@ -58,4 +58,26 @@ export const TEST_IDS = {
   drawTime: 'draw-time',
 } as const;
 
-export type TestId = (typeof TEST_IDS)[keyof typeof TEST_IDS];
+/**
+ * The latency panel's ids (components/latency), same keys and values as its interim
+ * components/latency/test-ids.ts, so switching the import is the whole change.
+ */
+export const LATENCY_TEST_IDS = {
+  specInput: 'latency-spec-input',
+  specAdd: 'latency-spec-add',
+  specError: 'latency-spec-error',
+  panel: 'latency-panel',
+  remove: 'latency-remove',
+  unit: 'latency-unit',
+  histogram: 'latency-histogram',
+  histogramRow: 'latency-histogram-row',
+  percentiles: 'latency-percentiles',
+  heatmap: 'latency-heatmap',
+  heatmapCell: 'latency-heatmap-cell',
+  stale: 'latency-stale',
+  misses: 'latency-misses',
+} as const;
+
+export type TestId =
+  | (typeof TEST_IDS)[keyof typeof TEST_IDS]
+  | (typeof LATENCY_TEST_IDS)[keyof typeof LATENCY_TEST_IDS];
