@@ -6,5 +6,8 @@ const nextConfig = {
   poweredByHeader: false,
   // Never phone home; nothing may be fetched at build or run time.
   productionBrowserSourceMaps: false,
+  // `npm run typecheck` checks the whole repository (server included) with tsc; a type error in
+  // server code must not stop `npm start` from building the dashboard.
+  typescript: { ignoreBuildErrors: true },
 };
 export default nextConfig;
