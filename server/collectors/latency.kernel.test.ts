@@ -102,11 +102,11 @@ function checkSleepHistogram(b: LatencyBatch, shortN: number, longN: number): vo
   assert.equal(bucketsFrom(b, shortB), shortN + longN, `no duration below bucket ${shortB}: ${h}`);
   assert.ok(bucketsFrom(b, longB) >= longN, `long calls in buckets >= ${longB}: ${h}`);
   if (IN_VM) return; // pb-vm emulates the CPU (TCG): wakeups run hundreds of µs late, so exact buckets are not expected there
-  // On real hardware the short ones stay below the long ones' bucket, and most land in the exact bucket.
-  assert.equal(bucketsFrom(b, shortB, longB - 1), shortN, `short calls in buckets ${shortB}..${longB - 1}: ${h}`);
-  assert.equal(bucketsFrom(b, longB), longN, `long calls in buckets >= ${longB}: ${h}`);
-  assert.ok((b.total.buckets[shortB] ?? 0) >= shortN * 0.75, `short calls mostly in bucket ${shortB}: ${h}`);
-  assert.ok((b.total.buckets[longB] ?? 0) >= longN * 0.75, `long calls mostly in bucket ${longB}: ${h}`);
+  // On real hardware most calls land in their exact bucket. Not all: on a loaded 2-core host a
+  // wakeup can run late by milliseconds (seen: one 180 µs sleep in the 2.6 ms calls' bucket), and
+  // only "never shorter" is a guarantee.
+  assert.ok((b.total.buckets[shortB] ?? 0) >= shortN * 0.8, `short calls mostly (>= 80%) in bucket ${shortB}: ${h}`);
+  assert.ok((b.total.buckets[longB] ?? 0) >= longN * 0.8, `long calls mostly (>= 80%) in bucket ${longB}: ${h}`);
 }
 
 test('uprobe: buckets and counts match the calls', async (t) => {
