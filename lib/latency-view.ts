@@ -53,6 +53,8 @@ export interface LatencyProbeFrame {
   misses: LatencyMissCounts;
   /** Set when the traced binary was deleted or replaced. */
   stale: string | null;
+  /** True once the `--pid` process no longer exists (nothing more will be measured). */
+  targetExited: boolean;
   /** Wall-clock ms of the newest read. */
   sampledAtMs: number;
 }

@@ -28,6 +28,7 @@ export class LatencyView {
       series: [],
       misses: { noEntry: 0, startFull: 0, histFull: 0 },
       stale: null,
+      targetExited: false,
       sampledAtMs: 0,
     };
   }
@@ -49,6 +50,7 @@ export class LatencyView {
       series: keyed ? batch.series.map((s) => ({ label: s.label, total: s.total })) : [],
       misses: batch.missesTotal,
       stale: batch.stale,
+      targetExited: batch.targetExited,
       sampledAtMs: batch.endMs,
     };
     return this.#last;

@@ -48,6 +48,11 @@ export class LatencyProbeSet {
     this.#open = options.open ?? ((spec, o) => LatencyCollector.open(spec, o));
   }
 
+  /** Most probes live at once. */
+  get maxProbes(): number {
+    return this.#max;
+  }
+
   /** Adds a probe; on failure nothing changes and the error says what the user must fix. */
   add(spec: string, filters: LatencyProbeFilters = {}): AddProbeResult {
     if (this.#probes.size >= this.#max) return { ok: false, error: `at most ${this.#max} latency probes at once: remove one first`, kind: 'input' };
