@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import next from 'next';
 import { createHub } from './hub/index.ts';
 import { profileFeature } from './hub/profile.ts';
+import { latencyFeature } from './hub/latency.ts';
+import { LatencyProbeSet } from './collectors/latency-probes.ts';
 import { ProfilePipeline } from './pipeline/profile.ts';
 import { Symbolizer } from './symbolizer/index.ts';
 import type { CollectorChannel } from './collectors/types.ts';
@@ -34,6 +36,8 @@ export interface ServeOptions {
   channel: CollectorChannel;
   /** Where progress lines go (stderr by default). */
   log?: (line: string) => void;
+  /** The shared latency probes (a fresh kernel-backed set by default). */
+  latencyProbes?: LatencyProbeSet;
 }
 
 export interface RunningServer {
@@ -115,6 +119,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const handle = nextApp.getRequestHandler();
 
   const pipeline = new ProfilePipeline(options.channel, new Symbolizer());
+  const latencyProbes = options.latencyProbes ?? new LatencyProbeSet();
   // One policy object shared by the page handler and the hub; refreshed in place once the port is known.
   const policy = hostPolicy(options.host, options.port);
 
@@ -146,7 +151,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     token: options.token,
     hostPolicy: policy,
     version: packageVersion(),
-    features: [profileFeature(pipeline)],
+    features: [profileFeature(pipeline), latencyFeature(latencyProbes)],
   });
 
   await new Promise<void>((resolve, reject) => {
