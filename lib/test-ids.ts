@@ -58,10 +58,7 @@ export const TEST_IDS = {
   drawTime: 'draw-time',
 } as const;
 
-/**
- * The latency panel's ids (components/latency), same keys and values as its interim
- * components/latency/test-ids.ts, so switching the import is the whole change.
- */
+/** The latency section's ids (components/latency). */
 export const LATENCY_TEST_IDS = {
   specInput: 'latency-spec-input',
   specAdd: 'latency-spec-add',
@@ -76,6 +73,12 @@ export const LATENCY_TEST_IDS = {
   heatmapCell: 'latency-heatmap-cell',
   stale: 'latency-stale',
   misses: 'latency-misses',
+  section: 'latency-section',
+  pidInput: 'latency-pid-input',
+  probeCount: 'latency-probe-count',
+  state: 'latency-state',
+  probeError: 'latency-probe-error',
+  empty: 'latency-empty',
 } as const;
 
 export type TestId =
