@@ -7,7 +7,7 @@ import { useEffect, useRef } from 'react';
 import * as d3 from 'd3';
 import { bucketHigh, bucketLow, formatBound, type TimeUnit } from '../../lib/histogram.ts';
 import { HEATMAP_COLUMNS, heatmapMax, heatmapRowRange, type HeatmapColumn } from '../../lib/latency-view.ts';
-import { LATENCY_TEST_IDS } from './test-ids.ts';
+import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 
 const HEIGHT = 160;
 const LEFT = 64;

@@ -3,7 +3,7 @@
 import { formatCount } from '../../lib/format.ts';
 import type { Log2Histogram, TimeUnit } from '../../lib/histogram.ts';
 import { histogramRows } from '../../lib/latency-view.ts';
-import { LATENCY_TEST_IDS } from './test-ids.ts';
+import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 
 export function LatencyHistogram({ histogram, unit }: { histogram: Log2Histogram; unit: TimeUnit }) {
   const rows = histogramRows(histogram, unit);

@@ -3,7 +3,7 @@
 import { formatCount } from '../../lib/format.ts';
 import { summarize, type Log2Histogram, type TimeUnit } from '../../lib/histogram.ts';
 import { formatIn } from '../../lib/latency-view.ts';
-import { LATENCY_TEST_IDS } from './test-ids.ts';
+import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 
 export function LatencyPercentiles({ histogram, seconds, unit }: { histogram: Log2Histogram; seconds: number; unit: TimeUnit }) {
   const s = summarize(histogram, seconds);

@@ -7,7 +7,7 @@
 import { useState, type FormEvent } from 'react';
 import { exampleFor, parseProbeSpec, PROBE_KINDS } from '../../lib/probe-spec.ts';
 import { buttonClass, Field, inputClass } from '../controls/Field.tsx';
-import { LATENCY_TEST_IDS } from './test-ids.ts';
+import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 
 export function ProbeSpecInput({
   onAdd,
@@ -80,7 +80,7 @@ export function ProbeSpecInput({
       </div>
       <div className="w-28">
         <Field label="pid (optional)" htmlFor="latency-pid">
-          <input id="latency-pid" className={inputClass} value={pid} onChange={(e) => setPid(e.target.value)} disabled={disabled} inputMode="numeric" />
+          <input id="latency-pid" data-testid={LATENCY_TEST_IDS.pidInput} className={inputClass} value={pid} onChange={(e) => setPid(e.target.value)} disabled={disabled} inputMode="numeric" />
         </Field>
       </div>
       <button type="submit" data-testid={LATENCY_TEST_IDS.specAdd} className={buttonClass} disabled={disabled || busy}>
