@@ -56,7 +56,20 @@ export interface ProfileSession {
   setView(view: ViewSettings): Promise<Ack>;
   /** Changes what is sampled (shared by all viewers); resolves with the server's answer. */
   configure(change: Partial<ProfileSettings>): Promise<Ack<ProfileSettings>>;
+  /**
+   * For the other features' hooks (latency, events), on this same connection: listen to a
+   * server event (an acknowledgement callback comes last, as socket.io passes it). Returns the
+   * unsubscribe function. A flow-controlled message nobody listens to is acknowledged anyway.
+   */
+  subscribe(event: string, listener: EventListener): () => void;
+  /** Sends a request of another feature on this connection; resolves with the server's answer. */
+  send<T = undefined>(event: string, payload: unknown): Promise<Ack<T>>;
 }
+
+/** A listener for `subscribe` (payloads are untrusted: check them). */
+export type EventListener = (...args: unknown[]) => void;
+/** The same socket, for the loosely typed events of `subscribe`/`send`. */
+type AnySocket = { emit(event: string, ...args: unknown[]): void };
 
 const REQUEST_TIMEOUT_MS = 5000;
 
@@ -74,6 +87,8 @@ function request<T>(socket: HubSocket | null, send: (s: HubSocket, reply: (a: Ac
 export function useProfileSession(): ProfileSession {
   const socketRef = useRef<HubSocket | null>(null);
   const noticeId = useRef(0);
+  // Other features' listeners; kept across sockets, so a hook may subscribe before the socket exists.
+  const listeners = useRef(new Map<string, Set<EventListener>>());
   const [connection, setConnection] = useState<ConnectionState>('connecting');
   const [connectionError, setConnectionError] = useState<string | null>(null);
   const [hello, setHello] = useState<Hello | null>(null);
@@ -117,6 +132,14 @@ export function useProfileSession(): ProfileSession {
         if (typeof ack === 'function') ack();
       }
     });
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const subscribed = listeners.current.get(event);
+      if (subscribed && subscribed.size > 0) {
+        for (const listener of [...subscribed]) listener(...args);
+      } else if (event !== 'profile:frame' && typeof args.at(-1) === 'function') {
+        (args.at(-1) as () => void)(); // a flow-controlled message nobody draws: keep the stream going
+      }
+    });
     socket.on('error:message', (e: ErrorMessage) => {
       const id = ++noticeId.current;
       setNotices((list) => [...list.slice(-4), { id, event: String(e?.event ?? ''), message: String(e?.message ?? e) }]);
@@ -142,6 +165,21 @@ export function useProfileSession(): ProfileSession {
     [],
   );
 
+  const subscribe = useCallback((event: string, listener: EventListener) => {
+    let set = listeners.current.get(event);
+    if (!set) listeners.current.set(event, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }, []);
+
+  const send = useCallback(
+    <T = undefined,>(event: string, payload: unknown) =>
+      request<T>(socketRef.current, (s, reply) => (s as unknown as AnySocket).emit(event, payload, reply)),
+    [],
+  );
+
   const protocolMismatch =
     hello && hello.protocol !== PROTOCOL_VERSION
       ? `The server speaks protocol version ${hello.protocol} (probeboard ${hello.version}); this page understands version ${PROTOCOL_VERSION}. Reload the page, or run the same probeboard version on both sides.`
@@ -159,5 +197,7 @@ export function useProfileSession(): ProfileSession {
     dismissNotice,
     setView,
     configure,
+    subscribe,
+    send,
   };
 }
