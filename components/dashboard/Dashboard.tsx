@@ -10,6 +10,7 @@ import { TEST_IDS } from '../../lib/test-ids.ts';
 import { SamplingControls } from '../controls/SamplingControls.tsx';
 import { ViewControls } from '../controls/ViewControls.tsx';
 import { FlamePanel } from '../flamegraph/FlamePanel.tsx';
+import { LatencySection } from '../latency/LatencySection.tsx';
 import { useProfileSession } from '../session/useProfileSession.ts';
 import { Banners } from './Banners.tsx';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
@@ -100,7 +101,8 @@ export function Dashboard() {
             cpus={status?.cpus ?? null}
             emptyMessage={emptyMessage}
           />
-          {/* Later issues: latency histograms, heatmaps and event tables go here. */}
+          <LatencySection session={session} connected={connected} />
+          {/* Later issues: event tables go here. */}
         </main>
       </div>
     </div>
