@@ -15,6 +15,8 @@ import { checkXml } from '../../lib/flame/xml-check.ts';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The VM is emulated and several times slower: sample longer there. */
 const SECONDS = process.env.PB_VM ? 6 : 4;
+/** Workloads outlive any profile of them (the CLI starts slowly in the emulated VM); killed at the end. */
+const WORKLOAD_SECONDS = 120;
 
 function profile(args: string[]) {
   const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'probeboard.js'), 'profile', ...args], {
@@ -47,7 +49,7 @@ for (const shareAlpha of [75, 30]) {
   test(`the folded output shows a workload's ${shareAlpha}/${100 - shareAlpha} split within ±10 points`, (t) => {
     if (!kernelTestGate(t, ['perf_events'])) return;
     const spin = buildWorkload('spin');
-    const child = start(spin, [String(SECONDS + 4), String(shareAlpha)]);
+    const child = start(spin, [String(WORKLOAD_SECONDS), String(shareAlpha)]);
     try {
       const { stdout, stderr } = profile(['--pid', String(child.pid), '--duration', String(SECONDS), '--hz', '199']);
       const alpha = samplesWith(stdout, 'pb_work_alpha');
@@ -71,7 +73,7 @@ test('a Node.js workload started with --perf-basic-prof shows its own JavaScript
   if (!kernelTestGate(t, ['perf_events'])) return;
   const script = `
     function pbJitHotLoop(n) { let x = 0; for (let i = 0; i < n; i++) x = (x * 31 + i) % 1000003; return x; }
-    const end = Date.now() + ${(SECONDS + 5) * 1000};
+    const end = Date.now() + ${WORKLOAD_SECONDS * 1000};
     let sink = 0;
     while (Date.now() < end) sink += pbJitHotLoop(200000);
     console.log(sink);`;
@@ -93,7 +95,7 @@ test('a Node.js workload started with --perf-basic-prof shows its own JavaScript
 test('whole-machine profile writes svg, json and speedscope files that describe the same samples', (t) => {
   if (!kernelTestGate(t, ['perf_events'])) return;
   const spin = buildWorkload('spin');
-  const child = start(spin, [String(SECONDS + 4), '50']);
+  const child = start(spin, [String(WORKLOAD_SECONDS), '50']);
   const dir = mkdtempSync(path.join(tmpdir(), 'pb-profile-'));
   try {
     const svgPath = path.join(dir, 'out.svg');
