@@ -423,7 +423,8 @@ export class EventsCollector {
     try {
       for (const name of object.programNames()) object.program(name).setAutoload(name === this.plan.program);
       object.setRodata({ ...this.plan.rodata, targ_tgid: this.#options.pid ?? 0, use_perfbuf: this.#transport === 'perfbuf' });
-      if (this.#transport === 'perfbuf' && !probeFeature('ringbuf').available) useArrayInsteadOfRingbuf(object, 'pb_ev_ring');
+      // With the perf buffer the ring is unused: a one-entry array instead (loads where the kernel has no ring buffer, and saves its memory).
+      if (this.#transport === 'perfbuf') useArrayInsteadOfRingbuf(object, 'pb_ev_ring');
       else object.setMaxEntries('pb_ev_ring', this.#options.ringBytes ?? 1 << 22);
       object.load();
       this.plan.attach(object, this.#options.pid ?? -1);
