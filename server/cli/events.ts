@@ -20,7 +20,9 @@ SPEC:
   uprobe:BINARY:SYMBOL(arg0:str, arg1:s64)
                                         chosen arguments with types: u8 u16 u32 u64 s8 s16 s32 s64,
                                         x64 (hex), str (user string, up to 127 bytes, 4 per probe;
-                                        an unreadable pointer shows as {"error": "EFAULT: ..."})
+                                        an unreadable pointer shows as {"error": "EFAULT: ..."};
+                                        so may a valid string on a page the process has not
+                                        touched yet: BPF cannot fault pages in, as in bpftrace)
   usdt:BINARY:PROVIDER:NAME             a USDT probe's arguments, sized and signed by their specs
   usdt:BINARY:PROVIDER:NAME(arg0:str)   chosen arguments, arg0..arg7, same types
   (tp: is short for tracepoint:. BINARY is a path or a library name: c -> libc.
