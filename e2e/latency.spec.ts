@@ -1,0 +1,117 @@
+/**
+ * End to end: latency probes in the dashboard, against the real server, the real kernel and
+ * Debian's chromium. A C workload calls `pb_sleep_us(500)` in a loop; a uprobe latency probe on
+ * it must fill the histogram and the heatmap; a bad spec shows its error next to the field;
+ * remove detaches the uprobes at once. Needs root (the server loads BPF programs).
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { LATENCY_TEST_IDS, TEST_IDS } from '../lib/test-ids.ts';
+import { bucketIndex, bucketLow } from '../lib/histogram.ts';
+import { LATENCY_FUNCTION, LATENCY_SLEEP_US, startLatencyWorkload, uprobesOn, type LatencyWorkload } from './fixtures/latency-workload.ts';
+
+let workload: LatencyWorkload;
+
+test.beforeAll(async () => {
+  test.skip(process.getuid?.() !== 0, 'the e2e tests need root: the server loads BPF programs');
+  workload = await startLatencyWorkload();
+});
+
+test.afterAll(() => workload?.stop());
+
+async function open(page: Page) {
+  await page.goto('/');
+  await expect(page.getByTestId(TEST_IDS.connectionState)).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId(LATENCY_TEST_IDS.section)).toBeVisible();
+}
+
+async function addProbe(page: Page, spec: string, pid?: number) {
+  await page.getByTestId(LATENCY_TEST_IDS.specInput).fill(spec);
+  await page.getByTestId(LATENCY_TEST_IDS.pidInput).fill(pid === undefined ? '' : String(pid));
+  await page.getByTestId(LATENCY_TEST_IDS.specAdd).click();
+}
+
+test('a uprobe latency probe fills the histogram and heatmap live; remove detaches it', async ({ page }) => {
+  await open(page);
+  const spec = `uprobe:${workload.binary}:${LATENCY_FUNCTION}`;
+  await addProbe(page, spec, workload.pid);
+  await expect(page.getByTestId(LATENCY_TEST_IDS.specError)).toHaveCount(0);
+  await expect(page.getByTestId(LATENCY_TEST_IDS.specInput)).toHaveValue(''); // accepted: the field is cleared
+
+  const panel = page.locator(`[data-testid="${LATENCY_TEST_IDS.panel}"][data-spec="${spec}"]`);
+  await expect(panel).toHaveCount(1);
+  await expect(panel.getByTestId(LATENCY_TEST_IDS.state)).toHaveAttribute('data-state', 'running');
+  expect(uprobesOn(workload.binary).map((e) => e.fd_type).sort()).toEqual(['uprobe', 'uretprobe']);
+
+  // Counts arrive and keep growing.
+  const count = async () => Number(await panel.getByTestId(LATENCY_TEST_IDS.percentiles).getAttribute('data-count'));
+  await expect.poll(count, { timeout: 15_000 }).toBeGreaterThan(0);
+  const first = await count();
+  await expect.poll(count, { timeout: 15_000 }).toBeGreaterThan(first);
+
+  // Histogram bars: the 500 µs calls, none below their bucket (a sleep is never shorter).
+  const rows = panel.getByTestId(LATENCY_TEST_IDS.histogramRow);
+  await expect.poll(() => rows.count()).toBeGreaterThan(0);
+  const lowest = Number(await rows.first().getAttribute('data-low'));
+  expect(lowest).toBeGreaterThanOrEqual(bucketLow(bucketIndex(LATENCY_SLEEP_US * 1000)));
+  await expect(rows.first().locator('div')).toHaveAttribute('style', /width: [1-9]/);
+
+  // Heatmap: cells drawn, and a new column scrolls in each second.
+  const heatmap = panel.getByTestId(LATENCY_TEST_IDS.heatmap);
+  await expect.poll(() => heatmap.getByTestId(LATENCY_TEST_IDS.heatmapCell).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+  const columns = async () => Number(await heatmap.getAttribute('data-columns'));
+  const columnsBefore = await columns();
+  await expect.poll(columns, { timeout: 10_000 }).toBeGreaterThan(columnsBefore);
+
+  // Percentiles and the unit switch.
+  const percentiles = panel.getByTestId(LATENCY_TEST_IDS.percentiles);
+  expect(Number(await percentiles.getAttribute('data-p50'))).toBeGreaterThanOrEqual(LATENCY_SLEEP_US * 1000);
+  await expect(percentiles).toContainText('µs');
+  await panel.getByTestId(LATENCY_TEST_IDS.unit).getByRole('button', { name: 'ms' }).click();
+  await expect(percentiles).toContainText(/\d ms/);
+  await expect(panel.getByTestId(LATENCY_TEST_IDS.histogram).locator('thead')).toContainText('ms');
+  await expect(panel.getByTestId(LATENCY_TEST_IDS.misses)).toBeVisible();
+
+  // A second viewer sees the same probe with its data at once.
+  const other = await page.context().newPage();
+  await open(other);
+  const otherPanel = other.locator(`[data-testid="${LATENCY_TEST_IDS.panel}"][data-spec="${spec}"]`);
+  await expect.poll(async () => Number(await otherPanel.getByTestId(LATENCY_TEST_IDS.percentiles).getAttribute('data-count')), { timeout: 5_000 }).toBeGreaterThan(0);
+
+  // Remove: gone for both viewers, and the kernel has no uprobe left on the binary.
+  await panel.getByTestId(LATENCY_TEST_IDS.remove).click();
+  await expect(panel).toHaveCount(0);
+  await expect(otherPanel).toHaveCount(0);
+  expect(uprobesOn(workload.binary)).toEqual([]);
+  await expect(page.getByTestId(LATENCY_TEST_IDS.empty)).toBeVisible();
+  await other.close();
+});
+
+test('a bad spec shows its error next to the field and nothing breaks', async ({ page }) => {
+  await open(page);
+  const input = page.getByTestId(LATENCY_TEST_IDS.specInput);
+  const error = page.getByTestId(LATENCY_TEST_IDS.specError);
+
+  // Malformed: caught as you type, with the parser's message.
+  await input.fill('uprobe:');
+  await expect(error).toBeVisible();
+  await expect(error).toContainText('at character');
+  await expect(input).toHaveAttribute('aria-invalid', 'true');
+
+  // Well-formed but wrong: the server's refusal, next to the field.
+  await addProbe(page, 'uprobe:/nonexistent/pb-e2e-binary:main');
+  await expect(error).toHaveText(/binary \/nonexistent\/pb-e2e-binary not found/);
+  await addProbe(page, `uprobe:${workload.binary}:pb_no_such_function`);
+  await expect(error).toContainText('pb_no_such_function');
+  await addProbe(page, `uprobe:${workload.binary}:${LATENCY_FUNCTION}`, 4_000_000);
+  await expect(error).toContainText('no process with pid 4000000');
+
+  // Nothing was added, the page and connection are fine, and a good probe still works after.
+  await expect(page.getByTestId(LATENCY_TEST_IDS.panel)).toHaveCount(0);
+  await expect(page.getByTestId(TEST_IDS.connectionState)).toHaveAttribute('data-state', 'connected');
+  await addProbe(page, `uprobe:${workload.binary}:${LATENCY_FUNCTION}`, workload.pid);
+  await expect(error).toHaveCount(0);
+  const panel = page.getByTestId(LATENCY_TEST_IDS.panel);
+  await expect.poll(async () => Number(await panel.getByTestId(LATENCY_TEST_IDS.percentiles).getAttribute('data-count')), { timeout: 15_000 }).toBeGreaterThan(0);
+  await panel.getByTestId(LATENCY_TEST_IDS.remove).click();
+  await expect(panel).toHaveCount(0);
+});
