@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,13 @@ import type { LatencyAdded, LatencyFrameMessage, LatencyProbeList } from '../../
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'pb-hub-latency-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** uprobes/uretprobes on `file`, as `bpftool perf show` lists them (any process). */
+const uprobesOn = (file: string): string[] => {
+  const out = execFileSync('bpftool', ['perf', 'show', '-j'], { encoding: 'utf8' });
+  const all = JSON.parse(out.trim() === '' ? '[]' : out) as { fd_type: string; filename?: string }[];
+  return all.filter((e) => e.filename === file).map((e) => e.fd_type).sort();
+};
 
 const bpfFds = () => new Map([...openFds()].filter(([, target]) => /bpf|perf_event/.test(target)));
 
@@ -171,6 +178,7 @@ test('add a uprobe probe: frames with counts reach every viewer, a late joiner g
     const linksWhileLive = bpftoolShow('link').filter((l) => !linksBefore.has(l.id)).map((l) => l.id);
     const fdsWhileLive = newFds(fdsBefore, bpfFds());
     assert.ok(fdsWhileLive.length > 0, 'the probe holds BPF fds');
+    assert.deepEqual(uprobesOn(sleeper.bin), ['uprobe', 'uretprobe']);
 
     // A late joiner: the list and the probe's current picture, at once.
     const late = new Viewer(h.url);
@@ -190,6 +198,7 @@ test('add a uprobe probe: frames with counts reach every viewer, a late joiner g
     assert.deepEqual(newFds(fdsBefore, bpfFds()), [], 'no BPF or perf_event fd left once removed');
     const linksLeft = new Set(bpftoolShow('link').map((l) => l.id));
     assert.deepEqual(linksWhileLive.filter((l) => linksLeft.has(l)), [], 'its BPF links are gone');
+    assert.deepEqual(uprobesOn(sleeper.bin), [], 'no uprobe left on the binary');
     await a.until(() => a.list!.probes.length === 0, 'the empty list for the other viewer');
     const countAtRemove = a.framesReceived;
     await new Promise((resolve) => setTimeout(resolve, 500));
