@@ -58,6 +58,12 @@ test('a uprobe latency probe fills the histogram and heatmap live; remove detach
   // Heatmap: cells drawn, and a new column scrolls in each second.
   const heatmap = panel.getByTestId(LATENCY_TEST_IDS.heatmap);
   await expect.poll(() => heatmap.getByTestId(LATENCY_TEST_IDS.heatmapCell).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+  // The newest column sits at the right edge, inside the panel's box (not cut off).
+  const area = await heatmap.locator('..').boundingBox();
+  const newest = await heatmap.getByTestId(LATENCY_TEST_IDS.heatmapCell).last().boundingBox();
+  expect(area && newest).toBeTruthy();
+  expect(newest!.x + newest!.width).toBeLessThanOrEqual(area!.x + area!.width + 1);
+  expect(newest!.x).toBeGreaterThan(area!.x + area!.width * 0.8);
   const columns = async () => Number(await heatmap.getAttribute('data-columns'));
   const columnsBefore = await columns();
   await expect.poll(columns, { timeout: 10_000 }).toBeGreaterThan(columnsBefore);

@@ -2,8 +2,9 @@
 /**
  * Latency heatmap: one column per interval (newest at the right, scrolling), one row per log2
  * bucket (short latencies at the bottom), colour = count on a log scale (d3 interpolateInferno).
+ * As wide as its container (measured), so the newest columns at the right edge are never cut off.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import * as d3 from 'd3';
 import { bucketHigh, bucketLow, formatBound, type TimeUnit } from '../../lib/histogram.ts';
 import { HEATMAP_COLUMNS, heatmapMax, heatmapRowRange, type HeatmapColumn } from '../../lib/latency-view.ts';
@@ -12,9 +13,24 @@ import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 const HEIGHT = 160;
 const LEFT = 64;
 const BOTTOM = 18;
+const TOP = 6;
 
-export function LatencyHeatmap({ columns, unit, width = 560 }: { columns: readonly HeatmapColumn[]; unit: TimeUnit; width?: number }) {
+export function LatencyHeatmap({ columns, unit, width: fixedWidth }: { columns: readonly HeatmapColumn[]; unit: TimeUnit; width?: number }) {
   const ref = useRef<SVGSVGElement | null>(null);
+  const box = useRef<HTMLDivElement | null>(null);
+  const [measured, setMeasured] = useState(560);
+  const width = fixedWidth ?? measured;
+
+  useEffect(() => {
+    const element = box.current;
+    if (fixedWidth !== undefined || !element || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(([entry]) => {
+      const w = Math.floor(entry.contentRect.width);
+      if (w > LEFT + 40) setMeasured(w);
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [fixedWidth]);
 
   useEffect(() => {
     const svg = d3.select(ref.current);
@@ -30,7 +46,7 @@ export function LatencyHeatmap({ columns, unit, width = 560 }: { columns: readon
     const y = d3
       .scaleBand<number>()
       .domain(rows)
-      .range([HEIGHT - BOTTOM, 0])
+      .range([HEIGHT - BOTTOM, TOP])
       .paddingInner(0.05);
     const max = heatmapMax(columns);
     const colour = d3.scaleSequentialLog(d3.interpolateInferno).domain([1, Math.max(2, max)]);
@@ -71,5 +87,9 @@ export function LatencyHeatmap({ columns, unit, width = 560 }: { columns: readon
       .text(`last ${columns.length} s → now`);
   }, [columns, unit, width]);
 
-  return <svg ref={ref} width={width} height={HEIGHT} role="img" aria-label="Latency heatmap" data-testid={LATENCY_TEST_IDS.heatmap} data-columns={columns.length} className="max-w-full" />;
+  return (
+    <div ref={box} className="min-w-0">
+      <svg ref={ref} width={width} height={HEIGHT} role="img" aria-label="Latency heatmap" data-testid={LATENCY_TEST_IDS.heatmap} data-columns={columns.length} className="block" />
+    </div>
+  );
 }
