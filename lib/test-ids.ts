@@ -79,6 +79,8 @@ export const LATENCY_TEST_IDS = {
   state: 'latency-state',
   probeError: 'latency-probe-error',
   empty: 'latency-empty',
+  commInput: 'latency-comm-input',
+  series: 'latency-series',
 } as const;
 
 export type TestId =
