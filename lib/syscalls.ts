@@ -338,6 +338,7 @@ export const SYSCALLS_X86_64: Readonly<Record<string, number>> = {
   statx: 332,
   io_pgetevents: 333,
   rseq: 334,
+  uretprobe: 335, // Linux 6.11+: the uretprobe trampoline's own syscall (seen whenever a uretprobe fires)
   pidfd_send_signal: 424,
   io_uring_setup: 425,
   io_uring_enter: 426,
