@@ -13,6 +13,7 @@ import { buttonClass } from '../controls/Field.tsx';
 import { LatencyHeatmap } from './LatencyHeatmap.tsx';
 import { LatencyHistogram } from './LatencyHistogram.tsx';
 import { LatencyPercentiles } from './LatencyPercentiles.tsx';
+import { LatencySeries } from './LatencySeries.tsx';
 import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 
 const STATE_CLASS: Record<LatencyProbeInfo['state'], string> = {
@@ -38,10 +39,8 @@ export function LatencyPanel({
   const [removeError, setRemoveError] = useState<string | null>(null);
   const histogram = scope === 'interval' ? frame.interval : frame.total;
   const sinceAdded = info && frame.sampledAtMs > info.addedAtMs ? (frame.sampledAtMs - info.addedAtMs) / 1000 : 0;
-  const seconds =
-    scope === 'interval'
-      ? (frame.columns.at(-1)?.durationMs ?? 1000) / 1000
-      : sinceAdded || frame.columns.reduce((a, c) => a + c.durationMs, 0) / 1000 || 1;
+  const totalSeconds = sinceAdded || frame.columns.reduce((a, c) => a + c.durationMs, 0) / 1000 || 1;
+  const seconds = scope === 'interval' ? (frame.columns.at(-1)?.durationMs ?? 1000) / 1000 : totalSeconds;
   const missed = frame.misses.noEntry + frame.misses.startFull + frame.misses.histFull;
   const state = info?.state ?? (frame.stale ? 'stale' : 'running');
 
@@ -103,6 +102,7 @@ export function LatencyPanel({
         <LatencyHistogram histogram={histogram} unit={unit} />
         <LatencyHeatmap columns={frame.columns} unit={unit} />
       </div>
+      <LatencySeries series={frame.series} seconds={totalSeconds} unit={unit} />
       <p data-testid={LATENCY_TEST_IDS.misses} data-count={missed} className={'text-[11px] ' + (missed > 0 ? 'text-amber-300/80' : 'text-slate-500')}>
         {missed > 0
           ? `Missed: ${frame.misses.noEntry} returns without an entry, ${frame.misses.startFull} entries (map full), ${frame.misses.histFull} durations (map full).`

@@ -22,25 +22,27 @@ export function ProbeSpecInput({
 }) {
   const [text, setText] = useState('');
   const [pid, setPid] = useState('');
+  const [comm, setComm] = useState('');
   const [touched, setTouched] = useState(false);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const parsed = text.trim() === '' ? null : parseProbeSpec(text);
   const pidError = pid !== '' && !/^[1-9]\d*$/.test(pid) ? 'pid must be a positive whole number' : null;
+  const commError = new TextEncoder().encode(comm).length > 15 ? 'command name: at most 15 bytes (the kernel keeps no more)' : null;
   const specError = parsed && !parsed.ok ? `${parsed.error.message} (at character ${parsed.error.position + 1})` : null;
-  const error = (touched ? specError : null) ?? pidError ?? refusal ?? serverError ?? null;
+  const error = (touched ? specError : null) ?? pidError ?? commError ?? refusal ?? serverError ?? null;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setTouched(true);
-    if (!parsed || !parsed.ok || pidError) {
+    if (!parsed || !parsed.ok || pidError || commError) {
       if (!parsed) setRefusal('type a probe spec first');
       return;
     }
     setBusy(true);
     try {
-      const reply = await onAdd(text.trim(), pid ? { pid: Number(pid) } : {});
+      const reply = await onAdd(text.trim(), { ...(pid && { pid: Number(pid) }), ...(comm && { comm }) });
       setRefusal(reply);
       if (reply === null) {
         setText('');
@@ -81,6 +83,11 @@ export function ProbeSpecInput({
       <div className="w-28">
         <Field label="pid (optional)" htmlFor="latency-pid">
           <input id="latency-pid" data-testid={LATENCY_TEST_IDS.pidInput} className={inputClass} value={pid} onChange={(e) => setPid(e.target.value)} disabled={disabled} inputMode="numeric" />
+        </Field>
+      </div>
+      <div className="w-32">
+        <Field label="comm (optional)" htmlFor="latency-comm">
+          <input id="latency-comm" data-testid={LATENCY_TEST_IDS.commInput} className={inputClass} value={comm} onChange={(e) => setComm(e.target.value)} disabled={disabled} maxLength={15} />
         </Field>
       </div>
       <button type="submit" data-testid={LATENCY_TEST_IDS.specAdd} className={buttonClass} disabled={disabled || busy}>
