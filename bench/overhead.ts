@@ -25,7 +25,7 @@ import { buildWorkload } from '../test/workloads/build.ts';
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'soak-minutes': { type: 'string' }, iterations: { type: 'string' } } });
 const ROUNDS = Number(values.rounds ?? 3);
 const SOAK_MINUTES = Number(values['soak-minutes'] ?? 0);
-const ITERATIONS = values.iterations ?? '3000000000';
+const ITERATIONS = values.iterations ?? '20000000000';
 const PORT = 7391;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 

@@ -28,6 +28,20 @@ export interface ProfilePipelineOptions {
   minFraction?: number;
 }
 
+/**
+ * Default pruning: a frame under 1/4000 of the samples is narrower than one pixel even on a
+ * 4K-wide flame graph, so it is folded into its parent's `[pruned]` child before it is sent
+ * (totals stay exact). Keeps frames small enough to encode, send and draw every second.
+ */
+export const DEFAULT_MIN_FRACTION = 1 / 4000;
+
+/**
+ * Default node budget per frame: the narrowest frames beyond it are folded into `[pruned]`.
+ * The browser draws at most its 1,000 widest frames anyway (components/flamegraph/budget.ts),
+ * so 3,000 leaves room for zooming while keeping each update cheap to build, send and apply.
+ */
+export const DEFAULT_MAX_NODES = 3000;
+
 type Listener<T> = (value: T) => void;
 
 export class ProfilePipeline {
@@ -111,8 +125,8 @@ export class ProfilePipeline {
   /** The flame graph for one view of the current window. */
   frame(view: ViewSettings): ViewFrame {
     const built = this.window.build(view, this.now(), {
-      maxNodes: this.options.maxNodes,
-      minFraction: this.options.minFraction,
+      maxNodes: this.options.maxNodes ?? DEFAULT_MAX_NODES,
+      minFraction: this.options.minFraction ?? DEFAULT_MIN_FRACTION,
     });
     return {
       view,

@@ -23,6 +23,21 @@ export interface KernelSymbolHit extends KernelSymbol {
 /** Past the last symbol, an address is attributed to it only within this many bytes. */
 const LAST_SYMBOL_SPAN = 0x10000n;
 
+function countLines(text: string): number {
+  let lines = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
+  return lines;
+}
+
+function isHex(text: string, from: number, to: number): boolean {
+  if (to - from > 16) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+  }
+  return true;
+}
+
 function isText(t: string): boolean {
   return t === 't' || t === 'T' || t === 'w' || t === 'W';
 }
@@ -52,43 +67,91 @@ export class KallsymsTable {
     this.hidden = hidden;
   }
 
-  /** Parses kallsyms text. Never throws; see `hidden` and `badLines`. */
+  /**
+   * Parses kallsyms text. Never throws; see `hidden` and `badLines`.
+   * Single pass without a regex or an object per line: the file has ~120k lines and a server
+   * keeps its peak memory low (the table itself is typed arrays plus one string per symbol).
+   */
   static parse(text: string): KallsymsTable {
-    const rows: { addr: bigint; name: string; module?: string; global: boolean }[] = [];
+    const capacity = countLines(text);
+    const rawAddrs = new BigUint64Array(capacity);
+    // The same addresses as two 32-bit halves: sorting compares numbers, not bigints.
+    const hiHalf = new Uint32Array(capacity);
+    const loHalf = new Uint32Array(capacity);
+    const rawNames: string[] = [];
+    const rawModules = new Map<number, string>();
+    const rawGlobal = new Uint8Array(capacity);
     let bad = 0;
     let nonZero = false;
     let seen = 0;
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const m = /^([0-9a-fA-F]+) (\S) (\S+)(?:\t\[(\S+)\])?\s*$/.exec(line);
-      if (!m) {
+    let n = 0;
+    for (let start = 0; start < text.length; ) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const lineStart = start;
+      start = end + 1;
+      if (end === lineStart) continue;
+      // ADDR TYPE NAME[\t[MODULE]] — searched within the line only (a search that runs past it
+      // would make the parse quadratic in the file size).
+      const line = text.slice(lineStart, end);
+      const sp1 = line.indexOf(' ');
+      if (sp1 <= 0 || sp1 + 3 > line.length || line[sp1 + 2] !== ' ' || !isHex(line, 0, sp1)) {
+        bad++;
+        continue;
+      }
+      const type = line[sp1 + 1];
+      let nameEnd = line.length;
+      while (nameEnd > sp1 + 3 && (line[nameEnd - 1] === ' ' || line[nameEnd - 1] === '\r')) nameEnd--;
+      const tab = line.indexOf('\t', sp1 + 3);
+      let module: string | undefined;
+      if (tab >= 0 && tab < nameEnd) {
+        if (line[tab + 1] !== '[' || line[nameEnd - 1] !== ']') {
+          bad++;
+          continue;
+        }
+        module = line.slice(tab + 2, nameEnd - 1);
+        nameEnd = tab;
+      }
+      const space = line.indexOf(' ', sp1 + 3);
+      if (nameEnd <= sp1 + 3 || (space >= 0 && space < nameEnd)) {
         bad++;
         continue;
       }
       seen++;
-      const addr = BigInt('0x' + m[1]);
-      if (addr !== 0n) nonZero = true;
-      if (!isText(m[2])) continue;
-      rows.push({ addr, name: m[3], module: m[4], global: m[2] === 'T' || m[2] === 'W' });
+      const hex = line.slice(0, sp1);
+      const hi = hex.length > 8 ? parseInt(hex.slice(0, hex.length - 8), 16) : 0;
+      const lo = parseInt(hex.slice(-8), 16);
+      if (hi !== 0 || lo !== 0) nonZero = true;
+      if (!isText(type)) continue;
+      hiHalf[n] = hi;
+      loHalf[n] = lo;
+      rawAddrs[n] = BigInt('0x' + hex);
+      rawNames.push(line.slice(sp1 + 3, nameEnd));
+      if (module !== undefined) rawModules.set(n, module);
+      rawGlobal[n] = type === 'T' || type === 'W' ? 1 : 0;
+      n++;
     }
-    rows.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => hiHalf[a] - hiHalf[b] || loHalf[a] - loHalf[b] || a - b);
     // One name per address.
-    const kept: typeof rows = [];
-    for (const r of rows) {
-      const last = kept[kept.length - 1];
-      if (last && last.addr === r.addr) {
-        if (better(r, last)) kept[kept.length - 1] = r;
-      } else kept.push(r);
+    const kept: number[] = [];
+    const row = (i: number) => ({ name: rawNames[i], global: rawGlobal[i] === 1 });
+    for (const i of order) {
+      const last = kept.length > 0 ? kept[kept.length - 1] : -1;
+      if (last >= 0 && hiHalf[last] === hiHalf[i] && loHalf[last] === loHalf[i]) {
+        if (better(row(i), row(last))) kept[kept.length - 1] = i;
+      } else kept.push(i);
     }
     const addrs = new BigUint64Array(kept.length);
-    kept.forEach((r, i) => (addrs[i] = r.addr));
-    return new KallsymsTable(
-      addrs,
-      kept.map((r) => r.name),
-      kept.map((r) => r.module),
-      bad,
-      seen > 0 && !nonZero,
-    );
+    const names = new Array<string>(kept.length);
+    const modules = new Array<string | undefined>(kept.length);
+    kept.forEach((i, k) => {
+      addrs[k] = rawAddrs[i];
+      names[k] = rawNames[i];
+      modules[k] = rawModules.get(i);
+    });
+    return new KallsymsTable(addrs, names, modules, bad, seen > 0 && !nonZero);
   }
 
   /** Reads /proc/kallsyms (or `path`). Throws when unreadable, empty, or when addresses are hidden. */
