@@ -7,10 +7,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import next from 'next';
 import { createHub } from './hub/index.ts';
+import { staticFiles } from './http/static-files.ts';
 import { profileFeature } from './hub/profile.ts';
 import { latencyFeature } from './hub/latency.ts';
+import { eventsFeature } from './hub/events.ts';
+import { discoveryFeature } from './hub/discovery.ts';
 import { LatencyProbeSet } from './collectors/latency-probes.ts';
 import { ProfilePipeline } from './pipeline/profile.ts';
 import { Symbolizer } from './symbolizer/index.ts';
@@ -90,10 +92,13 @@ function newestSourceMs(): number {
   return newest;
 }
 
-/** Builds the Next app when there is no build yet (first `npm start`) or its sources changed since. */
+/** Where `next build` writes the static export (next.config.js: output 'export'). */
+export const DASHBOARD_DIR = path.join(PROJECT_ROOT, 'out');
+
+/** Builds the dashboard when there is no build yet (first `npm start`) or its sources changed since. */
 export function ensureNextBuild(log: (line: string) => void): void {
-  const buildId = path.join(PROJECT_ROOT, '.next', 'BUILD_ID');
-  if (existsSync(buildId) && statSync(buildId).mtimeMs >= newestSourceMs()) return;
+  const index = path.join(DASHBOARD_DIR, 'index.html');
+  if (existsSync(index) && statSync(index).mtimeMs >= newestSourceMs()) return;
   log('probeboard: building the dashboard (first start or changed sources, about 30 s)…');
   const nextBin = path.join(PROJECT_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
   const result = spawnSync(process.execPath, [nextBin, 'build'], {
@@ -114,9 +119,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   checkBind(options.host, options.token);
   ensureNextBuild(log);
 
-  const nextApp = next({ dev: false, dir: PROJECT_ROOT, hostname: options.host, port: options.port });
-  await nextApp.prepare();
-  const handle = nextApp.getRequestHandler();
+  const serveDashboard = staticFiles(DASHBOARD_DIR);
 
   const pipeline = new ProfilePipeline(options.channel, new Symbolizer());
   const latencyProbes = options.latencyProbes ?? new LatencyProbeSet();
@@ -140,10 +143,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('referrer-policy', 'no-referrer');
-    handle(req, res).catch((error: Error) => {
-      log(`probeboard: page error: ${error.message}`);
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+    serveDashboard(req, res);
   };
 
   const http = createServer(onRequest);
@@ -151,7 +151,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     token: options.token,
     hostPolicy: policy,
     version: packageVersion(),
-    features: [profileFeature(pipeline), latencyFeature(latencyProbes)],
+    features: [profileFeature(pipeline), latencyFeature(latencyProbes), eventsFeature(), discoveryFeature()],
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -190,7 +190,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await pipeline.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
-      await nextApp.close?.();
     },
   };
 }
