@@ -83,6 +83,46 @@ export const LATENCY_TEST_IDS = {
   series: 'latency-series',
 } as const;
 
+/** The events section and probe picker ids (components/events, components/picker). */
+export const EVENTS_TEST_IDS = {
+  section: 'events-section',
+  specInput: 'events-spec-input',
+  pidInput: 'events-pid-input',
+  specAdd: 'events-spec-add',
+  specError: 'events-spec-error',
+  probeCount: 'events-probe-count',
+  empty: 'events-empty',
+  rateChart: 'events-rate-chart',
+  panel: 'events-panel',
+  state: 'events-state',
+  probeError: 'events-probe-error',
+  remove: 'events-remove',
+  pause: 'events-pause',
+  filterComm: 'events-filter-comm',
+  filterPid: 'events-filter-pid',
+  filterText: 'events-filter-text',
+  table: 'events-table',
+  row: 'events-row',
+  perSecond: 'events-per-second',
+  skipped: 'events-skipped',
+  lost: 'events-lost',
+  // picker
+  picker: 'picker',
+  pickerMode: 'picker-mode',
+  pickerError: 'picker-error',
+  tracepointQuery: 'picker-tracepoint-query',
+  tracepointItem: 'picker-tracepoint-item',
+  processQuery: 'picker-process-query',
+  processItem: 'picker-process-item',
+  objectItem: 'picker-object-item',
+  binaryInput: 'picker-binary-input',
+  symbolQuery: 'picker-symbol-query',
+  symbolItem: 'picker-symbol-item',
+  usdtItem: 'picker-usdt-item',
+  pickerTotal: 'picker-total',
+} as const;
+
 export type TestId =
   | (typeof TEST_IDS)[keyof typeof TEST_IDS]
-  | (typeof LATENCY_TEST_IDS)[keyof typeof LATENCY_TEST_IDS];
+  | (typeof LATENCY_TEST_IDS)[keyof typeof LATENCY_TEST_IDS]
+  | (typeof EVENTS_TEST_IDS)[keyof typeof EVENTS_TEST_IDS];
