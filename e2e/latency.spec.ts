@@ -121,3 +121,24 @@ test('a bad spec shows its error next to the field and nothing breaks', async ({
   await panel.getByTestId(LATENCY_TEST_IDS.remove).click();
   await expect(panel).toHaveCount(0);
 });
+
+test('a probe whose process exits is shown as ended with the reason, and can be removed', async ({ page }) => {
+  const doomed = await startLatencyWorkload();
+  try {
+    await open(page);
+    const spec = `uprobe:${doomed.binary}:${LATENCY_FUNCTION}`;
+    await addProbe(page, spec, doomed.pid);
+    const panel = page.locator(`[data-testid="${LATENCY_TEST_IDS.panel}"][data-spec="${spec}"]`);
+    await expect.poll(async () => Number(await panel.getByTestId(LATENCY_TEST_IDS.percentiles).getAttribute('data-count')), { timeout: 15_000 }).toBeGreaterThan(0);
+    doomed.stop();
+    await expect(panel.getByTestId(LATENCY_TEST_IDS.state)).toHaveAttribute('data-state', 'ended');
+    await expect(panel.getByTestId(LATENCY_TEST_IDS.probeError)).toContainText(`process ${doomed.pid} exited`);
+    expect(uprobesOn(doomed.binary)).toEqual([]); // detached by the server
+    // its last picture stays
+    expect(Number(await panel.getByTestId(LATENCY_TEST_IDS.percentiles).getAttribute('data-count'))).toBeGreaterThan(0);
+    await panel.getByTestId(LATENCY_TEST_IDS.remove).click();
+    await expect(panel).toHaveCount(0);
+  } finally {
+    doomed.stop();
+  }
+});
