@@ -7,6 +7,7 @@
  */
 import { LatencyView } from '../aggregator/latency.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
+import { MAX_LATENCY_PROBES } from '../../lib/protocol-latency.ts';
 import { LatencyCollector, LatencyError, type LatencyErrorKind, type LatencyOptions } from './latency.ts';
 
 export interface LatencyProbeFilters {
@@ -20,7 +21,7 @@ export type AddProbeResult = { ok: true; id: string; spec: string } | { ok: fals
 
 export interface LatencyProbeSetOptions {
   intervalMs?: number;
-  /** Most probes live at once (default 16). */
+  /** Most probes live at once (default MAX_LATENCY_PROBES, 16). */
   maxProbes?: number;
   /** Opens a collector (tests substitute it). */
   open?: (spec: string, options: LatencyOptions) => LatencyCollector;
@@ -44,7 +45,7 @@ export class LatencyProbeSet {
 
   constructor(options: LatencyProbeSetOptions = {}) {
     this.#intervalMs = options.intervalMs ?? 1000;
-    this.#max = options.maxProbes ?? 16;
+    this.#max = options.maxProbes ?? MAX_LATENCY_PROBES;
     this.#open = options.open ?? ((spec, o) => LatencyCollector.open(spec, o));
   }
 
