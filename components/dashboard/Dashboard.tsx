@@ -11,6 +11,7 @@ import { SamplingControls } from '../controls/SamplingControls.tsx';
 import { ViewControls } from '../controls/ViewControls.tsx';
 import { FlamePanel } from '../flamegraph/FlamePanel.tsx';
 import { LatencySection } from '../latency/LatencySection.tsx';
+import { EventsSection } from '../events/EventsSection.tsx';
 import { useProfileSession } from '../session/useProfileSession.ts';
 import { Banners } from './Banners.tsx';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
@@ -102,7 +103,7 @@ export function Dashboard() {
             emptyMessage={emptyMessage}
           />
           <LatencySection session={session} connected={connected} />
-          {/* Later issues: event tables go here. */}
+          <EventsSection session={session} connected={connected} />
         </main>
       </div>
     </div>
