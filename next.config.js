@@ -2,6 +2,9 @@
 // (server/index.ts), so Next only builds and renders pages here.
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // A static export (out/): the dashboard is a client-side app served by probeboard's own
+  // server (server/http/static-files.ts), so no Next server runs in the root backend.
+  output: 'export',
   reactStrictMode: true,
   poweredByHeader: false,
   // Never phone home; nothing may be fetched at build or run time.
