@@ -24,6 +24,7 @@ import { BpfLink } from './link.ts';
 import type { BpfMap } from './map.ts';
 import type { BpfObject } from './object.ts';
 import { programPointer } from './attach-probes.ts';
+import { RingBuffer } from './ringbuf.ts';
 
 const libbpf = koffi.load('libbpf.so.1');
 koffi.opaque('perf_buffer');
@@ -50,13 +51,6 @@ const bpf_map__set_type = fn<[map: ffi.Ptr, type: number], number>('int bpf_map_
 const bpf_map__set_key_size = fn<[map: ffi.Ptr, size: number], number>('int bpf_map__set_key_size(void *map, uint32_t size)');
 const bpf_map__set_value_size = fn<[map: ffi.Ptr, size: number], number>('int bpf_map__set_value_size(void *map, uint32_t size)');
 
-/**
- * A Buffer over the record in libbpf's memory, without copying: valid only during the
- * `onRecord` call (the ring space is released after it returns). Copy what must outlive it.
- */
-function view(data: ffi.Ptr, size: number): Buffer {
-  return Buffer.from(koffi.view(data, size) as ArrayBuffer);
-}
 
 /** What both readers offer. `onRecord` gets a Buffer valid only during the call (see `view`). */
 export interface EventReader {
@@ -67,63 +61,21 @@ export interface EventReader {
   close(): void;
 }
 
-/** Reads a ring buffer map, at most `budget` records per `consume()`. */
+/** Reads a ring buffer map, at most `budget` records per `consume()` (see RingBuffer). */
 export class BoundedRingReader implements EventReader {
-  #rb: ffi.Ptr | null;
-  #callback: ffi.Ptr | null;
-  #delivered = 0;
-  #error: Error | null = null;
+  readonly #ring: RingBuffer;
   readonly kernelLost = 0;
 
-  constructor(map: BpfMap, private readonly onRecord: (record: Buffer) => void, private readonly budget: number) {
-    const callback = ffi.registerCallback(
-      ((_ctx: ffi.Ptr | null, data: ffi.Ptr, size: number | bigint) => this.#deliver(data, Number(size))) as (...args: never[]) => unknown,
-      ffi.ring_buffer_sample_fn,
-    );
-    try {
-      this.#rb = checkPtr(`opening ring buffer ${map.name}`, () => ffi.ring_buffer__new(map.fd, callback, null, null));
-    } catch (error) {
-      ffi.unregisterCallback(callback);
-      throw error;
-    }
-    this.#callback = callback;
-    track(this);
-  }
-
-  #deliver(data: ffi.Ptr, size: number): number {
-    if (this.#error === null) {
-      try {
-        this.onRecord(view(data, size));
-      } catch (error) {
-        this.#error = error instanceof Error ? error : new Error(String(error));
-        return -1;
-      }
-    }
-    this.#delivered++;
-    return this.#delivered >= this.budget ? -1 : 0; // -1: libbpf stops after this record
+  constructor(map: BpfMap, onRecord: (record: Buffer) => void, budget: number) {
+    this.#ring = new RingBuffer(map, onRecord, { intervalMs: 0, budget, zeroCopy: true });
   }
 
   consume(): number {
-    if (this.#rb === null) throw new Error('ring buffer reader is closed');
-    this.#delivered = 0;
-    this.#error = null;
-    const result = ffi.ring_buffer__consume(this.#rb);
-    const error = this.#error as Error | null;
-    if (error) throw error;
-    if (result < 0 && this.#delivered < this.budget) throw new BpfError('consuming the events ring buffer', -result);
-    return this.#delivered;
+    return this.#ring.consume();
   }
 
   close(): void {
-    if (this.#rb !== null) {
-      ffi.ring_buffer__free(this.#rb);
-      this.#rb = null;
-    }
-    if (this.#callback !== null) {
-      ffi.unregisterCallback(this.#callback);
-      this.#callback = null;
-      release(this);
-    }
+    this.#ring.close();
   }
 }
 
@@ -142,7 +94,7 @@ export class PerfBufferReader implements EventReader {
         this.#delivered++;
         if (this.#error) return;
         try {
-          this.onRecord(view(data, size));
+          this.onRecord(ffi.viewOf(data, size)); // valid only during the call, as with the ring buffer
         } catch (error) {
           this.#error = error instanceof Error ? error : new Error(String(error));
         }

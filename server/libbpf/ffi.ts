@@ -121,6 +121,11 @@ export function poke(address: Ptr, offset: number, type: string, value: number |
   koffi.encode(address, offset, type, value);
 }
 /** Copies `length` bytes at `address` into a new Buffer. */
+/** A Buffer over native memory, without copying: valid only while that memory is. */
+export function viewOf(address: Ptr, length: number): Buffer {
+  return Buffer.from(koffi.view(address, length) as ArrayBuffer);
+}
+
 export function copyOut(address: Ptr, length: number): Buffer {
   return Buffer.from(koffi.view(address, length).slice(0));
 }

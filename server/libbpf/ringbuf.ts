@@ -17,6 +17,17 @@ export interface RingBufferOptions {
   intervalMs?: number;
   /** Called when `onRecord` throws or consuming fails; the ring buffer keeps running. Default: rethrow on the timer. */
   onError?: (error: Error) => void;
+  /**
+   * Most records delivered per `consume()` (default: all available). What is left stays in the
+   * kernel's ring for the next call, so a flood can never hold the event loop; when the ring
+   * fills, the BPF program's output fails and the program counts the loss.
+   */
+  budget?: number;
+  /**
+   * Hand `onRecord` a Buffer over libbpf's memory instead of a copy (default false). Valid only
+   * during the call: the ring space is released when it returns. Copy what must outlive it.
+   */
+  zeroCopy?: boolean;
 }
 
 export class RingBuffer {
@@ -24,8 +35,11 @@ export class RingBuffer {
   #callback: ffi.Ptr | null;
   #timer: NodeJS.Timeout | null = null;
   #recordError: Error | null = null;
+  #delivered = 0;
   readonly #onRecord: (record: Buffer) => void;
   readonly #onError: ((error: Error) => void) | undefined;
+  readonly #budget: number;
+  readonly #zeroCopy: boolean;
   readonly mapName: string;
 
   /** Starts reading `map` (a ring buffer map of a loaded object). */
@@ -33,6 +47,8 @@ export class RingBuffer {
     this.mapName = map.name;
     this.#onRecord = onRecord;
     this.#onError = options.onError;
+    this.#budget = options.budget ?? Infinity;
+    this.#zeroCopy = options.zeroCopy ?? false;
     const callback = ffi.registerCallback(
       ((_ctx: ffi.Ptr | null, data: ffi.Ptr, size: number | bigint) => this.#deliver(data, Number(size))) as (...args: never[]) => unknown,
       ffi.ring_buffer_sample_fn,
@@ -49,26 +65,30 @@ export class RingBuffer {
     if (intervalMs > 0) this.#timer = setInterval(() => this.#consumeOnTimer(), intervalMs);
   }
 
+  /** libbpf's sample callback: returning -1 makes ring_buffer__consume stop after this record. */
   #deliver(data: ffi.Ptr, size: number): number {
-    if (this.#recordError) return 0; // after a failure, drain the rest without delivering
     try {
-      this.#onRecord(ffi.copyOut(data, size));
+      this.#onRecord(this.#zeroCopy ? ffi.viewOf(data, size) : ffi.copyOut(data, size));
     } catch (error) {
       this.#recordError = error instanceof Error ? error : new Error(String(error));
+      return -1;
     }
-    return 0;
+    this.#delivered++;
+    return this.#delivered >= this.#budget ? -1 : 0;
   }
 
-  /** Delivers every record available now; returns how many were consumed. Never blocks. */
+  /** Delivers the records available now, up to the budget; returns how many. Never blocks. */
   consume(): number {
     if (this.#rb === null) throw new Error(`ring buffer ${this.mapName} is closed`);
     this.#recordError = null;
+    this.#delivered = 0;
     const result = ffi.ring_buffer__consume(this.#rb);
     const recordError = this.#recordError as Error | null;
     this.#recordError = null;
     if (recordError) throw recordError;
-    if (result < 0) throw new BpfError(`consuming ring buffer ${this.mapName}`, -result);
-    return result;
+    // A negative result after our own -1 (budget reached) is not an error.
+    if (result < 0 && this.#delivered < this.#budget) throw new BpfError(`consuming ring buffer ${this.mapName}`, -result);
+    return this.#delivered;
   }
 
   #consumeOnTimer(): void {
