@@ -6,6 +6,8 @@
 import { defineConfig } from '@playwright/test';
 
 export const E2E_PORT = 7171;
+/** The dashboard always requires a token; the browser context carries it as the page's cookie would. */
+export const E2E_TOKEN = 'e2e-token-0123456789';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -18,6 +20,10 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${E2E_PORT}`,
     acceptDownloads: true,
+    storageState: {
+      cookies: [{ name: 'pb_token', value: E2E_TOKEN, domain: '127.0.0.1', path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Strict' }],
+      origins: [],
+    },
     viewport: { width: 1400, height: 900 },
     trace: 'retain-on-failure',
     launchOptions: {
@@ -35,7 +41,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node bin/probeboard.js serve --port ${E2E_PORT}`,
+    command: `node bin/probeboard.js serve --port ${E2E_PORT} --token ${E2E_TOKEN}`,
     url: `http://127.0.0.1:${E2E_PORT}/`,
     reuseExistingServer: false,
     timeout: 240_000,

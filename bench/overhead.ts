@@ -54,7 +54,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function startProbeboard(): Promise<{ server: ChildProcess; browser: Browser; stop(): Promise<void> }> {
-  const server = spawn(process.execPath, ['bin/probeboard.js', 'serve', '--port', String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, ['bin/probeboard.js', 'serve', '--port', String(PORT), '--no-auth'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     server.once('exit', (code) => reject(new Error(`probeboard serve exited with ${code}`)));
     server.stdout!.on('data', (chunk: Buffer) => {

@@ -28,7 +28,7 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root (the profiler loads BPF programs)');
   const spin = buildWorkload('spin');
   const dir = mkdtempSync(path.join(tmpdir(), 'pb-s2s-'));
-  const server: ChildProcess = spawn(process.execPath, ['bin/probeboard.js', 'serve', '--port', String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server: ChildProcess = spawn(process.execPath, ['bin/probeboard.js', 'serve', '--port', String(PORT), '--no-auth'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     server.once('exit', (code) => reject(new Error(`probeboard serve exited with ${code}`)));
     server.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('dashboard at') && resolve());

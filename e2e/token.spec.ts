@@ -1,16 +1,19 @@
 /**
  * `probeboard serve --token T`: the page and the socket.io handshake need the token.
- * Starts its own server on another port (the config's server runs without a token).
+ * Starts its own server on another port with its own token, in a browser context without the
+ * config's token cookie.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { expect, test } from '@playwright/test';
 import { TEST_IDS } from '../lib/test-ids.ts';
 
 const PORT = 7172;
-const TOKEN = 'e2e-token-0123456789';
+const TOKEN = 'e2e-token-spec-9876543210';
 const BASE = `http://127.0.0.1:${PORT}`;
 let server: ChildProcess | undefined;
 let output = '';
+
+test.use({ storageState: { cookies: [], origins: [] } });
 
 test.beforeAll(async () => {
   test.skip(process.getuid?.() !== 0, 'the e2e tests need root: the server loads BPF programs');

@@ -43,7 +43,9 @@ test('bad usage exits 2 with a one-line reason', () => {
   assertUsageError(['profile', '--comm', 'a-name-longer-than-15'], /15 bytes/);
   assertUsageError(['profile', '--duration', '-1'], /--duration|argument/);
   assertUsageError(['profile', '--bogus'], /Unknown option '--bogus'/);
-  assertUsageError(['serve', '--host', '0.0.0.0'], /without a token/);
+  assertUsageError(['serve', '--host', '0.0.0.0', '--no-auth'], /--no-auth is for loopback addresses only/);
+  assertUsageError(['serve', '--token', 'short'], /at least 8 characters/);
+  assertUsageError(['serve', '--token', 'long-enough-token', '--no-auth'], /--token or --no-auth, not both/);
   assertUsageError(['serve', '--port', '70000'], /--port must be from 0 to 65535/);
   assertUsageError(['export', '--format', 'svg', '--input', '/nonexistent/x.folded'], /cannot read \/nonexistent\/x\.folded/);
   assertUsageError(['export'], /--format is required/);
