@@ -55,4 +55,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
+// Exit only once everything written is flushed: a large profile piped to another program must
+// not be cut short (stdout can be asynchronous, e.g. when it is a pipe under load).
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
 process.exit(code);
