@@ -19,9 +19,9 @@ export const MAX_DISCOVERY_TEXT = 256;
 /** The server sends each viewer at most one batch per probe this often (ms). */
 export const EVENTS_BATCH_INTERVAL_MS = 250;
 /** Most rows in one batch (the newest ones; the rest are counted in `skipped`). */
-export const EVENTS_BATCH_ROWS = 500;
+export const EVENTS_BATCH_ROWS = 2500;
 /** Rows the server keeps per probe (a ring: the newest ones). */
-export const EVENTS_RING_ROWS = 2000;
+export const EVENTS_RING_ROWS = 5000;
 
 /** A decoded value: number, string, list (argv), or an error for a value that could not be read. */
 export type EventFieldValue = number | string | (number | string)[] | { error: string };

@@ -5,7 +5,7 @@
  * live virtualised table, and remove.
  */
 import { useMemo, useState } from 'react';
-import type { EventProbeInfo } from '../../lib/protocol-events.ts';
+import { EVENTS_BATCH_INTERVAL_MS, EVENTS_BATCH_ROWS, type EventProbeInfo } from '../../lib/protocol-events.ts';
 import { EVENTS_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import { EventTable } from './EventTable.tsx';
@@ -107,7 +107,7 @@ export function EventsPanel({
         </span>
         <span data-testid={EVENTS_TEST_IDS.skipped} data-value={live?.skipped ?? 0} className={(live?.skipped ?? 0) > 0 ? 'text-amber-300' : ''}>
           {(live?.skipped ?? 0) > 0
-            ? `${fmt(live!.skipped)} rows not sent to this page: it was behind (the server sends the newest ${'≤'}500 per batch)`
+            ? `${fmt(live!.skipped)} rows not sent to this page: it was behind (the server sends at most the newest ${fmt(EVENTS_BATCH_ROWS)} rows every ${EVENTS_BATCH_INTERVAL_MS} ms)`
             : 'no rows skipped'}
         </span>
         {paused && <span className="text-sky-300">paused · {fmt(Math.max(0, newSincePause))} new rows waiting</span>}
