@@ -32,7 +32,11 @@ import type {
 const bpfFds = () => new Map([...openFds()].filter(([, target]) => /bpf|perf_event/.test(target)));
 
 let usdtBin: Compiled | undefined;
-after(() => usdtBin?.cleanup());
+let floodBin: Compiled | undefined;
+after(() => {
+  usdtBin?.cleanup();
+  floodBin?.cleanup();
+});
 const usdtList = () => (usdtBin ??= compileWorkload('usdt-list', ['usdt-list.c', 'usdt-list-sem.c'])).path;
 
 /** usdt-list firing its probes every 10 ms until killed (stderr not inherited: a leftover must not hold the runner's pipes). */
@@ -248,6 +252,40 @@ test('usdt rows carry the arguments; a viewer that does not ack is not queued fo
     child.kill('SIGKILL');
     a.close();
     slow.close();
+    await h.close();
+  }
+});
+
+test('a flood: every event is accounted for (rows + lost + dropped = fired), every viewer gets rows + skipped = total, batches stay capped', async (t) => {
+  if (!kernelTestGate(t, ['uprobes'])) return;
+  const target = (floodBin ??= compileWorkload('events-target', ['events-target.c']));
+  const FIRED = 300_000;
+  const h = await startHub({ batchRows: 1000, ringRows: 2000 });
+  const a = new Viewer(h.url);
+  try {
+    await a.until(() => a.list !== undefined, 'list');
+    const added = value(await a.request<EventsAdded>('events:add', { spec: `usdt:${target.path}:pbev:flood` }), 'add flood');
+    const producer = spawn(target.path, ['flood', String(FIRED)], { stdio: 'ignore' });
+    await new Promise((resolve) => producer.once('exit', resolve));
+    const accounted = () => {
+      const p = a.list!.probes.find((x) => x.id === added.id);
+      return p ? p.total + p.lost + p.dropped : 0;
+    };
+    await a.until(() => accounted() === FIRED, `total + lost + dropped = ${FIRED}`, 10_000).catch(() => undefined);
+    const info = a.list!.probes.find((x) => x.id === added.id)!;
+    assert.equal(info.total + info.lost + info.dropped, FIRED, JSON.stringify(info));
+    await a.until(() => a.batches.get(added.id)?.at(-1)?.total === info.total, 'the last batch', 5000);
+    const batches = a.batches.get(added.id)!;
+    const rows = batches.reduce((sum, b) => sum + b.rows.length, 0);
+    const skipped = batches.reduce((sum, b) => sum + b.skipped, 0);
+    assert.equal(rows + skipped, info.total, 'rows + skipped = rows produced');
+    assert.ok(batches.every((b) => b.rows.length <= 1000), 'batches capped');
+    assert.ok(rows > 0, 'rows arrived');
+    // Row numbers only grow: newest rows, no repeats.
+    const ns = a.rows.get(added.id)!.map((r) => r.n);
+    assert.ok(ns.every((n, i) => i === 0 || n > ns[i - 1]), 'row numbers increase');
+  } finally {
+    a.close();
     await h.close();
   }
 });

@@ -239,6 +239,9 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
           probe.info.kind = collector.plan.spec.kind;
           refreshStats(probe);
           probes.set(id, probe);
+          // Viewers here now see the probe from its first row (what they miss counts as skipped);
+          // a later viewer starts with the newest rows.
+          for (const socket of hub.sockets()) viewerState(socket).cursors.set(id, { n: 0, sentAtMs: 0 });
           broadcastList();
           return { id, spec: collector.probe };
         },
