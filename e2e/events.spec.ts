@@ -116,3 +116,30 @@ test('the picker finds tracepoints as you type and builds the spec', async ({ pa
   await expect(page.getByTestId(EVENTS_TEST_IDS.specInput)).toHaveValue('tracepoint:sched:sched_switch');
   await expect(page.getByTestId(EVENTS_TEST_IDS.specError)).toHaveCount(0);
 });
+
+test('binary mode: a USDT probe read with a string argument shows the text the program passed', async ({ page }) => {
+  await open(page);
+  const picker = page.getByTestId(EVENTS_TEST_IDS.picker);
+  await picker.locator(`[data-testid="${EVENTS_TEST_IDS.pickerMode}"][data-mode="binary"]`).click();
+  await picker.getByTestId(EVENTS_TEST_IDS.binaryInput).fill(workload.binary);
+  const message = picker.locator(`[data-testid="${EVENTS_TEST_IDS.usdtItem}"][data-spec="usdt:${workload.binary}:${USDT_PROVIDER}:message"]`);
+  await expect(message).toHaveCount(1);
+  // Its functions are listed too (uprobe specs).
+  await picker.getByTestId(EVENTS_TEST_IDS.symbolQuery).fill('main');
+  await expect(picker.locator(`[data-testid="${EVENTS_TEST_IDS.symbolItem}"][data-spec="uprobe:${workload.binary}:main"]`)).toHaveCount(1);
+  await message.click();
+
+  const spec = `usdt:${workload.binary}:${USDT_PROVIDER}:message(arg0:str,arg1)`;
+  const input = page.getByTestId(EVENTS_TEST_IDS.specInput);
+  await expect(input).toHaveValue(`usdt:${workload.binary}:${USDT_PROVIDER}:message`);
+  await input.fill(spec);
+  await page.getByTestId(EVENTS_TEST_IDS.specAdd).click();
+  await expect(page.getByTestId(EVENTS_TEST_IDS.specError)).toHaveCount(0);
+  const panel = page.locator(`[data-testid="${EVENTS_TEST_IDS.panel}"][data-spec="${spec}"]`);
+  await expect(panel).toHaveCount(1);
+  const row = panel.getByTestId(EVENTS_TEST_IDS.row).first();
+  await expect(row).toContainText('arg0="hello usdt"', { timeout: 15_000 });
+  await expect(row).toContainText('arg1=10');
+  await panel.getByTestId(EVENTS_TEST_IDS.remove).click();
+  await expect(panel).toHaveCount(0);
+});
