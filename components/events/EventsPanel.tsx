@@ -113,31 +113,37 @@ export function EventsPanel({
         {paused && <span className="text-sky-300">paused · {fmt(Math.max(0, newSincePause))} new rows waiting</span>}
       </div>
       <div className="flex flex-wrap gap-2">
+        <div className="w-36">
         <input
           data-testid={EVENTS_TEST_IDS.filterComm}
           aria-label="filter by comm"
-          className={inputClass + ' w-36'}
+          className={inputClass}
           placeholder="comm"
           value={filter.comm}
           onChange={(e) => setFilter({ ...filter, comm: e.target.value })}
         />
+        </div>
+        <div className="w-28">
         <input
           data-testid={EVENTS_TEST_IDS.filterPid}
           aria-label="filter by pid or tid"
-          className={inputClass + ' w-28'}
+          className={inputClass}
           placeholder="pid / tid"
           inputMode="numeric"
           value={filter.pid}
           onChange={(e) => setFilter({ ...filter, pid: e.target.value.replace(/\D/g, '') })}
         />
+        </div>
+        <div className="min-w-48 flex-1">
         <input
           data-testid={EVENTS_TEST_IDS.filterText}
           aria-label="filter by field text"
-          className={inputClass + ' min-w-48 flex-1'}
+          className={inputClass}
           placeholder="field text, e.g. arg0=42 or /usr/bin"
           value={filter.text}
           onChange={(e) => setFilter({ ...filter, text: e.target.value })}
         />
+        </div>
       </div>
       <EventTable rows={rows} />
     </article>

@@ -36,9 +36,11 @@ export function EventsSection({ session, connected }: { session: Pick<ProfileSes
     if (!parsed.ok || pidError) return;
     setBusy(true);
     try {
+      const submitted = spec;
       const reply = await add(spec.trim(), pid ? Number(pid) : undefined);
       setRefusal(reply);
-      if (reply === null) setSpec('');
+      // Clear the field only if it still holds what was added (the user may have typed on).
+      if (reply === null) setSpec((current) => (current === submitted ? '' : current));
     } finally {
       setBusy(false);
     }
