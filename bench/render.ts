@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/render.ts [--nodes 10000] [--updates 40] [--budget 1000] [--width 1400] [--port 7181]
  *
- * Serves the built Next app (`next start`, building first when there is no build) and drives
+ * Serves the dashboard's static build (out/, built first when missing or stale) and drives
  * /bench/render (components/bench/RenderBench.tsx) in Debian's chromium. That page generates a
  * seeded synthetic tree of N nodes, then feeds it fresh copies with new sample counts and
  * times each update. Prints medians and p95 of:
@@ -12,16 +12,13 @@
  *   to paint — from the call until the browser has painted (includes waiting for the frame).
  * Target: median under 50 ms. The machine's load average is printed: the figures are wall time.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { loadavg, cpus } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+import { DASHBOARD_DIR, ensureNextBuild } from '../server/index.ts';
+import { staticFiles } from '../server/http/static-files.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +27,6 @@ const { values } = parseArgs({
     budget: { type: 'string' },
     width: { type: 'string', default: '1400' },
     port: { type: 'string', default: '7181' },
-    build: { type: 'boolean', default: false },
   },
 });
 const nodes = Number(values.nodes);
@@ -56,32 +52,11 @@ const quantile = (xs: number[], q: number) => {
 };
 
 async function main(): Promise<number> {
-  if (values.build || !existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) {
-    process.stderr.write('bench/render: building the Next app…\n');
-    const built = spawnSync(process.execPath, [NEXT_BIN, 'build'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
-    });
-    if (built.status !== 0) throw new Error('next build failed');
-  }
-  const server = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
-  });
+  ensureNextBuild((line) => process.stderr.write(line + '\n'));
+  const server = createServer(staticFiles(DASHBOARD_DIR));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${port}`;
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${base}/bench/render`)).ok) break;
-      } catch {
-        // not up yet
-      }
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error('next start did not come up');
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
@@ -110,7 +85,7 @@ async function main(): Promise<number> {
       await browser.close();
     }
   } finally {
-    server.kill('SIGTERM');
+    server.close();
   }
   return 0;
 }

@@ -5,14 +5,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { createHub, type Hub } from './index.ts';
+import { startTestHub, TestViewer, type TestHub } from './testing.ts';
 import { eventsFeature, type EventsFeatureOptions } from './events.ts';
 import { discoveryFeature } from './discovery.ts';
-import { hostPolicy } from '../http/security.ts';
 import { kernelTestGate, newFds, openFds } from '../testing/kernel.ts';
 import { compileWorkload, type Compiled } from '../probes/testing.ts';
 import type { Ack } from '../../lib/protocol.ts';
@@ -53,48 +49,23 @@ async function startUsdtList(): Promise<ChildProcess> {
   return child;
 }
 
-interface Harness {
-  url: string;
-  hub: Hub;
-  close(): Promise<void>;
-}
-
-async function startHub(options: EventsFeatureOptions = {}): Promise<Harness> {
-  const http: Server = createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as AddressInfo).port;
-  const hub = createHub(http, {
-    token: null,
-    hostPolicy: hostPolicy('127.0.0.1', port),
-    version: 'test',
-    features: [eventsFeature({ intervalMs: 100, ...options }), discoveryFeature()],
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    hub,
-    close: async () => {
-      await hub.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+function startHub(options: EventsFeatureOptions = {}): Promise<TestHub> {
+  return startTestHub([eventsFeature({ intervalMs: 100, ...options }), discoveryFeature()]);
 }
 
 /** A viewer that acks every batch (unless told to stall) and keeps every row per probe. */
-class Viewer {
-  readonly socket: ClientSocket;
+class Viewer extends TestViewer {
   lists: EventProbeList[] = [];
   rows = new Map<string, EventRow[]>();
   batches = new Map<string, EventBatch[]>();
   stalled: (() => void)[] = [];
   stall = false;
-  readonly #wake = new Set<() => void>();
 
   constructor(url: string) {
-    this.socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    super(url);
     this.socket.on('events:probes', (list: EventProbeList) => {
       this.lists.push(list);
-      this.#notify();
+      this.notify();
     });
     this.socket.on('events:batch', (batch: EventBatch, ack: () => void) => {
       if (this.stall) this.stalled.push(ack);
@@ -103,7 +74,7 @@ class Viewer {
       this.batches.get(batch.id)!.push(batch);
       if (!this.rows.has(batch.id)) this.rows.set(batch.id, []);
       this.rows.get(batch.id)!.push(...batch.rows);
-      this.#notify();
+      this.notify();
     });
   }
 
@@ -111,34 +82,6 @@ class Viewer {
     return this.lists.at(-1);
   }
 
-  #notify() {
-    for (const wake of [...this.#wake]) wake();
-  }
-
-  until(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!condition()) return;
-        this.#wake.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#wake.delete(check);
-        reject(new Error(`timed out waiting for ${what}`));
-      }, timeoutMs);
-      this.#wake.add(check);
-      check();
-    });
-  }
-
-  request<T>(event: string, payload: unknown): Promise<Ack<T>> {
-    return new Promise((resolve) => this.socket.emit(event, payload, resolve));
-  }
-
-  close() {
-    this.socket.close();
-  }
 }
 
 function value<T>(reply: Ack<T>, what: string): T {

@@ -4,15 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { createHub, type Hub } from './index.ts';
+import { startTestHub, type TestHub } from './testing.ts';
 import { profileFeature } from './profile.ts';
 import { ProfilePipeline } from '../pipeline/profile.ts';
 import { ReplayChannel } from '../collectors/replay.ts';
 import { Symbolizer } from '../symbolizer/index.ts';
-import { hostPolicy } from '../http/security.ts';
 import type { ProfileBatch } from '../collectors/types.ts';
 import type { ClientToServerEvents, Hello, ProfileFrame, ServerToClientEvents } from '../../lib/protocol.ts';
 
@@ -33,29 +31,20 @@ const RECORDING: ProfileBatch[] = [
   },
 ];
 
-interface Harness {
-  url: string;
-  port: number;
-  hub: Hub;
+interface Harness extends TestHub {
   channel: ReplayChannel;
-  close(): Promise<void>;
 }
 
 async function startHub(token: string | null = null, intervalMs = 50): Promise<Harness> {
   const channel = new ReplayChannel(RECORDING, { intervalMs });
   const pipeline = new ProfilePipeline(channel, new Symbolizer());
-  const http: Server = createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as AddressInfo).port;
-  const hub = createHub(http, { token, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test', features: [profileFeature(pipeline)] });
+  const started = await startTestHub([profileFeature(pipeline)], token);
   await pipeline.configure({ running: true });
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    hub,
+    ...started,
     channel,
     close: async () => {
-      await hub.close();
+      await started.close();
       await pipeline.close();
     },
   };

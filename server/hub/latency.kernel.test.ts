@@ -5,17 +5,13 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { createHub, type Hub } from './index.ts';
+import { startTestHub, TestViewer, type TestHub } from './testing.ts';
 import { latencyFeature } from './latency.ts';
 import { LatencyProbeSet } from '../collectors/latency-probes.ts';
-import { hostPolicy } from '../http/security.ts';
 import { bpftoolShow, kernelTestGate, newFds, openFds } from '../testing/kernel.ts';
 import { probeFeature } from '../libbpf/features.ts';
 import { buildWorkload } from '../../test/workloads/build.ts';
@@ -35,48 +31,27 @@ const uprobesOn = (file: string): string[] => {
 
 const bpfFds = () => new Map([...openFds()].filter(([, target]) => /bpf|perf_event/.test(target)));
 
-interface Harness {
-  url: string;
-  hub: Hub;
-  close(): Promise<void>;
-}
-
-async function startHub(maxProbes = 16): Promise<Harness> {
-  const probes = new LatencyProbeSet({ intervalMs: 200, maxProbes });
-  const http: Server = createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as AddressInfo).port;
-  const hub = createHub(http, { token: null, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test', features: [latencyFeature(probes)] });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    hub,
-    close: async () => {
-      await hub.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+function startHub(maxProbes = 16): Promise<TestHub> {
+  return startTestHub([latencyFeature(new LatencyProbeSet({ intervalMs: 200, maxProbes }))]);
 }
 
 /** A viewer that acks every frame (as the dashboard does) and keeps the newest list and frame per probe. */
-class Viewer {
-  readonly socket: ClientSocket;
+class Viewer extends TestViewer {
   lists: LatencyProbeList[] = [];
   frames = new Map<string, LatencyFrameMessage>();
   framesReceived = 0;
-  readonly #wake = new Set<() => void>();
 
   constructor(url: string) {
-    this.socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    super(url);
     this.socket.on('latency:probes', (list: LatencyProbeList) => {
       this.lists.push(list);
-      this.#notify();
+      this.notify();
     });
     this.socket.on('latency:frame', (frame: LatencyFrameMessage, ack: () => void) => {
       ack();
       this.framesReceived++;
       this.frames.set(frame.id, frame);
-      this.#notify();
+      this.notify();
     });
   }
 
@@ -84,39 +59,10 @@ class Viewer {
     return this.lists.at(-1);
   }
 
-  #notify() {
-    for (const wake of [...this.#wake]) wake();
-  }
-
-  /** Resolves once `condition` holds (checked on every message), or fails after `timeoutMs`. */
-  until(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!condition()) return;
-        this.#wake.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#wake.delete(check);
-        reject(new Error(`timed out waiting for ${what}`));
-      }, timeoutMs);
-      this.#wake.add(check);
-      check();
-    });
-  }
-
-  request<T>(event: string, payload: unknown): Promise<Ack<T>> {
-    return new Promise((resolve) => this.socket.emit(event, payload, resolve));
-  }
-
   async add(spec: string, extra: { pid?: number; comm?: string } = {}): Promise<Ack<LatencyAdded>> {
     return this.request<LatencyAdded>('latency:add', { spec, ...extra });
   }
 
-  close() {
-    this.socket.close();
-  }
 }
 
 /** latency-sleep calling pb_sleep_us(300) in a loop (about 3000 calls a second) until killed. */

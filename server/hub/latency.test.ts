@@ -5,14 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { createHub, type Hub } from './index.ts';
+import { startTestHub, type TestHub } from './testing.ts';
 import { latencyFeature } from './latency.ts';
 import { LatencyProbeSet } from '../collectors/latency-probes.ts';
 import { LatencyError, type LatencyBatch, type LatencyCollector, type LatencyOptions } from '../collectors/latency.ts';
-import { hostPolicy } from '../http/security.ts';
 import { histogramOf } from '../../lib/histogram.ts';
 import type { Ack } from '../../lib/protocol.ts';
 import type { LatencyFrameMessage, LatencyProbeList } from '../../lib/protocol-latency.ts';
@@ -55,11 +52,8 @@ class FakeCollector {
   }
 }
 
-interface Harness {
-  url: string;
-  hub: Hub;
+interface Harness extends TestHub {
   collectors: FakeCollector[];
-  close(): Promise<void>;
 }
 
 async function startHub(maxProbes = 3, intervalMs = 30): Promise<Harness> {
@@ -74,20 +68,7 @@ async function startHub(maxProbes = 3, intervalMs = 30): Promise<Harness> {
       return c as unknown as LatencyCollector;
     },
   });
-  const http: Server = createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as AddressInfo).port;
-  const hub = createHub(http, { token: null, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test', features: [latencyFeature(probes)] });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    hub,
-    collectors,
-    close: async () => {
-      await hub.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+  return { ...(await startTestHub([latencyFeature(probes)])), collectors };
 }
 
 function client(url: string): ClientSocket {
