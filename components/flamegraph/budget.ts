@@ -9,8 +9,11 @@
 import type { FlameNode } from '../../lib/protocol.ts';
 import { findByPath, type ZoomPath } from './zoom.ts';
 
-/** Default most frames drawn at once. */
-export const DEFAULT_DRAW_BUDGET = 1000;
+/**
+ * Default most frames drawn at once. bench/render (10,000-node tree, 1368 px): 600 frames apply
+ * and paint in a median 39 ms, 1000 frames in 65 ms; the target is under 50 ms.
+ */
+export const DEFAULT_DRAW_BUDGET = 600;
 /** Frames narrower than this (CSS px) are never drawn. */
 export const MIN_FRAME_PX = 1;
 

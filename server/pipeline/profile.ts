@@ -37,7 +37,7 @@ export const DEFAULT_MIN_FRACTION = 1 / 4000;
 
 /**
  * Default node budget per frame: the narrowest frames beyond it are folded into `[pruned]`.
- * The browser draws at most its 1,000 widest frames anyway (components/flamegraph/budget.ts),
+ * The browser draws at most its 600 widest frames anyway (components/flamegraph/budget.ts),
  * so 3,000 leaves room for zooming while keeping each update cheap to build, send and apply.
  */
 export const DEFAULT_MAX_NODES = 3000;
