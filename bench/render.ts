@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
+import type { RenderBenchResult } from '../components/bench/RenderBench.tsx';
 
 import { DASHBOARD_DIR, ensureNextBuild } from '../server/index.ts';
 import { staticFiles } from '../server/http/static-files.ts';
@@ -34,17 +35,7 @@ const updates = Number(values.updates);
 const width = Number(values.width);
 const port = Number(values.port);
 
-interface Result {
-  nodes: number;
-  width: number;
-  budget: number;
-  updates: number;
-  updateMs: number[];
-  frameMs: number[];
-  drawnFrames: number;
-  done: boolean;
-  error?: string;
-}
+type Result = RenderBenchResult;
 
 const quantile = (xs: number[], q: number) => {
   const sorted = [...xs].sort((a, b) => a - b);

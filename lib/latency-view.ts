@@ -62,6 +62,22 @@ export interface LatencyProbeFrame {
 /** Columns kept for the heatmap (1 s each: two minutes). */
 export const HEATMAP_COLUMNS = 120;
 
+/** What a probe shows before its first read: empty histograms, no columns, no misses. */
+export function emptyProbeFrame(id: string, spec: string): LatencyProbeFrame {
+  return {
+    id,
+    spec,
+    interval: emptyHistogram(),
+    total: emptyHistogram(),
+    columns: [],
+    series: [],
+    misses: { noEntry: 0, startFull: 0, histFull: 0 },
+    stale: null,
+    targetExited: false,
+    sampledAtMs: 0,
+  };
+}
+
 /** Appends a column, dropping the oldest beyond `max`. Returns a new array. */
 export function pushColumn(columns: readonly HeatmapColumn[], column: HeatmapColumn, max = HEATMAP_COLUMNS): HeatmapColumn[] {
   const next = [...columns, column];

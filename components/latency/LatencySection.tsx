@@ -6,8 +6,7 @@
  */
 import type { ProfileSession } from '../session/useProfileSession.ts';
 import { useLatencyProbes } from '../session/useLatencyProbes.ts';
-import { emptyHistogram } from '../../lib/histogram.ts';
-import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
+import { emptyProbeFrame, type LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyProbeInfo } from '../../lib/protocol-latency.ts';
 import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 import { LatencyPanel } from './LatencyPanel.tsx';
@@ -15,18 +14,7 @@ import { ProbeSpecInput } from './ProbeSpecInput.tsx';
 
 /** What a probe shows before its first read arrives. */
 function emptyFrame(info: LatencyProbeInfo): LatencyProbeFrame {
-  return {
-    id: info.id,
-    spec: info.spec,
-    interval: emptyHistogram(),
-    total: emptyHistogram(),
-    columns: [],
-    series: [],
-    misses: { noEntry: 0, startFull: 0, histFull: 0 },
-    stale: null,
-    targetExited: false,
-    sampledAtMs: 0,
-  };
+  return emptyProbeFrame(info.id, info.spec);
 }
 
 export function LatencySection({ session, connected }: { session: Pick<ProfileSession, 'subscribe' | 'send'>; connected: boolean }) {

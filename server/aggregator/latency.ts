@@ -4,8 +4,7 @@
  * scrolling heatmap columns, per-key totals, misses, stale notice. Pure and deterministic:
  * no I/O, the batch carries its own timestamps.
  */
-import { emptyHistogram } from '../../lib/histogram.ts';
-import { HEATMAP_COLUMNS, pushColumn, type HeatmapColumn, type LatencyProbeFrame } from '../../lib/latency-view.ts';
+import { emptyProbeFrame, HEATMAP_COLUMNS, pushColumn, type HeatmapColumn, type LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyBatch } from '../collectors/latency.ts';
 
 export class LatencyView {
@@ -19,18 +18,7 @@ export class LatencyView {
     this.id = id;
     this.spec = spec;
     this.#maxColumns = maxColumns;
-    this.#last = {
-      id,
-      spec,
-      interval: emptyHistogram(),
-      total: emptyHistogram(),
-      columns: [],
-      series: [],
-      misses: { noEntry: 0, startFull: 0, histFull: 0 },
-      stale: null,
-      targetExited: false,
-      sampledAtMs: 0,
-    };
+    this.#last = emptyProbeFrame(id, spec);
   }
 
   /** Adds one interval; returns the frame to send. */
