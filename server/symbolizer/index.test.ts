@@ -228,7 +228,8 @@ test('JIT frames from /tmp/perf-PID.map of a node --perf-basic-prof process', as
     for (let k = 0; k < 2000; k++) pbJitHotLoop(10000);
     process.stdout.write('ready ' + process.pid + '\\n');
     process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
-  const child = spawn(process.execPath, ['--perf-basic-prof', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // In a temporary directory: node leaves V8 log files in its working directory.
+  const child = spawn(process.execPath, ['--perf-basic-prof', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'], cwd: tmpdir() });
   const pid = await new Promise<number>((res, rej) => {
     let text = '';
     child.stdout!.on('data', (d: Buffer) => {
