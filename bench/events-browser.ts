@@ -12,27 +12,15 @@
  * (smoothness) and the server's CPU. Run as root.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page } from '@playwright/test';
 import { compileWorkload } from '../server/probes/testing.ts';
+import { cpuSeconds, option } from './proc.ts';
 import { EVENTS_TEST_IDS, TEST_IDS } from '../lib/test-ids.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const SECONDS = Number(opt('seconds', '3'));
-const RATES = opt('rates', '500,1000,2000,4000,8000,16000,32000').split(',').map(Number);
-const PORT = Number(opt('port', '7272'));
-const TICKS = 100;
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
+const SECONDS = Number(option('seconds', '3'));
+const RATES = option('rates', '500,1000,2000,4000,8000,16000,32000').split(',').map(Number);
+const PORT = Number(option('port', '7272'));
 
 function runProducer(path: string, rate: number): Promise<number> {
   return new Promise((resolve, reject) => {

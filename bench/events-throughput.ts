@@ -14,19 +14,13 @@
  * Run as root.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileWorkload } from '../server/probes/testing.ts';
+import { cpuSeconds, option } from './proc.ts';
 import { EventsCollector } from '../server/collectors/events.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const SECONDS = Number(opt('seconds', '2'));
-const RATES = opt('rates', '10000,50000,100000,200000,400000,800000,1600000').split(',').map(Number);
-const TICKS = 100; // clock ticks per second (CLK_TCK on Linux x86_64)
+const SECONDS = Number(option('seconds', '2'));
+const RATES = option('rates', '10000,50000,100000,200000,400000,800000,1600000').split(',').map(Number);
 
 interface Row {
   tool: string;
@@ -69,12 +63,6 @@ async function probeboard(path: string, rate: number): Promise<Row> {
   return { tool: 'probeboard', rate, fired, delivered, lost: stats.lost + stats.dropped, cpuPct: ((cpu.user + cpu.system) / 1e6 / wall) * 100 };
 }
 
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14, 15)
-}
-
 async function bpftrace(path: string, rate: number): Promise<Row> {
   const child = spawn('bpftrace', ['-e', `usdt:${path}:pbev:flood { printf("%d\\n", arg0); }`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let lines = 0;
@@ -88,11 +76,11 @@ async function bpftrace(path: string, rate: number): Promise<Row> {
   for (let i = 0; i < 100 && !attached; i++) await sleep(100);
   if (!attached) throw new Error(`bpftrace did not attach: ${stderr.slice(0, 300)}`);
   lines = 0;
-  const cpu0 = procCpuSeconds(child.pid!);
+  const cpu0 = cpuSeconds(child.pid!);
   const t0 = process.hrtime.bigint();
   const fired = await runProducer(path, rate);
   await sleep(300);
-  const cpu1 = procCpuSeconds(child.pid!);
+  const cpu1 = cpuSeconds(child.pid!);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));

@@ -13,7 +13,7 @@
  * 3. With --soak-minutes N: keeps probeboard profiling with one viewer for N minutes and prints
  *    its RSS every minute (growth check).
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,22 +21,13 @@ import { parseArgs } from 'node:util';
 import { chromium, type Browser } from '@playwright/test';
 import { io as connect } from 'socket.io-client';
 import { buildWorkload } from '../test/workloads/build.ts';
+import { cpuSeconds } from './proc.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'soak-minutes': { type: 'string' }, iterations: { type: 'string' } } });
 const ROUNDS = Number(values.rounds ?? 3);
 const SOAK_MINUTES = Number(values['soak-minutes'] ?? 0);
 const ITERATIONS = values.iterations ?? '20000000000';
 const PORT = 7391;
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-
-/** user+sys CPU seconds of one process (and its reaped children), from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[11..14] = utime, stime, cutime, cstime (man 5 proc, counted from field 3)
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
-}
-
 function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
@@ -113,20 +104,20 @@ async function main() {
       await sampling(true);
       await sleep(1500);
 
-      const cpu0 = cpuSeconds(pbPid);
+      const cpu0 = cpuSeconds(pbPid, true);
       const t0 = Date.now();
       withProbeboard.push(timeWorkload(binary));
-      probeboardCpu += cpuSeconds(pbPid) - cpu0;
+      probeboardCpu += cpuSeconds(pbPid, true) - cpu0;
       probeboardWall += (Date.now() - t0) / 1000;
       peakRss = Math.max(peakRss, rssMb(pbPid, 'VmHWM'));
 
       await sampling(false);
       const perf = spawn('perf', ['record', '-F', '99', '-a', '-g', '-q', '-o', path.join(perfDir, `perf${round}.data`)], { stdio: 'ignore' });
       await sleep(1500);
-      const perfCpu0 = cpuSeconds(perf.pid!);
+      const perfCpu0 = cpuSeconds(perf.pid!, true);
       const p0 = Date.now();
       withPerf.push(timeWorkload(binary));
-      perfCpu += cpuSeconds(perf.pid!) - perfCpu0;
+      perfCpu += cpuSeconds(perf.pid!, true) - perfCpu0;
       perfWall += (Date.now() - p0) / 1000;
       perf.kill('SIGINT');
       await new Promise((resolve) => perf.once('exit', resolve));
@@ -147,10 +138,10 @@ async function main() {
 
     if (SOAK_MINUTES > 0) {
       console.log(`soak: ${SOAK_MINUTES} min, RSS every minute`);
-      const cpuStart = cpuSeconds(pbPid);
+      const cpuStart = cpuSeconds(pbPid, true);
       for (let minute = 1; minute <= SOAK_MINUTES; minute++) {
         await sleep(60_000);
-        console.log(`  minute ${minute}: RSS ${rssMb(pbPid, 'VmRSS').toFixed(0)} MB, peak ${rssMb(pbPid, 'VmHWM').toFixed(0)} MB, CPU ${(((cpuSeconds(pbPid) - cpuStart) / (minute * 60)) * 100).toFixed(2)} %`);
+        console.log(`  minute ${minute}: RSS ${rssMb(pbPid, 'VmRSS').toFixed(0)} MB, peak ${rssMb(pbPid, 'VmHWM').toFixed(0)} MB, CPU ${(((cpuSeconds(pbPid, true) - cpuStart) / (minute * 60)) * 100).toFixed(2)} %`);
       }
     }
   } finally {

@@ -4,18 +4,9 @@
  * draws the same picture. `jitter` makes the next live update: same frames, new sample counts.
  */
 import type { FlameNode, FrameKind } from '../../lib/protocol.ts';
+import { seededRandom as rng } from '../../lib/random.ts';
 
-/** Mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const MODULES = ['std::vector', 'tokio::runtime', 'v8::internal', 'node', 'libc', 'ext4', 'tcp', 'mm', 'sched', 'http::server'];
 const VERBS = ['poll', 'read', 'write', 'parse', 'alloc', 'free', 'handle', 'dispatch', 'compute', 'flush', 'encode', 'hash'];

@@ -54,14 +54,6 @@ export function readelfUsdt(path: string): ReadelfUsdt[] {
   return out;
 }
 
-/** A deterministic pseudo-random generator (mulberry32) for fuzz tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random generator for fuzz tests. */
+export { seededRandom as prng } from '../../lib/random.ts';
+
