@@ -55,7 +55,11 @@ test('profile program: open, load, attach on every CPU, read, close leaves nothi
   const id = Buffer.alloc(4);
   id.writeUInt32LE(withStack.userStackId, 0);
   const frames = decodeStack(object.map('pb_stacks0').lookup(id) ?? Buffer.alloc(0));
-  assert.ok(frames.length >= 1 && frames.every((ip) => ip > 0n && ip < 0x800000000000n), 'user frames are user addresses');
+  // The leaf is the sampled user instruction pointer, always a user address. The frames above it
+  // come from a frame-pointer walk the kernel does not validate: code built without frame
+  // pointers (or the JIT mid-prologue) can leave any word there, so only the leaf is checked.
+  assert.ok(frames.length >= 1, 'the user stack has at least its leaf');
+  assert.ok(frames[0] > 0n && frames[0] < 0x800000000000n, `the leaf is a user address (got 0x${frames[0].toString(16)})`);
   assert.equal(object.map('pb_counts0').drain().keys.length, 0, 'drain cleared the map');
 
   object.close();
