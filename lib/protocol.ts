@@ -124,6 +124,10 @@ export interface Hello {
   version: string;
   /** Whether this connection may change what is sampled (start/stop, rate, target). */
   canControl: boolean;
+  /** operator (the server's token) or viewer (a read-only viewer link); see lib/protocol-session.ts. */
+  role?: 'operator' | 'viewer';
+  /** The session this connection joined. */
+  session?: string;
 }
 
 /** Reply to every client request (socket.io acknowledgement). */

@@ -19,11 +19,11 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function unknownKeys(value: Record<string, unknown>, allowed: readonly string[]): string | null {
+export function unknownKeys(value: Record<string, unknown>, allowed: readonly string[]): string | null {
   const extra = Object.keys(value).filter((key) => !allowed.includes(key));
   return extra.length > 0 ? `unknown field ${JSON.stringify(extra[0])}` : null;
 }

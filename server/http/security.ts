@@ -10,6 +10,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
 export const TOKEN_COOKIE = 'pb_token';
+/** Cookie that carries a viewer link (`<id>.<secret>`) for the page's own asset requests. */
+export const VIEW_COOKIE = 'pb_view';
 export const TOKEN_ENV = 'PROBEBOARD_TOKEN';
 
 /** True for 127.0.0.0/8, ::1 and `localhost`. */
@@ -105,6 +107,23 @@ export function tokenMatches(expected: string, given: unknown): boolean {
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A viewer link token from `?view=` or the viewer cookie. */
+export function viewTokenFromRequest(req: IncomingMessage): string | null {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const query = url.searchParams.get('view');
+  if (query) return query;
+  return parseCookies(req.headers.cookie).get(VIEW_COOKIE) ?? null;
+}
+
+/** The session a page or API request names (`?session=`), or null. */
+export function sessionFromRequest(req: IncomingMessage): string | null {
+  return new URL(req.url ?? '/', 'http://x').searchParams.get('session');
+}
+
+export function viewCookie(view: string): string {
+  return `${VIEW_COOKIE}=${encodeURIComponent(view)}; Path=/; HttpOnly; SameSite=Strict`;
 }
 
 export function tokenCookie(token: string): string {

@@ -12,7 +12,7 @@ import type { Ack } from '../../lib/protocol.ts';
 export interface ViewerData {
   features: Map<string, unknown>;
   /** Flow control: per stream key, whether a message is in flight and the newest pending one. */
-  streams: Map<string, { inFlight: boolean; pending: { event: string; payload: unknown } | null; seq: number }>;
+  streams: Map<string, { inFlight: boolean; pending: { event: string; payload: unknown } | null; seq: number; sentAtMs: number }>;
 }
 
 /** Event maps stay open here: each feature validates its own payloads (lib/validate.ts style). */
@@ -41,6 +41,11 @@ export type Handler = (socket: HubSocket, payload: unknown) => unknown | Promise
 export interface HubFeature {
   /** Client events handled, by name. The return value (awaited) is the ack's `value`. */
   handlers: Record<string, Handler>;
+  /**
+   * The handlers a read-only viewer may call (per-connection view changes). Every other handler
+   * needs an operator: the hub refuses it before the feature sees it.
+   */
+  viewerHandlers?: readonly string[];
   /** Sends the initial state to a new viewer. */
   onConnect?(socket: HubSocket): void;
   onDisconnect?(socket: HubSocket): void;

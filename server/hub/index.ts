@@ -2,41 +2,127 @@
  * The hub: the only code that speaks socket.io.
  *
  * Guarantees:
- * - Every connection gets `hello` first, then each feature's current state at once.
+ * - Every connection joins one session (handshake `auth.session`, default `main`) with one
+ *   role: operator (the server's token) or viewer (a viewer link of that session). A viewer's
+ *   control requests are refused here, before any feature sees them, whatever the client sends.
+ * - Every connection gets `hello` first, then `session:state`, then each feature's current
+ *   state at once (late joiners and reconnects see the live picture without waiting).
  * - Flow control per viewer and stream: at most one unacknowledged message in flight and one
- *   pending (the newest; older pending ones are dropped), so a slow browser never makes the
- *   server buffer without bound (see HubContext.sendLatest).
+ *   pending (the newest; older pending ones are dropped). A connection that leaves a message
+ *   unacknowledged for `stallMs`, or whose transport buffers more than MAX_WRITE_BUFFER packets,
+ *   is disconnected: a stalled browser never makes the server buffer without bound.
  * - Every client message is validated by the feature that owns it; a bad one, or an unknown
  *   event, gets `error:message` (and a failed ack) and the connection and the server carry on.
- * - With a token configured, the handshake must carry it (auth.token, cookie or bearer).
- * - Host and Origin are checked before the handshake (DNS rebinding, cross-site WebSocket).
+ * - Host and Origin are checked before the handshake (DNS rebinding, cross-site WebSocket);
+ *   reconnections with state recovery go through the same auth middleware again.
+ * - A session with no connection for `idleStopMs` (and not recording) is stopped: its features
+ *   close, which detaches every BPF object they own. `main` is rebuilt on its next join.
+ * - Revoked or expired viewer links are disconnected within one sweep (1 s).
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server } from 'socket.io';
 import { PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
-import { checkHostAndOrigin, tokenFromRequest, tokenMatches, type HostPolicy } from '../http/security.ts';
+import {
+  MAIN_SESSION,
+  type FollowView,
+  type Role,
+  type SessionState,
+  type SessionSummary,
+} from '../../lib/protocol-session.ts';
+import { checkFollowView } from '../../lib/validate-session.ts';
+import { checkHostAndOrigin, tokenFromRequest, type HostPolicy } from '../http/security.ts';
 import { RequestError, type FeatureFactory, type Handler, type HubContext, type HubFeature, type HubSocket } from './feature.ts';
+import {
+  admit,
+  checkSessionName,
+  createLink,
+  deadLinks,
+  linkInfo,
+  newSessionId,
+  newSessionRecord,
+  revokeLink,
+  sessionIdProblem,
+  SessionInputError,
+  type Admission,
+  type Credentials,
+  type SessionRecord,
+} from './sessions.ts';
+import { viewTokenFromRequest } from '../http/security.ts';
 
 export interface HubOptions {
-  /** Required token, or null when the server is open (loopback only). */
+  /** Required operator token, or null when the server is open (loopback only). */
   token: string | null;
   hostPolicy: HostPolicy;
   version: string;
-  features: FeatureFactory[];
+  /**
+   * The features of one session. Called once per session (and again when an idle `main` is
+   * rebuilt), so each session owns its probes. A hub given only `features` has one session.
+   */
+  sessionFeatures?: (sessionId: string) => FeatureFactory[];
+  /** The features of the single `main` session, when `sessionFeatures` is not given. */
+  features?: FeatureFactory[];
+  /** ms without connections before a session stops (default 10 min). */
+  idleStopMs?: number;
+  /** Most sessions at once (default 8). */
+  maxSessions?: number;
+  /** ms a flow-controlled message may stay unacknowledged before the connection is dropped (default 20 s). */
+  stallMs?: number;
+  now?: () => number;
+}
+
+/** A session as the rest of the server sees it (HTTP export, recording). */
+export interface HubSession {
+  id: string;
+  name: string;
+  features: readonly HubFeature[];
 }
 
 export interface Hub {
   io: Server;
   /** Messages dropped for slow viewers since start (replaced before they could be sent). */
   droppedFrames(): number;
+  /** Connections dropped because they stalled. */
+  stalledConnections(): number;
+  /** The role these credentials give in a session, or why none (HTTP routes use it). */
+  admit(sessionId: string, credentials: Credentials): Admission;
+  session(id: string): HubSession | null;
   close(): Promise<void>;
 }
 
 /** Longest event name echoed back in an error (client-controlled text). */
 const MAX_ECHO = 64;
+/** Packets queued in one connection's transport before it counts as stalled. */
+const MAX_WRITE_BUFFER = 256;
+const SWEEP_MS = 1000;
+
+/** Session-level events any role may send (the rest of the session events need an operator). */
+const VIEWER_SESSION_EVENTS = new Set(['session:state']);
+
+interface Session extends SessionRecord {
+  room: string;
+  features: HubFeature[];
+  handlers: Map<string, Handler>;
+  viewerEvents: Set<string>;
+  follow: FollowView | null;
+  /** ms since the epoch when its last connection left (null while anyone is connected). */
+  emptySinceMs: number | null;
+}
+
+interface Connection {
+  session: string;
+  role: Role;
+  linkId: string | null;
+}
 
 export function createHub(http: HttpServer, options: HubOptions): Hub {
   const { token } = options;
+  const now = options.now ?? Date.now;
+  const idleStopMs = options.idleStopMs ?? 10 * 60_000;
+  const maxSessions = options.maxSessions ?? 8;
+  const stallMs = options.stallMs ?? 20_000;
+  const featuresOf = options.sessionFeatures ?? (() => options.features ?? []);
+  const canRebuild = options.sessionFeatures !== undefined;
+
   const io = new Server(http, {
     serveClient: false,
     // Cap one message from a browser; ours are a few hundred bytes.
@@ -45,28 +131,29 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       const refusal = checkHostAndOrigin(options.hostPolicy, req);
       callback(refusal, refusal === null);
     },
+    // A viewer whose connection drops gets what it missed on return; the auth middleware runs again.
+    connectionStateRecovery: { maxDisconnectionDuration: 60_000, skipMiddlewares: false },
   });
   let dropped = 0;
+  let stalled = 0;
+  const sessions = new Map<string, Session>();
+  const connections = new WeakMap<HubSocket, Connection>();
 
-  io.use((socket, next) => {
-    if (token === null) return next();
-    const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const given = auth?.token ?? tokenFromRequest(socket.request);
-    if (tokenMatches(token, given)) return next();
-    next(new Error('unauthorized: this server requires a token (open the URL with ?token=…)'));
-  });
-
-  const sockets = () => io.of('/').sockets.values() as Iterable<HubSocket>;
+  const allSockets = () => io.of('/').sockets.values() as Iterable<HubSocket>;
+  const socketsOf = function* (session: Session): Iterable<HubSocket> {
+    for (const socket of allSockets()) if (connections.get(socket)?.session === session.id) yield socket;
+  };
 
   const sendLatest: HubContext['sendLatest'] = (socket, stream, event, payload) => {
     let state = socket.data.streams.get(stream);
-    if (!state) socket.data.streams.set(stream, (state = { inFlight: false, pending: null, seq: 0 }));
+    if (!state) socket.data.streams.set(stream, (state = { inFlight: false, pending: null, seq: 0, sentAtMs: 0 }));
     if (state.inFlight) {
       if (state.pending) dropped++;
       state.pending = { event, payload };
       return;
     }
     state.inFlight = true;
+    state.sentAtMs = now();
     state.seq++;
     const current = state;
     socket.emit(event, { ...payload, seq: state.seq }, () => {
@@ -77,41 +164,208 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     });
   };
 
-  const context: HubContext = {
-    sockets,
-    sendLatest,
-    broadcast: (event, payload) => io.emit(event, payload),
-  };
-  const features: HubFeature[] = options.features.map((factory) => factory(context));
-  const handlers = new Map<string, Handler>();
-  for (const feature of features) {
-    for (const [event, handler] of Object.entries(feature.handlers)) {
-      if (handlers.has(event)) throw new Error(`two hub features handle ${event}`);
-      handlers.set(event, handler);
+  const openSession = (id: string, name: string): Session => {
+    const record = newSessionRecord(id, name, now());
+    const session: Session = {
+      ...record,
+      room: `session:${id}`,
+      features: [],
+      handlers: new Map(),
+      viewerEvents: new Set(),
+      follow: null,
+      emptySinceMs: now(),
+    };
+    const context: HubContext = {
+      sockets: () => socketsOf(session),
+      sendLatest,
+      broadcast: (event, payload) => io.to(session.room).emit(event, payload),
+    };
+    session.features = featuresOf(id).map((factory) => factory(context));
+    for (const feature of session.features) {
+      for (const [event, handler] of Object.entries(feature.handlers)) {
+        if (session.handlers.has(event)) throw new Error(`two hub features handle ${event}`);
+        session.handlers.set(event, handler);
+      }
+      for (const event of feature.viewerHandlers ?? []) session.viewerEvents.add(event);
     }
-  }
+    sessions.set(id, session);
+    return session;
+  };
+
+  const closeSession = async (session: Session, reason: string) => {
+    sessions.delete(session.id);
+    for (const socket of [...socketsOf(session)]) {
+      socket.emit('session:closed', { id: session.id, reason });
+      socket.disconnect(true);
+    }
+    for (const feature of session.features) await feature.close?.();
+  };
+
+  openSession(MAIN_SESSION, 'main');
+
+  const stateFor = (session: Session, role: Role): SessionState => {
+    let viewers = 0;
+    let operators = 0;
+    for (const socket of socketsOf(session)) {
+      if (connections.get(socket)?.role === 'viewer') viewers++;
+      else operators++;
+    }
+    return {
+      id: session.id,
+      name: session.name,
+      role,
+      createdAtMs: session.createdAtMs,
+      viewers,
+      operators,
+      follow: session.follow,
+      recording: null,
+      replay: null,
+      idleStopMs,
+      ...(role === 'operator' && { links: [...session.links.values()].map(linkInfo) }),
+    };
+  };
+
+  const announce = (session: Session) => {
+    const operatorState = stateFor(session, 'operator');
+    const viewerState = { ...stateFor(session, 'viewer') };
+    for (const socket of socketsOf(session)) {
+      socket.emit('session:state', connections.get(socket)?.role === 'operator' ? operatorState : viewerState);
+    }
+  };
+
+  const admitTo = (sessionId: string, credentials: Credentials): Admission => {
+    const problem = sessionIdProblem(sessionId);
+    if (problem) return { ok: false, error: problem };
+    let session = sessions.get(sessionId);
+    if (!session && sessionId === MAIN_SESSION && canRebuild) session = openSession(MAIN_SESSION, 'main');
+    if (!session) return { ok: false, error: `no session ${sessionId} (it may have stopped after being idle)` };
+    return admit(session, token, credentials, now());
+  };
+
+  io.use((socket, next) => {
+    const auth = (socket.handshake.auth ?? {}) as { token?: unknown; view?: unknown; session?: unknown };
+    const sessionId = auth.session === undefined || auth.session === '' ? MAIN_SESSION : auth.session;
+    const credentials: Credentials = {
+      token: auth.token ?? tokenFromRequest(socket.request),
+      view: auth.view ?? viewTokenFromRequest(socket.request),
+    };
+    const admission = admitTo(String(sessionId), credentials);
+    if (!admission.ok) return next(new Error(admission.error));
+    connections.set(socket as unknown as HubSocket, { session: String(sessionId), role: admission.role, linkId: admission.linkId });
+    next();
+  });
 
   const refuse = (socket: HubSocket, event: string, message: string, ack?: unknown) => {
     socket.emit('error:message', { event, message });
     if (typeof ack === 'function') (ack as (reply: Ack) => void)({ ok: false, error: message });
   };
 
+  /** Session management requests (operators only, except where noted). */
+  const sessionHandlers: Record<string, (socket: HubSocket, session: Session, payload: unknown) => unknown> = {
+    'session:state': (socket, session) => stateFor(session, connections.get(socket)!.role),
+    'session:list': (): SessionSummary[] =>
+      [...sessions.values()].map((s) => ({
+        id: s.id,
+        name: s.name,
+        createdAtMs: s.createdAtMs,
+        connections: [...socketsOf(s)].length,
+        recording: false,
+        replay: false,
+      })),
+    'session:create': (_socket, _session, payload) => {
+      if (!canRebuild) throw new RequestError('this server runs a single session');
+      if (sessions.size >= maxSessions) throw new RequestError(`at most ${maxSessions} sessions at once: close one first`);
+      const name = checkSessionName((payload as { name?: unknown } | undefined)?.name);
+      let id = newSessionId();
+      while (sessions.has(id)) id = newSessionId();
+      const created = openSession(id, name);
+      return { id: created.id, name: created.name, path: `/?session=${encodeURIComponent(created.id)}` };
+    },
+    'session:close': async (_socket, _session, payload) => {
+      const id = (payload as { id?: unknown } | undefined)?.id;
+      const problem = sessionIdProblem(id);
+      if (problem) throw new RequestError(problem);
+      const target = sessions.get(id as string);
+      if (!target) throw new RequestError(`no session ${String(id)}`);
+      if (target.id === MAIN_SESSION) throw new RequestError('the main session cannot be closed (stop its probes instead)');
+      await closeSession(target, 'an operator closed this session');
+      return undefined;
+    },
+    'link:create': (_socket, session, payload) => {
+      const request = (payload ?? {}) as { label?: unknown; minutes?: unknown };
+      if (typeof request !== 'object') throw new RequestError('link:create takes {label?, minutes?}');
+      const created = createLink(session, request, now());
+      announce(session);
+      return created;
+    },
+    'link:revoke': (_socket, session, payload) => {
+      const revoked = revokeLink(session, (payload as { id?: unknown } | undefined)?.id);
+      dropDeadLinks(session);
+      announce(session);
+      return revoked;
+    },
+    'follow:set': (socket, session, payload) => {
+      const checked = checkFollowView(payload);
+      if (!checked.ok) throw new RequestError(checked.error);
+      session.follow = checked.value;
+      // Everyone but the presenter applies it (the presenter already shows it).
+      socket.to(session.room).emit('follow:view', checked.value);
+      return undefined;
+    },
+  };
+
+  const dropDeadLinks = (session: Session) => {
+    const dead = deadLinks(session, now());
+    if (dead.size === 0) return;
+    for (const socket of [...socketsOf(session)]) {
+      const linkId = connections.get(socket)?.linkId;
+      if (linkId && dead.has(linkId)) {
+        socket.emit('session:closed', { id: session.id, reason: 'this viewer link was revoked or has expired' });
+        socket.disconnect(true);
+      }
+    }
+  };
+
   io.on('connection', (raw) => {
     const socket = raw as unknown as HubSocket;
+    const connection = connections.get(socket);
+    const session = connection ? sessions.get(connection.session) : undefined;
+    if (!connection || !session) {
+      socket.disconnect(true);
+      return;
+    }
+    // Fresh per-connection state, also after a recovered reconnect (no stale in-flight stream).
     socket.data = { features: new Map(), streams: new Map() };
-    socket.emit('hello', { protocol: PROTOCOL_VERSION, version: options.version, canControl: true });
-    for (const feature of features) feature.onConnect?.(socket);
+    socket.join(session.room);
+    session.emptySinceMs = null;
+    socket.emit('hello', {
+      protocol: PROTOCOL_VERSION,
+      version: options.version,
+      canControl: connection.role === 'operator',
+      role: connection.role,
+      session: session.id,
+    });
+    announce(session);
+    for (const feature of session.features) feature.onConnect?.(socket);
 
     // One dispatcher for every event: unknown ones are answered, handlers' errors become replies.
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const name = String(event).slice(0, MAX_ECHO);
       const ack = typeof args.at(-1) === 'function' ? args.at(-1) : undefined;
-      const handler = handlers.get(String(event));
-      if (!handler) return refuse(socket, name, `unknown event ${JSON.stringify(name)}`, ack);
       const payload = args.length > (ack ? 1 : 0) ? args[0] : undefined;
+      const live = sessions.get(connection.session);
+      if (!live) return refuse(socket, name, 'this session has stopped', ack);
+      // Own properties only: a client sending "constructor" must not reach Object.prototype.
+      const sessionHandler = Object.hasOwn(sessionHandlers, String(event)) ? sessionHandlers[String(event)] : undefined;
+      const handler = live.handlers.get(String(event));
+      if (!sessionHandler && !handler) return refuse(socket, name, `unknown event ${JSON.stringify(name)}`, ack);
+      const viewerMay = sessionHandler ? VIEWER_SESSION_EVENTS.has(String(event)) : live.viewerEvents.has(String(event));
+      if (connection.role !== 'operator' && !viewerMay) {
+        return refuse(socket, name, `${name} needs an operator: this is a read-only viewer link`, ack);
+      }
       let result: unknown;
       try {
-        result = handler(socket, payload);
+        result = sessionHandler ? sessionHandler(socket, live, payload) : handler!(socket, payload);
       } catch (error) {
         return refuse(socket, name, messageOf(error), ack);
       }
@@ -123,22 +377,56 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       );
     });
     socket.on('disconnect', () => {
-      for (const feature of features) feature.onDisconnect?.(socket);
+      for (const feature of session.features) feature.onDisconnect?.(socket);
+      if (!sessions.has(session.id)) return;
+      if ([...socketsOf(session)].length === 0) session.emptySinceMs = now();
+      announce(session);
     });
   });
+
+  /** Once a second: drop stalled connections and dead links; stop idle sessions. */
+  const sweep = setInterval(() => {
+    const at = now();
+    for (const socket of [...allSockets()]) {
+      const buffered = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+      let stuck = buffered > MAX_WRITE_BUFFER;
+      for (const state of socket.data.streams?.values() ?? []) {
+        if (state.inFlight && at - state.sentAtMs > stallMs) stuck = true;
+      }
+      if (stuck) {
+        stalled++;
+        socket.disconnect(true);
+      }
+    }
+    for (const session of [...sessions.values()]) {
+      dropDeadLinks(session);
+      const idle = session.emptySinceMs !== null && at - session.emptySinceMs >= idleStopMs;
+      if (idle && (session.id !== MAIN_SESSION || canRebuild)) {
+        void closeSession(session, 'stopped after being idle');
+      }
+    }
+  }, SWEEP_MS);
+  sweep.unref();
 
   return {
     io,
     droppedFrames: () => dropped,
+    stalledConnections: () => stalled,
+    admit: admitTo,
+    session: (id) => sessions.get(id) ?? null,
     close: async () => {
-      for (const feature of features) await feature.close?.();
+      clearInterval(sweep);
+      for (const session of [...sessions.values()]) {
+        sessions.delete(session.id);
+        for (const feature of session.features) await feature.close?.();
+      }
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };
 }
 
 function messageOf(error: unknown): string {
-  if (error instanceof RequestError) return error.message;
+  if (error instanceof RequestError || error instanceof SessionInputError) return error.message;
   if (error instanceof Error) return error.message;
   return String(error);
 }

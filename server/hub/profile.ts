@@ -42,6 +42,7 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
         socket.emit('profile:status', pipeline.status());
         sendFrame(socket, DEFAULT_VIEW);
       },
+      viewerHandlers: ['view:set'],
       handlers: {
         'view:set': (socket, payload) => {
           const checked = checkView(payload);

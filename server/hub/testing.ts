@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { createHub, type Hub } from './index.ts';
+import { createHub, type Hub, type HubOptions } from './index.ts';
 import type { FeatureFactory } from './feature.ts';
 import { hostPolicy } from '../http/security.ts';
 import type { Ack } from '../../lib/protocol.ts';
@@ -18,11 +18,15 @@ export interface TestHub {
 }
 
 /** A hub with `features` on 127.0.0.1 port 0 (plain HTTP answers "ok"). */
-export async function startTestHub(features: FeatureFactory[], token: string | null = null): Promise<TestHub> {
+export async function startTestHub(
+  features: FeatureFactory[],
+  token: string | null = null,
+  options: Partial<Omit<HubOptions, 'token' | 'hostPolicy'>> = {},
+): Promise<TestHub> {
   const http: Server = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
-  const hub = createHub(http, { token, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test', features });
+  const hub = createHub(http, { token, hostPolicy: hostPolicy('127.0.0.1', port), version: 'test', features, ...options });
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -1,0 +1,105 @@
+/**
+ * Sessions, roles, viewer links and follow mode on the wire (docs/protocol.md, "Sessions").
+ *
+ * A session is a named set of running probes (profile, latency, events) with its own URL
+ * (`/?session=ID`). Each connection belongs to one session, chosen in the handshake
+ * (`auth.session`, default `main`), with one role:
+ * - operator: presented the server's token; may start and stop probes and manage the session;
+ * - viewer: presented a viewer link (`auth.view`) of that session; read-only. Every control
+ *   request from a viewer is refused by the server, whatever the client sends.
+ *
+ * Isomorphic: no Node or DOM APIs.
+ */
+import type { TimeWindow, StackMode } from './protocol.ts';
+
+/** The session every server starts with, and the one a URL without `?session=` joins. */
+export const MAIN_SESSION = 'main';
+
+/** Session ids: letters, digits, `-` and `_`, 1..32 chars (they appear in URLs). */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+export const MAX_SESSION_NAME = 80;
+export const MAX_LINK_LABEL = 80;
+/** Longest viewer link life a client may ask for (7 days), in minutes. */
+export const MAX_LINK_MINUTES = 7 * 24 * 60;
+
+export type Role = 'operator' | 'viewer';
+
+/** Server -> client `session:state`: sent on join and on every change. */
+export interface SessionState {
+  id: string;
+  name: string;
+  /** This connection's role. */
+  role: Role;
+  createdAtMs: number;
+  /** Connections in this session, by role (the presenter's audience). */
+  viewers: number;
+  operators: number;
+  /** The presenter's current view, or null before any operator shared one. */
+  follow: FollowView | null;
+  /** Recording in progress, or null. */
+  recording: { id: string; name: string; startedAtMs: number } | null;
+  /** Set for a session that replays a recording instead of the kernel. */
+  replay: ReplayState | null;
+  /** Operators only: the session's viewer links (never their secrets after creation). */
+  links?: ViewerLinkInfo[];
+  /** ms with no connection after which the session stops (every probe detached). */
+  idleStopMs: number;
+}
+
+export interface ReplayState {
+  recordingId: string;
+  speed: 1 | 2 | 4;
+  playing: boolean;
+  /** ms since the start of the recording. */
+  positionMs: number;
+  durationMs: number;
+}
+
+export interface ViewerLinkInfo {
+  id: string;
+  label: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  revoked: boolean;
+}
+
+/** Reply to `link:create`: the only time the secret (`token`) is sent. */
+export interface ViewerLinkCreated extends ViewerLinkInfo {
+  /** Goes into the viewer URL as `?session=ID&view=TOKEN`. */
+  token: string;
+  /** Path and query of the viewer URL (the page prefixes its own origin). */
+  path: string;
+}
+
+/** Server -> client `session:list` reply (operators only). */
+export interface SessionSummary {
+  id: string;
+  name: string;
+  createdAtMs: number;
+  connections: number;
+  recording: boolean;
+  replay: boolean;
+}
+
+/**
+ * What a follower copies from the presenter (`follow:set` from an operator, `follow:view` to
+ * everyone in the session). Zoom is a path of frame names from the root, so it survives tree
+ * updates; `selected` likewise.
+ */
+export interface FollowView {
+  window: TimeWindow;
+  stackMode: StackMode;
+  hideIdle: boolean;
+  /** Frame names from the root (exclusive) to the zoomed frame; empty = not zoomed. */
+  zoom: string[];
+  search: string;
+  /** Frame names from the root to the selected frame, or null. */
+  selected: string[] | null;
+  /** Which probe panel is in focus (`profile`, a latency id `lat-3`, an events id), or null. */
+  focus: string | null;
+  icicle: boolean;
+}
+
+export const MAX_FOLLOW_PATH = 128;
+export const MAX_FOLLOW_NAME = 512;
+export const MAX_SEARCH = 200;

@@ -1,0 +1,335 @@
+/**
+ * Sessions, roles, viewer links and follow mode against a real socket.io server and clients.
+ * A small in-memory feature stands in for the probes: what matters here is who may call what.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { io as connect, type Socket } from 'socket.io-client';
+import { startTestHub, type TestHub } from './testing.ts';
+import type { FeatureFactory } from './feature.ts';
+import type { Ack } from '../../lib/protocol.ts';
+import type { FollowView, SessionState, ViewerLinkCreated } from '../../lib/protocol-session.ts';
+
+const TOKEN = 'operator-token-0123456789';
+
+/** Per session: a counter a control request bumps, a per-viewer setting, and whether it closed. */
+interface Probe {
+  session: string;
+  started: number;
+  closed: boolean;
+}
+
+function probeFeatures(probes: Probe[]) {
+  return (sessionId: string): FeatureFactory[] => [
+    () => {
+      const probe: Probe = { session: sessionId, started: 0, closed: false };
+      probes.push(probe);
+      return {
+        viewerHandlers: ['test:look'],
+        handlers: {
+          'test:start': () => ++probe.started,
+          'test:look': () => 'looked',
+        },
+        async close() {
+          probe.closed = true;
+        },
+      };
+    },
+  ];
+}
+
+async function startHub(probes: Probe[], extra: { idleStopMs?: number; stallMs?: number } = {}): Promise<TestHub> {
+  return startTestHub([], TOKEN, { sessionFeatures: probeFeatures(probes), ...extra });
+}
+
+function client(url: string, auth: Record<string, string>): Socket {
+  return connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
+}
+
+function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (error) => reject(error));
+  });
+}
+
+function refusal(socket: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('connected, but should have been refused')));
+    socket.once('connect_error', (error) => resolve(error.message));
+  });
+}
+
+function ask<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
+  return new Promise((resolve) => socket.emit(event, payload, resolve));
+}
+
+function next<T>(socket: Socket, event: string, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once(event, (value: T) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function viewerLink(operator: Socket, minutes = 60): Promise<ViewerLinkCreated> {
+  const reply = await ask<ViewerLinkCreated>(operator, 'link:create', { label: 'team', minutes });
+  assert.ok(reply.ok, JSON.stringify(reply));
+  return reply.value!;
+}
+
+test('a viewer link joins read-only: control requests are refused by the server, view requests pass', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const operator = client(h.url, { token: TOKEN });
+    sockets.push(operator);
+    const operatorHello = next<{ role: string; canControl: boolean }>(operator, 'hello');
+    await connected(operator);
+    assert.deepEqual(await operatorHello.then((hello) => [hello.role, hello.canControl]), ['operator', true]);
+
+    const link = await viewerLink(operator);
+    assert.match(link.token, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{24}$/, '144-bit secret after the link id');
+    assert.ok(link.path.includes('view=') && link.path.includes('session=main'));
+
+    const presence = new Promise<SessionState>((resolve) => {
+      operator.on('session:state', (state: SessionState) => {
+        if (state.viewers === 1) resolve(state);
+      });
+    });
+    const viewer = client(h.url, { view: link.token });
+    sockets.push(viewer);
+    const viewerHello = next<{ role: string; canControl: boolean }>(viewer, 'hello');
+    await connected(viewer);
+    assert.deepEqual(await viewerHello.then((hello) => [hello.role, hello.canControl]), ['viewer', false]);
+    const seen = await presence;
+    assert.equal(seen.viewers, 1, 'the presenter sees how many watch');
+    assert.equal(seen.links?.length, 1, 'operators see the links');
+
+    // Straight over the socket, bypassing any UI: refused, and nothing started.
+    const start = await ask(viewer, 'test:start', {});
+    assert.equal(start.ok, false);
+    assert.match((start as { error: string }).error, /needs an operator/);
+    for (const event of ['link:create', 'session:create', 'follow:set', 'session:list', 'link:revoke']) {
+      const reply = await ask(viewer, event, {});
+      assert.equal(reply.ok, false, `${event} refused for a viewer`);
+    }
+    assert.equal(probes[0].started, 0, 'the viewer started nothing');
+    assert.deepEqual(await ask(viewer, 'test:look', {}), { ok: true, value: 'looked' });
+    const state = await ask<SessionState>(viewer, 'session:state');
+    assert.equal(state.ok && state.value!.role, 'viewer');
+    assert.equal(state.ok && state.value!.links, undefined, 'viewers never see links');
+
+    assert.deepEqual(await ask(operator, 'test:start', {}), { ok: true, value: 1 });
+    // A prototype property is not an event.
+    assert.equal((await ask(operator, 'constructor', {})).ok, false);
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
+
+test('bad credentials are refused: wrong token, forged or foreign link, unknown session', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const operator = client(h.url, { token: TOKEN });
+    sockets.push(operator);
+    await connected(operator);
+    const link = await viewerLink(operator);
+    const created = await ask<{ id: string }>(operator, 'session:create', { name: 'demo' });
+    assert.ok(created.ok);
+    const other = created.value!.id;
+
+    const attempts: [Record<string, string>, RegExp][] = [
+      [{}, /requires a token/],
+      [{ token: 'wrong-token-0123456789' }, /requires a token/],
+      [{ view: link.token.slice(0, -2) + 'xx' }, /not valid/],
+      [{ view: link.token, session: other }, /not valid for session/],
+      [{ token: TOKEN, session: 'no-such' }, /no session no-such/],
+      [{ token: TOKEN, session: '../etc' }, /session id must be/],
+    ];
+    for (const [auth, expected] of attempts) {
+      const socket = client(h.url, auth);
+      sockets.push(socket);
+      assert.match(await refusal(socket), expected, JSON.stringify(auth));
+    }
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
+
+test('a revoked link is disconnected at once and cannot come back; an expired link is refused', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const operator = client(h.url, { token: TOKEN });
+    sockets.push(operator);
+    await connected(operator);
+    const link = await viewerLink(operator);
+    const viewer = client(h.url, { view: link.token });
+    sockets.push(viewer);
+    await connected(viewer);
+    const closed = next<{ reason: string }>(viewer, 'session:closed');
+    const gone = new Promise<number>((resolve) => viewer.once('disconnect', () => resolve(Date.now())));
+    const revokedAt = Date.now();
+    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok);
+    assert.match((await closed).reason, /revoked/);
+    assert.ok((await gone) - revokedAt < 5000, 'disconnected within 5 s');
+    const again = client(h.url, { view: link.token });
+    sockets.push(again);
+    assert.match(await refusal(again), /revoked/);
+
+    const short = await viewerLink(operator, 0.001); // 60 ms
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const late = client(h.url, { view: short.token });
+    sockets.push(late);
+    assert.match(await refusal(late), /expired/);
+    assert.equal((await ask(operator, 'link:create', { minutes: -1 })).ok, false);
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
+
+test('viewers follow the presenter; a late joiner gets the current view in session:state', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const operator = client(h.url, { token: TOKEN });
+    sockets.push(operator);
+    await connected(operator);
+    const link = await viewerLink(operator);
+    const viewer = client(h.url, { view: link.token });
+    sockets.push(viewer);
+    await connected(viewer);
+
+    const view: FollowView = {
+      window: '60s',
+      stackMode: 'user',
+      hideIdle: true,
+      icicle: false,
+      zoom: ['all-procs', 'main', 'work'],
+      search: 'work',
+      selected: ['all-procs', 'main'],
+      focus: 'profile',
+    };
+    const followed = next<FollowView>(viewer, 'follow:view');
+    let echoed = false;
+    operator.on('follow:view', () => (echoed = true));
+    assert.ok((await ask(operator, 'follow:set', view)).ok);
+    assert.deepEqual(await followed, view);
+    assert.equal(echoed, false, 'the presenter does not get its own view back');
+
+    const late = client(h.url, { view: link.token });
+    sockets.push(late);
+    const lateState = next<SessionState>(late, 'session:state');
+    await connected(late);
+    assert.deepEqual((await lateState).follow, view);
+
+    const bad = await ask(operator, 'follow:set', { ...view, zoom: 'all' });
+    assert.equal(bad.ok, false);
+    assert.match((bad as { error: string }).error, /follow.zoom/);
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
+
+test('sessions are separate; an idle session stops and closes its probes; main comes back on demand', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes, { idleStopMs: 300 });
+  const sockets: Socket[] = [];
+  try {
+    const operator = client(h.url, { token: TOKEN });
+    sockets.push(operator);
+    await connected(operator);
+    const created = await ask<{ id: string; path: string }>(operator, 'session:create', { name: 'demo' });
+    assert.ok(created.ok);
+    const id = created.value!.id;
+    assert.equal(created.value!.path, `/?session=${id}`);
+    const inDemo = client(h.url, { token: TOKEN, session: id });
+    sockets.push(inDemo);
+    await connected(inDemo);
+    await ask(inDemo, 'test:start', {});
+    await ask(inDemo, 'test:start', {});
+    const demo = probes.find((p) => p.session === id)!;
+    const main = probes.find((p) => p.session === 'main')!;
+    assert.equal(demo.started, 2);
+    assert.equal(main.started, 0, 'requests act on the connection\'s own session');
+    assert.equal((await ask(operator, 'session:create', { name: '' })).ok, false);
+
+    inDemo.close();
+    await until(() => demo.closed, 'the idle session to close its features');
+    assert.equal(main.closed, false, 'main has its operator connected');
+    const rejoin = client(h.url, { token: TOKEN, session: id });
+    sockets.push(rejoin);
+    assert.match(await refusal(rejoin), /no session/);
+
+    operator.close();
+    await until(() => main.closed, 'main to stop when idle');
+    const back = client(h.url, { token: TOKEN });
+    sockets.push(back);
+    await connected(back);
+    assert.equal(probes.filter((p) => p.session === 'main').length, 2, 'main was rebuilt for the new connection');
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
+
+test('a connection that leaves a message unacknowledged is dropped after stallMs; others carry on', async () => {
+  const probes: Probe[] = [];
+  let push: (() => void) | null = null;
+  const h = await startTestHub([], TOKEN, {
+    stallMs: 300,
+    sessionFeatures: () => [
+      (hub) => {
+        const timer = setInterval(() => {
+          for (const socket of hub.sockets()) hub.sendLatest(socket, 'tick', 'test:tick', { at: Date.now() });
+        }, 50);
+        push = () => clearInterval(timer);
+        return { handlers: {}, async close() { clearInterval(timer); } };
+      },
+      ...probeFeatures(probes)('x'),
+    ],
+  });
+  const sockets: Socket[] = [];
+  try {
+    const stalled = client(h.url, { token: TOKEN });
+    const healthy = client(h.url, { token: TOKEN });
+    sockets.push(stalled, healthy);
+    let healthyTicks = 0;
+    stalled.on('test:tick', () => undefined); // never acks
+    healthy.on('test:tick', (_tick: unknown, ack: () => void) => {
+      healthyTicks++;
+      ack();
+    });
+    await Promise.all([connected(stalled), connected(healthy)]);
+    const dropped = new Promise<void>((resolve) => stalled.once('disconnect', () => resolve()));
+    await dropped;
+    assert.equal(h.hub.stalledConnections(), 1);
+    const before = healthyTicks;
+    await until(() => healthyTicks > before + 3, 'the healthy client to keep getting ticks');
+    assert.ok(healthy.connected);
+  } finally {
+    (push as (() => void) | null)?.();
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
