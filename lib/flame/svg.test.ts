@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { renderFlameSvg, fitText, formatSamples, xmlEscape } from './svg.ts';
+import { renderFlameSvg, fitText, flameScript, formatSamples, xmlEscape } from './svg.ts';
 import { SEARCH_HIGHLIGHT } from './colors.ts';
 import { treeFromFolded } from './tree.ts';
 import { checkXml } from './xml-check.ts';
@@ -32,7 +32,8 @@ test('standalone, well-formed, title and total inside', () => {
   wellFormed(svg);
   assert.match(svg, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.match(svg, /<style>/);
-  assert.doesNotMatch(svg, /href=|<script|url\(/);
+  assert.doesNotMatch(svg, /href=|url\(/);
+  assert.doesNotMatch(renderFlameSvg(tree, { title: 't', interactive: false }), /href=|<script|url\(|data-/);
   assert.ok(svg.includes('CPU &lt;flame&gt; &amp; graph'));
   assert.ok(svg.includes('host &quot;x&quot;'));
   assert.ok(svg.includes('Total: 1,076 samples'));
@@ -89,7 +90,7 @@ test('zoom: the subtree fills the width, ancestors full width and faded', () => 
   const rectOf = (name: string) => /<rect x="([^"]*)" y="[^"]*" width="([^"]*)"/.exec(svg.slice(svg.indexOf(`<title>${name} `)))!;
   assert.equal(rectOf('main')[2], '980');
   assert.equal(rectOf('app')[2], '980');
-  assert.ok(/<g class="frame parent"><title>app /.test(svg));
+  assert.ok(/<g class="frame parent"[^>]*><title>app /.test(svg));
   assert.ok(!svg.includes('<title>cpu_idle'), 'frames outside the zoomed subtree are not drawn');
   // Percentages stay relative to the whole profile.
   assert.ok(svg.includes('<title>memcpy (30 samples, 2.79%)</title>'));
@@ -118,4 +119,70 @@ test('checkXml rejects what is not well formed', () => {
   assert.notEqual(checkXml('<a/><b/>'), null);
   assert.notEqual(checkXml('<a>'), null);
   assert.equal(checkXml('<?xml version="1.0"?>\n<a x="1"><b>&amp;&#60;</b><!-- c --></a>\n'), null);
+});
+
+/** The <script> text inside the CDATA section, or undefined. */
+function scriptOf(svg: string): string | undefined {
+  return /<script type="text\/ecmascript"><!\[CDATA\[([\s\S]*?)\]\]><\/script>/.exec(svg)?.[1];
+}
+
+test('interactive by default: frame data, hidden controls, details line and a script that compiles', () => {
+  const svg = renderFlameSvg(tree, { title: 't', search: 'main' });
+  wellFormed(svg);
+  const script = scriptOf(svg);
+  assert.ok(script, 'a CDATA script');
+  assert.doesNotThrow(() => new Function(script!), 'the script is valid JavaScript');
+  assert.ok(!script!.includes(']]>'));
+  assert.ok(svg.indexOf('<script') > svg.lastIndexOf('<g class="frame'), 'the script runs after the frames are parsed');
+  assert.match(svg, /<svg [^>]*data-total="1076" data-search="main">/);
+  // Controls hidden until the script shows them; a details line for hover.
+  assert.match(svg, /<text class="ctl reset-zoom"[^>]*display="none">Reset Zoom<\/text>/);
+  assert.match(svg, /<text class="ctl search-ctl"[^>]*display="none">Search<\/text>/);
+  assert.match(svg, /<text class="info details"/);
+  // Every frame carries its name, samples and parent index; parents come before children.
+  const frames = [...svg.matchAll(/<g class="(frame[^"]*)" data-name="([^"]*)" data-samples="([^"]*)" data-parent="([^"]*)"(?: data-fill="([^"]*)")?><title>([^<]*)<\/title>/g)];
+  assert.equal(frames.length, 15);
+  frames.forEach((m, i) => {
+    const parent = Number(m[4]);
+    assert.ok(parent < i && (i === 0) === (parent === -1), `frame ${i} parent ${parent}`);
+    assert.ok(m[6].startsWith(`${m[2]} (`), 'title starts with the name');
+  });
+  const byName = (name: string) => frames.find((m) => m[2] === name)!;
+  assert.equal(byName('ksys_read')[3], '10');
+  assert.equal(frames[Number(byName('ksys_read')[4])][2], 'do_syscall_64');
+  // A search highlight keeps the frame's own colour for the script to restore.
+  const main = byName('main');
+  assert.match(main[1], /match/);
+  assert.match(main[5] ?? '', /^rgb\(/);
+  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'));
+});
+
+test('interactive zoomed export: parents of the zoomed subtree link to each other', () => {
+  const svg = renderFlameSvg(tree, { title: 't', zoomPath: ['app', 'main'] });
+  wellFormed(svg);
+  const parents = [...svg.matchAll(/data-name="([^"]*)" data-samples="[^"]*" data-parent="([^"]*)"/g)].map((m) => [m[1], Number(m[2])]);
+  assert.deepEqual(parents.slice(0, 3), [
+    ['all', -1],
+    ['app', 0],
+    ['main', 1],
+  ]);
+  assert.ok(parents.slice(3).every(([, p]) => (p as number) >= 2));
+});
+
+test('the script embeds the layout constants', () => {
+  const text = flameScript(980, 0.5);
+  assert.match(text, /INNER = 980, MINW = 0\.5/);
+  assert.doesNotThrow(() => new Function(text));
+});
+
+test('colour and tooltip hooks', () => {
+  const svg = renderFlameSvg(tree, {
+    title: 't',
+    frameFill: (node) => (node.n === 'memcpy' ? 'rgb(1,2,3)' : 'rgb(9,9,9)'),
+    frameTitle: (node, total) => `${node.n}: ${node.v}/${total}`,
+  });
+  wellFormed(svg);
+  assert.ok(svg.includes('<title>memcpy: 30/1076</title><rect x="'));
+  assert.match(svg, /<title>memcpy: 30\/1076<\/title><rect [^>]*fill="rgb\(1,2,3\)"/);
+  assert.equal(svg.match(/fill="rgb\(9,9,9\)"/g)!.length, 14);
 });
