@@ -25,6 +25,8 @@ import {
   tokenFromRequest,
   tokenMatches,
   TOKEN_ENV,
+  viewCookie,
+  viewTokenFromRequest,
 } from './http/security.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -133,12 +135,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return;
     }
     if (options.token !== null) {
+      // The page and its assets need the operator token or a live viewer link; the socket
+      // handshake then decides the role (server/hub/index.ts).
       const given = tokenFromRequest(req);
-      if (!tokenMatches(options.token, given)) {
+      const view = viewTokenFromRequest(req);
+      if (tokenMatches(options.token, given)) {
+        res.setHeader('set-cookie', tokenCookie(options.token));
+      } else if (view !== null && hub.admitViewer(view)) {
+        res.setHeader('set-cookie', viewCookie(view));
+      } else {
         res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' }).end(TOKEN_PAGE);
         return;
       }
-      res.setHeader('set-cookie', tokenCookie(options.token));
     }
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('x-frame-options', 'DENY');

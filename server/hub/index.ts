@@ -85,6 +85,8 @@ export interface Hub {
   stalledConnections(): number;
   /** The role these credentials give in a session, or why none (HTTP routes use it). */
   admit(sessionId: string, credentials: Credentials): Admission;
+  /** True when `view` is a live viewer link of any session (page and asset requests). */
+  admitViewer(view: string): boolean;
   session(id: string): HubSession | null;
   close(): Promise<void>;
 }
@@ -413,6 +415,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     droppedFrames: () => dropped,
     stalledConnections: () => stalled,
     admit: admitTo,
+    admitViewer: (view) => [...sessions.values()].some((session) => admit(session, token ?? '', { view }, now()).ok),
     session: (id) => sessions.get(id) ?? null,
     close: async () => {
       clearInterval(sweep);
