@@ -6,7 +6,8 @@
  * throw becomes an error reply (`error:message` and a failed ack) and nothing else stops.
  */
 import type { Socket } from 'socket.io';
-import type { Ack } from '../../lib/protocol.ts';
+import type { Ack, FlameNode, ViewSettings } from '../../lib/protocol.ts';
+import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 
 /** Per-connection state every feature can keep data in (under its own key). */
 export interface ViewerData {
@@ -50,6 +51,18 @@ export interface HubFeature {
   onConnect?(socket: HubSocket): void;
   onDisconnect?(socket: HubSocket): void;
   close?(): Promise<void>;
+  exports?: FeatureExports;
+}
+
+/**
+ * The current pictures a feature offers to exports (HTTP `/api/sessions/:id/export`, recording
+ * snapshots): plain values, computed on request.
+ */
+export interface FeatureExports {
+  /** The flame graph of one view of the current window. */
+  flame?(view: ViewSettings): { tree: FlameNode; totalSamples: number; windowStartMs: number; windowEndMs: number; hz: number };
+  /** The newest frame of a latency probe, or null when there is no such probe. */
+  latency?(id: string): LatencyProbeFrame | null;
 }
 
 export type FeatureFactory = (context: HubContext) => HubFeature;

@@ -43,6 +43,18 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
         sendFrame(socket, DEFAULT_VIEW);
       },
       viewerHandlers: ['view:set'],
+      exports: {
+        flame: (view) => {
+          const frame = pipeline.frame(view);
+          return {
+            tree: frame.tree,
+            totalSamples: frame.totalSamples,
+            windowStartMs: frame.windowStartMs,
+            windowEndMs: frame.windowEndMs,
+            hz: frame.settings.hz,
+          };
+        },
+      },
       handlers: {
         'view:set': (socket, payload) => {
           const checked = checkView(payload);
