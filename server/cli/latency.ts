@@ -5,11 +5,11 @@ import {
   formatDuration,
   formatLog2Table,
   summarize,
-  toLatencyJson,
   TIME_UNITS,
   type Log2Histogram,
   type TimeUnit,
 } from '../../lib/histogram.ts';
+import { histogramToJson } from '../../lib/export/histogram.ts';
 import { LatencyCollector, LatencyError, type LatencyBatch, type LatencyMisses } from '../collectors/latency.ts';
 
 export const LATENCY_FORMATS = ['text', 'json'] as const;
@@ -88,21 +88,8 @@ export function renderText(batch: LatencyBatch, which: 'interval' | 'total', key
 /** The JSON object of one batch; `by` only for keyed probes. */
 export function renderJson(probe: string, batch: LatencyBatch, which: 'interval' | 'total', keyed: boolean, intervalS: number, final: boolean): string {
   const h = which === 'interval' ? batch.interval : batch.total;
-  const obj: Record<string, unknown> = { ...toLatencyJson(probe, h, intervalS, final) };
-  if (final) {
-    // keep "final" last, after "by"
-    delete obj.final;
-  }
-  if (keyed) {
-    obj.by = batch.series
-      .filter((s) => (which === 'interval' ? s.interval : s.total).count > 0)
-      .map((s) => {
-        const { probe: _p, unit: _u, interval_s: _i, ...rest } = toLatencyJson(probe, which === 'interval' ? s.interval : s.total, intervalS);
-        return { key: s.label, ...rest };
-      });
-  }
-  if (final) obj.final = true;
-  return JSON.stringify(obj) + '\n';
+  const series = keyed ? batch.series.map((s) => ({ label: s.label, histogram: which === 'interval' ? s.interval : s.total })) : undefined;
+  return JSON.stringify(histogramToJson(probe, h, intervalS, { series, final })) + '\n';
 }
 
 function sleep(ms: number, signal: { stop: boolean; wake?: () => void }): Promise<void> {
