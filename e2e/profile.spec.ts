@@ -141,7 +141,10 @@ test('Export SVG downloads what is on screen as a standalone SVG', async ({ page
   expect(svg).toContain(`zoomed: ${WORKLOAD_COMM}`);
   expect(svg).toMatch(new RegExp(`Matched “${WORKLOAD_FUNCTION}”: [\\d.]+%`));
   expect(svg).toMatch(new RegExp(`<title>${WORKLOAD_FUNCTION} \\([\\d,]+ samples, [\\d.]+%\\)</title>`));
-  expect(svg).not.toContain('<script');
+  // Self-contained: the only script is embedded, nothing is fetched.
+  expect(svg).toContain('<script');
+  expect(svg).not.toMatch(/(?:href|src)="(?:https?:)?\/\//);
+  expect(svg).not.toMatch(/url\((?:https?:)?\/\//);
 
   // Well-formed XML that a browser renders by itself.
   const check = await page.evaluate((text) => {
@@ -151,6 +154,17 @@ test('Export SVG downloads what is on screen as a standalone SVG', async ({ page
   expect(check.error).toBeNull();
   expect(check.root).toBe('svg');
   expect(check.frames).toBeGreaterThan(2);
+
+  // Opened alone in the browser, the file stays interactive: hover names a frame, click zooms.
+  const alone = await page.context().newPage();
+  await alone.goto(`file://${file}`);
+  const workloadFrame = alone.locator(`g.frame[data-name="${WORKLOAD_FUNCTION}"]`).first();
+  await workloadFrame.hover();
+  await expect(alone.locator('text.details')).toContainText(WORKLOAD_FUNCTION);
+  await expect(alone.locator('text.reset-zoom')).toBeHidden();
+  await workloadFrame.click();
+  await expect(alone.locator('text.reset-zoom')).toBeVisible();
+  await alone.close();
 });
 
 test('view and sampling controls reach the server; bad input is refused next to the field', async ({ page }) => {
