@@ -35,6 +35,13 @@ export interface HubContext {
   sendLatest(socket: HubSocket, stream: string, event: string, payload: object): void;
   /** Plain broadcast to every viewer (small, rare messages such as status). */
   broadcast(event: string, payload: unknown): void;
+  /**
+   * Stores an update in the session's recording, when one is running (a no-op otherwise).
+   * `kind` names the update (e.g. 'profile.interval'); `payload` must be plain JSON data.
+   */
+  record(kind: string, payload: unknown): void;
+  /** True while the session records (a feature may then record its current state once). */
+  recording(): boolean;
 }
 
 export type Handler = (socket: HubSocket, payload: unknown) => unknown | Promise<unknown>;
@@ -52,6 +59,8 @@ export interface HubFeature {
   onDisconnect?(socket: HubSocket): void;
   close?(): Promise<void>;
   exports?: FeatureExports;
+  /** A recording just started: record the current state (probe lists, newest frames) once. */
+  onRecordingStart?(): void;
 }
 
 /**

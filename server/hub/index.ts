@@ -21,7 +21,8 @@
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server } from 'socket.io';
-import { PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
+import { DEFAULT_VIEW, PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
+import { checkView } from '../../lib/validate.ts';
 import {
   MAIN_SESSION,
   type FollowView,
@@ -48,6 +49,9 @@ import {
   type SessionRecord,
 } from './sessions.ts';
 import { viewTokenFromRequest } from '../http/security.ts';
+import type { RecordingStore } from '../recording/store.ts';
+import { ReplaySource } from './replay-source.ts';
+import { checkReplayControl, flameOfRecording, recordingRange } from './recording.ts';
 
 export interface HubOptions {
   /** Required operator token, or null when the server is open (loopback only). */
@@ -67,6 +71,10 @@ export interface HubOptions {
   maxSessions?: number;
   /** ms a flow-controlled message may stay unacknowledged before the connection is dropped (default 20 s). */
   stallMs?: number;
+  /** The recordings database, opened on first use; absent = recording and replay unavailable. */
+  recordings?: () => RecordingStore;
+  /** The features of a session that replays a recording (no kernel: fed by `source`). */
+  replayFeatures?: (sessionId: string, source: ReplaySource) => FeatureFactory[];
   now?: () => number;
 }
 
@@ -98,7 +106,7 @@ const MAX_WRITE_BUFFER = 256;
 const SWEEP_MS = 1000;
 
 /** Session-level events any role may send (the rest of the session events need an operator). */
-const VIEWER_SESSION_EVENTS = new Set(['session:state']);
+const VIEWER_SESSION_EVENTS = new Set(['session:state', 'snapshots:list', 'snapshot:get']);
 
 interface Session extends SessionRecord {
   room: string;
@@ -108,6 +116,8 @@ interface Session extends SessionRecord {
   follow: FollowView | null;
   /** ms since the epoch when its last connection left (null while anyone is connected). */
   emptySinceMs: number | null;
+  recording: { id: string; name: string; startedAtMs: number } | null;
+  replay: ReplaySource | null;
 }
 
 interface Connection {
@@ -166,7 +176,19 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     });
   };
 
-  const openSession = (id: string, name: string): Session => {
+  let openedStore: RecordingStore | null = null;
+  const store = (): RecordingStore => {
+    if (!options.recordings) throw new RequestError('recording is not available on this server (no data directory)');
+    openedStore ??= options.recordings();
+    return openedStore;
+  };
+  const stopRecording = (session: Session) => {
+    if (!session.recording || !openedStore) return;
+    openedStore.stopRecording(session.recording.id, now());
+    session.recording = null;
+  };
+
+  const openSession = (id: string, name: string, replay: ReplaySource | null = null): Session => {
     const record = newSessionRecord(id, name, now());
     const session: Session = {
       ...record,
@@ -176,13 +198,20 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       viewerEvents: new Set(),
       follow: null,
       emptySinceMs: now(),
+      recording: null,
+      replay,
     };
     const context: HubContext = {
       sockets: () => socketsOf(session),
       sendLatest,
       broadcast: (event, payload) => io.to(session.room).emit(event, payload),
+      record: (kind, payload) => {
+        if (session.recording) store().append(session.recording.id, { tMs: now(), kind, payload });
+      },
+      recording: () => session.recording !== null,
     };
-    session.features = featuresOf(id).map((factory) => factory(context));
+    const factories = replay ? (options.replayFeatures?.(id, replay) ?? []) : featuresOf(id);
+    session.features = factories.map((factory) => factory(context));
     for (const feature of session.features) {
       for (const [event, handler] of Object.entries(feature.handlers)) {
         if (session.handlers.has(event)) throw new Error(`two hub features handle ${event}`);
@@ -196,6 +225,8 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
 
   const closeSession = async (session: Session, reason: string) => {
     sessions.delete(session.id);
+    stopRecording(session);
+    session.replay?.stop();
     for (const socket of [...socketsOf(session)]) {
       socket.emit('session:closed', { id: session.id, reason });
       socket.disconnect(true);
@@ -220,8 +251,8 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       viewers,
       operators,
       follow: session.follow,
-      recording: null,
-      replay: null,
+      recording: session.recording,
+      replay: session.replay?.state() ?? null,
       idleStopMs,
       ...(role === 'operator' && { links: [...session.links.values()].map(linkInfo) }),
     };
@@ -271,8 +302,8 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
         name: s.name,
         createdAtMs: s.createdAtMs,
         connections: [...socketsOf(s)].length,
-        recording: false,
-        replay: false,
+        recording: s.recording !== null,
+        replay: s.replay !== null,
       })),
     'session:create': (_socket, _session, payload) => {
       if (!canRebuild) throw new RequestError('this server runs a single session');
@@ -305,6 +336,131 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       dropDeadLinks(session);
       announce(session);
       return revoked;
+    },
+    'record:start': (_socket, session, payload) => {
+      if (session.replay) throw new RequestError('a replay session cannot be recorded');
+      if (session.recording) throw new RequestError(`session ${session.id} is already recording (${session.recording.name})`);
+      const name = (payload as { name?: unknown } | undefined)?.name ?? `${session.name} ${new Date(now()).toISOString()}`;
+      let info;
+      try {
+        info = store().startRecording({ sessionId: session.id, name: name as string, startedAtMs: now() });
+      } catch (error) {
+        throw new RequestError((error as Error).message);
+      }
+      session.recording = { id: info.id, name: info.name, startedAtMs: info.startedAtMs };
+      for (const feature of session.features) feature.onRecordingStart?.();
+      announce(session);
+      return session.recording;
+    },
+    'record:stop': (_socket, session) => {
+      if (!session.recording) throw new RequestError(`session ${session.id} is not recording`);
+      const id = session.recording.id;
+      stopRecording(session);
+      announce(session);
+      return store().getRecording(id);
+    },
+    'recordings:list': () => store().listRecordings(),
+    'recording:delete': (_socket, _session, payload) => {
+      const id = (payload as { id?: unknown } | undefined)?.id;
+      if (typeof id !== 'string') throw new RequestError('recording:delete takes {id}');
+      for (const s of sessions.values()) {
+        if (s.recording?.id === id || s.replay?.recordingId === id) throw new RequestError(`recording ${id} is in use by session ${s.id}`);
+      }
+      store().deleteRecording(id);
+      return undefined;
+    },
+    'replay:open': (_socket, _session, payload) => {
+      const request = (payload ?? {}) as { recordingId?: unknown; speed?: unknown };
+      if (typeof request.recordingId !== 'string') throw new RequestError('replay:open takes {recordingId, speed?}');
+      if (!options.replayFeatures) throw new RequestError('replay is not available on this server');
+      if (sessions.size >= maxSessions) throw new RequestError(`at most ${maxSessions} sessions at once: close one first`);
+      let source: ReplaySource;
+      try {
+        const info = store().getRecording(request.recordingId);
+        if (info.endedAtMs === null && [...sessions.values()].some((s) => s.recording?.id === info.id)) {
+          throw new Error(`recording ${info.name} is still running: stop it first`);
+        }
+        source = new ReplaySource(store(), request.recordingId, request.speed === undefined ? 1 : (request.speed as number));
+      } catch (error) {
+        throw new RequestError((error as Error).message);
+      }
+      let id = newSessionId();
+      while (sessions.has(id)) id = newSessionId();
+      const recording = store().getRecording(request.recordingId);
+      const created = openSession(id, `replay: ${recording.name}`, source);
+      source.onStateChange(() => announce(created));
+      source.seek(0);
+      source.play();
+      return { id, name: created.name, path: `/?session=${encodeURIComponent(id)}` };
+    },
+    'replay:control': (_socket, session, payload) => {
+      if (!session.replay) throw new RequestError(`session ${session.id} is live, not a replay`);
+      const checked = checkReplayControl(payload);
+      if (!checked.ok) throw new RequestError(checked.error);
+      const control = checked.value;
+      if (control.action === 'play') session.replay.play();
+      else if (control.action === 'pause') session.replay.pause();
+      else if (control.action === 'seek') session.replay.seek(control.positionMs);
+      else session.replay.setSpeed(control.speed);
+      return session.replay.state();
+    },
+    'snapshot:pin': (_socket, session, payload) => {
+      const request = (payload ?? {}) as { name?: unknown; kind?: unknown; view?: unknown; probe?: unknown };
+      let data: unknown;
+      if (request.kind === 'flame') {
+        const checked = checkView(request.view ?? DEFAULT_VIEW);
+        if (!checked.ok) throw new RequestError(checked.error);
+        const source = session.features.find((f) => f.exports?.flame)?.exports?.flame;
+        if (!source) throw new RequestError('this session has no flame graph');
+        data = { view: checked.value, ...source(checked.value) };
+      } else if (request.kind === 'histogram') {
+        if (typeof request.probe !== 'string') throw new RequestError('a histogram snapshot needs {probe: <latency probe id>}');
+        let frame = null;
+        for (const feature of session.features) frame ??= feature.exports?.latency?.(request.probe) ?? null;
+        if (!frame) throw new RequestError(`no latency probe ${request.probe.slice(0, 40)} in this session`);
+        data = frame;
+      } else {
+        throw new RequestError(`snapshot kind must be flame or histogram, got ${JSON.stringify(request.kind)}`);
+      }
+      try {
+        return store().pinSnapshot({ sessionId: session.id, name: request.name as string, kind: request.kind, takenAtMs: now(), payload: data });
+      } catch (error) {
+        throw new RequestError((error as Error).message);
+      }
+    },
+    'snapshots:list': (socket, session) =>
+      // Viewers see their own session's snapshots; operators see all.
+      store().listSnapshots(connections.get(socket)?.role === 'operator' ? undefined : session.id),
+    'snapshot:get': (socket, session, payload) => {
+      const id = (payload as { id?: unknown } | undefined)?.id;
+      if (typeof id !== 'string') throw new RequestError('snapshot:get takes {id}');
+      const found = store().getSnapshot(id);
+      if (!found || (connections.get(socket)?.role !== 'operator' && found.info.sessionId !== session.id)) {
+        throw new RequestError(`no snapshot ${id.slice(0, 40)}`);
+      }
+      return found;
+    },
+    'snapshot:delete': (_socket, _session, payload) => {
+      const id = (payload as { id?: unknown } | undefined)?.id;
+      if (typeof id !== 'string') throw new RequestError('snapshot:delete takes {id}');
+      store().deleteSnapshot(id);
+      return undefined;
+    },
+    'compare:windows': (_socket, _session, payload) => {
+      const request = (payload ?? {}) as { recordingId?: unknown; before?: unknown; after?: unknown; view?: unknown };
+      if (typeof request.recordingId !== 'string') throw new RequestError('compare:windows takes {recordingId, before: {fromMs, toMs}, after: {fromMs, toMs}, view?}');
+      const view = checkView(request.view ?? { ...DEFAULT_VIEW, window: 'all' });
+      if (!view.ok) throw new RequestError(view.error);
+      const before = recordingRange(request.before, 'before');
+      const after = recordingRange(request.after, 'after');
+      try {
+        return {
+          before: flameOfRecording(store(), request.recordingId, before, view.value),
+          after: flameOfRecording(store(), request.recordingId, after, view.value),
+        };
+      } catch (error) {
+        throw new RequestError((error as Error).message);
+      }
     },
     'follow:set': (socket, session, payload) => {
       const checked = checkFollowView(payload);
@@ -402,7 +558,8 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     }
     for (const session of [...sessions.values()]) {
       dropDeadLinks(session);
-      const idle = session.emptySinceMs !== null && at - session.emptySinceMs >= idleStopMs;
+      // A recording keeps its session alive: it is watched by the database.
+      const idle = session.recording === null && session.emptySinceMs !== null && at - session.emptySinceMs >= idleStopMs;
       if (idle && (session.id !== MAIN_SESSION || canRebuild)) {
         void closeSession(session, 'stopped after being idle');
       }
@@ -421,8 +578,12 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       clearInterval(sweep);
       for (const session of [...sessions.values()]) {
         sessions.delete(session.id);
+        stopRecording(session);
+        session.replay?.stop();
         for (const feature of session.features) await feature.close?.();
       }
+      openedStore?.close();
+      openedStore = null;
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };

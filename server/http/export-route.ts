@@ -1,0 +1,178 @@
+/**
+ * `GET /api/sessions/:id/export?kind=…&format=…`: the session's current pictures as files.
+ *
+ * - kind=flame: format svg (standalone, interactive) | folded | json (d3-flame-graph) |
+ *   speedscope | pprof (gzipped protobuf). View parameters: window (10s|60s|all, default 60s),
+ *   stackMode (all|user|kernel), hideIdle (1|0, default 1).
+ * - kind=histogram | heatmap with probe=<latency probe id>: format json | csv | svg.
+ *
+ * Access: the operator token (cookie, `Authorization: Bearer`, `?token=`) or a live viewer
+ * link of that session (`?view=` or its cookie). Read-only: it changes nothing, so viewers may
+ * use it. Errors are plain text with a status naming what was wrong (400 bad parameter,
+ * 401 no access, 404 no such session or probe).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { STACK_MODES, TIME_WINDOWS, type FlameNode, type StackMode, type TimeWindow, type ViewSettings } from '../../lib/protocol.ts';
+import { renderFlameSvg } from '../../lib/flame/svg.ts';
+import { treeToFolded } from '../../lib/flame/tree.ts';
+import { toD3Json } from '../../lib/flame/d3json.ts';
+import { toSpeedscope } from '../../lib/flame/speedscope.ts';
+import { flameTreeToPprof } from '../../lib/flame/pprof.ts';
+import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
+import { latencyExport, LATENCY_EXPORT_FORMATS } from '../../lib/export/latency.ts';
+import type { Hub } from '../hub/index.ts';
+import { tokenFromRequest, viewTokenFromRequest } from './security.ts';
+
+export const FLAME_FORMATS = ['svg', 'folded', 'json', 'speedscope', 'pprof'] as const;
+export type FlameFormat = (typeof FLAME_FORMATS)[number];
+
+const ROUTE = /^\/api\/sessions\/([^/]+)\/export$/;
+
+export interface ExportFile {
+  body: string | Uint8Array;
+  contentType: string;
+  filename: string;
+}
+
+export class ExportRequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** True when the request is for this route (whatever its method or parameters). */
+export function isExportRoute(pathname: string): boolean {
+  return ROUTE.test(pathname);
+}
+
+export interface FlameExportMeta {
+  title: string;
+  subtitle: string;
+  hz: number;
+  windowStartMs: number;
+  windowEndMs: number;
+  version: string;
+}
+
+/** One flame tree in one format: the same bytes the UI and the CLI produce for it. */
+export function flameFile(tree: FlameNode, format: FlameFormat, meta: FlameExportMeta, stem: string): ExportFile {
+  switch (format) {
+    case 'svg':
+      return {
+        body: renderFlameSvg(tree, { title: meta.title, subtitle: meta.subtitle }),
+        contentType: 'image/svg+xml; charset=utf-8',
+        filename: `${stem}.svg`,
+      };
+    case 'folded':
+      return { body: treeToFolded(tree), contentType: 'text/plain; charset=utf-8', filename: `${stem}.folded` };
+    case 'json':
+      return { body: JSON.stringify(toD3Json(tree)), contentType: 'application/json', filename: `${stem}.json` };
+    case 'speedscope':
+      return {
+        body: JSON.stringify(toSpeedscope(tree, { name: meta.title, exporter: `probeboard@${meta.version}` })),
+        contentType: 'application/json',
+        filename: `${stem}.speedscope.json`,
+      };
+    case 'pprof':
+      return {
+        body: flameTreeToPprof(tree, {
+          periodNs: meta.hz > 0 ? Math.round(1e9 / meta.hz) : undefined,
+          timeNanos: meta.windowStartMs * 1e6,
+          durationNanos: Math.max(0, meta.windowEndMs - meta.windowStartMs) * 1e6,
+          gzip: (data) => gzipSync(data),
+        }),
+        contentType: 'application/octet-stream',
+        filename: `${stem}.pb.gz`,
+      };
+  }
+}
+
+function oneOf<T extends string>(name: string, value: string | null, allowed: readonly T[], fallback?: T): T {
+  if (value === null && fallback !== undefined) return fallback;
+  if (value === null || !allowed.includes(value as T)) {
+    throw new ExportRequestError(400, `${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value ?? '')}`);
+  }
+  return value as T;
+}
+
+function viewOf(params: URLSearchParams): ViewSettings {
+  const hideIdle = params.get('hideIdle');
+  if (hideIdle !== null && hideIdle !== '0' && hideIdle !== '1') throw new ExportRequestError(400, 'hideIdle must be 0 or 1');
+  return {
+    window: oneOf<TimeWindow>('window', params.get('window'), TIME_WINDOWS, '60s'),
+    stackMode: oneOf<StackMode>('stackMode', params.get('stackMode'), STACK_MODES, 'all'),
+    hideIdle: hideIdle !== '0',
+  };
+}
+
+/** Builds the file a request asks for, or throws ExportRequestError. */
+export function exportFor(hub: Hub, url: URL, credentials: { token: string | null; view: string | null }, version: string): ExportFile {
+  const match = ROUTE.exec(url.pathname);
+  if (!match) throw new ExportRequestError(404, 'no such route');
+  let sessionId: string;
+  try {
+    sessionId = decodeURIComponent(match[1]);
+  } catch {
+    throw new ExportRequestError(400, 'the session id is not valid percent-encoding');
+  }
+  const admission = hub.admit(sessionId, credentials);
+  if (!admission.ok) throw new ExportRequestError(/^no session/.test(admission.error) ? 404 : admission.error.startsWith('session id') ? 400 : 401, admission.error);
+  const session = hub.session(sessionId);
+  if (!session) throw new ExportRequestError(404, `no session ${sessionId}`);
+  const params = url.searchParams;
+  const kind = oneOf('kind', params.get('kind'), ['flame', 'histogram', 'heatmap'] as const);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+
+  if (kind === 'flame') {
+    const format = oneOf<FlameFormat>('format', params.get('format'), FLAME_FORMATS);
+    const view = viewOf(params);
+    const source = session.features.find((feature) => feature.exports?.flame)?.exports?.flame;
+    if (!source) throw new ExportRequestError(404, `session ${sessionId} has no flame graph`);
+    const picture = source(view);
+    const subtitle = `${picture.totalSamples} samples at ${picture.hz} Hz, ${view.window === 'all' ? 'since start' : `last ${view.window}`}, ${view.stackMode} stacks`;
+    return flameFile(
+      picture.tree,
+      format,
+      { title: 'CPU flame graph', subtitle, hz: picture.hz, windowStartMs: picture.windowStartMs, windowEndMs: picture.windowEndMs, version },
+      `probeboard-${sessionId}-flame-${stamp}`,
+    );
+  }
+
+  const format = oneOf('format', params.get('format'), LATENCY_EXPORT_FORMATS);
+  const probe = params.get('probe');
+  if (!probe) throw new ExportRequestError(400, `kind=${kind} needs probe=<latency probe id>`);
+  let frame: LatencyProbeFrame | null = null;
+  for (const feature of session.features) frame ??= feature.exports?.latency?.(probe) ?? null;
+  if (!frame) throw new ExportRequestError(404, `no latency probe ${JSON.stringify(probe.slice(0, 40))} in session ${sessionId}`);
+  const file = latencyExport(frame, kind, format);
+  return { ...file, filename: `probeboard-${sessionId}-${probe}-${kind}-${stamp}.${file.extension}` };
+}
+
+/** The route handler: answers the request completely. */
+export function handleExport(hub: Hub, req: IncomingMessage, res: ServerResponse, version: string): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('probeboard: use GET\n');
+    return;
+  }
+  let file: ExportFile;
+  try {
+    file = exportFor(hub, url, { token: tokenFromRequest(req), view: viewTokenFromRequest(req) }, version);
+  } catch (error) {
+    const status = error instanceof ExportRequestError ? error.status : 500;
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`probeboard: ${(error as Error).message}\n`);
+    return;
+  }
+  const body = typeof file.body === 'string' ? Buffer.from(file.body) : Buffer.from(file.body.buffer, file.body.byteOffset, file.body.byteLength);
+  res.writeHead(200, {
+    'content-type': file.contentType,
+    'content-length': body.length,
+    'content-disposition': `attachment; filename="${file.filename}"`,
+    'cache-control': 'no-store',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}

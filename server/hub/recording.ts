@@ -1,0 +1,90 @@
+/**
+ * What recordings hold and how a flame graph is rebuilt from them (hub, HTTP and CLI share it).
+ *
+ * A session's recording stores, in time order:
+ * - `profile.interval`: one SymbolizedInterval per sampling interval (names, not addresses),
+ *   so a replay or a compare needs neither root nor the processes that were sampled;
+ * - `profile.status`: the sampling settings whenever they change;
+ * - `latency.probes` / `latency.frame`: the probe list on change and each probe's frame;
+ * - `events.probes` / `events.rows`: the probe list on change and each batch of new rows.
+ */
+import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
+import type { Checked } from '../../lib/validate.ts';
+import { ProfileWindow } from '../aggregator/profile-window.ts';
+import type { SymbolizedInterval } from '../aggregator/types.ts';
+import type { RecordingStore } from '../recording/store.ts';
+import { RequestError } from './feature.ts';
+
+export const PROFILE_INTERVAL = 'profile.interval';
+export const PROFILE_STATUS = 'profile.status';
+export const LATENCY_PROBES = 'latency.probes';
+export const LATENCY_FRAME = 'latency.frame';
+export const EVENTS_PROBES = 'events.probes';
+export const EVENTS_ROWS = 'events.rows';
+
+export type ReplayControl =
+  | { action: 'play' }
+  | { action: 'pause' }
+  | { action: 'seek'; positionMs: number }
+  | { action: 'speed'; speed: number };
+
+export function checkReplayControl(input: unknown): Checked<ReplayControl> {
+  if (typeof input !== 'object' || input === null) return { ok: false, error: 'replay:control takes {action, …}' };
+  const { action, positionMs, speed } = input as Record<string, unknown>;
+  switch (action) {
+    case 'play':
+    case 'pause':
+      return { ok: true, value: { action } };
+    case 'seek':
+      if (typeof positionMs !== 'number' || !Number.isFinite(positionMs) || positionMs < 0) {
+        return { ok: false, error: 'seek needs positionMs, a number of ms from the start (>= 0)' };
+      }
+      return { ok: true, value: { action, positionMs } };
+    case 'speed':
+      if (speed !== 1 && speed !== 2 && speed !== 4) return { ok: false, error: `speed must be 1, 2 or 4, got ${JSON.stringify(speed)}` };
+      return { ok: true, value: { action, speed } };
+    default:
+      return { ok: false, error: `replay action must be play, pause, seek or speed, got ${JSON.stringify(action)}` };
+  }
+}
+
+/** A time range inside a recording, in ms from its start (inclusive bounds). */
+export interface RecordingRange {
+  fromMs: number;
+  toMs: number;
+}
+
+export function recordingRange(input: unknown, what: string): RecordingRange {
+  const { fromMs, toMs } = (input ?? {}) as Record<string, unknown>;
+  if (typeof fromMs !== 'number' || typeof toMs !== 'number' || !Number.isFinite(fromMs) || !Number.isFinite(toMs) || fromMs < 0 || toMs < fromMs) {
+    throw new RequestError(`${what} must be {fromMs, toMs}: ms from the recording's start, fromMs <= toMs`);
+  }
+  return { fromMs, toMs };
+}
+
+/**
+ * The flame graph of the profile intervals recorded in `range` (intervals that ended inside it),
+ * for one view (its window is ignored: the range is the window). Totals are exact (no pruning
+ * unless `maxNodes` is given).
+ */
+export function flameOfRecording(
+  store: RecordingStore,
+  recordingId: string,
+  range: RecordingRange | null,
+  view: ViewSettings,
+  maxNodes = 1_000_000,
+): { tree: FlameNode; totalSamples: number; intervals: number } {
+  const info = store.getRecording(recordingId);
+  const window = new ProfileWindow();
+  let intervals = 0;
+  let lastEndMs = info.startedAtMs;
+  const bounds = range === null ? {} : { fromMs: info.startedAtMs + range.fromMs, toMs: info.startedAtMs + range.toMs };
+  for (const update of store.readUpdates(recordingId, { ...bounds, kinds: [PROFILE_INTERVAL] })) {
+    const interval = update.payload as SymbolizedInterval;
+    window.push(interval);
+    lastEndMs = Math.max(lastEndMs, interval.endMs);
+    intervals++;
+  }
+  const built = window.build({ ...view, window: 'all' }, lastEndMs, { maxNodes, minFraction: 0 });
+  return { tree: built.tree, totalSamples: built.totalSamples, intervals };
+}
