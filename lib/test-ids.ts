@@ -122,7 +122,39 @@ export const EVENTS_TEST_IDS = {
   pickerTotal: 'picker-total',
 } as const;
 
+/** Sessions, roles, viewer links and follow mode (components/dashboard/SessionBar.tsx and friends). */
+export const SESSION_TEST_IDS = {
+  bar: 'session-bar',
+  name: 'session-name',
+  role: 'session-role',
+  watching: 'session-watching',
+  shareOpen: 'share-open',
+  shareLifetime: 'share-lifetime',
+  shareLabel: 'share-label',
+  shareCreate: 'share-create',
+  shareUrl: 'share-url',
+  shareCopy: 'share-copy',
+  shareError: 'share-error',
+  links: 'viewer-links',
+  link: 'viewer-link',
+  linkRevoke: 'viewer-link-revoke',
+  follow: 'follow-state',
+  followStop: 'follow-stop',
+  rejoin: 'follow-rejoin',
+  closed: 'session-closed',
+  reconnecting: 'reconnecting',
+  readOnly: 'read-only-note',
+  sessionsOpen: 'sessions-open',
+  sessionsList: 'sessions-list',
+  sessionItem: 'sessions-item',
+  sessionsName: 'sessions-new-name',
+  sessionsCreate: 'sessions-create',
+  sessionsClose: 'sessions-close',
+  sessionsError: 'sessions-error',
+} as const;
+
 export type TestId =
   | (typeof TEST_IDS)[keyof typeof TEST_IDS]
   | (typeof LATENCY_TEST_IDS)[keyof typeof LATENCY_TEST_IDS]
-  | (typeof EVENTS_TEST_IDS)[keyof typeof EVENTS_TEST_IDS];
+  | (typeof EVENTS_TEST_IDS)[keyof typeof EVENTS_TEST_IDS]
+  | (typeof SESSION_TEST_IDS)[keyof typeof SESSION_TEST_IDS];

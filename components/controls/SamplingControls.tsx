@@ -95,7 +95,7 @@ export function SamplingControls({
       <h2 className="text-xs font-semibold uppercase tracking-wider text-slate-300">Sampling</h2>
       {!canControl && connected && (
         <p data-testid={TEST_IDS.readOnlyHint} className="text-xs text-amber-300">
-          This viewer may not change what is sampled.
+          Read-only: only an operator changes what is sampled.
         </p>
       )}
       <Field label="Profiler" error={runningError} errorTestId={TEST_IDS.runningError}>

@@ -7,6 +7,7 @@ const LOOK: Record<ConnectionState, { label: string; dot: string; text: string }
   connected: { label: 'Connected', dot: 'bg-emerald-400', text: 'text-emerald-300' },
   reconnecting: { label: 'Reconnecting…', dot: 'bg-amber-400 animate-pulse', text: 'text-amber-300' },
   refused: { label: 'Access refused', dot: 'bg-rose-500', text: 'text-rose-300' },
+  closed: { label: 'Session ended', dot: 'bg-rose-500', text: 'text-rose-300' },
   disconnected: { label: 'Disconnected', dot: 'bg-rose-500', text: 'text-rose-300' },
 };
 

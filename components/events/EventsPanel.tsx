@@ -26,7 +26,8 @@ export function EventsPanel({
   /** Changes whenever `live` was updated. */
   version: number;
   color: string;
-  onRemove: (id: string) => Promise<string | null>;
+  /** Absent for a read-only viewer link: no Remove button. */
+  onRemove?: (id: string) => Promise<string | null>;
 }) {
   const [filter, setFilter] = useState<RowFilter>({ comm: '', pid: '', text: '' });
   const [frozen, setFrozen] = useState<ShownRow[] | null>(null);
@@ -53,7 +54,7 @@ export function EventsPanel({
 
   const remove = async () => {
     setRemoving(true);
-    const error = await onRemove(info.id);
+    const error = onRemove ? await onRemove(info.id) : null;
     setRemoving(false);
     setRemoveError(error);
   };
@@ -61,6 +62,7 @@ export function EventsPanel({
   return (
     <article
       data-testid={EVENTS_TEST_IDS.panel}
+      data-focus-panel={info.id}
       data-id={info.id}
       data-spec={info.spec}
       data-received={received}
@@ -83,9 +85,11 @@ export function EventsPanel({
           <button type="button" data-testid={EVENTS_TEST_IDS.pause} aria-pressed={paused} className={buttonClass} onClick={togglePause}>
             {paused ? 'Resume' : 'Pause'}
           </button>
-          <button type="button" data-testid={EVENTS_TEST_IDS.remove} className={buttonClass} disabled={removing} onClick={() => void remove()}>
-            Remove
-          </button>
+          {onRemove && (
+            <button type="button" data-testid={EVENTS_TEST_IDS.remove} className={buttonClass} disabled={removing} onClick={() => void remove()}>
+              Remove
+            </button>
+          )}
         </div>
       </header>
       {info.error && (

@@ -7,7 +7,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { parseEventSpec } from '../../lib/event-spec.ts';
-import { EVENTS_TEST_IDS } from '../../lib/test-ids.ts';
+import { EVENTS_TEST_IDS, SESSION_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, Field, inputClass } from '../controls/Field.tsx';
 import { ProbePicker } from '../picker/ProbePicker.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
@@ -15,7 +15,16 @@ import { EventsPanel } from './EventsPanel.tsx';
 import { RateChart, SERIES_COLORS } from './RateChart.tsx';
 import { useEventProbes } from './useEventProbes.ts';
 
-export function EventsSection({ session, connected }: { session: Pick<ProfileSession, 'subscribe' | 'send'>; connected: boolean }) {
+export function EventsSection({
+  session,
+  connected,
+  canControl = true,
+}: {
+  session: Pick<ProfileSession, 'subscribe' | 'send'>;
+  connected: boolean;
+  /** False for a read-only viewer link: probes are shown, not started or stopped (no picker either). */
+  canControl?: boolean;
+}) {
   const { list, live, version, add, remove } = useEventProbes(session);
   const [spec, setSpec] = useState('');
   const [pid, setPid] = useState('');
@@ -56,11 +65,18 @@ export function EventsSection({ session, connected }: { session: Pick<ProfileSes
         <span data-testid={EVENTS_TEST_IDS.probeCount} data-count={running} className="text-xs text-slate-500">
           {list ? `${running} of ${list.max} probes live · shared with every viewer` : 'probes shared with every viewer'}
         </span>
-        <button type="button" className="ml-auto text-xs text-sky-300 hover:underline" onClick={() => setShowPicker((s) => !s)}>
-          {showPicker ? 'hide picker' : 'show picker'}
-        </button>
+        {canControl && (
+          <button type="button" className="ml-auto text-xs text-sky-300 hover:underline" onClick={() => setShowPicker((s) => !s)}>
+            {showPicker ? 'hide picker' : 'show picker'}
+          </button>
+        )}
       </div>
-      {showPicker && (
+      {!canControl && (
+        <p data-testid={SESSION_TEST_IDS.readOnly} className="text-xs text-slate-400">
+          Read-only viewer link: the operator starts and stops event probes.
+        </p>
+      )}
+      {canControl && showPicker && (
         <ProbePicker
           send={session.send}
           disabled={!connected}
@@ -71,6 +87,7 @@ export function EventsSection({ session, connected }: { session: Pick<ProfileSes
           }}
         />
       )}
+      {canControl && (
       <form noValidate onSubmit={submit} className="flex flex-wrap items-end gap-2">
         <div className="min-w-[22rem] flex-1">
           <Field
@@ -113,15 +130,21 @@ export function EventsSection({ session, connected }: { session: Pick<ProfileSes
           {busy ? 'Starting…' : 'Start'}
         </button>
       </form>
+      )}
       {probes.length === 0 ? (
         <p data-testid={EVENTS_TEST_IDS.empty} className="text-xs text-slate-500">
-          No event probes yet. Pick one above, or start <code className="text-slate-300">exec</code> to see every process start.
+          No event probes yet.{' '}
+          {canControl && (
+            <>
+              Pick one above, or start <code className="text-slate-300">exec</code> to see every process start.
+            </>
+          )}
         </p>
       ) : (
         <>
           <RateChart series={series} now={now} />
           {probes.map((info, i) => (
-            <EventsPanel key={info.id} info={info} live={live.get(info.id)} version={version} color={SERIES_COLORS[i % SERIES_COLORS.length]} onRemove={remove} />
+            <EventsPanel key={info.id} info={info} live={live.get(info.id)} version={version} color={SERIES_COLORS[i % SERIES_COLORS.length]} onRemove={canControl ? remove : undefined} />
           ))}
         </>
       )}

@@ -3,8 +3,9 @@
  * The live flame graph as a React component. Creates one FlameChart for its lifetime and
  * updates it in place; width follows the container (ResizeObserver).
  *
- * Controlled zoom: `zoomPath` says what is zoomed; a click reports the new path through
- * `onZoomChange`, and so does a fallback when the zoomed frame left the picture.
+ * Controlled zoom: `zoomPath` says what to zoom; a click reports the new path through
+ * `onZoomChange(path, 'click')`, and every change of what is shown (the zoomed frame left the
+ * picture, a path given by names got its kinds) through `onZoomChange(path, 'update')`.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { FlameNode } from '../../lib/protocol.ts';
@@ -18,10 +19,14 @@ export interface FlameGraphProps {
   /** Tree to draw; null while no frame has arrived. */
   tree: FlameNode | null;
   zoomPath: ZoomPath;
-  onZoomChange(path: ZoomStep[]): void;
+  onZoomChange(path: ZoomStep[], cause: 'click' | 'update'): void;
   /** Icicle (root on top) instead of flame (root at the bottom). */
   inverted: boolean;
   search: string;
+  /** A frame to outline (by path), or null. */
+  marked?: ZoomPath | null;
+  /** The frame under the pointer, or null when it left. */
+  onPointAt?(path: ZoomStep[] | null): void;
   /** Shown instead of the graph when `tree` is null or empty. */
   emptyMessage?: string;
   /** Frames drawn after each update (fewer than the tree's nodes: see budget.ts). */
@@ -40,7 +45,7 @@ export interface PaintTiming {
   paintedAtMs: number;
 }
 
-export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emptyMessage, onDrawn, onPainted }: FlameGraphProps) {
+export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, marked = null, onPointAt, emptyMessage, onDrawn, onPainted }: FlameGraphProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
   // Deep stacks make the graph taller than its panel. The root is what matters: keep the view
@@ -55,20 +60,30 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
   const onZoomRef = useRef(onZoomChange);
   const onDrawnRef = useRef(onDrawn);
   const onPaintedRef = useRef(onPainted);
+  const onPointAtRef = useRef(onPointAt);
+  // The zoom last reported as shown (a report goes out only when it changes).
+  const shownZoom = useRef<ZoomStep[]>([]);
   const [hover, setHover] = useState<{ info: HoverInfo; x: number; y: number } | null>(null);
 
   useEffect(() => {
     onZoomRef.current = onZoomChange;
     onDrawnRef.current = onDrawn;
     onPaintedRef.current = onPainted;
-  }, [onZoomChange, onDrawn, onPainted]);
+    onPointAtRef.current = onPointAt;
+  }, [onZoomChange, onDrawn, onPainted, onPointAt]);
 
   useEffect(() => {
     const container = containerRef.current;
     if (!container) return;
     const chart = new FlameChart(container, {
-      onZoom: (path) => onZoomRef.current(path),
-      onHover: (info, at) => setHover(info && at ? { info, x: at.x, y: at.y } : null),
+      onZoom: (path) => {
+        shownZoom.current = path;
+        onZoomRef.current(path, 'click');
+      },
+      onHover: (info, at) => {
+        setHover(info && at ? { info, x: at.x, y: at.y } : null);
+        onPointAtRef.current?.(info ? info.path : null);
+      },
       onDrawn: (drawn) => onDrawnRef.current?.(drawn),
     });
     chartRef.current = chart;
@@ -96,13 +111,20 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
   }, [search]);
 
   useEffect(() => {
+    chartRef.current?.setMarked(marked);
+  }, [marked]);
+
+  useEffect(() => {
     const chart = chartRef.current;
     if (!chart || !tree) return;
     const t0 = performance.now();
     const shown = chart.render(tree, zoomPath);
     const updateMs = performance.now() - t0;
     pin();
-    if (!samePath(shown, zoomPath)) onZoomRef.current(shown);
+    if (!samePath(shown, shownZoom.current)) {
+      shownZoom.current = shown;
+      onZoomRef.current(shown, 'update');
+    }
     // After the next frame's paint (rAF callbacks run before paint; a task queued there runs after).
     requestAnimationFrame(() =>
       setTimeout(() => {
@@ -129,7 +151,10 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, emp
           data-testid={TEST_IDS.flameGraph}
           data-inverted={inverted ? 'true' : 'false'}
           className="pb-flame w-full"
-          onMouseLeave={() => setHover(null)}
+          onMouseLeave={() => {
+            setHover(null);
+            onPointAtRef.current?.(null);
+          }}
         />
       </div>
       {empty && (

@@ -13,7 +13,7 @@ import { buttonClass, inputClass } from '../controls/Field.tsx';
 import { StatusLine } from '../dashboard/StatusLine.tsx';
 import { downloadSvg } from './export.ts';
 import { FlameGraph, type PaintTiming } from './FlameGraph.tsx';
-import type { ZoomStep } from './zoom.ts';
+import { samePath, type ZoomStep } from './zoom.ts';
 
 /** One drawn frame, for benchmarks (sample-to-screen) and debugging: `window.__pbPaintLog`. */
 export interface PaintRecord {
@@ -38,28 +38,53 @@ function recordPaint(frame: ProfileFrame, timing: PaintTiming): void {
   if (log.length > 200) log.splice(0, log.length - 200);
 }
 
+/** Why the zoom changed: a click (or Reset zoom), or the graph following a new tree. */
+export type ZoomCause = 'click' | 'update';
+
 export function FlamePanel({
   frame,
   framesReceived,
   cpus,
   emptyMessage,
+  search,
+  onSearchChange,
+  zoom,
+  onZoomChange,
+  icicle,
+  onIcicleChange,
+  marked = null,
+  onPointAt,
+  highlightSearch = false,
 }: {
   /** Newest frame received. */
   frame: ProfileFrame | null;
   framesReceived: number;
   cpus: number | null;
   emptyMessage: string;
+  /** Search box text (controlled: the dashboard shares or follows it). */
+  search: string;
+  onSearchChange(text: string): void;
+  /** Requested zoom. A path without kinds matches frames by name; the graph shows the deepest prefix present. */
+  zoom: readonly ZoomStep[];
+  onZoomChange(path: ZoomStep[], cause: ZoomCause): void;
+  icicle: boolean;
+  onIcicleChange(icicle: boolean): void;
+  /** A frame to outline (the presenter's pointer), or null. */
+  marked?: readonly ZoomStep[] | null;
+  /** The frame under this page's pointer (null when it left the graph). */
+  onPointAt?(path: ZoomStep[] | null): void;
+  /** Outline the search box (it was set by the presenter). */
+  highlightSearch?: boolean;
 }) {
   const [paused, setPaused] = useState<{ frame: ProfileFrame | null; atCount: number } | null>(null);
-  const [search, setSearch] = useState('');
   // The graph re-colours every frame on a search change: follow the typing, not every key.
-  const [appliedSearch, setAppliedSearch] = useState('');
+  const [appliedSearch, setAppliedSearch] = useState(search);
   useEffect(() => {
     const timer = setTimeout(() => setAppliedSearch(search), search === '' ? 0 : 150);
     return () => clearTimeout(timer);
   }, [search]);
+  // What the graph shows (the requested zoom, or its deepest prefix in this tree).
   const [zoomPath, setZoomPath] = useState<ZoomStep[]>([]);
-  const [icicle, setIcicle] = useState(false);
   const [drawn, setDrawn] = useState<number | null>(null);
   const [paint, setPaint] = useState<PaintTiming | null>(null);
 
@@ -69,7 +94,13 @@ export function FlamePanel({
     () => (shown && appliedSearch ? searchShare(shown.tree, appliedSearch) : null),
     [shown, appliedSearch],
   );
-  const onZoomChange = useCallback((path: ZoomStep[]) => setZoomPath(path), []);
+  const onGraphZoom = useCallback(
+    (path: ZoomStep[], cause: ZoomCause) => {
+      setZoomPath((previous) => (samePath(previous, path) ? previous : path));
+      onZoomChange(path, cause);
+    },
+    [onZoomChange],
+  );
   const onPainted = useCallback(
     (timing: PaintTiming) => {
       setPaint(timing);
@@ -79,7 +110,7 @@ export function FlamePanel({
   );
 
   return (
-    <section aria-label="CPU flame graph" className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
+    <section aria-label="CPU flame graph" data-focus-panel="profile" className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
       <div className="flex flex-wrap items-center gap-2">
         <h2 className="mr-2 text-sm font-semibold text-slate-100">CPU flame graph</h2>
         <div className="flex items-center gap-2">
@@ -89,8 +120,8 @@ export function FlamePanel({
             placeholder="Search: text or /regex/"
             data-testid={TEST_IDS.searchInput}
             value={search}
-            onChange={(e) => setSearch(e.target.value)}
-            className={inputClass + ' w-64'}
+            onChange={(e) => onSearchChange(e.target.value)}
+            className={inputClass + ' w-64' + (highlightSearch && search ? ' border-fuchsia-400/70' : '')}
           />
           {share && (
             <span data-testid={TEST_IDS.searchShare} data-percent={share.percent} className="whitespace-nowrap text-xs text-fuchsia-300">
@@ -102,8 +133,8 @@ export function FlamePanel({
           <button
             type="button"
             data-testid={TEST_IDS.resetZoom}
-            disabled={zoomPath.length === 0}
-            onClick={() => setZoomPath([])}
+            disabled={zoomPath.length === 0 && zoom.length === 0}
+            onClick={() => onGraphZoom([], 'click')}
             className={buttonClass}
           >
             Reset zoom
@@ -128,7 +159,7 @@ export function FlamePanel({
                 key={mode}
                 type="button"
                 aria-pressed={(mode === 'icicle') === icicle}
-                onClick={() => setIcicle(mode === 'icicle')}
+                onClick={() => onIcicleChange(mode === 'icicle')}
                 className={
                   'px-3 py-1 text-sm ' +
                   ((mode === 'icicle') === icicle ? 'bg-sky-700 text-white' : 'bg-slate-800 text-slate-300 hover:bg-slate-700')
@@ -159,15 +190,17 @@ export function FlamePanel({
       )}
 
       <FlameGraph
-          tree={shown?.tree ?? null}
-          zoomPath={zoomPath}
-          onZoomChange={onZoomChange}
-          inverted={icicle}
-          search={appliedSearch}
-          emptyMessage={emptyMessage}
-          onDrawn={setDrawn}
-          onPainted={onPainted}
-        />
+        tree={shown?.tree ?? null}
+        zoomPath={zoom}
+        onZoomChange={onGraphZoom}
+        inverted={icicle}
+        search={appliedSearch}
+        marked={marked}
+        onPointAt={onPointAt}
+        emptyMessage={emptyMessage}
+        onDrawn={setDrawn}
+        onPainted={onPainted}
+      />
       <p className="text-[11px] text-slate-500">
         Click a frame to zoom into it; hover for samples. Colours: red–yellow = user code, blue = kernel, green = JIT, tan = process, grey = lost/pruned/unknown.
       </p>

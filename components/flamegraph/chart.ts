@@ -31,6 +31,8 @@ export interface HoverInfo {
   samples: number;
   selfSamples: number;
   totalSamples: number;
+  /** The frame's path from the root (root excluded). */
+  path: ZoomStep[];
 }
 
 export interface FlameChartCallbacks {
@@ -50,6 +52,7 @@ export class FlameChart {
   private tree: FlameNode | null = null;
   private zoom: ZoomStep[] = [];
   private match: ((name: string) => boolean) | null = null;
+  private marked: ZoomPath | null = null;
   private mounted = false;
   private minFramePx = MIN_FRAME_PX;
 
@@ -79,6 +82,7 @@ export class FlameChart {
         this.zoom = pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0]);
         // The zoomed view has other frames wide enough to draw: redo the plan if it changed.
         if (this.tree && this.plan()) this.chart.update();
+        this.mark();
         this.callbacks.onZoom(this.zoom);
       });
   }
@@ -98,6 +102,7 @@ export class FlameChart {
     } else {
       this.chart.update(tree);
     }
+    this.mark();
     return this.zoom;
   }
 
@@ -108,24 +113,42 @@ export class FlameChart {
     this.chart.width(width);
     if (this.tree) this.plan();
     if (this.mounted) this.chart.update();
+    this.mark();
   }
 
   setInverted(inverted: boolean): void {
     if (inverted === this.chart.inverted()) return;
     this.chart.inverted(inverted);
     if (this.mounted) this.chart.update();
+    this.mark();
   }
 
   /** Highlights frames matching `query` (same matching as lib/flame/search.ts). */
   setSearch(query: string): void {
     this.match = frameMatcher(query);
     if (this.mounted) this.chart.update();
+    this.mark();
+  }
+
+  /** Outlines the frame at `path` (names; kinds when given), on this and later updates; null: none. */
+  setMarked(path: ZoomPath | null): void {
+    this.marked = path && path.length > 0 ? path : null;
+    this.mark();
   }
 
   destroy(): void {
     this.chart.destroy();
     this.mounted = false;
     this.tree = null;
+  }
+
+  /** Applies the outline of `marked` to the drawn frames (drawn frames only: at most the budget). */
+  private mark(): void {
+    if (!this.mounted) return;
+    const target = this.marked;
+    select(this.container)
+      .selectAll<SVGGElement, Node>('g.frame')
+      .classed('pb-marked', (d) => target !== null && d.depth === target.length && isAt(d, target));
   }
 
   /** Sets minFrameSize for the current tree, zoom and width; true when it changed. */
@@ -166,6 +189,7 @@ export class FlameChart {
       samples: data.v,
       selfSamples: data.v - childSamples,
       totalSamples: this.tree?.v ?? data.v,
+      path: pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0]),
     };
   }
 
@@ -174,4 +198,16 @@ export class FlameChart {
     const pct = total > 0 ? ((100 * d.data.v) / total).toFixed(2) : '0';
     return `${d.data.n}\n${d.data.v} samples (${pct}%)`;
   }
+}
+
+/** True when laid-out node `d` is the frame at `path` (walked up from the node). */
+function isAt(d: Node, path: ZoomPath): boolean {
+  let node: Node | null = d;
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (!node) return false;
+    const step = path[i];
+    if (node.data.n !== step.name || (step.kind !== undefined && node.data.k !== step.kind)) return false;
+    node = node.parent;
+  }
+  return node !== null && node.parent === null;
 }

@@ -30,8 +30,8 @@ export function LatencyPanel({
   frame: LatencyProbeFrame;
   /** The probe's entry in the shared list (state, filters); absent for a bare frame. */
   info?: LatencyProbeInfo;
-  /** Resolves to the server's refusal, or null once removed. */
-  onRemove: (id: string) => Promise<string | null> | void;
+  /** Resolves to the server's refusal, or null once removed; absent: no Remove button (read-only). */
+  onRemove?: (id: string) => Promise<string | null> | void;
 }) {
   const [unit, setUnit] = useState<TimeUnit>('us');
   const [scope, setScope] = useState<'interval' | 'total'>('total');
@@ -48,7 +48,7 @@ export function LatencyPanel({
     setRemoving(true);
     setRemoveError(null);
     try {
-      const refusal = await onRemove(frame.id);
+      const refusal = await onRemove?.(frame.id);
       if (refusal) setRemoveError(refusal);
     } finally {
       setRemoving(false);
@@ -56,7 +56,7 @@ export function LatencyPanel({
   }
 
   return (
-    <section aria-label={`Latency of ${frame.spec}`} data-testid={LATENCY_TEST_IDS.panel} data-spec={frame.spec} data-id={frame.id} data-state={state} className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
+    <section aria-label={`Latency of ${frame.spec}`} data-focus-panel={frame.id} data-testid={LATENCY_TEST_IDS.panel} data-spec={frame.spec} data-id={frame.id} data-state={state} className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
       <div className="flex flex-wrap items-center gap-2">
         <h2 className="mr-1 break-all font-mono text-sm font-semibold text-slate-100">{frame.spec}</h2>
         {info && (info.pid !== null || info.comm !== null) && (
@@ -78,9 +78,11 @@ export function LatencyPanel({
           <option value="total">since added</option>
           <option value="interval">last interval</option>
         </select>
-        <button type="button" data-testid={LATENCY_TEST_IDS.remove} onClick={() => void remove()} disabled={removing} className={buttonClass + ' ml-auto'}>
-          {removing ? 'Removing…' : 'Remove'}
-        </button>
+        {onRemove && (
+          <button type="button" data-testid={LATENCY_TEST_IDS.remove} onClick={() => void remove()} disabled={removing} className={buttonClass + ' ml-auto'}>
+            {removing ? 'Removing…' : 'Remove'}
+          </button>
+        )}
       </div>
       {removeError && (
         <p role="alert" className="text-xs text-rose-400">

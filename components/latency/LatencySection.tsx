@@ -8,7 +8,7 @@ import type { ProfileSession } from '../session/useProfileSession.ts';
 import { useLatencyProbes } from '../session/useLatencyProbes.ts';
 import { emptyProbeFrame, type LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyProbeInfo } from '../../lib/protocol-latency.ts';
-import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
+import { LATENCY_TEST_IDS, SESSION_TEST_IDS } from '../../lib/test-ids.ts';
 import { LatencyPanel } from './LatencyPanel.tsx';
 import { ProbeSpecInput } from './ProbeSpecInput.tsx';
 
@@ -17,7 +17,16 @@ function emptyFrame(info: LatencyProbeInfo): LatencyProbeFrame {
   return emptyProbeFrame(info.id, info.spec);
 }
 
-export function LatencySection({ session, connected }: { session: Pick<ProfileSession, 'subscribe' | 'send'>; connected: boolean }) {
+export function LatencySection({
+  session,
+  connected,
+  canControl = true,
+}: {
+  session: Pick<ProfileSession, 'subscribe' | 'send'>;
+  connected: boolean;
+  /** False for a read-only viewer link: probes are shown, not added or removed. */
+  canControl?: boolean;
+}) {
   const { list, frames, add, remove } = useLatencyProbes(session);
   const probes = list?.probes ?? [];
   const live = probes.filter((p) => p.state !== 'ended').length;
@@ -30,16 +39,27 @@ export function LatencySection({ session, connected }: { session: Pick<ProfileSe
           {list ? `${live} of ${list.max} probes live · shared with every viewer` : 'probes shared with every viewer'}
         </span>
       </div>
-      <ProbeSpecInput onAdd={add} disabled={!connected} />
+      {canControl ? (
+        <ProbeSpecInput onAdd={add} disabled={!connected} />
+      ) : (
+        <p data-testid={SESSION_TEST_IDS.readOnly} className="text-xs text-slate-400">
+          Read-only viewer link: the operator adds and removes latency probes.
+        </p>
+      )}
       {probes.length === 0 ? (
         <p data-testid={LATENCY_TEST_IDS.empty} className="text-xs text-slate-500">
-          No latency probes yet. Add one above, e.g. <code className="text-slate-300">syscall:read</code> or{' '}
-          <code className="text-slate-300">uprobe:c:malloc</code> with a pid.
+          No latency probes yet.{' '}
+          {canControl && (
+            <>
+              Add one above, e.g. <code className="text-slate-300">syscall:read</code> or{' '}
+              <code className="text-slate-300">uprobe:c:malloc</code> with a pid.
+            </>
+          )}
         </p>
       ) : (
         probes.map((info) => {
           const frame = frames[info.id];
-          return <LatencyPanel key={info.id} frame={frame && frame.spec === info.spec ? frame : emptyFrame(info)} info={info} onRemove={remove} />;
+          return <LatencyPanel key={info.id} frame={frame && frame.spec === info.spec ? frame : emptyFrame(info)} info={info} onRemove={canControl ? remove : undefined} />;
         })
       )}
     </section>

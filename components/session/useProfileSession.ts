@@ -2,9 +2,15 @@
 /**
  * useProfileSession: the dashboard's one connection to the hub (server/hub) over socket.io.
  *
- * Speaks lib/protocol.ts. Frames are flow-controlled: the server sends at most one
- * unacknowledged frame per client, so each frame is acknowledged as soon as it has been
- * applied to state (also when it cannot be used), never later.
+ * Speaks lib/protocol.ts and lib/protocol-session.ts. Frames are flow-controlled: the server
+ * sends at most one unacknowledged frame per client, so each frame is acknowledged as soon as
+ * it has been applied to state (also when it cannot be used), never later.
+ *
+ * Sessions: the handshake carries `{ token?, view?, session }` (components/session/token.ts);
+ * the server answers with `hello.role` and keeps `session:state` current. A dropped connection
+ * is retried by socket.io with the same auth object (the server then sends hello, state and
+ * frames again), also after the server dropped it (e.g. stalled); `session:closed` (link
+ * revoked or expired, session closed) ends it for good: no more retries.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
@@ -20,16 +26,24 @@ import {
   type ServerToClientEvents,
   type ViewSettings,
 } from '../../lib/protocol.ts';
-import { takeToken } from './token.ts';
+import { MAIN_SESSION, type FollowView, type Role, type SessionState } from '../../lib/protocol-session.ts';
+import { takeCredentials } from './token.ts';
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /**
  * connecting: first attempt under way; connected; reconnecting: lost or failed, retrying;
- * refused: the server turned the handshake down (no or wrong token), no retry;
- * disconnected: the server closed the connection.
+ * refused: the server turned the handshake down (no or wrong token, revoked link), no retry;
+ * closed: the server ended this page's session (`session:closed`), no retry;
+ * disconnected: the connection was closed and is not retried.
  */
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'disconnected';
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed' | 'disconnected';
+
+/** Why the server ended this page's session (`session:closed`). */
+export interface SessionClosed {
+  id: string;
+  reason: string;
+}
 
 export interface Notice {
   id: number;
@@ -42,6 +56,19 @@ export interface ProfileSession {
   /** Why the last connection attempt failed, as the server or transport said it. */
   connectionError: string | null;
   hello: Hello | null;
+  /** This connection's role (from hello; null before the first hello). */
+  role: Role | null;
+  /** The session this page joins (from the URL until the server confirmed it). */
+  sessionId: string;
+  /** Newest `session:state` (presence, follow view, links for operators). */
+  sessionState: SessionState | null;
+  /** Set once the server ended this page's session; the page stays as it was, without retrying. */
+  closed: SessionClosed | null;
+  /**
+   * The presenter's newest view (`follow:view`, or `session:state.follow` on join), as a new
+   * object only when it changed; null before any operator shared one.
+   */
+  presenterView: FollowView | null;
   /** Set when the server speaks another protocol version; frames are then not drawn. */
   protocolMismatch: string | null;
   status: ProfileStatus | null;
@@ -96,23 +123,55 @@ export function useProfileSession(): ProfileSession {
   const [frame, setFrame] = useState<ProfileFrame | null>(null);
   const [framesReceived, setFramesReceived] = useState(0);
   const [notices, setNotices] = useState<Notice[]>([]);
+  const [sessionId, setSessionId] = useState(MAIN_SESSION);
+  const [sessionState, setSessionState] = useState<SessionState | null>(null);
+  const [closed, setClosed] = useState<SessionClosed | null>(null);
+  const [presenterView, setPresenterView] = useState<FollowView | null>(null);
 
   useEffect(() => {
-    const token = takeToken();
-    const socket: HubSocket = io({ auth: token ? { token } : {} });
+    const credentials = takeCredentials();
+    setSessionId(credentials.session);
+    // One auth object for the socket's life: every reconnection presents the same credentials.
+    const auth: Record<string, string> = { session: credentials.session };
+    if (credentials.token) auth.token = credentials.token;
+    if (credentials.view) auth.view = credentials.view;
+    const socket: HubSocket = io({ auth });
     socketRef.current = socket;
     let compatible = true;
+    let ended = false;
+    let retry: ReturnType<typeof setTimeout> | null = null;
+    let lastPresenter = '';
+    const presenter = (view: FollowView | null | undefined) => {
+      if (!view || typeof view !== 'object') return;
+      const text = JSON.stringify(view);
+      if (text === lastPresenter) return;
+      lastPresenter = text;
+      setPresenterView(view);
+    };
 
     socket.on('connect', () => {
       setConnection('connected');
       setConnectionError(null);
     });
     socket.on('connect_error', (err) => {
+      if (ended) return;
       // `active` is false when the server's middleware refused us: retrying cannot help.
       setConnection(socket.active ? 'reconnecting' : 'refused');
       setConnectionError(err.message);
     });
     socket.on('disconnect', (reason) => {
+      if (ended) return;
+      if (reason === 'io server disconnect') {
+        // The server dropped us without ending the session (a stalled connection, a restart):
+        // socket.io does not retry this case by itself.
+        setConnection('reconnecting');
+        setConnectionError('the server closed the connection');
+        retry = setTimeout(() => {
+          retry = null;
+          if (!ended) socket.connect();
+        }, 1000);
+        return;
+      }
       setConnection(socket.active ? 'reconnecting' : 'disconnected');
       setConnectionError(reason);
     });
@@ -120,6 +179,24 @@ export function useProfileSession(): ProfileSession {
     socket.on('hello', (h) => {
       compatible = h.protocol === PROTOCOL_VERSION;
       setHello(h);
+      if (typeof h.session === 'string') setSessionId(h.session);
+    });
+    const anySocket = socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void };
+    anySocket.on('session:state', (state) => {
+      if (!state || typeof state !== 'object') return;
+      const s = state as SessionState;
+      setSessionState(s);
+      presenter(s.follow);
+    });
+    anySocket.on('follow:view', (view) => presenter(view as FollowView));
+    anySocket.on('session:closed', (info) => {
+      const i = (info ?? {}) as Partial<SessionClosed>;
+      ended = true;
+      if (retry) clearTimeout(retry);
+      setClosed({ id: String(i.id ?? ''), reason: String(i.reason ?? 'the server ended this session') });
+      setConnection('closed');
+      setConnectionError(String(i.reason ?? ''));
+      socket.disconnect(); // no retries: the link or the session is gone
     });
     socket.on('profile:status', (s) => setStatus(s));
     socket.on('profile:frame', (f, ack) => {
@@ -146,6 +223,8 @@ export function useProfileSession(): ProfileSession {
     });
 
     return () => {
+      ended = true;
+      if (retry) clearTimeout(retry);
       socket.removeAllListeners();
       socket.disconnect();
       socketRef.current = null;
@@ -189,6 +268,11 @@ export function useProfileSession(): ProfileSession {
     connection,
     connectionError,
     hello,
+    role: hello ? (hello.role ?? (hello.canControl ? 'operator' : 'viewer')) : null,
+    sessionId,
+    sessionState,
+    closed,
+    presenterView,
     protocolMismatch,
     status,
     frame,

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkFollowView } from '../../lib/validate-session.ts';
+import { MAX_FOLLOW_PATH } from '../../lib/protocol-session.ts';
+import { applyZoomFlags } from '../flamegraph/zoom.ts';
+import type { FlameNode } from '../../lib/protocol.ts';
+import { followViewOf, namesOf, pageViewOf, sameFollowView, stepsOf, type PageView } from './follow.ts';
+
+const page: PageView = {
+  view: { window: '60s', stackMode: 'user', hideIdle: false },
+  zoom: [{ name: 'spin', kind: 'p' }, { name: 'main', kind: 'u' }],
+  search: 'work',
+  icicle: true,
+  selected: [{ name: 'spin', kind: 'p' }],
+  focus: 'lat-2',
+};
+
+test('a presenter view is what the server accepts, and a follower gets the same page view back', () => {
+  const shared = followViewOf(page);
+  const checked = checkFollowView(shared);
+  assert.ok(checked.ok, JSON.stringify(checked));
+  assert.deepEqual(shared.zoom, ['spin', 'main']);
+  const back = pageViewOf(shared);
+  assert.deepEqual(back.view, page.view);
+  assert.deepEqual(namesOf(back.zoom), ['spin', 'main']);
+  assert.equal(back.search, 'work');
+  assert.equal(back.icicle, true);
+  assert.equal(back.focus, 'lat-2');
+  assert.ok(sameFollowView(followViewOf(back), shared));
+  assert.ok(!sameFollowView({ ...shared, zoom: ['spin'] }, shared));
+  assert.ok(!sameFollowView({ ...shared, selected: null }, shared));
+});
+
+test('over-long paths and searches are cut to what the server accepts', () => {
+  const deep = Array.from({ length: MAX_FOLLOW_PATH + 10 }, (_, i) => ({ name: `f${i}` }));
+  const shared = followViewOf({ ...page, zoom: deep, search: 'x'.repeat(500), focus: 'y'.repeat(100) });
+  assert.ok(checkFollowView(shared).ok);
+  assert.equal(shared.zoom.length, MAX_FOLLOW_PATH);
+  assert.equal(shared.focus, null);
+});
+
+test('a zoom given by names finds the frames (any kind), or the deepest prefix present', () => {
+  const tree: FlameNode = {
+    n: 'all',
+    v: 10,
+    c: [{ n: 'spin', v: 10, k: 'p', c: [{ n: 'main', v: 10, k: 'u', c: [{ n: 'work', v: 10, k: 'u' }] }] }],
+  };
+  assert.deepEqual(applyZoomFlags(tree, stepsOf(['spin', 'main'])), [{ name: 'spin', kind: 'p' }, { name: 'main', kind: 'u' }]);
+  assert.deepEqual(applyZoomFlags(tree, stepsOf(['spin', 'gone', 'work'])), [{ name: 'spin', kind: 'p' }]);
+});
