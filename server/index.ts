@@ -13,10 +13,8 @@ import { profileFeature } from './hub/profile.ts';
 import { latencyFeature } from './hub/latency.ts';
 import { eventsFeature } from './hub/events.ts';
 import { discoveryFeature } from './hub/discovery.ts';
-import { LatencyProbeSet } from './collectors/latency-probes.ts';
 import { ProfilePipeline } from './pipeline/profile.ts';
-import { Symbolizer } from './symbolizer/index.ts';
-import type { CollectorChannel } from './collectors/types.ts';
+import type { CollectorBackend } from './privileged/backend.ts';
 import {
   checkHostAndOrigin,
   hostPolicy,
@@ -36,12 +34,15 @@ export interface ServeOptions {
   port: number;
   /** Required from every browser when set. */
   token: string | null;
-  /** The collector endpoint; the real kernel one unless a test passes a replay. */
-  channel: CollectorChannel;
+  /**
+   * Where the collectors run: the collector process (`probeboard serve`), or in process (tests,
+   * e.g. with a replayed profile). startServer owns it from here: closed with the server.
+   */
+  backend: CollectorBackend;
   /** Where progress lines go (stderr by default). */
   log?: (line: string) => void;
-  /** The shared latency probes (a fresh kernel-backed set by default). */
-  latencyProbes?: LatencyProbeSet;
+  /** false: serve out/ as it is (the caller built it, e.g. before dropping root); default: build it when stale. */
+  build?: boolean;
 }
 
 export interface RunningServer {
@@ -119,12 +120,12 @@ const TOKEN_PAGE =
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   checkBind(options.host, options.token);
-  ensureNextBuild(log);
+  if (options.build !== false) ensureNextBuild(log);
 
   const serveDashboard = staticFiles(DASHBOARD_DIR);
 
-  const pipeline = new ProfilePipeline(options.channel, new Symbolizer());
-  const latencyProbes = options.latencyProbes ?? new LatencyProbeSet();
+  const { backend } = options;
+  const pipeline = new ProfilePipeline(backend.openProfile());
   // One policy object shared by the page handler and the hub; refreshed in place once the port is known.
   const policy = hostPolicy(options.host, options.port);
 
@@ -159,7 +160,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     token: options.token,
     hostPolicy: policy,
     version: packageVersion(),
-    features: [profileFeature(pipeline), latencyFeature(latencyProbes), eventsFeature(), discoveryFeature()],
+    features: [profileFeature(pipeline), latencyFeature(backend.openLatency()), eventsFeature(backend.openEvents()), discoveryFeature(backend.discovery)],
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -196,6 +197,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closed = true;
       await hub.close();
       await pipeline.close();
+      await backend.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
     },

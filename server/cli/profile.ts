@@ -3,8 +3,6 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { choiceOption, intOption, parseCommandLine, secondsOption, stringOption, UsageError } from './args.ts';
 import { createKernelChannel, preflight } from './kernel.ts';
-import { symbolizeBatch } from '../pipeline/profile.ts';
-import { Symbolizer } from '../symbolizer/index.ts';
 import { foldedFromIntervals, parseFolded } from '../aggregator/folded.ts';
 import { intervalHealth, sumHealth } from '../aggregator/health.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
@@ -83,13 +81,12 @@ export async function runProfile(argv: string[]): Promise<number> {
   const problems = preflight();
   if (problems.length > 0) throw new Error(problems.join('; '));
 
-  const symbolizer = new Symbolizer();
   const intervals: SymbolizedInterval[] = [];
   const channel = createKernelChannel();
   let stoppedEarly: string | undefined;
   channel.onMessage((message) => {
-    // Symbolize as batches arrive, while the sampled processes are most likely still alive.
-    if (message.type === 'profile.batch') intervals.push(symbolizeBatch(message.batch, symbolizer));
+    // Intervals arrive symbolized (the channel names frames while the processes are alive).
+    if (message.type === 'profile.interval') intervals.push(message.interval);
     if (message.type === 'profile.stopped' && message.reason) stoppedEarly = message.reason;
   });
   const startedMs = Date.now();

@@ -1,13 +1,39 @@
 /**
- * LocalCollectorChannel: the in-process CollectorChannel. Wraps a ProfileCollector; commands in,
- * plain-data messages out, so that a later change can put the same thing behind a child process.
+ * LocalCollectorChannel: the in-process CollectorChannel. Wraps a ProfileCollector and a
+ * Symbolizer; commands in, plain-data messages (symbolized intervals) out. The collector
+ * process (server/privileged) runs one per profile handle; the CLI runs one directly.
  */
-import type { CollectorChannel, CollectorCommand, CollectorMessage } from './types.ts';
+import type { CollectorChannel, CollectorCommand, CollectorMessage, ProfileBatch } from './types.ts';
 import { ProfileCollector, validateProfileRequest, type ProfileCollectorOptions } from './profile.ts';
+import type { SymbolizedInterval, SymbolizedSample } from '../aggregator/types.ts';
+import { Symbolizer } from '../symbolizer/index.ts';
 
 export interface LocalCollectorOptions {
   /** Compiled profile object (default: bpf/obj/profile.bpf.o). */
   profileObjectPath?: string;
+  /** Names the addresses (default: a new Symbolizer; share one to share its caches). */
+  symbolizer?: Symbolizer;
+}
+
+/** Names every address of a batch. Stacks come leaf first from the kernel; trees want root first. */
+export function symbolizeBatch(batch: ProfileBatch, symbolizer: Symbolizer): SymbolizedInterval {
+  const unknownBefore = symbolizer.unknownFrames;
+  const samples: SymbolizedSample[] = batch.samples.map((sample) => ({
+    pid: sample.pid,
+    comm: sample.comm,
+    user: symbolizer.symbolizeUser(sample.pid, sample.comm, sample.userStack).reverse(),
+    kernel: symbolizer.symbolizeKernel(sample.kernelStack).reverse(),
+    userStackError: sample.userStackError,
+    kernelStackError: sample.kernelStackError,
+    count: sample.count,
+  }));
+  return {
+    startMs: batch.startMs,
+    endMs: batch.endMs,
+    samples,
+    droppedSamples: batch.droppedSamples,
+    unknownFrames: symbolizer.unknownFrames - unknownBefore,
+  };
 }
 
 export class LocalCollectorChannel implements CollectorChannel {
@@ -18,9 +44,11 @@ export class LocalCollectorChannel implements CollectorChannel {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: LocalCollectorOptions = {}) {
+    const symbolizer = options.symbolizer ?? new Symbolizer();
     const profileOptions: ProfileCollectorOptions = {
       objectPath: options.profileObjectPath,
-      onBatch: (batch) => this.#emit({ type: 'profile.batch', batch }),
+      // Symbolized as batches arrive, while the sampled processes are most likely still alive.
+      onBatch: (batch) => this.#emit({ type: 'profile.interval', interval: symbolizeBatch(batch, symbolizer), hz: batch.hz, cpus: batch.cpus }),
       onError: (error) => this.#emit({ type: 'profile.stopped', reason: error.message }),
     };
     this.#profile = new ProfileCollector(profileOptions);

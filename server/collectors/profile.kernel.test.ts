@@ -119,8 +119,8 @@ test('the channel restarts on a new start, stops, and leaves nothing attached', 
   await channel.request({ type: 'profile.stop' });
   await channel.close();
   const types = messages.map((message) => message.type);
-  assert.deepEqual(types.filter((type) => type !== 'profile.batch'), ['profile.started', 'profile.stopped', 'profile.started', 'profile.stopped']);
-  assert.ok(types.includes('profile.batch'));
+  assert.deepEqual(types.filter((type) => type !== 'profile.interval'), ['profile.started', 'profile.stopped', 'profile.started', 'profile.stopped']);
+  assert.ok(types.includes('profile.interval'));
   assert.deepEqual(bpftoolShow('prog').filter((p) => !progsBefore.includes(p.id)), [], 'no program left');
   assert.deepEqual(bpftoolShow('link').filter((l) => !linksBefore.includes(l.id)), [], 'no link left');
   assert.deepEqual(newFds(fdsBefore, openFds()), [], 'no fd left');

@@ -6,6 +6,8 @@
  * the same commands and messages as the kernel collector.
  */
 import type { CollectorChannel, CollectorCommand, CollectorMessage, ProfileBatch } from './types.ts';
+import { symbolizeBatch } from './local.ts';
+import { Symbolizer } from '../symbolizer/index.ts';
 
 export interface ReplayOptions {
   /** Milliseconds between batches (default 1000). */
@@ -13,6 +15,8 @@ export interface ReplayOptions {
   /** CPUs to report (default 2). */
   cpus?: number;
   now?: () => number;
+  /** Names the recorded addresses (default: a new Symbolizer). */
+  symbolizer?: Symbolizer;
 }
 
 export class ReplayChannel implements CollectorChannel {
@@ -22,6 +26,7 @@ export class ReplayChannel implements CollectorChannel {
   private readonly intervalMs: number;
   private readonly cpus: number;
   private readonly now: () => number;
+  private readonly symbolizer: Symbolizer;
   /** Commands received, oldest first: lets tests check what the hub asked for. */
   readonly commands: CollectorCommand[] = [];
 
@@ -33,6 +38,7 @@ export class ReplayChannel implements CollectorChannel {
     this.intervalMs = options.intervalMs ?? 1000;
     this.cpus = options.cpus ?? 2;
     this.now = options.now ?? Date.now;
+    this.symbolizer = options.symbolizer ?? new Symbolizer();
   }
 
   async request(command: CollectorCommand): Promise<void> {
@@ -48,7 +54,8 @@ export class ReplayChannel implements CollectorChannel {
     this.timer = setInterval(() => {
       const recorded = this.batches[this.cursor++ % this.batches.length];
       const endMs = this.now();
-      this.emit({ type: 'profile.batch', batch: { ...recorded, startMs, endMs, hz: command.hz, cpus: this.cpus } });
+      const batch: ProfileBatch = { ...recorded, startMs, endMs, hz: command.hz, cpus: this.cpus };
+      this.emit({ type: 'profile.interval', interval: symbolizeBatch(batch, this.symbolizer), hz: batch.hz, cpus: batch.cpus });
       startMs = endMs;
     }, command.intervalMs ?? this.intervalMs);
   }

@@ -1,13 +1,14 @@
 /**
  * The typed message interface between collectors and the rest of the server.
  *
- * Commands go in, messages come out; every value is plain data (bigint addresses,
- * numbers, strings, arrays) so that a later step can move collectors into a separate
- * privileged process (child_process with `serialization: 'advanced'`, which carries
- * bigint) while the web-facing process runs unprivileged. Collectors emit addresses
- * and counts, never symbol names.
+ * Commands go in, messages come out; every value is plain data (numbers, strings, arrays) so
+ * that collectors can run in the separate privileged collector process (server/privileged,
+ * child_process IPC with `serialization: 'advanced'`) while the web-facing process runs
+ * unprivileged. Collectors themselves (ProfileCollector) emit addresses and counts
+ * (ProfileBatch); a CollectorChannel names them before they leave (CollectorMessage).
  */
 import type { ProfileTarget } from '../../lib/protocol.ts';
+import type { SymbolizedInterval } from '../aggregator/types.ts';
 
 /** Why bpf_get_stackid gave no stack for one half of a sample. */
 export type StackErrorKind = 'collision' | 'fault' | 'other';
@@ -51,12 +52,17 @@ export type CollectorCommand =
   | { type: 'profile.start'; hz: number; target: ProfileTarget; intervalMs?: number }
   | { type: 'profile.stop' };
 
+/**
+ * What a profile source emits. Intervals arrive symbolized (names, not addresses): the
+ * symbolizer runs where the collector runs, next to /proc and the binaries it must read, so the
+ * web-facing process needs no access to other processes.
+ */
 export type CollectorMessage =
-  | { type: 'profile.batch'; batch: ProfileBatch }
+  | { type: 'profile.interval'; interval: SymbolizedInterval; hz: number; cpus: number }
   | { type: 'profile.started'; cpus: number; hz: number; target: ProfileTarget }
   | { type: 'profile.stopped'; reason?: string };
 
-/** A collector endpoint: in process today, possibly another process later. */
+/** A profile source: in process (LocalCollectorChannel, ReplayChannel) or in the collector process (server/privileged). */
 export interface CollectorChannel {
   /** Carries out a command. Rejects with an Error whose message is meant for the user. */
   request(command: CollectorCommand): Promise<void>;

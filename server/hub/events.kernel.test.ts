@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { startTestHub, TestViewer, type TestHub } from './testing.ts';
 import { eventsFeature, type EventsFeatureOptions } from './events.ts';
 import { discoveryFeature } from './discovery.ts';
+import { inProcessBackend } from '../privileged/in-process.ts';
 import { kernelTestGate, newFds, openFds } from '../testing/kernel.ts';
 import { compileWorkload, type Compiled } from '../probes/testing.ts';
 import type { Ack } from '../../lib/protocol.ts';
@@ -50,7 +51,8 @@ async function startUsdtList(): Promise<ChildProcess> {
 }
 
 function startHub(options: EventsFeatureOptions = {}): Promise<TestHub> {
-  return startTestHub([eventsFeature({ intervalMs: 100, ...options }), discoveryFeature()]);
+  const backend = inProcessBackend();
+  return startTestHub([eventsFeature(backend.openEvents(), { intervalMs: 100, ...options }), discoveryFeature(backend.discovery)]);
 }
 
 /** A viewer that acks every batch (unless told to stall) and keeps every row per probe. */

@@ -1,9 +1,11 @@
 /**
  * Hub feature: live event probes (docs/protocol.md, lib/protocol-events.ts).
  *
- * Probes are shared by every viewer. `events:add` opens one EventsCollector (its own BPF
- * object; a refusal changes nothing else), `events:remove` stops it at once. The list goes to
- * everyone as `events:probes` on every change (and every 2 s while its counters move).
+ * Probes are shared by every viewer of the feature. `events:add` starts one through the
+ * feature's EventProbes (an EventsCollector in the collector: its own BPF object; a refusal
+ * changes nothing else), `events:remove` stops it at once. The list goes to everyone as
+ * `events:probes` on every change (and every 2 s while its counters move). A probe ends by
+ * itself when its pid exits, its read fails or the collector process dies (with the reason).
  *
  * Memory stays bounded whatever the event rate: each probe keeps its newest `ringRows` rows
  * in a ring (older ones are overwritten), and each viewer has a cursor per probe. Every
@@ -12,8 +14,8 @@
  * A viewer still busy with its previous batch gets nothing new queued: its cursor simply
  * stays behind, so a slow browser costs one batch in flight, never a queue.
  */
-import { existsSync } from 'node:fs';
-import { EventsCollector, type EventRecord, type EventsOptions } from '../collectors/events.ts';
+import type { EventProbe, EventProbes } from '../privileged/backend.ts';
+import type { EventCounts, EventRowData } from '../privileged/protocol.ts';
 import {
   EVENTS_BATCH_INTERVAL_MS,
   EVENTS_BATCH_ROWS,
@@ -42,15 +44,14 @@ export interface EventsFeatureOptions {
   batchRows?: number;
   /** ms between batches (default EVENTS_BATCH_INTERVAL_MS). */
   intervalMs?: number;
-  /** Passed to each collector (transport, queueLimit, …; tests). */
-  collector?: Omit<EventsOptions, 'onEvent' | 'pid'>;
   /** Wall clock (tests). */
   now?: () => number;
 }
 
 interface Probe {
   info: EventProbeInfo;
-  collector: EventsCollector | null;
+  /** The running probe; null once stopped or ended (or while it starts). */
+  collector: EventProbe | null;
   /** Row n lives at ring[(n - 1) % ring.length]. */
   ring: (EventRow | undefined)[];
   /** Rows produced (the newest row's n). */
@@ -73,7 +74,8 @@ function viewerState(socket: HubSocket): ViewerState {
   return state;
 }
 
-export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactory {
+/** `events`: this feature's own event probes (backend.openEvents()); the feature closes them. */
+export function eventsFeature(events: EventProbes, options: EventsFeatureOptions = {}): FeatureFactory {
   const maxProbes = options.maxProbes ?? MAX_EVENT_PROBES;
   const ringRows = Math.max(1, options.ringRows ?? EVENTS_RING_ROWS);
   const batchRows = Math.max(1, Math.min(options.batchRows ?? EVENTS_BATCH_ROWS, ringRows));
@@ -84,6 +86,7 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
     const probes = new Map<string, Probe>();
     let nextId = 1;
     let lastListMs = 0;
+    let closed = false;
 
     const list = (): EventProbeList => ({ probes: [...probes.values()].map((p) => ({ ...p.info })), max: maxProbes });
     const broadcastList = () => {
@@ -93,26 +96,15 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
     };
     const countsKey = (p: Probe) => `${p.info.total} ${p.info.lost} ${p.info.dropped} ${p.info.state}`;
 
-    const refreshStats = (p: Probe) => {
-      if (!p.collector) return;
-      try {
-        const s = p.collector.stats();
-        p.info.lost = s.lost;
-        p.info.dropped = s.dropped;
-        p.info.transport = s.transport;
-      } catch {
-        // a stats read failing is not worth ending the probe for
-      }
+    const setCounts = (p: Probe, counts: EventCounts) => {
+      p.info.lost = counts.lost;
+      p.info.dropped = counts.dropped;
+      p.info.transport = counts.transport;
     };
 
-    /** Stops the collector (delivering what the kernel still holds) and marks the probe ended. */
+    /** Marks a probe ended (the collector detached it already). */
     const end = (p: Probe, reason: string) => {
-      if (p.collector) {
-        const final = p.collector.stop();
-        p.info.lost = final.lost;
-        p.info.dropped = final.dropped;
-        p.collector = null;
-      }
+      p.collector = null;
       p.info.state = 'ended';
       p.info.error = reason;
       const ended = [...probes.values()].filter((e) => e.info.state === 'ended');
@@ -160,12 +152,8 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
       hub.sendLatest(socket, streamOf(p.info.id), 'events:batch', batch);
     };
 
-    let lastStatsMs = 0;
     const tick = () => {
       const t = now();
-      const statsDue = t - lastStatsMs >= 1000;
-      if (statsDue) lastStatsMs = t;
-      let changed = false;
       for (const p of probes.values()) {
         if (t - p.secondStartMs >= 1000) {
           p.perSecond = Math.round(((p.total - p.secondStartTotal) * 1000) / (t - p.secondStartMs));
@@ -173,21 +161,9 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
           p.secondStartTotal = p.total;
         }
         p.info.total = p.total;
-        if (p.collector) {
-          if (p.collector.error) {
-            end(p, `reading events failed: ${p.collector.error.message}`);
-            changed = true;
-          } else if (statsDue) {
-            refreshStats(p);
-            if (p.info.pid !== null && !existsSync(`/proc/${p.info.pid}`)) {
-              end(p, `process ${p.info.pid} exited: the probe was detached (its rows stay until removed)`);
-              changed = true;
-            }
-          }
-        }
         for (const socket of hub.sockets()) batchFor(socket, p, false);
       }
-      if (changed || (t - lastListMs >= 2000 && [...probes.values()].some((p) => p.listedCounts !== countsKey(p)))) broadcastList();
+      if (t - lastListMs >= 2000 && [...probes.values()].some((p) => p.listedCounts !== countsKey(p))) broadcastList();
     };
     const timer = setInterval(tick, intervalMs);
     timer.unref?.();
@@ -201,7 +177,7 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
         socket.data.features.delete(FEATURE_KEY);
       },
       handlers: {
-        'events:add': (_socket, payload): EventsAdded => {
+        'events:add': async (_socket, payload): Promise<EventsAdded> => {
           const checked = checkEventsAdd(payload);
           if (!checked.ok) throw new RequestError(checked.error);
           const { spec, pid } = checked.value;
@@ -209,7 +185,6 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
           if (twin) throw new RequestError(`${spec}${pid ? ` (pid ${pid})` : ''} is already live as ${twin.info.id}`);
           const live = [...probes.values()].filter((p) => p.info.state === 'running').length;
           if (live >= maxProbes) throw new RequestError(`at most ${maxProbes} event probes can be live at once: remove one first`);
-          if (pid !== undefined && !existsSync(`/proc/${pid}`)) throw new RequestError(`no process with pid ${pid}`);
 
           const id = `ev-${nextId++}`;
           const t = now();
@@ -223,47 +198,71 @@ export function eventsFeature(options: EventsFeatureOptions = {}): FeatureFactor
             perSecond: 0,
             listedCounts: '',
           };
-          const onEvent = (e: EventRecord) => {
-            const n = ++probe.total;
-            probe.ring[(n - 1) % ringRows] = { n, t: e.time, pid: e.pid, tid: e.tid, comm: e.comm, fields: e.fields };
-          };
-          let collector: EventsCollector;
-          try {
-            collector = new EventsCollector(spec, { ...options.collector, onEvent, ...(pid !== undefined && { pid }) });
-            collector.start();
-          } catch (error) {
-            throw new RequestError(`${spec}: ${(error as Error).message}`);
-          }
-          probe.collector = collector;
-          probe.info.spec = collector.probe;
-          probe.info.kind = collector.plan.spec.kind;
-          refreshStats(probe);
+          // Listed (as running) while it starts, so a twin or one over the cap is refused meanwhile.
           probes.set(id, probe);
+          let endedEarly: string | null = null;
+          let started: EventProbe;
+          try {
+            started = await events.start(spec, pid, {
+              rows: (rows: EventRowData[], counts: EventCounts) => {
+                for (const r of rows) {
+                  const n = ++probe.total;
+                  probe.ring[(n - 1) % ringRows] = { n, t: r.t, pid: r.pid, tid: r.tid, comm: r.comm, fields: r.fields };
+                }
+                setCounts(probe, counts);
+              },
+              ended: (reason: string, counts: EventCounts) => {
+                setCounts(probe, counts);
+                if (!probe.collector) {
+                  endedEarly = reason; // before the start reply came back
+                  return;
+                }
+                if (!probes.has(id) || probe.info.state === 'ended') return;
+                end(probe, reason);
+                broadcastList();
+              },
+            });
+          } catch (error) {
+            probes.delete(id);
+            throw new RequestError((error as Error).message);
+          }
+          if (closed || !probes.has(id)) {
+            await started.stop();
+            throw new RequestError('the events panel closed while the probe started');
+          }
+          probe.collector = started;
+          probe.info.spec = started.spec;
+          probe.info.kind = started.kind;
+          setCounts(probe, started.counts);
           // Viewers here now see the probe from its first row (what they miss counts as skipped);
           // a later viewer starts with the newest rows.
           for (const socket of hub.sockets()) viewerState(socket).cursors.set(id, { n: 0, sentAtMs: 0 });
+          if (endedEarly !== null) end(probe, endedEarly);
           broadcastList();
-          return { id, spec: collector.probe };
+          return { id, spec: started.spec };
         },
-        'events:remove': (_socket, payload) => {
+        'events:remove': async (_socket, payload) => {
           const checked = checkEventsRemove(payload);
           if (!checked.ok) throw new RequestError(checked.error);
           const p = probes.get(checked.value.id);
-          if (!p) throw new RequestError(`no event probe ${checked.value.id} (already removed?)`);
-          p.collector?.stop();
+          if (!p || (p.collector === null && p.info.state === 'running')) throw new RequestError(`no event probe ${checked.value.id} (already removed, or still starting)`);
+          const running = p.collector;
           p.collector = null;
           forget(p.info.id);
+          // Every BPF fd closed before the reply.
+          await running?.stop();
           broadcastList();
           return undefined;
         },
       },
       async close() {
+        closed = true;
         clearInterval(timer);
-        for (const p of probes.values()) {
-          p.collector?.stop();
-          p.collector = null;
-        }
+        const running = [...probes.values()].map((p) => p.collector).filter((c) => c !== null);
+        for (const p of probes.values()) p.collector = null;
         probes.clear();
+        await Promise.all(running.map((c) => c.stop()));
+        await events.close();
       },
     };
   };

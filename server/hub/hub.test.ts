@@ -10,7 +10,6 @@ import { startTestHub, type TestHub } from './testing.ts';
 import { profileFeature } from './profile.ts';
 import { ProfilePipeline } from '../pipeline/profile.ts';
 import { ReplayChannel } from '../collectors/replay.ts';
-import { Symbolizer } from '../symbolizer/index.ts';
 import type { ProfileBatch } from '../collectors/types.ts';
 import type { ClientToServerEvents, Hello, ProfileFrame, ServerToClientEvents } from '../../lib/protocol.ts';
 
@@ -37,7 +36,7 @@ interface Harness extends TestHub {
 
 async function startHub(token: string | null = null, intervalMs = 50): Promise<Harness> {
   const channel = new ReplayChannel(RECORDING, { intervalMs });
-  const pipeline = new ProfilePipeline(channel, new Symbolizer());
+  const pipeline = new ProfilePipeline(channel);
   const started = await startTestHub([profileFeature(pipeline)], token);
   await pipeline.configure({ running: true });
   return {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestHub, TestViewer, type TestHub } from './testing.ts';
 import { latencyFeature } from './latency.ts';
-import { LatencyProbeSet } from '../collectors/latency-probes.ts';
+import { inProcessBackend } from '../privileged/in-process.ts';
 import { bpftoolShow, kernelTestGate, newFds, openFds } from '../testing/kernel.ts';
 import { probeFeature } from '../libbpf/features.ts';
 import { buildWorkload } from '../../test/workloads/build.ts';
@@ -32,7 +32,7 @@ const uprobesOn = (file: string): string[] => {
 const bpfFds = () => new Map([...openFds()].filter(([, target]) => /bpf|perf_event/.test(target)));
 
 function startHub(maxProbes = 16): Promise<TestHub> {
-  return startTestHub([latencyFeature(new LatencyProbeSet({ intervalMs: 200, maxProbes }))]);
+  return startTestHub([latencyFeature(inProcessBackend().openLatency({ intervalMs: 200, maxProbes }))]);
 }
 
 /** A viewer that acks every frame (as the dashboard does) and keeps the newest list and frame per probe. */

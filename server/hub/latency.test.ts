@@ -1,6 +1,6 @@
 /**
  * The latency hub feature without a kernel: a real socket.io server on port 0 and real clients,
- * with LatencyProbeSet opening fake collectors (scripted batches). Flow control per probe,
+ * with the in-process collector backend's LatencyProbeSet opening fake collectors (scripted batches). Flow control per probe,
  * refusals, stale and ended states, validation. The real-kernel version is latency.kernel.test.ts.
  */
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { startTestHub, type TestHub } from './testing.ts';
 import { latencyFeature } from './latency.ts';
-import { LatencyProbeSet } from '../collectors/latency-probes.ts';
+import { inProcessBackend } from '../privileged/in-process.ts';
 import { LatencyError, type LatencyBatch, type LatencyCollector, type LatencyOptions } from '../collectors/latency.ts';
 import { histogramOf } from '../../lib/histogram.ts';
 import type { Ack } from '../../lib/protocol.ts';
@@ -58,16 +58,15 @@ interface Harness extends TestHub {
 
 async function startHub(maxProbes = 3, intervalMs = 30): Promise<Harness> {
   const collectors: FakeCollector[] = [];
-  const probes = new LatencyProbeSet({
-    intervalMs,
-    maxProbes,
-    open: (spec, options) => {
+  const backend = inProcessBackend({
+    openLatencyCollector: (spec, options) => {
       if (spec.includes('missing')) throw new LatencyError('input', `binary /missing not found`, 'binary');
       const c = new FakeCollector(spec, options);
       collectors.push(c);
       return c as unknown as LatencyCollector;
     },
   });
+  const probes = backend.openLatency({ intervalMs, maxProbes });
   return { ...(await startTestHub([latencyFeature(probes)])), collectors };
 }
 

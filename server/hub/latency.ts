@@ -1,17 +1,19 @@
 /**
  * Hub feature: the shared latency probes (docs/protocol.md, lib/protocol-latency.ts).
  *
- * Probes are shared by every viewer. `latency:add` opens one (LatencyProbeSet: its own BPF
- * object; a refusal changes nothing else), `latency:remove` detaches it at once. Every change
+ * Probes are shared by every viewer of the feature. `latency:add` opens one in the feature's
+ * LatencyProbes (a LatencyProbeSet in the collector: its own BPF object per probe; a refusal
+ * changes nothing else), `latency:remove` detaches it at once. Every change
  * to the list is broadcast as `latency:probes`; each probe's frames go to every viewer through
  * the hub's flow control, one stream per probe (`latency:<id>`). A new viewer gets the list
  * and every probe's newest frame at once.
  *
  * A probe whose `--pid` process exited, or whose read failed, is detached and kept in the list
  * as `ended` (with its last frame) until a viewer removes it; a probe on a deleted or replaced
- * binary is `stale` and keeps running.
+ * binary is `stale` and keeps running. If the collector process dies, every probe ends with
+ * the reason (and later adds are refused with it).
  */
-import type { LatencyProbeSet } from '../collectors/latency-probes.ts';
+import type { LatencyProbes } from '../privileged/backend.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyAdded, LatencyProbeInfo, LatencyProbeList } from '../../lib/protocol-latency.ts';
 import { checkLatencyAdd, checkLatencyRemove } from '../../lib/validate-latency.ts';
@@ -34,7 +36,8 @@ export interface LatencyFeatureOptions {
   now?: () => number;
 }
 
-export function latencyFeature(probes: LatencyProbeSet, options: LatencyFeatureOptions = {}): FeatureFactory {
+/** `probes`: this feature's own set (backend.openLatency()); the feature closes it. */
+export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOptions = {}): FeatureFactory {
   const now = options.now ?? Date.now;
   return (hub) => {
     const entries = new Map<string, Entry>();
@@ -62,21 +65,15 @@ export function latencyFeature(probes: LatencyProbeSet, options: LatencyFeatureO
       }
     };
 
-    for (const probe of probes.list()) {
-      const frame = probes.frames().find((f) => f.id === probe.id)!;
-      entries.set(probe.id, {
-        info: { id: probe.id, spec: probe.spec, pid: probe.filters.pid ?? null, comm: probe.filters.comm ?? null, state: 'running', error: null, addedAtMs: now() },
-        frame,
-        request: JSON.stringify([probe.spec, probe.filters.pid ?? null, probe.filters.comm ?? null]),
-      });
-    }
+    /** Requests of adds under way (a twin of one is refused). */
+    const adding = new Set<string>();
 
     const stopFrames = probes.onFrame((frame) => {
       const entry = entries.get(frame.id);
       if (!entry) return;
       entry.frame = frame;
       if (frame.targetExited && entry.info.state !== 'ended') {
-        probes.remove(frame.id);
+        probes.remove(frame.id).catch(() => undefined); // already detached if the collector is gone
         end(entry, `process ${entry.info.pid} exited: the probe was detached (its last picture stays until removed)`);
         broadcastList();
       } else if (frame.stale && entry.info.state === 'running') {
@@ -98,16 +95,23 @@ export function latencyFeature(probes: LatencyProbeSet, options: LatencyFeatureO
         for (const entry of entries.values()) sendFrame(socket, entry.frame);
       },
       handlers: {
-        'latency:add': (_socket, payload): LatencyAdded => {
+        'latency:add': async (_socket, payload): Promise<LatencyAdded> => {
           const checked = checkLatencyAdd(payload);
           if (!checked.ok) throw new RequestError(checked.error);
           const { spec, pid, comm } = checked.value;
           const request = JSON.stringify([spec, pid ?? null, comm ?? null]);
           const twin = [...entries.values()].find((e) => e.request === request && e.info.state !== 'ended');
           if (twin) throw new RequestError(`${spec}${pid ? ` (pid ${pid})` : ''} is already live as ${twin.info.id}`);
-          const added = probes.add(spec, { ...(pid !== undefined && { pid }), ...(comm !== undefined && { comm }) });
+          if (adding.has(request)) throw new RequestError(`${spec}${pid ? ` (pid ${pid})` : ''} is being added already`);
+          adding.add(request);
+          let added;
+          try {
+            added = await probes.add(spec, { ...(pid !== undefined && { pid }), ...(comm !== undefined && { comm }) });
+          } finally {
+            adding.delete(request);
+          }
           if (!added.ok) throw new RequestError(added.error);
-          const frame = probes.frames().find((f) => f.id === added.id)!;
+          const frame = added.frame;
           entries.set(added.id, {
             info: { id: added.id, spec: added.spec, pid: pid ?? null, comm: comm ?? null, state: 'running', error: null, addedAtMs: now() },
             frame,
@@ -117,13 +121,15 @@ export function latencyFeature(probes: LatencyProbeSet, options: LatencyFeatureO
           sendToAll(frame);
           return { id: added.id, spec: added.spec };
         },
-        'latency:remove': (_socket, payload) => {
+        'latency:remove': async (_socket, payload) => {
           const checked = checkLatencyRemove(payload);
           if (!checked.ok) throw new RequestError(checked.error);
           const { id } = checked.value;
-          if (!entries.has(id)) throw new RequestError(`no latency probe ${id} (already removed?)`);
-          probes.remove(id); // false for an ended probe: already detached
+          const entry = entries.get(id);
+          if (!entry) throw new RequestError(`no latency probe ${id} (already removed?)`);
           forget(id);
+          // Detached before the reply; an ended probe is already detached (and the collector may be gone).
+          if (entry.info.state !== 'ended') await probes.remove(id).catch(() => false);
           broadcastList();
           return undefined;
         },
@@ -131,8 +137,8 @@ export function latencyFeature(probes: LatencyProbeSet, options: LatencyFeatureO
       async close() {
         stopFrames();
         stopEnds();
-        probes.close();
         entries.clear();
+        await probes.close();
       },
     };
   };

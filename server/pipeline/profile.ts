@@ -1,5 +1,6 @@
 /**
- * The profile pipeline: collector messages -> symbolizer -> aggregator window.
+ * The profile pipeline: symbolized intervals from a profile source (CollectorChannel: in this
+ * process, or in the collector process) -> aggregator window.
  *
  * Owns the shared sampling settings (one set for every viewer) and answers per-viewer views.
  * Knows nothing of socket.io: the hub subscribes to `onInterval` / `onStatus` and asks `frame(view)`.
@@ -11,10 +12,9 @@ import {
   type ProfileStatus,
   type ViewSettings,
 } from '../../lib/protocol.ts';
-import type { CollectorChannel, ProfileBatch } from '../collectors/types.ts';
-import type { SymbolizedInterval, SymbolizedSample } from '../aggregator/types.ts';
+import type { CollectorChannel } from '../collectors/types.ts';
+import type { SymbolizedInterval } from '../aggregator/types.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
-import type { Symbolizer } from '../symbolizer/index.ts';
 
 /** A frame without its per-connection sequence number. */
 export type ViewFrame = Omit<ProfileFrame, 'seq'>;
@@ -51,7 +51,7 @@ export class ProfilePipeline {
   private window: ProfileWindow;
   private lastSampledAtMs = 0;
   private readonly now: () => number;
-  private readonly intervalListeners = new Set<Listener<number>>();
+  private readonly intervalListeners = new Set<(endMs: number, interval: SymbolizedInterval) => void>();
   private readonly statusListeners = new Set<Listener<ProfileStatus>>();
   /** Serializes configure() calls so two browsers cannot interleave a restart. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -59,15 +59,14 @@ export class ProfilePipeline {
 
   constructor(
     private readonly channel: CollectorChannel,
-    private readonly symbolizer: Symbolizer,
     private readonly options: ProfilePipelineOptions = {},
   ) {
     this.now = options.now ?? Date.now;
     this.window = new ProfileWindow();
     this.unsubscribe = channel.onMessage((message) => {
       switch (message.type) {
-        case 'profile.batch':
-          this.acceptBatch(message.batch);
+        case 'profile.interval':
+          this.acceptInterval(message.interval);
           break;
         case 'profile.started':
           this.cpus = message.cpus;
@@ -122,6 +121,23 @@ export class ProfilePipeline {
     return result;
   }
 
+  /** Forgets every interval (a replay that seeks rebuilds the window from the recording). */
+  reset(): void {
+    this.window = new ProfileWindow();
+    this.lastSampledAtMs = 0;
+  }
+
+  /**
+   * Takes settings as they were applied elsewhere (a replay: what the recording says), without
+   * asking the source to restart, and starts a new window as a restart would. Synchronous.
+   */
+  adopt(settings: ProfileSettings, cpus: number): void {
+    this.settings = structuredClone(settings);
+    this.cpus = cpus;
+    this.reset();
+    this.emitStatus();
+  }
+
   /** The flame graph for one view of the current window. */
   frame(view: ViewSettings): ViewFrame {
     const built = this.window.build(view, this.now(), {
@@ -143,7 +159,8 @@ export class ProfilePipeline {
   }
 
   /** Called once per interval read from the kernel, with its end time (ms). */
-  onInterval(listener: Listener<number>): () => void {
+  /** Called with each interval (and its end time, ms) once it is in the window. */
+  onInterval(listener: (endMs: number, interval: SymbolizedInterval) => void): () => void {
     this.intervalListeners.add(listener);
     return () => this.intervalListeners.delete(listener);
   }
@@ -158,36 +175,14 @@ export class ProfilePipeline {
     await this.channel.close();
   }
 
-  private acceptBatch(batch: ProfileBatch): void {
-    const interval = symbolizeBatch(batch, this.symbolizer);
+  private acceptInterval(interval: SymbolizedInterval): void {
     this.window.push(interval);
-    this.lastSampledAtMs = batch.endMs;
-    for (const listener of this.intervalListeners) listener(batch.endMs);
+    this.lastSampledAtMs = interval.endMs;
+    for (const listener of this.intervalListeners) listener(interval.endMs, interval);
   }
 
   private emitStatus(): void {
     const status = this.status();
     for (const listener of this.statusListeners) listener(status);
   }
-}
-
-/** Names every address of a batch. Stacks come leaf first from the kernel; trees want root first. */
-export function symbolizeBatch(batch: ProfileBatch, symbolizer: Symbolizer): SymbolizedInterval {
-  const unknownBefore = symbolizer.unknownFrames;
-  const samples: SymbolizedSample[] = batch.samples.map((sample) => ({
-    pid: sample.pid,
-    comm: sample.comm,
-    user: symbolizer.symbolizeUser(sample.pid, sample.comm, sample.userStack).reverse(),
-    kernel: symbolizer.symbolizeKernel(sample.kernelStack).reverse(),
-    userStackError: sample.userStackError,
-    kernelStackError: sample.kernelStackError,
-    count: sample.count,
-  }));
-  return {
-    startMs: batch.startMs,
-    endMs: batch.endMs,
-    samples,
-    droppedSamples: batch.droppedSamples,
-    unknownFrames: symbolizer.unknownFrames - unknownBefore,
-  };
 }
