@@ -45,8 +45,11 @@ interface Served {
 
 /** Starts `probeboard serve` (built dashboard as is) and waits for its URL and both pids. */
 async function serve(port: number, env: Record<string, string | undefined> = {}): Promise<Served> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env };
-  for (const [key, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[key];
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[key];
+    else childEnv[key] = value;
+  }
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--token', TOKEN, '--no-build'], {
     cwd: ROOT,
     env: childEnv,
