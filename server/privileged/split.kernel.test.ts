@@ -27,6 +27,8 @@ import type { ProfileStatus } from '../../lib/protocol.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'probeboard.js');
 const TOKEN = 'split-test-token-0123';
+/** Timeouts stretch in pb-vm (software emulation: a cold start of serve takes about a minute there). */
+const T = (ms: number) => ms * (process.env.PB_VM === '1' ? 5 : 1);
 const GONE = /the collector process exited \(signal SIGKILL\): every probe was detached — restart probeboard/;
 
 const cleanups: (() => void)[] = [];
@@ -61,7 +63,7 @@ async function serve(port: number, env: Record<string, string | undefined> = {})
   let url: string | undefined;
   let pids: [number, number] | undefined;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start within 60 s:\n${output.join('')}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start within ${T(60)} s:\n${output.join('')}`)), T(60_000));
     const check = (chunk: Buffer) => {
       output.push(chunk.toString());
       const text = output.join('');
@@ -248,12 +250,12 @@ test('serve runs the web process without root or capabilities; kill -9 of the co
     assert.equal(field(collector, 'PPid'), String(served.webPid), 'the collector is the web process\'s child');
 
     // Everything the dashboard does goes through the collector.
-    await viewer.until(() => viewer.status?.settings.running === true, 'profiling running (started by serve)', 15_000);
-    await viewer.until(() => viewer.latency !== undefined && viewer.events !== undefined, 'the probe lists');
+    await viewer.until(() => viewer.status?.settings.running === true, 'profiling running (started by serve)', T(15_000));
+    await viewer.until(() => viewer.latency !== undefined && viewer.events !== undefined, 'the probe lists', T(8000));
     const added = await viewer.request<{ id: string; spec: string }>('latency:add', { spec: `uprobe:${sleeper.bin}:pb_sleep_us`, pid: sleeper.pid });
     assert.ok(added.ok, `latency probe added: ${JSON.stringify(added)}`);
     const latencyId = added.value!.id;
-    await viewer.until(() => (viewer.frames.get(latencyId)?.total.count ?? 0) > 50, 'latency frames with counts', 10_000);
+    await viewer.until(() => (viewer.frames.get(latencyId)?.total.count ?? 0) > 50, 'latency frames with counts', T(10_000));
     const exec = await viewer.request<{ id: string }>('events:add', { spec: 'exec' });
     assert.ok(exec.ok, `exec probe added: ${JSON.stringify(exec)}`);
     const eventsId = exec.value!.id;
@@ -270,13 +272,13 @@ test('serve runs the web process without root or capabilities; kill -9 of the co
 
     // kill -9 of the collector.
     process.kill(served.collectorPid, 'SIGKILL');
-    await viewer.until(() => GONE.test(viewer.status?.error ?? ''), 'profile:status with the reason');
+    await viewer.until(() => GONE.test(viewer.status?.error ?? ''), 'profile:status with the reason', T(8000));
     assert.equal(viewer.status!.settings.running, false);
-    await viewer.until(() => viewer.latency?.probes.find((p) => p.id === latencyId)?.state === 'ended', 'the latency probe ended');
+    await viewer.until(() => viewer.latency?.probes.find((p) => p.id === latencyId)?.state === 'ended', 'the latency probe ended', T(8000));
     assert.match(viewer.latency!.probes.find((p) => p.id === latencyId)!.error ?? '', GONE);
-    await viewer.until(() => viewer.events?.probes.find((p) => p.id === eventsId)?.state === 'ended', 'the events probe ended');
+    await viewer.until(() => viewer.events?.probes.find((p) => p.id === eventsId)?.state === 'ended', 'the events probe ended', T(8000));
     assert.match(viewer.events!.probes.find((p) => p.id === eventsId)!.error ?? '', GONE);
-    await waitFor(() => !alive(served.collectorPid), 'the collector gone');
+    await waitFor(() => !alive(served.collectorPid), 'the collector gone', T(5000));
 
     // Nothing of ours remains in the kernel.
     assertNothingLeft(ids, sleeper.bin, served.collectorPid);
@@ -316,19 +318,19 @@ test('kill -9 of the web process: the collector detaches everything and exits at
     assert.deepEqual(field(web, 'Gid').split(/\s+/), ['4343', '4343', '4343', '4343']);
     assert.equal(field(web, 'CapEff'), '0000000000000000');
 
-    await viewer.until(() => viewer.latency !== undefined, 'the probe list');
+    await viewer.until(() => viewer.latency !== undefined, 'the probe list', T(8000));
     const added = await viewer.request<{ id: string }>('latency:add', { spec: `uprobe:${sleeper.bin}:pb_sleep_us`, pid: sleeper.pid });
     assert.ok(added.ok, JSON.stringify(added));
-    await viewer.until(() => (viewer.frames.get(added.value!.id)?.total.count ?? 0) > 0, 'counts');
+    await viewer.until(() => (viewer.frames.get(added.value!.id)?.total.count ?? 0) > 0, 'counts', T(8000));
     const ids = bpfIdsOf(first.collectorPid);
     assert.ok(ids.links.length > 0, 'the collector holds links');
 
     const killedAt = Date.now();
     process.kill(first.webPid, 'SIGKILL');
     await first.exited;
-    await waitFor(() => !alive(first.collectorPid), 'the collector to exit after its web process died', 5000);
+    await waitFor(() => !alive(first.collectorPid), 'the collector to exit after its web process died', T(5000));
     const tookMs = Date.now() - killedAt;
-    assert.ok(tookMs < 5000, `collector gone ${tookMs} ms after the web process`);
+    assert.ok(tookMs < T(5000), `collector gone ${tookMs} ms after the web process`);
     assertNothingLeft(ids, sleeper.bin, first.collectorPid);
 
     // A restart on the same port works at once (nothing holds the port or the probes).
@@ -336,7 +338,7 @@ test('kill -9 of the web process: the collector detaches everything and exits at
     assert.equal(new URL(second.url).port, String(port));
     const again = new Viewer(second.url);
     try {
-      await again.until(() => again.latency !== undefined, 'the probe list from the new server');
+      await again.until(() => again.latency !== undefined, 'the probe list from the new server', T(8000));
       assert.deepEqual(again.latency!.probes, [], 'a fresh server starts empty');
       const readded = await again.request<{ id: string }>('latency:add', { spec: `uprobe:${sleeper.bin}:pb_sleep_us`, pid: sleeper.pid });
       assert.ok(readded.ok, JSON.stringify(readded));
@@ -346,7 +348,7 @@ test('kill -9 of the web process: the collector detaches everything and exits at
     const secondIds = bpfIdsOf(second.collectorPid);
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0, second.output.join(''));
-    await waitFor(() => !alive(second.collectorPid), 'the second collector to exit with its server');
+    await waitFor(() => !alive(second.collectorPid), 'the second collector to exit with its server', T(5000));
     assertNothingLeft(secondIds, sleeper.bin, second.collectorPid);
   } finally {
     viewer.close();
