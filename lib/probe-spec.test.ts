@@ -90,11 +90,11 @@ test('errors name the field and position', () => {
 });
 
 test('globToRegExp', () => {
-  assert.ok(globToRegExp('str*cmp').test('strncmp'));
-  assert.ok(!globToRegExp('str*cmp').test('xstrcmp'));
-  assert.ok(globToRegExp('pb_?').test('pb_a'));
-  assert.ok(globToRegExp('pb_[ab]').test('pb_b'));
-  assert.ok(!globToRegExp('pb_[!ab]').test('pb_b'));
-  assert.ok(globToRegExp('a.b').test('a.b'));
-  assert.ok(!globToRegExp('a.b').test('axb'));
+  assert.ok(globToRegExp('str*cmp').test('strncmp'), 'globToRegExp(\'str*cmp\').test(\'strncmp\')');
+  assert.ok(!globToRegExp('str*cmp').test('xstrcmp'), '!globToRegExp(\'str*cmp\').test(\'xstrcmp\')');
+  assert.ok(globToRegExp('pb_?').test('pb_a'), 'globToRegExp(\'pb_?\').test(\'pb_a\')');
+  assert.ok(globToRegExp('pb_[ab]').test('pb_b'), 'globToRegExp(\'pb_[ab]\').test(\'pb_b\')');
+  assert.ok(!globToRegExp('pb_[!ab]').test('pb_b'), '!globToRegExp(\'pb_[!ab]\').test(\'pb_b\')');
+  assert.ok(globToRegExp('a.b').test('a.b'), 'globToRegExp(\'a.b\').test(\'a.b\')');
+  assert.ok(!globToRegExp('a.b').test('axb'), '!globToRegExp(\'a.b\').test(\'axb\')');
 });

@@ -23,8 +23,8 @@ test('zoom flags: ancestors fade, their other children hide, the subtree stays',
   assert.equal(flags(t).fade, true);
   assert.equal(flags(a).fade, true);
   assert.equal(flags(b).hide, true);
-  assert.ok(!flags(a.c![0]).fade && !flags(a.c![0]).hide);
-  assert.ok(!flags(a.c![0].c![0]).hide);
+  assert.ok(!flags(a.c![0]).fade && !flags(a.c![0]).hide, '!flags(a.c![0]).fade && !flags(a.c![0]).hide');
+  assert.ok(!flags(a.c![0].c![0]).hide, '!flags(a.c![0].c![0]).hide');
 });
 
 test('zoom falls back to the deepest ancestor still in the tree, and flags are cleared', () => {
@@ -41,8 +41,8 @@ test('paths: find, compare, and from a laid-out node', () => {
   const t = tree();
   assert.equal(findByPath(t, [{ name: 'b' }, { name: 'f' }])?.v, 40);
   assert.equal(findByPath(t, [{ name: 'b', kind: 'u' }]), null);
-  assert.ok(samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'p' }]));
-  assert.ok(!samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'u' }]));
+  assert.ok(samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'p' }]), 'samePath([{ name: \'a\', kind: \'p\' }], [{ name: \'a\', kind: \'p\' }])');
+  assert.ok(!samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'u' }]), '!samePath([{ name: \'a\', kind: \'p\' }], [{ name: \'a\', kind: \'u\' }])');
   const root = { data: t, parent: null };
   const a = { data: t.c![0], parent: root };
   const f = { data: t.c![0].c![0], parent: a };
@@ -59,7 +59,7 @@ test('draw plan: sub-pixel frames are never drawn; beyond the budget the thinnes
   // A budget of 4: the widest frames only, never more than the budget.
   const plan = planDraw(t, [], 100, 4);
   assert.ok(plan.drawn <= 4, `drew ${plan.drawn}`);
-  assert.ok(plan.minFramePx >= 40);
+  assert.ok(plan.minFramePx >= 40, 'plan.minFramePx >= 40');
   // Zoomed on b: ancestors count, widths are relative to b.
   assert.deepEqual(planDraw(t, [{ name: 'b', kind: 'p' }], 100, 1000), { minFramePx: 1, drawn: 3 });
 });

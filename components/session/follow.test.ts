@@ -26,15 +26,15 @@ test('a presenter view is what the server accepts, and a follower gets the same 
   assert.equal(back.search, 'work');
   assert.equal(back.icicle, true);
   assert.equal(back.focus, 'lat-2');
-  assert.ok(sameFollowView(followViewOf(back), shared));
-  assert.ok(!sameFollowView({ ...shared, zoom: ['spin'] }, shared));
-  assert.ok(!sameFollowView({ ...shared, selected: null }, shared));
+  assert.ok(sameFollowView(followViewOf(back), shared), 'sameFollowView(followViewOf(back), shared)');
+  assert.ok(!sameFollowView({ ...shared, zoom: ['spin'] }, shared), '!sameFollowView({ ...shared, zoom: [\'spin\'] }, shared)');
+  assert.ok(!sameFollowView({ ...shared, selected: null }, shared), '!sameFollowView({ ...shared, selected: null }, shared)');
 });
 
 test('over-long paths and searches are cut to what the server accepts', () => {
   const deep = Array.from({ length: MAX_FOLLOW_PATH + 10 }, (_, i) => ({ name: `f${i}` }));
   const shared = followViewOf({ ...page, zoom: deep, search: 'x'.repeat(500), focus: 'y'.repeat(100) });
-  assert.ok(checkFollowView(shared).ok);
+  assert.ok(checkFollowView(shared).ok, 'checkFollowView(shared).ok');
   assert.equal(shared.zoom.length, MAX_FOLLOW_PATH);
   assert.equal(shared.focus, null);
 });

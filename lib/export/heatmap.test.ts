@@ -17,7 +17,7 @@ const CELLS = 4;
 
 test('CSV: one row per non-empty cell, parses back to the columns', () => {
   const text = heatmapToCsv(columns);
-  assert.ok(text.endsWith('\n'));
+  assert.ok(text.endsWith('\n'), 'text.endsWith(\'\\n\')');
   const [header, ...lines] = text.slice(0, -1).split('\n');
   assert.equal(header, HEATMAP_CSV_HEADER);
   const rows = lines.map((line) => line.split(',').map(Number));
@@ -62,8 +62,8 @@ test('SVG: well formed, one rect per non-empty cell, axes and legend', () => {
   const svg = heatmapToSvg(columns, { title: 'runq & co', unit: 'us' });
   assert.equal(checkXml(svg), null);
   assert.equal(svg.match(/<rect class="cell"/g)!.length, CELLS);
-  assert.ok(svg.includes('runq &amp; co'));
-  assert.ok(svg.includes('<title>03:04:07 UTC, [2048, 4095] ns: 40</title>'));
+  assert.ok(svg.includes('runq &amp; co'), 'svg.includes(\'runq &amp; co\')');
+  assert.ok(svg.includes('<title>03:04:07 UTC, [2048, 4095] ns: 40</title>'), 'svg.includes(\'<title>03:04:07 UTC, [2048, 4095] ns: 40</title>\')');
   assert.match(svg, />03:04:07<\/text>/);
   assert.match(svg, /time \(UTC, end of each interval\)/);
   assert.match(svg, /latency, µs \(log2 buckets\)/);
@@ -71,10 +71,10 @@ test('SVG: well formed, one rect per non-empty cell, axes and legend', () => {
   assert.doesNotMatch(svg, /<script|href=/);
   // Rows span buckets 1..12: the long latencies are above the short ones.
   const yOf = (title: string) => Number(new RegExp(`y="([^"]*)"[^>]*><title>${title.replace(/[[\]]/g, '\\$&')}`).exec(svg)![1]);
-  assert.ok(yOf('03:04:07 UTC, [2048, 4095] ns: 40') < yOf('03:04:05 UTC, [1, 1] ns: 2'));
+  assert.ok(yOf('03:04:07 UTC, [2048, 4095] ns: 40') < yOf('03:04:05 UTC, [1, 1] ns: 2'), 'yOf(\'03:04:07 UTC, [2048, 4095] ns: 40\') < yOf(\'03:04:05 UTC, [1, 1] ns: 2\')');
   const empty = heatmapToSvg([], { title: 'none' });
   assert.equal(checkXml(empty), null);
-  assert.ok(empty.includes('no samples'));
+  assert.ok(empty.includes('no samples'), 'empty.includes(\'no samples\')');
 });
 
 test('latencyExport: every kind and format of a probe frame', () => {
@@ -91,7 +91,7 @@ test('latencyExport: every kind and format of a probe frame', () => {
       assert.equal(file.extension, format);
       if (format === 'json') JSON.parse(file.body);
       if (format === 'svg') assert.equal(checkXml(file.body), null, `${kind} svg`);
-      if (format === 'csv') assert.ok(file.body.startsWith(kind === 'histogram' ? 'low_ns,' : 'time_ms,'));
+      if (format === 'csv') assert.ok(file.body.startsWith(kind === 'histogram' ? 'low_ns,' : 'time_ms,'), 'file.body.startsWith(kind === \'histogram\' ? \'low_ns,\' : \'time_ms,\')');
     }
   }
   const json = JSON.parse(latencyExport(frame, 'histogram', 'json', { seconds: 12 }).body);

@@ -9,7 +9,7 @@ const h: Log2Histogram = histogramOf([0, 1, 3, 3, 900, 1000, 1023, 5_000_000, 5_
 
 /** Parses CSV written by the exporters (numbers only, no quoting). */
 function parseCsv(text: string): { header: string; rows: number[][] } {
-  assert.ok(text.endsWith('\n'));
+  assert.ok(text.endsWith('\n'), 'text.endsWith(\'\\n\')');
   const [header, ...lines] = text.slice(0, -1).split('\n');
   return { header, rows: lines.map((line) => line.split(',').map(Number)) };
 }
@@ -56,17 +56,17 @@ test('SVG bar chart: well formed, one bar per non-empty bucket, labelled axes', 
   const svg = histogramToSvg(h, { title: 'malloc <latency>', subtitle: 'pid 42', unit: 'us' });
   assert.equal(checkXml(svg), null);
   assert.equal(svg.match(/<rect class="bar"/g)!.length, nonEmptyBuckets(h).length);
-  assert.ok(svg.includes('malloc &lt;latency&gt;'));
-  assert.ok(svg.includes('<title>[512, 1023] ns: 3</title>'));
+  assert.ok(svg.includes('malloc &lt;latency&gt;'), 'svg.includes(\'malloc &lt;latency&gt;\')');
+  assert.ok(svg.includes('<title>[512, 1023] ns: 3</title>'), 'svg.includes(\'<title>[512, 1023] ns: 3</title>\')');
   assert.match(svg, /latency, µs \(log2 buckets, lower bound\)/);
   assert.match(svg, />count<\/text>/);
   assert.doesNotMatch(svg, /<script|href=/);
   // Taller bars for bigger counts: bucket [512, 1023] (3) is taller than [1, 1] (1).
   const heightOf = (title: string) => Number(new RegExp(`height="([^"]*)"[^>]*><title>${title.replace(/[[\]]/g, '\\$&')}`).exec(svg)![1]);
-  assert.ok(heightOf('[512, 1023] ns: 3') > heightOf('[1, 1] ns: 1'));
+  assert.ok(heightOf('[512, 1023] ns: 3') > heightOf('[1, 1] ns: 1'), 'heightOf(\'[512, 1023] ns: 3\') > heightOf(\'[1, 1] ns: 1\')');
   const empty = histogramToSvg({ count: 0, sum: 0, buckets: [] }, { title: 'none' });
   assert.equal(checkXml(empty), null);
-  assert.ok(empty.includes('no samples'));
+  assert.ok(empty.includes('no samples'), 'empty.includes(\'no samples\')');
   assert.equal(empty.match(/<rect class="bar"/g), null);
 });
 

@@ -81,9 +81,9 @@ test('colours: neutral when equal, red grew, blue shrank, stronger for bigger ch
   assert.equal(diffColor(0, 5), `rgb(${DIFF_GREW.join(',')})`);
   assert.equal(diffColor(5, 0), `rgb(${DIFF_SHRANK.join(',')})`);
   assert.equal(diffIntensity(10, 40), diffIntensity(40, 10));
-  assert.ok(diffIntensity(10, 11) > 0);
-  assert.ok(diffIntensity(10, 11) < diffIntensity(10, 20));
-  assert.ok(diffIntensity(10, 20) < diffIntensity(10, 40));
+  assert.ok(diffIntensity(10, 11) > 0, 'diffIntensity(10, 11) > 0');
+  assert.ok(diffIntensity(10, 11) < diffIntensity(10, 20), 'diffIntensity(10, 11) < diffIntensity(10, 20)');
+  assert.ok(diffIntensity(10, 20) < diffIntensity(10, 40), 'diffIntensity(10, 20) < diffIntensity(10, 40)');
   assert.equal(diffIntensity(10, 20), Math.sqrt(0.5));
   const [r, g, b] = diffColor(10, 20).match(/\d+/g)!.map(Number);
   assert.ok(r > g && r > b, 'reddish');
@@ -96,8 +96,8 @@ test('renderDiffSvg: after widths, diff colours and tooltips, summary line', () 
   const svg = renderDiffSvg(diff, { title: 'before vs after' });
   assert.equal(checkXml(svg), null);
   assert.ok(svg.includes('<title>a (30 samples, 63.83%; before 10; +20, +200.00%)</title>'), svg);
-  assert.ok(svg.includes('<title>b (10 samples, 21.28%; before 20; −10, −50.00%)</title>'));
-  assert.ok(svg.includes('<title>c (5 samples, 10.64%; before 0; +5, new)</title>'));
+  assert.ok(svg.includes('<title>b (10 samples, 21.28%; before 20; −10, −50.00%)</title>'), 'svg.includes(\'<title>b (10 samples, 21.28%; before 20; −10, −50.00%)</title>\')');
+  assert.ok(svg.includes('<title>c (5 samples, 10.64%; before 0; +5, new)</title>'), 'svg.includes(\'<title>c (5 samples, 10.64%; before 0; +5, new)</title>\')');
   assert.ok(!svg.includes('<title>old'), 'frames only in before are not drawn');
   const fillOf = (name: string) => new RegExp(`<title>${name} \\([^<]*</title><rect [^>]*fill="([^"]*)"`).exec(svg)![1];
   assert.equal(fillOf('a'), diffColor(10, 30));

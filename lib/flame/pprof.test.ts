@@ -89,7 +89,7 @@ test('round trip: the decoded profile has the tree folded stacks', () => {
   assert.deepEqual(p.sample_type.map((t) => [p.string_table[t.type], p.string_table[t.unit]]), [['samples', 'count']]);
   assert.equal(p.period, 0);
   // The root is not a frame.
-  assert.ok(!p.function.some((f) => p.string_table[f.name] === 'all'));
+  assert.ok(!p.function.some((f) => p.string_table[f.name] === 'all'), '!p.function.some((f) => p.string_table[f.name] === \'all\')');
 });
 
 test('functions and locations are unique per frame; leaf first; kernel frames marked', () => {
@@ -99,7 +99,7 @@ test('functions and locations are unique per frame; leaf first; kernel frames ma
   assert.equal(new Set(names).size, names.length, 'one function per frame name');
   assert.equal(p.location.length, p.function.length);
   assert.deepEqual(new Set(p.location.map((l) => l.id)), new Set(p.function.map((f) => f.id)));
-  assert.ok(p.location.every((l) => l.mapping_id === 1 && l.line.length === 1));
+  assert.ok(p.location.every((l) => l.mapping_id === 1 && l.line.length === 1), 'p.location.every((l) => l.mapping_id === 1 && l.line.length === 1)');
   assert.equal(p.mapping.length, 1);
   assert.equal(p.mapping[0].has_functions, true);
   const byName = (name: string) => p.function.find((f) => p.string_table[f.name] === name)!;

@@ -34,20 +34,20 @@ test('standalone, well-formed, title and total inside', () => {
   assert.match(svg, /<style>/);
   assert.doesNotMatch(svg, /href=|url\(/);
   assert.doesNotMatch(renderFlameSvg(tree, { title: 't', interactive: false }), /href=|<script|url\(|data-/);
-  assert.ok(svg.includes('CPU &lt;flame&gt; &amp; graph'));
-  assert.ok(svg.includes('host &quot;x&quot;'));
-  assert.ok(svg.includes('Total: 1,076 samples'));
+  assert.ok(svg.includes('CPU &lt;flame&gt; &amp; graph'), 'svg.includes(\'CPU &lt;flame&gt; &amp; graph\')');
+  assert.ok(svg.includes('host &quot;x&quot;'), 'svg.includes(\'host &quot;x&quot;\')');
+  assert.ok(svg.includes('Total: 1,076 samples'), 'svg.includes(\'Total: 1,076 samples\')');
 });
 
 test('each frame has a tooltip with samples and percent; names escaped', () => {
   const svg = renderFlameSvg(tree, { title: 't' });
   wellFormed(svg);
-  assert.ok(svg.includes('<title>all (1,076 samples, 100.00%)</title>'));
-  assert.ok(svg.includes('<title>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp;) (30 samples, 2.79%)</title>'));
-  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'));
-  assert.ok(svg.includes('<title>cpu_idle (1,000 samples, 92.94%)</title>'));
+  assert.ok(svg.includes('<title>all (1,076 samples, 100.00%)</title>'), 'svg.includes(\'<title>all (1,076 samples, 100.00%)</title>\')');
+  assert.ok(svg.includes('<title>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp;) (30 samples, 2.79%)</title>'), 'svg.includes(\'<title>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp...');
+  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'), 'svg.includes(\'<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</titl...');
+  assert.ok(svg.includes('<title>cpu_idle (1,000 samples, 92.94%)</title>'), 'svg.includes(\'<title>cpu_idle (1,000 samples, 92.94%)</title>\')');
   // Wide frames print their name.
-  assert.ok(svg.includes('>cpu_idle</text>'));
+  assert.ok(svg.includes('>cpu_idle</text>'), 'svg.includes(\'>cpu_idle</text>\')');
   const frames = svg.match(/<g class="frame/g)!.length;
   assert.equal(frames, 15);
 });
@@ -64,12 +64,12 @@ test('narrow frames are not drawn; labels are truncated with ..', () => {
 test('search highlights matches in magenta and prints the matched share', () => {
   const svg = renderFlameSvg(tree, { title: 't', search: 'MAIN' });
   wellFormed(svg);
-  assert.ok(svg.includes(`fill="${SEARCH_HIGHLIGHT}"/><text x="`) || svg.includes(`class="frame match"`));
+  assert.ok(svg.includes(`fill="${SEARCH_HIGHLIGHT}"/><text x="`) || svg.includes(`class="frame match"`), 'svg.includes(`fill="${SEARCH_HIGHLIGHT}"/><text x="`) || svg.includes(`class="frame match"`)');
   assert.equal(svg.match(/class="frame match"/g)!.length, 1);
-  assert.ok(svg.includes('Matched “MAIN”: 5.58% (60 of 1,076 samples)'));
+  assert.ok(svg.includes('Matched “MAIN”: 5.58% (60 of 1,076 samples)'), 'svg.includes(\'Matched “MAIN”: 5.58% (60 of 1,076 samples)\')');
   const regex = renderFlameSvg(tree, { title: 't', search: '/<int/' });
   wellFormed(regex);
-  assert.ok(regex.includes('Matched “/&lt;int/”'));
+  assert.ok(regex.includes('Matched “/&lt;int/”'), 'regex.includes(\'Matched “/&lt;int/”\')');
 });
 
 test('flame puts the root at the bottom, icicle at the top', () => {
@@ -80,25 +80,25 @@ test('flame puts the root at the bottom, icicle at the top', () => {
   const frameYs = (svg: string) => [...svg.matchAll(/<g class="frame[^>]*><title>[^<]*<\/title><rect x="[^"]*" y="([^"]*)"/g)].map((m) => Number(m[1]));
   assert.equal(rootY(flame), Math.max(...frameYs(flame)));
   assert.equal(rootY(icicle), Math.min(...frameYs(icicle)));
-  assert.ok(rootY(icicle) < rootY(flame));
+  assert.ok(rootY(icicle) < rootY(flame), 'rootY(icicle) < rootY(flame)');
 });
 
 test('zoom: the subtree fills the width, ancestors full width and faded', () => {
   const svg = renderFlameSvg(tree, { title: 't', width: 1000, zoomPath: ['app', 'main'] });
   wellFormed(svg);
-  assert.ok(svg.includes('zoomed: main (60 samples, 5.58%)'));
+  assert.ok(svg.includes('zoomed: main (60 samples, 5.58%)'), 'svg.includes(\'zoomed: main (60 samples, 5.58%)\')');
   const rectOf = (name: string) => /<rect x="([^"]*)" y="[^"]*" width="([^"]*)"/.exec(svg.slice(svg.indexOf(`<title>${name} `)))!;
   assert.equal(rectOf('main')[2], '980');
   assert.equal(rectOf('app')[2], '980');
-  assert.ok(/<g class="frame parent"[^>]*><title>app /.test(svg));
+  assert.ok(/<g class="frame parent"[^>]*><title>app /.test(svg), '/<g class="frame parent"[^>]*><title>app /.test(svg)');
   assert.ok(!svg.includes('<title>cpu_idle'), 'frames outside the zoomed subtree are not drawn');
   // Percentages stay relative to the whole profile.
-  assert.ok(svg.includes('<title>memcpy (30 samples, 2.79%)</title>'));
+  assert.ok(svg.includes('<title>memcpy (30 samples, 2.79%)</title>'), 'svg.includes(\'<title>memcpy (30 samples, 2.79%)</title>\')');
   // An unknown path zooms to the deepest frame that exists; none -> not zoomed.
-  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: ['nope'] }).includes('<title>cpu_idle'));
+  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: ['nope'] }).includes('<title>cpu_idle'), 'renderFlameSvg(tree, { title: \'t\', zoomPath: [\'nope\'] }).includes(\'<title>cpu_idle\')');
   const partial = renderFlameSvg(tree, { title: 't', zoomPath: ['app', { name: 'main', kind: 'u' }, 'gone'] });
-  assert.ok(partial.includes('zoomed: main (60 samples'));
-  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: [{ name: 'app', kind: 'k' }] }).includes('<title>cpu_idle'));
+  assert.ok(partial.includes('zoomed: main (60 samples'), 'partial.includes(\'zoomed: main (60 samples\')');
+  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: [{ name: 'app', kind: 'k' }] }).includes('<title>cpu_idle'), 'renderFlameSvg(tree, { title: \'t\', zoomPath: [{ name: \'app\', kind: \'k\' }] }).includes(\'<ti...');
 });
 
 test('empty tree and hostile names still give well-formed XML', () => {
@@ -132,7 +132,7 @@ test('interactive by default: frame data, hidden controls, details line and a sc
   const script = scriptOf(svg);
   assert.ok(script, 'a CDATA script');
   assert.doesNotThrow(() => new Function(script!), 'the script is valid JavaScript');
-  assert.ok(!script!.includes(']]>'));
+  assert.ok(!script!.includes(']]>'), '!script!.includes(\']]>\')');
   assert.ok(svg.indexOf('<script') > svg.lastIndexOf('<g class="frame'), 'the script runs after the frames are parsed');
   assert.match(svg, /<svg [^>]*data-total="1076" data-search="main">/);
   // Controls hidden until the script shows them; a details line for hover.
@@ -154,7 +154,7 @@ test('interactive by default: frame data, hidden controls, details line and a sc
   const main = byName('main');
   assert.match(main[1], /match/);
   assert.match(main[5] ?? '', /^rgb\(/);
-  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'));
+  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'), 'svg.includes(\'<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</titl...');
 });
 
 test('interactive zoomed export: parents of the zoomed subtree link to each other', () => {
@@ -166,7 +166,7 @@ test('interactive zoomed export: parents of the zoomed subtree link to each othe
     ['app', 0],
     ['main', 1],
   ]);
-  assert.ok(parents.slice(3).every(([, p]) => (p as number) >= 2));
+  assert.ok(parents.slice(3).every(([, p]) => (p as number) >= 2), 'parents.slice(3).every(([, p]) => (p as number) >= 2)');
 });
 
 test('the script embeds the layout constants', () => {
@@ -182,7 +182,7 @@ test('colour and tooltip hooks', () => {
     frameTitle: (node, total) => `${node.n}: ${node.v}/${total}`,
   });
   wellFormed(svg);
-  assert.ok(svg.includes('<title>memcpy: 30/1076</title><rect x="'));
+  assert.ok(svg.includes('<title>memcpy: 30/1076</title><rect x="'), 'svg.includes(\'<title>memcpy: 30/1076</title><rect x="\')');
   assert.match(svg, /<title>memcpy: 30\/1076<\/title><rect [^>]*fill="rgb\(1,2,3\)"/);
   assert.equal(svg.match(/fill="rgb\(9,9,9\)"/g)!.length, 14);
 });

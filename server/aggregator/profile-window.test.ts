@@ -209,7 +209,7 @@ test('random profiles: budgets hold, totals exact, unpruned equals folded text',
         for (const minFraction of [0, 0.01, 0.2]) {
           const built = pw.build(v, now, { maxNodes, minFraction });
           checkTree(built.tree);
-          assert.ok(built.nodeCount <= Math.max(maxNodes, 2));
+          assert.ok(built.nodeCount <= Math.max(maxNodes, 2), 'built.nodeCount <= Math.max(maxNodes, 2)');
           assert.equal(built.nodeCount, countNodes(built.tree));
           assert.equal(built.tree.v, full.tree.v);
           if (built.prunedSamples === 0) assert.deepEqual(built.tree, full.tree);

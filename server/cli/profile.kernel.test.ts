@@ -105,10 +105,10 @@ test('whole-machine profile writes svg, json and speedscope files that describe 
     assert.match(svg, /probeboard CPU flame graph/);
     assert.match(svg, /pb_work_alpha|pb_work_beta/, 'the busy workload is in the whole-machine picture');
     const total = Number(/(\d+) samples in/.exec(stderr)?.[1]);
-    assert.ok(total > 0);
+    assert.ok(total > 0, 'total > 0');
     const json = JSON.parse(profile(['--duration', '1', '--format', 'json']).stdout);
     assert.equal(json.name, 'all');
-    assert.ok(json.value > 0 && Array.isArray(json.children));
+    assert.ok(json.value > 0 && Array.isArray(json.children), 'json.value > 0 && Array.isArray(json.children)');
     const speedscope = JSON.parse(profile(['--duration', '1', '--format', 'speedscope', '--kernel-only']).stdout);
     assert.equal(speedscope.profiles[0].type, 'sampled');
     const names: string[] = speedscope.shared.frames.map((frame: { name: string }) => frame.name);

@@ -59,7 +59,7 @@ describe('events (kernel)', () => {
     const { events } = await collect('exec', () => {
       execFileSync('/bin/true');
     }, { pid: process.pid });
-    assert.ok(events.length >= 1);
+    assert.ok(events.length >= 1, 'events.length >= 1');
     assert.ok(events.every((e) => e.fields.ppid === process.pid || e.pid === process.pid), JSON.stringify(events));
   });
 
@@ -73,7 +73,7 @@ describe('events (kernel)', () => {
     assert.deepEqual(Object.keys(mine[0].fields), ['filename', 'pid', 'old_pid']);
     assert.equal(mine[0].fields.pid, mine[0].pid);
     const sw = await collect('tp:sched:sched_switch(prev_comm,prev_pid,next_comm)', () => sleep(50));
-    assert.ok(sw.events.length > 0);
+    assert.ok(sw.events.length > 0, 'sw.events.length > 0');
     for (const e of sw.events.slice(0, 50)) {
       assert.deepEqual(Object.keys(e.fields), ['prev_comm', 'prev_pid', 'next_comm']);
       assert.equal(typeof e.fields.prev_comm, 'string');
@@ -108,7 +108,7 @@ describe('events (kernel)', () => {
     const gen = events.find((e) => e.fields.arg1 === '<genexpr>' && e.fields.arg0 === '<frozen getpath>');
     assert.ok(gen, JSON.stringify(events.slice(0, 5)));
     assert.equal(gen.comm, 'python3.11');
-    assert.ok(typeof gen.fields.arg2 === 'number' && gen.fields.arg2 > 0);
+    assert.ok(typeof gen.fields.arg2 === 'number' && gen.fields.arg2 > 0, 'typeof gen.fields.arg2 === \'number\' && gen.fields.arg2 > 0');
   });
 
   it('uprobe: integer and string arguments; an invalid pointer is an error value in its row', async (t) => {

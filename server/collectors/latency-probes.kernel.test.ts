@@ -14,7 +14,7 @@ test('several probes live at once; a bad one changes nothing; remove detaches at
     const a = set.add('syscall:nanosleep');
     const b = set.add('uprobe:c:nanosleep');
     const bad = set.add('uprobe:/nonexistent/x:f');
-    assert.ok(a.ok && b.ok);
+    assert.ok(a.ok && b.ok, 'a.ok && b.ok');
     assert.deepEqual(bad, { ok: false, error: 'binary /nonexistent/x not found', kind: 'input' });
     assert.equal(set.list().length, 2);
 
@@ -23,10 +23,10 @@ test('several probes live at once; a bad one changes nothing; remove detaches at
     await new Promise((r) => setTimeout(r, 800));
     const ids = new Set(frames.map((f) => f.id));
     assert.ok(a.ok && ids.has(a.id) && b.ok && ids.has(b.id), `frames from both probes: ${[...ids]}`);
-    assert.ok(frames.every((f) => f.columns.length >= 1));
+    assert.ok(frames.every((f) => f.columns.length >= 1), 'frames.every((f) => f.columns.length >= 1)');
 
     const fdsWithTwo = bpfFds();
-    assert.ok(a.ok && set.remove(a.id));
+    assert.ok(a.ok && set.remove(a.id), 'a.ok && set.remove(a.id)');
     assert.ok(bpfFds() < fdsWithTwo, 'removing a probe closes its BPF fds at once');
     assert.equal(set.list().length, 1);
     assert.equal(set.remove('nope'), false);

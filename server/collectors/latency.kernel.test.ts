@@ -134,7 +134,7 @@ test('uprobe glob: one histogram per matched function', async (t) => {
         ['pb_sleep_us', 5],
       ],
     );
-    assert.ok(c.keyed);
+    assert.ok(c.keyed, 'c.keyed');
   });
 });
 
@@ -191,7 +191,7 @@ test('comm filter and keying by pid', async (t) => {
     assert.equal(byPid.get(a.pid), 4, JSON.stringify([...byPid]));
     assert.equal(byPid.get(b.pid), 6, JSON.stringify([...byPid]));
     assert.equal(batch.total.count, 10);
-    assert.ok(batch.series.every((s) => s.label === `pid ${s.key.pid}`));
+    assert.ok(batch.series.every((s) => s.label === `pid ${s.key.pid}`), 'batch.series.every((s) => s.label === `pid ${s.key.pid}`)');
   });
 });
 
@@ -215,7 +215,7 @@ test('runq: produces data under CPU load', async (t) => {
     await Promise.all(hogs.map((h) => new Promise((r) => h.once('exit', r))));
     const b = c.read();
     assert.ok(b.total.count > 50, `runq count ${b.total.count}`);
-    assert.ok(b.total.sum > 0);
+    assert.ok(b.total.sum > 0, 'b.total.sum > 0');
     assert.equal(b.series.length, 1);
   });
 });
@@ -270,7 +270,7 @@ test('block: produces data for direct writes, keyed by disk', async (t) => {
       execFileSync('dd', ['if=/dev/zero', `of=${target}`, 'bs=4096', 'count=64', 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' });
       const b = c.read();
       assert.ok(b.total.count >= 32, `block count ${b.total.count}`);
-      assert.ok(c.keyed);
+      assert.ok(c.keyed, 'c.keyed');
       assert.ok(b.series.every((s) => s.label.length > 0), JSON.stringify(b.series.map((s) => s.label)));
       if (loop) assert.ok(b.series.some((s) => `/dev/${s.label}` === loop), `a series for ${loop}: ${JSON.stringify(b.series.map((s) => s.label))}`);
     });
@@ -338,7 +338,7 @@ test('libc by name resolves like bcc', async (t) => {
   if (!kernelTestGate(t, ['uprobes'])) return;
   await withCollector('uprobe:c:nanosleep', {}, async (c) => {
     assert.match(c.binaryPath ?? '', /libc\.so\.6$/);
-    assert.ok(readFileSync(c.binaryPath!).subarray(0, 4).toString('latin1') === '\x7fELF');
+    assert.ok(readFileSync(c.binaryPath!).subarray(0, 4).toString('latin1') === '\x7fELF', 'readFileSync(c.binaryPath!).subarray(0, 4).toString(\'latin1\') === \'\\x7fELF\'');
   });
 });
 
@@ -371,7 +371,7 @@ test('CLI --format json: the issue shape per interval and a final total', async 
     assert.equal(o.probe, 'syscall:nanosleep');
     assert.equal(o.unit, 'ns');
     assert.equal(o.interval_s, 0.5);
-    for (const b of o.buckets) assert.ok(b.count > 0 && b.low <= b.high);
+    for (const b of o.buckets) assert.ok(b.count > 0 && b.low <= b.high, 'b.count > 0 && b.low <= b.high');
   }
   const final = lines[lines.length - 1];
   assert.deepEqual(Object.keys(final), [...keys, 'final']);

@@ -101,7 +101,7 @@ test('a viewer link joins read-only: control requests are refused by the server,
 
     const link = await viewerLink(operator);
     assert.match(link.token, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{24}$/, '144-bit secret after the link id');
-    assert.ok(link.path.includes('view=') && link.path.includes('session=main'));
+    assert.ok(link.path.includes('view=') && link.path.includes('session=main'), `viewer path ${link.path}`);
 
     const presence = new Promise<SessionState>((resolve) => {
       operator.on('session:state', (state: SessionState) => {
@@ -150,7 +150,7 @@ test('bad credentials are refused: wrong token, forged or foreign link, unknown 
     await connected(operator);
     const link = await viewerLink(operator);
     const created = await ask<{ id: string }>(operator, 'session:create', { name: 'demo' });
-    assert.ok(created.ok);
+    assert.ok(created.ok, JSON.stringify(created));
     const other = created.value!.id;
 
     const attempts: [Record<string, string>, RegExp][] = [
@@ -187,7 +187,7 @@ test('a revoked link is disconnected at once and cannot come back; an expired li
     const closed = next<{ reason: string }>(viewer, 'session:closed');
     const gone = new Promise<number>((resolve) => viewer.once('disconnect', () => resolve(Date.now())));
     const revokedAt = Date.now();
-    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok);
+    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok, '(await ask(operator, \'link:revoke\', { id: link.id })).ok');
     assert.match((await closed).reason, /revoked/);
     assert.ok((await gone) - revokedAt < 5000, 'disconnected within 5 s');
     const again = client(h.url, { view: link.token });
@@ -232,7 +232,7 @@ test('viewers follow the presenter; a late joiner gets the current view in sessi
     const followed = next<FollowView>(viewer, 'follow:view');
     let echoed = false;
     operator.on('follow:view', () => (echoed = true));
-    assert.ok((await ask(operator, 'follow:set', view)).ok);
+    assert.ok((await ask(operator, 'follow:set', view)).ok, '(await ask(operator, \'follow:set\', view)).ok');
     assert.deepEqual(await followed, view);
     assert.equal(echoed, false, 'the presenter does not get its own view back');
 
@@ -260,7 +260,7 @@ test('sessions are separate; an idle session stops and closes its probes; main c
     sockets.push(operator);
     await connected(operator);
     const created = await ask<{ id: string; path: string }>(operator, 'session:create', { name: 'demo' });
-    assert.ok(created.ok);
+    assert.ok(created.ok, JSON.stringify(created));
     const id = created.value!.id;
     assert.equal(created.value!.path, `/?session=${id}`);
     const inDemo = client(h.url, { token: TOKEN, session: id });
@@ -326,7 +326,7 @@ test('a connection that leaves a message unacknowledged is dropped after stallMs
     assert.equal(h.hub.stalledConnections(), 1);
     const before = healthyTicks;
     await until(() => healthyTicks > before + 3, 'the healthy client to keep getting ticks');
-    assert.ok(healthy.connected);
+    assert.ok(healthy.connected, 'the healthy client is still connected');
   } finally {
     (push as (() => void) | null)?.();
     for (const socket of sockets) socket.close();

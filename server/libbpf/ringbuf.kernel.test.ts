@@ -36,7 +36,7 @@ test('records arrive in order through consume on a timer; close releases everyth
     }
     ring.consume();
     assert.ok(records.length >= 20, `about 200 samples at 499 Hz over 400 ms of spinning, got ${records.length}`);
-    assert.ok(records.every((r) => r.pid === process.pid));
+    assert.ok(records.every((r) => r.pid === process.pid), 'records.every((r) => r.pid === process.pid)');
     const seqs = records.map((r) => r.seq);
     assert.deepEqual(seqs, [...seqs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), 'in submission order');
     // An exception in the handler surfaces from consume() and does not wedge the ring buffer.

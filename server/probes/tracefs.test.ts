@@ -90,9 +90,9 @@ describe('tracepoint format parser', () => {
     // data_loc pointing outside the record
     const bad = Buffer.from(rec);
     bad.writeUInt32LE((200 << 16) | 20, 8);
-    assert.ok(typeof (decodeRecord(f, bad).filename as { error: string }).error === 'string');
+    assert.ok(typeof (decodeRecord(f, bad).filename as { error: string }).error === 'string', 'typeof (decodeRecord(f, bad).filename as { error: string }).error === \'string\'');
     // short record
-    assert.ok('error' in (decodeField(fieldByName(f, 'old_pid'), rec.subarray(0, 10)) as object));
+    assert.ok('error' in (decodeField(fieldByName(f, 'old_pid'), rec.subarray(0, 10)) as object), '\'error\' in (decodeField(fieldByName(f, \'old_pid\'), rec.subarray(0, 10)) as object)');
     const s = parseTracepointFormat(SCHED_SWITCH, 'sched:sched_switch');
     const r2 = Buffer.alloc(120);
     r2.write('swapper/0', 8);
@@ -171,9 +171,9 @@ function haveTracefs(): string | false {
 describe('tracefs on this machine', { skip: haveTracefs() }, () => {
   it('lists sched:sched_switch and parses its format', () => {
     const all = listTracepointsSync('sched:*');
-    assert.ok(all.some((t) => t.id === 'sched:sched_switch'));
-    assert.ok(all.every((t) => t.category === 'sched'));
-    assert.ok(listTracepointsSync('sched_sw*').some((t) => t.id === 'sched:sched_switch'));
+    assert.ok(all.some((t) => t.id === 'sched:sched_switch'), 'all.some((t) => t.id === \'sched:sched_switch\')');
+    assert.ok(all.every((t) => t.category === 'sched'), 'all.every((t) => t.category === \'sched\')');
+    assert.ok(listTracepointsSync('sched_sw*').some((t) => t.id === 'sched:sched_switch'), 'listTracepointsSync(\'sched_sw*\').some((t) => t.id === \'sched:sched_switch\')');
     const f = readTracepointFormat('sched:sched_switch');
     for (const n of ['prev_comm', 'prev_pid', 'next_comm', 'next_pid']) assert.ok(f.fields.some((x) => x.name === n), n);
   });
@@ -190,7 +190,7 @@ describe('tracefs on this machine', { skip: haveTracefs() }, () => {
       }
     }
     assert.deepEqual(failures, []);
-    assert.ok(n > 100);
+    assert.ok(n > 100, 'n > 100');
   });
 
   it('names an unknown tracepoint clearly', () => {

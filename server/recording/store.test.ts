@@ -64,7 +64,7 @@ test('updates round-trip in time order, filtered by kind and time range', () => 
     assert.equal(stopped.updates, 202);
     assert.equal(stopped.stoppedReason, null);
     assert.equal(stopped.lastUpdateAtMs, 1_995);
-    assert.ok(stopped.bytes > 0);
+    assert.ok(stopped.bytes > 0, 'stopped.bytes > 0');
     const raw = appended.reduce((sum, u) => sum + JSON.stringify(u.payload).length + u.kind.length, 0);
     assert.ok(stopped.bytes < raw * 0.8, `big payloads are stored deflated (${stopped.bytes} of ${raw} bytes)`);
     assert.equal(store.append(info.id, { tMs: 3_000, kind: 'x', payload: 1 }), false, 'a stopped recording takes no more updates');
@@ -166,7 +166,7 @@ test('a crash loses only the updates not yet flushed; the recording is marked in
   const store = RecordingStore.open(dir);
   try {
     const [info] = store.listRecordings();
-    assert.ok(info);
+    assert.ok(info, 'info');
     assert.equal(info.updates, 3);
     assert.equal(info.endedAtMs, 103);
     assert.match(info.stoppedReason ?? '', /^interrupted: /);
@@ -218,7 +218,7 @@ test('the size limit stops the recording and saves the reason', () => {
     assert.ok(accepted >= 9 && accepted < 12, `about 1000 bytes of ~100-byte updates (${accepted})`);
     const info = store.getRecording(id);
     assert.equal(info.updates, accepted);
-    assert.ok(info.bytes <= 1_000);
+    assert.ok(info.bytes <= 1_000, 'info.bytes <= 1_000');
     assert.equal(info.endedAtMs, 10 + accepted - 1);
     assert.match(info.stoppedReason ?? '', /^size limit: .*would exceed the limit of 1000 bytes/);
     assert.deepEqual(stoppedByStore, [info]);

@@ -11,7 +11,7 @@ test('the WASM demangler loads in Node', () => {
 
 test('fixture names: C++ Itanium, Rust legacy (hash stripped), Rust v0, plain C', () => {
   const lines = readFileSync(join(FIXTURES, 'mangled.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
-  assert.ok(lines.length >= 8);
+  assert.ok(lines.length >= 8, 'lines.length >= 8');
   for (const line of lines) {
     const [mangled, expected] = line.split('\t');
     assert.equal(demangle(mangled), expected, mangled);

@@ -44,7 +44,7 @@ test('live: this process maps node and libc executable', () => {
   const { entries, badLines } = readProcMaps(process.pid);
   assert.equal(badLines, 0);
   const exec = executableMappings(entries);
-  assert.ok(exec.some((e) => e.path.endsWith('/node') || e.path.includes('node')));
-  assert.ok(exec.some((e) => /libc/.test(e.path)));
+  assert.ok(exec.some((e) => e.path.endsWith('/node') || e.path.includes('node')), 'exec.some((e) => e.path.endsWith(\'/node\') || e.path.includes(\'node\'))');
+  assert.ok(exec.some((e) => /libc/.test(e.path)), 'exec.some((e) => /libc/.test(e.path))');
   assert.throws(() => readProcMaps(0x7ffffff0), /ENOENT/);
 });
