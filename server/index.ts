@@ -7,7 +7,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHub } from './hub/index.ts';
+import { createHub, type Hub } from './hub/index.ts';
+import type { FeatureFactory } from './hub/feature.ts';
+import { replayFeatures } from './hub/replay-features.ts';
+import { RecordingStore } from './recording/store.ts';
+import { handleExport, isExportRoute } from './http/export-route.ts';
 import { staticFiles } from './http/static-files.ts';
 import { profileFeature } from './hub/profile.ts';
 import { latencyFeature } from './hub/latency.ts';
@@ -43,12 +47,18 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** false: serve out/ as it is (the caller built it, e.g. before dropping root); default: build it when stale. */
   build?: boolean;
+  /** Where recordings and snapshots are kept (`probeboard.db`, created on first use); null: no recording. */
+  dataDir?: string | null;
+  /** ms without connections before a session stops and detaches its probes (default 10 min). */
+  idleStopMs?: number;
+  /** Most sessions at once (default 8). */
+  maxSessions?: number;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
-  pipeline: ProfilePipeline;
+  hub: Hub;
   close(): Promise<void>;
 }
 
@@ -125,7 +135,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const serveDashboard = staticFiles(DASHBOARD_DIR);
 
   const { backend } = options;
-  const pipeline = new ProfilePipeline(backend.openProfile());
+  const version = packageVersion();
+  /** Each session owns its probes: a profile source, a latency set and event probes of its own. */
+  const sessionFeatures = (sessionId: string): FeatureFactory[] => {
+    const pipeline = new ProfilePipeline(backend.openProfile());
+    pipeline.configure({ running: true }).catch((error: Error) => log(`probeboard: session ${sessionId}: profiling could not start: ${error.message}`));
+    const profile = profileFeature(pipeline);
+    return [
+      (hub) => {
+        const feature = profile(hub);
+        return { ...feature, close: async () => { await feature.close?.(); await pipeline.close(); } };
+      },
+      latencyFeature(backend.openLatency()),
+      eventsFeature(backend.openEvents()),
+      discoveryFeature(backend.discovery),
+    ];
+  };
   // One policy object shared by the page handler and the hub; refreshed in place once the port is known.
   const policy = hostPolicy(options.host, options.port);
 
@@ -154,13 +179,32 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     res.setHeader('referrer-policy', 'no-referrer');
     serveDashboard(req, res);
   };
+  const onAnyRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // The export API does its own auth: the token or a viewer link of that very session.
+    if (isExportRoute(new URL(req.url ?? '/', 'http://x').pathname)) {
+      const refusal = checkHostAndOrigin(policy, req);
+      if (refusal) {
+        res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(`probeboard: ${refusal}\n`);
+        return;
+      }
+      res.setHeader('x-content-type-options', 'nosniff');
+      handleExport(hub, req, res, version);
+      return;
+    }
+    onRequest(req, res);
+  };
 
-  const http = createServer(onRequest);
+  const http = createServer(onAnyRequest);
+  const dataDir = options.dataDir ?? null;
   const hub = createHub(http, {
     token: options.token,
     hostPolicy: policy,
-    version: packageVersion(),
-    features: [profileFeature(pipeline), latencyFeature(backend.openLatency()), eventsFeature(backend.openEvents()), discoveryFeature(backend.discovery)],
+    version,
+    sessionFeatures,
+    idleStopMs: options.idleStopMs,
+    maxSessions: options.maxSessions,
+    ...(dataDir !== null && { recordings: () => RecordingStore.open(dataDir) }),
+    replayFeatures: (_id, source) => replayFeatures(source),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -179,24 +223,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = typeof address === 'object' && address ? address.port : options.port;
   if (port !== options.port) policy.allowedHosts = hostPolicy(options.host, port).allowedHosts;
 
-  try {
-    await pipeline.configure({ running: true });
-  } catch (error) {
-    log(`probeboard: profiling could not start: ${(error as Error).message}`);
-  }
-
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${shownHost}:${port}/` + (options.token ? `?token=${encodeURIComponent(options.token)}` : '');
   let closed = false;
   return {
     url,
     port,
-    pipeline,
+    hub,
     close: async () => {
       if (closed) return;
       closed = true;
       await hub.close();
-      await pipeline.close();
       await backend.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();

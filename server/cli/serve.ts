@@ -7,9 +7,13 @@ import { preflight } from './kernel.ts';
 import type { CollectorBackend } from '../privileged/backend.ts';
 import { CollectorStartError, startCollectorProcess } from '../privileged/child.ts';
 import { inProcessBackend } from '../privileged/in-process.ts';
-import { dropPrivileges, PrivilegeError } from '../privileged/drop.ts';
+import { dropPrivileges, dropTarget, NOBODY, PrivilegeError } from '../privileged/drop.ts';
+import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export const SERVE_HELP = `usage: probeboard serve [--host H] [--port P] [--token T | --no-auth] [--collector process|in-process] [--no-build]
+                        [--data-dir DIR] [--idle-minutes N] [--max-sessions N]
 
 Runs the dashboard and its live socket.io hub on one port (start it as root: it loads BPF programs).
 Every browser must present a token, because a client can attach probes that read any process's
@@ -28,7 +32,55 @@ notices and every probe is detached.
                  keeps root (debugging only)
   --no-build     serve the dashboard build in out/ as it is (default: rebuild it first when its
                  sources changed)
+  --data-dir DIR where recordings and snapshots are kept (probeboard.db, created on first use;
+                 also PROBEBOARD_DATA_DIR); default: ~/.local/share/probeboard of the user who
+                 ran sudo, or /var/lib/probeboard
+  --idle-minutes N  a session nobody watches (and that is not recording) stops after N minutes,
+                 detaching its probes (default 10)
+  --max-sessions N  most sessions at once (default 8)
+
+Sessions: the URL printed is the operator's (it carries the token). Operators can open more
+sessions, share read-only viewer links (revocable, with an expiry), record a session and replay
+it later at 1x/2x/4x (no root needed for a replay), pin snapshots and compare them. Every picture
+can be exported from GET /api/sessions/ID/export?kind=flame|histogram|heatmap&format=….
 `;
+
+/** The data directory for recordings: the flag, PROBEBOARD_DATA_DIR, or a per-user default. */
+export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const given = flag ?? env.PROBEBOARD_DATA_DIR;
+  if (given !== undefined && given !== '') return path.resolve(given);
+  const target = dropTarget(env);
+  if (process.getuid?.() === 0 && target.uid === NOBODY) return '/var/lib/probeboard';
+  const home = process.getuid?.() === 0 ? homeOf(target.uid) : os.homedir();
+  return path.join(home ?? '/var/lib', home ? '.local/share/probeboard' : 'probeboard');
+}
+
+/** A user's home directory from /etc/passwd, or null. */
+function homeOf(uid: number): string | null {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const fields = line.split(':');
+      if (Number(fields[2]) === uid && fields[5]) return fields[5];
+    }
+  } catch {
+    // no passwd file: fall back
+  }
+  return null;
+}
+
+/**
+ * Creates the data directory (0700) as root, owned by the user the web process becomes, so the
+ * unprivileged web process can write its database. Outside it nothing is created.
+ */
+export function prepareDataDir(dir: string): void {
+  // Every directory created here (e.g. a missing ~/.local/share) belongs to that user, not root.
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (process.getuid?.() !== 0) return;
+  const target = dropTarget();
+  const created: string[] = [];
+  for (let at = dir; first !== undefined && at.length >= first.length; at = path.dirname(at)) created.push(at);
+  for (const entry of created) chownSync(entry, target.uid, target.gid);
+}
 
 /** Where progress lines go. */
 const log = (line: string) => process.stderr.write(line + '\n');
@@ -38,8 +90,15 @@ const log = (line: string) => process.stderr.write(line + '\n');
  * (as root) and then drops this process's root for good (after the dashboard build, which
  * writes out/ as root). Exported for tests that want the same split without the CLI.
  */
-export async function prepareBackend(mode: 'process' | 'in-process', build = true): Promise<CollectorBackend> {
+export async function prepareBackend(mode: 'process' | 'in-process', build = true, dataDir: string | null = null): Promise<CollectorBackend> {
   if (build) ensureNextBuild(log);
+  if (dataDir !== null) {
+    try {
+      prepareDataDir(dataDir);
+    } catch (error) {
+      throw new ServeError(`cannot create the data directory ${dataDir}: ${(error as Error).message} (pass --data-dir)`);
+    }
+  }
   if (mode === 'in-process') {
     log('probeboard: collectors run in this process (--collector in-process): no privilege separation');
     return inProcessBackend();
@@ -62,7 +121,17 @@ export async function prepareBackend(mode: 'process' | 'in-process', build = tru
 export async function runServe(argv: string[]): Promise<number> {
   const { values } = parseCommandLine(
     argv,
-    { host: { type: 'string' }, port: { type: 'string', short: 'p' }, token: { type: 'string' }, 'no-auth': { type: 'boolean' }, collector: { type: 'string' }, 'no-build': { type: 'boolean' } },
+    {
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      token: { type: 'string' },
+      'no-auth': { type: 'boolean' },
+      collector: { type: 'string' },
+      'no-build': { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      'idle-minutes': { type: 'string' },
+      'max-sessions': { type: 'string' },
+    },
     0,
   );
   if (values.help) {
@@ -77,6 +146,9 @@ export async function runServe(argv: string[]): Promise<number> {
   if (values['no-auth'] && !isLoopbackHost(host)) throw new UsageError(`--no-auth is for loopback addresses only, not ${host}`);
   const token = values['no-auth'] ? null : (given ?? randomBytes(18).toString('base64url'));
   const mode = choiceOption('collector', values.collector, ['process', 'in-process'] as const, 'process');
+  const idleMinutes = intOption('idle-minutes', values['idle-minutes'], 10, 1, 7 * 24 * 60);
+  const maxSessions = intOption('max-sessions', values['max-sessions'], 8, 1, 64);
+  const dataDir = resolveDataDir(stringOption(values['data-dir']));
 
   const problems = preflight();
   if (problems.length > 0) {
@@ -87,9 +159,9 @@ export async function runServe(argv: string[]): Promise<number> {
   let backend: CollectorBackend | undefined;
   let server;
   try {
-    backend = await prepareBackend(mode, !values['no-build']);
+    backend = await prepareBackend(mode, !values['no-build'], dataDir);
     // Built above, as root if at all: the web process may no longer write out/.
-    server = await startServer({ host, port, token, backend, build: false });
+    server = await startServer({ host, port, token, backend, build: false, dataDir, idleStopMs: idleMinutes * 60_000, maxSessions });
   } catch (error) {
     await backend?.close();
     if (error instanceof ServeError) throw new UsageError(error.message);

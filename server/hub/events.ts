@@ -29,6 +29,7 @@ import {
 } from '../../lib/protocol-events.ts';
 import { checkEventsAdd, checkEventsRemove } from '../../lib/validate-events.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
+import { EVENTS_PROBES, EVENTS_ROWS } from './recording.ts';
 
 /** Ended probes kept listed (oldest dropped beyond this). */
 const MAX_ENDED = 8;
@@ -61,6 +62,8 @@ interface Probe {
   perSecond: number;
   /** Counters as last broadcast in the list. */
   listedCounts: string;
+  /** The n of the newest row stored in the session's recording. */
+  recordedN: number;
 }
 
 /** Per viewer: per probe id, the n of the newest row it was sent, and when its last batch left. */
@@ -92,7 +95,22 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
     const broadcastList = () => {
       for (const p of probes.values()) p.listedCounts = countsKey(p);
       lastListMs = now();
-      hub.broadcast('events:probes', list());
+      const current = list();
+      hub.broadcast('events:probes', current);
+      hub.record(EVENTS_PROBES, current);
+    };
+
+    /**
+     * Into a running recording: the rows since the last recorded one, at most `batchRows` per
+     * tick (a flood is sampled, as viewers see it: the rest are counted as skipped).
+     */
+    const recordRows = (p: Probe) => {
+      if (!hub.recording() || p.total <= p.recordedN) return;
+      const from = Math.max(p.recordedN, p.total - batchRows, p.total - p.ring.length);
+      const rows: EventRow[] = [];
+      for (let n = from + 1; n <= p.total; n++) rows.push(p.ring[(n - 1) % p.ring.length]!);
+      hub.record(EVENTS_ROWS, { id: p.info.id, rows, skipped: from - p.recordedN, total: p.total, perSecond: p.perSecond, lost: p.info.lost, dropped: p.info.dropped });
+      p.recordedN = p.total;
     };
     const countsKey = (p: Probe) => `${p.info.total} ${p.info.lost} ${p.info.dropped} ${p.info.state}`;
 
@@ -161,6 +179,7 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
           p.secondStartTotal = p.total;
         }
         p.info.total = p.total;
+        recordRows(p);
         for (const socket of hub.sockets()) batchFor(socket, p, false);
       }
       if (t - lastListMs >= 2000 && [...probes.values()].some((p) => p.listedCounts !== countsKey(p))) broadcastList();
@@ -169,6 +188,10 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
     timer.unref?.();
 
     return {
+      onRecordingStart() {
+        for (const p of probes.values()) p.recordedN = p.total;
+        hub.record(EVENTS_PROBES, list());
+      },
       onConnect(socket) {
         socket.emit('events:probes', list());
         for (const p of probes.values()) batchFor(socket, p, true);
@@ -197,6 +220,7 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
             secondStartTotal: 0,
             perSecond: 0,
             listedCounts: '',
+            recordedN: 0,
           };
           // Listed (as running) while it starts, so a twin or one over the cap is refused meanwhile.
           probes.set(id, probe);

@@ -150,7 +150,7 @@ test('view:set changes what one viewer sees, not the others', async () => {
     assert.ok(withIdle.tree.c?.some((node) => node.n === 'swapper/0'), 'idle shown once asked for');
     const other = await frameWhere(b, () => true);
     assert.equal(other.view.hideIdle, true);
-    assert.ok(!other.tree.c?.some((node) => node.n === 'swapper/0'));
+    assert.ok(!other.tree.c?.some((node) => node.n === 'swapper/0'), '!other.tree.c?.some((node) => node.n === \'swapper/0\')');
     a.close();
     b.close();
   } finally {
@@ -221,7 +221,7 @@ test('a viewer that does not ack gets one frame in flight and only the newest pe
     firstAck!();
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(received.length, before + 1, 'after the ack, exactly the newest pending frame arrives');
-    assert.ok(received[1].seq === 2);
+    assert.ok(received[1].seq === 2, 'received[1].seq === 2');
     assert.ok(received[1].windowEndMs > received[0].windowEndMs, 'the pending frame is the newest one');
     slow.close();
   } finally {

@@ -172,7 +172,7 @@ test('bad input is refused with what is wrong while the good probe keeps running
   try {
     await v.until(() => v.list !== undefined, 'the probe list');
     const good = await v.add(`uprobe:${sleeper.bin}:pb_sleep_us`, { pid: sleeper.pid });
-    assert.ok(good.ok);
+    assert.ok(good.ok, 'good.ok');
     const id = good.value!.id;
     await v.until(() => (v.frames.get(id)?.total.count ?? 0) > 0, 'first counts');
 
@@ -201,7 +201,7 @@ test('bad input is refused with what is wrong while the good probe keeps running
       assert.match(reply.ok ? '' : reply.error, expected, JSON.stringify(payload));
     }
     await v.until(() => errors.length === cases.length, 'one error:message per refusal');
-    assert.ok(errors.every((e) => e.event === 'latency:add'));
+    assert.ok(errors.every((e) => e.event === 'latency:add'), 'errors.every((e) => e.event === \'latency:add\')');
     assert.deepEqual(v.list!.probes.map((p) => [p.id, p.state]), [[id, 'running']]);
 
     // The good probe kept counting through all of that.
@@ -234,7 +234,7 @@ test('a traced process that exits ends its probe only; the ended probe stays lis
     await v.until(() => v.list !== undefined, 'the probe list');
     const a = await v.add(`uprobe:${doomed.bin}:pb_sleep_us`, { pid: doomed.pid });
     const b = await v.add(`uprobe:${survivor.bin}:pb_sleep_us`, { pid: survivor.pid });
-    assert.ok(a.ok && b.ok);
+    assert.ok(a.ok && b.ok, 'a.ok && b.ok');
     const [idA, idB] = [a.value!.id, b.value!.id];
     await v.until(() => (v.frames.get(idA)?.total.count ?? 0) > 0 && (v.frames.get(idB)?.total.count ?? 0) > 0, 'counts from both');
 

@@ -109,7 +109,7 @@ test('flow control is per probe: a viewer that does not ack holds one frame per 
     await until(() => s.lists.length > 0, 'the list');
     const a = await request<{ id: string }>(adder, 'latency:add', { spec: 'syscall:read' });
     const b = await request<{ id: string }>(adder, 'latency:add', { spec: 'syscall:write' });
-    assert.ok(a.ok && b.ok);
+    assert.ok(a.ok && b.ok, 'a.ok && b.ok');
     const [idA, idB] = [a.value!.id, b.value!.id];
     await until(() => h.hub.droppedFrames() >= 6, 'frames replaced while unacked');
     assert.equal(s.frames.get(idA)?.length, 1, 'one frame of probe A in flight');
@@ -152,7 +152,7 @@ test('refusals name what is wrong and change nothing; the cap; remove closes the
       assert.match(reply.ok ? '' : reply.error, expected);
     }
     assert.equal(h.collectors.length, 1, 'no refused request opened a collector');
-    assert.ok((await request(socket, 'latency:add', { spec: 'syscall:write' })).ok);
+    assert.ok((await request(socket, 'latency:add', { spec: 'syscall:write' })).ok, '(await request(socket, \'latency:add\', { spec: \'syscall:write\' })).ok');
     const full = await request(socket, 'latency:add', { spec: 'runq' });
     assert.match(full.ok ? '' : full.error, /at most 2 latency probes at once/);
 
@@ -175,7 +175,7 @@ test('stale, exited and broken probes change state for every viewer; the others 
     const socket = client(h.url);
     const s = watch(socket);
     await until(() => s.lists.length > 0, 'the list');
-    for (const spec of ['syscall:read', 'syscall:write', 'syscall:openat', 'runq']) assert.ok((await request(socket, 'latency:add', { spec, ...(spec === 'syscall:write' && { pid: 1 }) })).ok);
+    for (const spec of ['syscall:read', 'syscall:write', 'syscall:openat', 'runq']) assert.ok((await request(socket, 'latency:add', { spec, ...(spec === 'syscall:write' && { pid: 1 }) })).ok, '(await request(socket, \'latency:add\', { spec, ...(spec === \'syscall:write\' && { pid: 1 }) })).ok');
     const [stale, exited, broken, healthy] = h.collectors;
     stale.stale = '/usr/bin/x was replaced (new inode): still watching the old file';
     exited.exited = true;
@@ -187,7 +187,7 @@ test('stale, exited and broken probes change state for every viewer; the others 
     assert.match(stateOf('lat-3')!.error!, /reading failed: map lookup failed/);
     assert.equal(stateOf('lat-4')!.state, 'running');
     assert.ok(exited.closed && broken.closed, 'ended probes are detached');
-    assert.ok(!stale.closed && !healthy.closed);
+    assert.ok(!stale.closed && !healthy.closed, '!stale.closed && !healthy.closed');
     const count = s.frames.get('lat-4')!.at(-1)!.total.count;
     await until(() => s.frames.get('lat-4')!.at(-1)!.total.count > count, 'the healthy probe keeps going');
 
@@ -196,9 +196,9 @@ test('stale, exited and broken probes change state for every viewer; the others 
     const l = watch(late);
     await until(() => l.lists.length > 0 && l.frames.has('lat-2') && l.frames.has('lat-3') && l.frames.has('lat-4'), 'list and frames');
     assert.deepEqual(l.lists[0].probes.map((p) => p.state), ['stale', 'ended', 'ended', 'running']);
-    assert.ok(l.frames.get('lat-2')![0].total.count > 0);
+    assert.ok(l.frames.get('lat-2')![0].total.count > 0, 'l.frames.get(\'lat-2\')![0].total.count > 0');
     // An ended probe does not count against the cap and can be removed.
-    assert.ok((await request(late, 'latency:add', { spec: 'block' })).ok);
+    assert.ok((await request(late, 'latency:add', { spec: 'block' })).ok, '(await request(late, \'latency:add\', { spec: \'block\' })).ok');
     assert.deepEqual(await request(late, 'latency:remove', { id: 'lat-2' }), { ok: true });
     socket.close();
     late.close();

@@ -18,6 +18,7 @@ import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyAdded, LatencyProbeInfo, LatencyProbeList } from '../../lib/protocol-latency.ts';
 import { checkLatencyAdd, checkLatencyRemove } from '../../lib/validate-latency.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
+import { LATENCY_FRAME, LATENCY_PROBES } from './recording.ts';
 
 /** Ended probes kept listed (oldest dropped beyond this). */
 const MAX_ENDED = 16;
@@ -43,9 +44,14 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
     const entries = new Map<string, Entry>();
 
     const list = (): LatencyProbeList => ({ probes: [...entries.values()].map((e) => e.info), max: probes.maxProbes });
-    const broadcastList = () => hub.broadcast('latency:probes', list());
+    const broadcastList = () => {
+      const current = list();
+      hub.broadcast('latency:probes', current);
+      hub.record(LATENCY_PROBES, current);
+    };
     const sendFrame = (socket: HubSocket, frame: LatencyProbeFrame) => hub.sendLatest(socket, streamOf(frame.id), 'latency:frame', frame);
     const sendToAll = (frame: LatencyProbeFrame) => {
+      hub.record(LATENCY_FRAME, frame);
       for (const socket of hub.sockets()) sendFrame(socket, frame);
     };
 
@@ -90,6 +96,11 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
     });
 
     return {
+      exports: { latency: (id) => entries.get(id)?.frame ?? null },
+      onRecordingStart() {
+        hub.record(LATENCY_PROBES, list());
+        for (const entry of entries.values()) hub.record(LATENCY_FRAME, entry.frame);
+      },
       onConnect(socket) {
         socket.emit('latency:probes', list());
         for (const entry of entries.values()) sendFrame(socket, entry.frame);

@@ -8,6 +8,7 @@ import { DEFAULT_VIEW, type ViewSettings } from '../../lib/protocol.ts';
 import { checkProfileChange, checkView } from '../../lib/validate.ts';
 import type { ProfilePipeline } from '../pipeline/profile.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
+import { PROFILE_INTERVAL, PROFILE_STATUS } from './recording.ts';
 
 const KEY = 'profile';
 
@@ -20,7 +21,8 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
     const sendFrame = (socket: HubSocket, view: ViewSettings) =>
       hub.sendLatest(socket, KEY, 'profile:frame', pipeline.frame(view));
 
-    const stopInterval = pipeline.onInterval(() => {
+    const stopInterval = pipeline.onInterval((_endMs, interval) => {
+      hub.record(PROFILE_INTERVAL, interval);
       const byView = new Map<string, { view: ViewSettings; sockets: HubSocket[] }>();
       for (const socket of hub.sockets()) {
         const view = viewOf(socket);
@@ -34,7 +36,10 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
         for (const socket of sockets) hub.sendLatest(socket, KEY, 'profile:frame', frame);
       }
     });
-    const stopStatus = pipeline.onStatus((status) => hub.broadcast('profile:status', status));
+    const stopStatus = pipeline.onStatus((status) => {
+      hub.broadcast('profile:status', status);
+      hub.record(PROFILE_STATUS, status);
+    });
 
     return {
       onConnect(socket) {
@@ -43,6 +48,9 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
         sendFrame(socket, DEFAULT_VIEW);
       },
       viewerHandlers: ['view:set'],
+      onRecordingStart() {
+        hub.record(PROFILE_STATUS, pipeline.status());
+      },
       exports: {
         flame: (view) => {
           const frame = pipeline.frame(view);
