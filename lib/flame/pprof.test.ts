@@ -5,70 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import protobuf from 'protobufjs';
+import { decodePprof as decode, foldedOfPprof as foldedOf } from './pprof-reader.ts';
 import { flameTreeToPprof, encodePprof, gzipAsync, gzipStored, crc32 } from './pprof.ts';
 import { treeFromFolded, treeToFolded } from './tree.ts';
 import type { FlameNode } from '../protocol.ts';
-
-const SCHEMA = `
-syntax = "proto3";
-package perftools.profiles;
-message Profile {
-  repeated ValueType sample_type = 1;
-  repeated Sample sample = 2;
-  repeated Mapping mapping = 3;
-  repeated Location location = 4;
-  repeated Function function = 5;
-  repeated string string_table = 6;
-  int64 time_nanos = 9;
-  int64 duration_nanos = 10;
-  ValueType period_type = 11;
-  int64 period = 12;
-}
-message ValueType { int64 type = 1; int64 unit = 2; }
-message Sample { repeated uint64 location_id = 1; repeated int64 value = 2; }
-message Mapping { uint64 id = 1; int64 filename = 5; bool has_functions = 7; }
-message Location { uint64 id = 1; uint64 mapping_id = 2; repeated Line line = 4; }
-message Line { uint64 function_id = 1; int64 line = 2; }
-message Function { uint64 id = 1; int64 name = 2; int64 system_name = 3; int64 filename = 4; }
-`;
-
-const ProfileType = protobuf.parse(SCHEMA, { keepCase: true }).root.lookupType('perftools.profiles.Profile');
-
-interface Decoded {
-  sample_type: { type: number; unit: number }[];
-  sample: { location_id: number[]; value: number[] }[];
-  mapping: { id: number; filename: number; has_functions: boolean }[];
-  location: { id: number; mapping_id: number; line: { function_id: number }[] }[];
-  function: { id: number; name: number; system_name: number; filename: number }[];
-  string_table: string[];
-  time_nanos: number;
-  duration_nanos: number;
-  period_type?: { type: number; unit: number };
-  period: number;
-}
-
-function decode(gz: Uint8Array): Decoded {
-  const raw = gunzipSync(gz);
-  const message = ProfileType.decode(raw);
-  return ProfileType.toObject(message, { longs: Number, defaults: true, arrays: true }) as unknown as Decoded;
-}
-
-/** Folded text rebuilt from a decoded profile (value index `which`), root first, sorted. */
-function foldedOf(p: Decoded, which = 0): string {
-  const fnName = new Map(p.function.map((f) => [f.id, p.string_table[f.name]]));
-  const locName = new Map(p.location.map((l) => [l.id, l.line.map((line) => fnName.get(line.function_id)!).join('|')]));
-  const counts = new Map<string, number>();
-  for (const s of p.sample) {
-    const key = s.location_id
-      .map((id) => locName.get(id)!)
-      .reverse()
-      .join(';');
-    counts.set(key, (counts.get(key) ?? 0) + s.value[which]);
-  }
-  const lines = [...counts].map(([k, v]) => `${k} ${v}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return lines.length ? lines.join('\n') + '\n' : '';
-}
 
 const FOLDED = `app;main;work 30
 app;main;idle 10
