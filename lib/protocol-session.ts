@@ -103,3 +103,78 @@ export interface FollowView {
 export const MAX_FOLLOW_PATH = 128;
 export const MAX_FOLLOW_NAME = 512;
 export const MAX_SEARCH = 200;
+
+/*
+ * Recording, replay, snapshots, compare (docs/protocol.md, "Recording, replay, snapshots,
+ * compare, exports"). Wire shapes of the replies as the hub sends them; times are ms since the
+ * epoch unless named otherwise.
+ */
+
+/** `recordings:list` item and `record:stop` reply. */
+export interface RecordingSummary {
+  id: string;
+  /** The session that was recorded. */
+  sessionId: string;
+  name: string;
+  startedAtMs: number;
+  /** null while recording. */
+  endedAtMs: number | null;
+  /** Updates stored. */
+  updates: number;
+  /** Bytes stored (payloads after compression). */
+  bytes: number;
+  lastUpdateAtMs: number | null;
+  /** Why the server stopped it itself (size limit, write failure, interrupted), else null. */
+  stoppedReason: string | null;
+}
+
+/** `replay:open` reply (like `session:create`'s). */
+export interface ReplayOpened {
+  id: string;
+  name: string;
+  /** `/?session=ID` */
+  path: string;
+}
+
+export type SnapshotKind = 'flame' | 'histogram';
+
+/** `snapshots:list` item, `snapshot:pin` reply. */
+export interface SnapshotSummary {
+  id: string;
+  sessionId: string;
+  name: string;
+  kind: SnapshotKind;
+  takenAtMs: number;
+  /** Payload bytes as stored. */
+  bytes: number;
+}
+
+/** `snapshot:get` reply: for `flame`, payload is FlameSnapshotPayload; for `histogram`, a LatencyProbeFrame. */
+export interface SnapshotRecord {
+  info: SnapshotSummary;
+  payload: unknown;
+}
+
+/** Payload of a flame snapshot: the view it was taken with and the picture (server/hub `exports.flame`). */
+export interface FlameSnapshotPayload {
+  view: import('./protocol.ts').ViewSettings;
+  tree: import('./protocol.ts').FlameNode;
+  totalSamples: number;
+  windowStartMs: number;
+  windowEndMs: number;
+  /** Sampling rate, Hz. */
+  hz: number;
+}
+
+/** One side of a `compare:windows` reply. */
+export interface ComparedWindow {
+  tree: import('./protocol.ts').FlameNode;
+  totalSamples: number;
+  /** Profile intervals that ended inside the range. */
+  intervals: number;
+}
+
+export interface CompareWindowsReply {
+  before: ComparedWindow;
+  after: ComparedWindow;
+}

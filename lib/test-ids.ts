@@ -153,8 +153,72 @@ export const SESSION_TEST_IDS = {
   sessionsError: 'sessions-error',
 } as const;
 
+/** Recording, replay, snapshots, compare and exports (components/dashboard, components/snapshots, components/flamegraph/ExportMenu.tsx). */
+export const RECORDING_TEST_IDS = {
+  // flame graph export menu (the SVG of what is on screen keeps TEST_IDS.exportSvg)
+  exportMenu: 'export-menu',
+  exportFormat: 'export-format',
+  flamePin: 'flame-pin',
+  pinName: 'pin-name',
+  pinSave: 'pin-save',
+  pinError: 'pin-error',
+  // latency panel exports and pin
+  latencyExport: 'latency-export',
+  latencyPin: 'latency-pin',
+  // recording
+  recordOpen: 'record-open',
+  recordName: 'record-name',
+  recordStart: 'record-start',
+  recordStop: 'record-stop',
+  recordError: 'record-error',
+  recIndicator: 'rec-indicator',
+  recordingsOpen: 'recordings-open',
+  recordingsList: 'recordings-list',
+  recordingItem: 'recordings-item',
+  recordingReplay: 'recordings-replay',
+  recordingDelete: 'recordings-delete',
+  recordingCompare: 'recordings-compare',
+  recordingsError: 'recordings-error',
+  // replay transport
+  replayBar: 'replay-bar',
+  replayBadge: 'replay-badge',
+  replayPlay: 'replay-play',
+  replaySeek: 'replay-seek',
+  replayPosition: 'replay-position',
+  replaySpeed: 'replay-speed',
+  replayError: 'replay-error',
+  // snapshots
+  snapshotsOpen: 'snapshots-open',
+  snapshotsPanel: 'snapshots-panel',
+  snapshotsClose: 'snapshots-close',
+  snapshotItem: 'snapshots-item',
+  snapshotView: 'snapshots-view',
+  snapshotDelete: 'snapshots-delete',
+  snapshotA: 'snapshots-a',
+  snapshotB: 'snapshots-b',
+  snapshotsError: 'snapshots-error',
+  snapshotViewer: 'snapshot-viewer',
+  snapshotDownload: 'snapshot-download',
+  snapshotFlame: 'snapshot-flame-graph',
+  // compare
+  comparePanel: 'compare-panel',
+  compareRun: 'compare-run',
+  compareNormalize: 'compare-normalize',
+  compareBeforeFrom: 'compare-before-from',
+  compareBeforeTo: 'compare-before-to',
+  compareAfterFrom: 'compare-after-from',
+  compareAfterTo: 'compare-after-to',
+  compareGraph: 'compare-graph',
+  compareSummary: 'compare-summary',
+  compareDownload: 'compare-download',
+  compareError: 'compare-error',
+  compareHover: 'compare-hover',
+  snapshotsCompare: 'snapshots-compare',
+} as const;
+
 export type TestId =
   | (typeof TEST_IDS)[keyof typeof TEST_IDS]
   | (typeof LATENCY_TEST_IDS)[keyof typeof LATENCY_TEST_IDS]
   | (typeof EVENTS_TEST_IDS)[keyof typeof EVENTS_TEST_IDS]
-  | (typeof SESSION_TEST_IDS)[keyof typeof SESSION_TEST_IDS];
+  | (typeof SESSION_TEST_IDS)[keyof typeof SESSION_TEST_IDS]
+  | (typeof RECORDING_TEST_IDS)[keyof typeof RECORDING_TEST_IDS];

@@ -19,6 +19,9 @@ import { EventsSection } from '../events/EventsSection.tsx';
 import { useProfileSession } from '../session/useProfileSession.ts';
 import { Banners } from './Banners.tsx';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
+import { ReplayBar } from './ReplayBar.tsx';
+import { SnapshotsPanel } from '../snapshots/SnapshotsPanel.tsx';
+import { ComparePanel, type CompareSource } from '../snapshots/ComparePanel.tsx';
 
 /** A presenter's view goes out at most this often while it changes. */
 const FOLLOW_DEBOUNCE_MS = 100;
@@ -36,6 +39,8 @@ export function Dashboard() {
   const [icicle, setIcicle] = useState(false);
   const [pointAt, setPointAt] = useState<ZoomStep[] | null>(null);
   const [focus, setFocus] = useState<string | null>(null);
+  const [snapshotsOpen, setSnapshotsOpen] = useState(false);
+  const [compare, setCompare] = useState<CompareSource | null>(null);
   // Viewers start in follow mode; any local change of the view leaves it.
   const [following, setFollowing] = useState(true);
   const follower = isViewer && following;
@@ -158,7 +163,10 @@ export function Dashboard() {
   // Talking to a server of another protocol version could do the wrong thing: controls stay off.
   const connected = connection === 'connected' && !session.protocolMismatch;
   const status = session.status;
-  const canControl = (session.hello?.canControl ?? false) && !isViewer;
+  const replay = session.sessionState?.replay ?? null;
+  const isOperator = (session.hello?.canControl ?? false) && !isViewer;
+  // A replay shows what was recorded: nothing that changes probes (the server refuses it too).
+  const canControl = isOperator && replay === null;
   const running = status?.settings.running ?? true;
   const emptyMessage = (() => {
     if (connection === 'refused') return 'Not connected: access refused.';
@@ -196,7 +204,13 @@ export function Dashboard() {
         hasPresenter={presenterView !== null}
         presenterZoom={presenterView?.zoom ?? []}
         onFollow={setFollowing}
+        snapshotsOpen={snapshotsOpen}
+        onSnapshots={setSnapshotsOpen}
+        onCompareRecording={(recording) => setCompare({ kind: 'recording', recording })}
       />
+      {replay && session.sessionState && (
+        <ReplayBar replay={replay} name={session.sessionState.name} role={role} send={send} connected={connected} />
+      )}
 
       <div className="flex flex-1 flex-col gap-4 p-4 lg:flex-row lg:items-start">
         <aside
@@ -241,7 +255,20 @@ export function Dashboard() {
               stacks, zoom, search, orientation, pause), but not what is traced.
             </p>
           )}
+          {snapshotsOpen && (
+            <SnapshotsPanel
+              send={send}
+              role={role}
+              onClose={() => setSnapshotsOpen(false)}
+              onCompare={(pair) => setCompare({ kind: 'snapshots', ...pair })}
+            />
+          )}
+          {compare && <ComparePanel source={compare} send={send} view={view} onClose={() => setCompare(null)} />}
           <FlamePanel
+            sessionId={session.sessionId}
+            view={view}
+            send={send}
+            canPin={isOperator && connected}
             frame={session.frame}
             framesReceived={session.framesReceived}
             cpus={status?.cpus ?? null}
@@ -256,7 +283,7 @@ export function Dashboard() {
             onPointAt={role === 'operator' ? onPointAt : undefined}
             highlightSearch={follower}
           />
-          <LatencySection session={session} connected={connected} canControl={canControl} />
+          <LatencySection session={session} connected={connected} canControl={canControl} sessionId={session.sessionId} canPin={isOperator && connected} />
           <EventsSection session={session} connected={connected} canControl={canControl} />
         </main>
       </div>

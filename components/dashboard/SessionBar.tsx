@@ -6,8 +6,10 @@
  * - Viewers: session, role badge and the follow toggle: "Following presenter" while the page
  *   copies the presenter's view, "Rejoin presenter" once a local change left follow mode.
  */
-import type { Role, SessionState } from '../../lib/protocol-session.ts';
-import { SESSION_TEST_IDS } from '../../lib/test-ids.ts';
+import type { RecordingSummary, Role, SessionState } from '../../lib/protocol-session.ts';
+import { RECORDING_TEST_IDS, SESSION_TEST_IDS } from '../../lib/test-ids.ts';
+import { RecIndicator, RecordControls } from './RecordControls.tsx';
+import { RecordingsMenu } from './RecordingsMenu.tsx';
 import { buttonClass } from '../controls/Field.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
 import { SessionsMenu } from './SessionsMenu.tsx';
@@ -23,6 +25,9 @@ export function SessionBar({
   hasPresenter,
   presenterZoom,
   onFollow,
+  snapshotsOpen,
+  onSnapshots,
+  onCompareRecording,
 }: {
   role: Role | null;
   sessionId: string;
@@ -36,7 +41,24 @@ export function SessionBar({
   /** The presenter's zoom (frame names), for the indicator's tooltip and for tests. */
   presenterZoom: readonly string[];
   onFollow(follow: boolean): void;
+  snapshotsOpen: boolean;
+  /** Shows or hides the snapshots panel. */
+  onSnapshots(open: boolean): void;
+  /** Opens the window comparison of a recording. */
+  onCompareRecording(recording: RecordingSummary): void;
 }) {
+  const snapshotsButton = (
+    <button
+      type="button"
+      data-testid={RECORDING_TEST_IDS.snapshotsOpen}
+      aria-pressed={snapshotsOpen}
+      disabled={!connected}
+      onClick={() => onSnapshots(!snapshotsOpen)}
+      className={buttonClass + ' text-xs'}
+    >
+      Snapshots
+    </button>
+  );
   const name = state?.name ?? sessionId;
   const viewers = state?.viewers ?? 0;
   return (
@@ -65,6 +87,7 @@ export function SessionBar({
           {role === 'operator' ? 'operator · presenting' : 'viewer · read-only'}
         </span>
       )}
+      <RecIndicator recording={state?.recording ?? null} />
       {role === 'operator' && (
         <>
           <span data-testid={SESSION_TEST_IDS.watching} data-count={viewers} className={viewers > 0 ? 'text-emerald-300' : 'text-slate-400'}>
@@ -72,6 +95,9 @@ export function SessionBar({
           </span>
           {state && state.operators > 1 && <span className="text-xs text-slate-400">{state.operators} operators</span>}
           <div className="ml-auto flex items-center gap-2">
+            {state && !state.replay && <RecordControls recording={state.recording} send={send} connected={connected} />}
+            <RecordingsMenu send={send} connected={connected} onCompare={onCompareRecording} />
+            {snapshotsButton}
             <ViewerLinks links={state?.links ?? []} send={send} connected={connected} />
             <SessionsMenu current={state?.id ?? sessionId} send={send} connected={connected} />
           </div>
@@ -79,6 +105,7 @@ export function SessionBar({
       )}
       {role === 'viewer' && (
         <div className="ml-auto flex items-center gap-2">
+          {snapshotsButton}
           {following ? (
             <>
               <span

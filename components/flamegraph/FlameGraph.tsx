@@ -33,6 +33,8 @@ export interface FlameGraphProps {
   onDrawn?(drawn: number): void;
   /** After a new tree is on screen: the time to apply it and until the browser painted it. */
   onPainted?(timing: PaintTiming): void;
+  /** data-testid of the graph's container (default TEST_IDS.flameGraph, the live graph). */
+  testId?: string;
 }
 
 export interface PaintTiming {
@@ -45,7 +47,7 @@ export interface PaintTiming {
   paintedAtMs: number;
 }
 
-export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, marked = null, onPointAt, emptyMessage, onDrawn, onPainted }: FlameGraphProps) {
+export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, marked = null, onPointAt, emptyMessage, onDrawn, onPainted, testId = TEST_IDS.flameGraph }: FlameGraphProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
   // Deep stacks make the graph taller than its panel. The root is what matters: keep the view
@@ -148,7 +150,7 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, mar
       >
         <div
           ref={containerRef}
-          data-testid={TEST_IDS.flameGraph}
+          data-testid={testId}
           data-inverted={inverted ? 'true' : 'false'}
           className="pb-flame w-full"
           onMouseLeave={() => {

@@ -7,11 +7,14 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { searchShare } from '../../lib/flame/search.ts';
 import { formatCount, formatPercent } from '../../lib/format.ts';
-import type { ProfileFrame } from '../../lib/protocol.ts';
+import type { ProfileFrame, ViewSettings } from '../../lib/protocol.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import { StatusLine } from '../dashboard/StatusLine.tsx';
 import { downloadSvg } from './export.ts';
+import { ExportMenu } from './ExportMenu.tsx';
+import { PinButton } from '../snapshots/PinButton.tsx';
+import type { ProfileSession } from '../session/useProfileSession.ts';
 import { FlameGraph, type PaintTiming } from './FlameGraph.tsx';
 import { samePath, type ZoomStep } from './zoom.ts';
 
@@ -55,6 +58,10 @@ export function FlamePanel({
   marked = null,
   onPointAt,
   highlightSearch = false,
+  sessionId,
+  view,
+  send,
+  canPin = false,
 }: {
   /** Newest frame received. */
   frame: ProfileFrame | null;
@@ -75,6 +82,12 @@ export function FlamePanel({
   onPointAt?(path: ZoomStep[] | null): void;
   /** Outline the search box (it was set by the presenter). */
   highlightSearch?: boolean;
+  /** This page's session and view (the export menu asks the server for this view). */
+  sessionId?: string;
+  view?: ViewSettings;
+  send?: ProfileSession['send'];
+  /** Operators: show "Pin" (`snapshot:pin` of this view). */
+  canPin?: boolean;
 }) {
   const [paused, setPaused] = useState<{ frame: ProfileFrame | null; atCount: number } | null>(null);
   // The graph re-colours every frame on a search change: follow the typing, not every key.
@@ -178,6 +191,15 @@ export function FlamePanel({
           >
             Export SVG
           </button>
+          {sessionId !== undefined && view && <ExportMenu sessionId={sessionId} view={view} shown={shown} paused={paused !== null} />}
+          {canPin && send && view && (
+            <PinButton
+              send={send}
+              request={{ kind: 'flame', view }}
+              defaultName={() => `flame ${new Date().toLocaleTimeString()}`}
+              disabled={!shown}
+            />
+          )}
         </div>
       </div>
 

@@ -14,7 +14,10 @@ import { LatencyHeatmap } from './LatencyHeatmap.tsx';
 import { LatencyHistogram } from './LatencyHistogram.tsx';
 import { LatencyPercentiles } from './LatencyPercentiles.tsx';
 import { LatencySeries } from './LatencySeries.tsx';
-import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
+import { LATENCY_TEST_IDS, RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
+import { LatencyExport } from './LatencyExport.tsx';
+import { PinButton } from '../snapshots/PinButton.tsx';
+import type { ProfileSession } from '../session/useProfileSession.ts';
 
 const STATE_CLASS: Record<LatencyProbeInfo['state'], string> = {
   running: 'border-emerald-500/50 text-emerald-300',
@@ -26,12 +29,20 @@ export function LatencyPanel({
   frame,
   info,
   onRemove,
+  sessionId,
+  send,
+  canPin = false,
 }: {
   frame: LatencyProbeFrame;
   /** The probe's entry in the shared list (state, filters); absent for a bare frame. */
   info?: LatencyProbeInfo;
   /** Resolves to the server's refusal, or null once removed; absent: no Remove button (read-only). */
   onRemove?: (id: string) => Promise<string | null> | void;
+  /** The session (its export route); absent: no exports (e.g. a snapshot shown on its own). */
+  sessionId?: string;
+  send?: ProfileSession['send'];
+  /** Operators: "Pin" saves this histogram as a snapshot (`snapshot:pin {kind:'histogram', probe}`). */
+  canPin?: boolean;
 }) {
   const [unit, setUnit] = useState<TimeUnit>('us');
   const [scope, setScope] = useState<'interval' | 'total'>('total');
@@ -78,11 +89,22 @@ export function LatencyPanel({
           <option value="total">since added</option>
           <option value="interval">last interval</option>
         </select>
+        <div className="ml-auto flex items-center gap-2">
+          {sessionId !== undefined && <LatencyExport sessionId={sessionId} probe={frame.id} />}
+          {canPin && send && (
+            <PinButton
+              send={send}
+              request={{ kind: 'histogram', probe: frame.id }}
+              defaultName={() => `${frame.spec} ${new Date().toLocaleTimeString()}`}
+              testId={RECORDING_TEST_IDS.latencyPin}
+            />
+          )}
         {onRemove && (
-          <button type="button" data-testid={LATENCY_TEST_IDS.remove} onClick={() => void remove()} disabled={removing} className={buttonClass + ' ml-auto'}>
+          <button type="button" data-testid={LATENCY_TEST_IDS.remove} onClick={() => void remove()} disabled={removing} className={buttonClass}>
             {removing ? 'Removing…' : 'Remove'}
           </button>
         )}
+        </div>
       </div>
       {removeError && (
         <p role="alert" className="text-xs text-rose-400">

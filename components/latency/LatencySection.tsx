@@ -21,11 +21,17 @@ export function LatencySection({
   session,
   connected,
   canControl = true,
+  sessionId,
+  canPin = false,
 }: {
   session: Pick<ProfileSession, 'subscribe' | 'send'>;
   connected: boolean;
   /** False for a read-only viewer link: probes are shown, not added or removed. */
   canControl?: boolean;
+  /** The session, for each probe's exports. */
+  sessionId?: string;
+  /** Operators (also in a replay): pin histograms as snapshots. */
+  canPin?: boolean;
 }) {
   const { list, frames, add, remove } = useLatencyProbes(session);
   const probes = list?.probes ?? [];
@@ -59,7 +65,7 @@ export function LatencySection({
       ) : (
         probes.map((info) => {
           const frame = frames[info.id];
-          return <LatencyPanel key={info.id} frame={frame && frame.spec === info.spec ? frame : emptyFrame(info)} info={info} onRemove={canControl ? remove : undefined} />;
+          return <LatencyPanel key={info.id} frame={frame && frame.spec === info.spec ? frame : emptyFrame(info)} info={info} onRemove={canControl ? remove : undefined} sessionId={sessionId} send={session.send} canPin={canPin} />;
         })
       )}
     </section>

@@ -1,0 +1,99 @@
+'use client';
+/**
+ * The flame graph's exports, next to "Export SVG" (which keeps drawing what is on screen,
+ * zoom, search and orientation included, client-side):
+ * - live view: every format from the server's export route with this page's view (window,
+ *   stacks, idle), so the dashboard, the HTTP API and the CLI give the same bytes;
+ * - paused view: the same formats made here from the frame on screen (the server's picture
+ *   has moved on; the frozen one is what the user means).
+ */
+import { useCallback, useRef, useState } from 'react';
+import { fileTimestamp } from '../../lib/format.ts';
+import type { ProfileFrame, ViewSettings } from '../../lib/protocol.ts';
+import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
+import { buttonClass } from '../controls/Field.tsx';
+import { useDismiss } from '../dashboard/useDismiss.ts';
+import { exportSubtitle } from './export.ts';
+import { downloadBlob, downloadUrl, FLAME_FORMAT_LABELS, FLAME_FORMATS, flameExportUrl, flameFile, type FlameFormat } from './files.ts';
+
+export function ExportMenu({
+  sessionId,
+  view,
+  shown,
+  paused,
+}: {
+  sessionId: string;
+  /** This page's view on the server (what the route should build). */
+  view: ViewSettings;
+  /** The frame on screen. */
+  shown: ProfileFrame | null;
+  /** The drawing is frozen: export the frame on screen instead of the server's newest. */
+  paused: boolean;
+}) {
+  const [open, setOpen] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const root = useRef<HTMLDivElement>(null);
+  const dismiss = useCallback(() => setOpen(false), []);
+  useDismiss(root, open, dismiss);
+
+  async function download(format: FlameFormat) {
+    setError(null);
+    try {
+      if (paused && shown) {
+        const file = await flameFile(
+          shown.tree,
+          format,
+          { title: 'probeboard: CPU flame graph', subtitle: exportSubtitle(shown), hz: shown.settings.hz, windowStartMs: shown.windowStartMs, windowEndMs: shown.windowEndMs },
+          `probeboard-${sessionId}-flame-${fileTimestamp(Date.now())}`,
+        );
+        downloadBlob(file.blob, file.filename);
+      } else {
+        downloadUrl(flameExportUrl(sessionId, format, view));
+      }
+      setOpen(false);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  return (
+    <div ref={root} className="relative">
+      <button
+        type="button"
+        data-testid={RECORDING_TEST_IDS.exportMenu}
+        aria-expanded={open}
+        aria-haspopup="menu"
+        onClick={() => setOpen((o) => !o)}
+        className={buttonClass}
+      >
+        Export ▾
+      </button>
+      {open && (
+        <div role="menu" className="absolute right-0 z-20 mt-2 flex w-64 flex-col gap-1 rounded-lg border border-slate-600 bg-slate-900 p-2 shadow-xl">
+          <p className="px-2 pb-1 text-[11px] text-slate-500">
+            {paused ? 'The paused picture, as on screen (made in this page):' : `This view (${view.window === 'all' ? 'since start' : `last ${view.window}`}, ${view.stackMode} stacks) from the server:`}
+          </p>
+          {FLAME_FORMATS.map((format) => (
+            <button
+              key={format}
+              type="button"
+              role="menuitem"
+              data-testid={RECORDING_TEST_IDS.exportFormat}
+              data-format={format}
+              disabled={paused && !shown}
+              onClick={() => void download(format)}
+              className="rounded px-2 py-1 text-left text-sm text-slate-200 hover:bg-slate-800 disabled:opacity-50"
+            >
+              {FLAME_FORMAT_LABELS[format]}
+            </button>
+          ))}
+          {error && (
+            <p role="alert" className="px-2 text-xs text-rose-400">
+              {error}
+            </p>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

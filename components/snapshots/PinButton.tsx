@@ -1,0 +1,95 @@
+'use client';
+/**
+ * "Pin" (operators): saves the current picture as a named snapshot on the server
+ * (`snapshot:pin`). The name field opens under the button, prefilled.
+ */
+import { useCallback, useRef, useState, type FormEvent } from 'react';
+import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
+import type { SnapshotSummary } from '../../lib/protocol-session.ts';
+import { buttonClass, inputClass } from '../controls/Field.tsx';
+import { useDismiss } from '../dashboard/useDismiss.ts';
+import type { ProfileSession } from '../session/useProfileSession.ts';
+
+export function PinButton({
+  send,
+  request,
+  defaultName,
+  disabled,
+  testId = RECORDING_TEST_IDS.flamePin,
+}: {
+  send: ProfileSession['send'];
+  /** The pin request without its name: `{kind:'flame', view}` or `{kind:'histogram', probe}`. */
+  request: Record<string, unknown>;
+  defaultName: () => string;
+  disabled?: boolean;
+  testId?: string;
+}) {
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+  const dismiss = useCallback(() => setOpen(false), []);
+  useDismiss(root, open, dismiss);
+
+  async function pin(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const reply = await send<SnapshotSummary>('snapshot:pin', { ...request, name: name.trim() });
+      if (!reply.ok) {
+        setError(reply.error);
+        return;
+      }
+      setDone(reply.value?.name ?? name);
+      setOpen(false);
+      window.dispatchEvent(new CustomEvent('probeboard:snapshots-changed'));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div ref={root} className="relative">
+      <button
+        type="button"
+        data-testid={testId}
+        disabled={disabled}
+        title={done ? `Pinned "${done}"` : 'Pin this picture as a snapshot (listed under Snapshots)'}
+        onClick={() => {
+          if (!open) {
+            setName(defaultName());
+            setError(null);
+          }
+          setOpen((o) => !o);
+        }}
+        className={buttonClass}
+      >
+        📌 Pin
+      </button>
+      {open && (
+        <form noValidate onSubmit={pin} className="absolute right-0 z-20 mt-2 flex w-72 flex-col gap-2 rounded-lg border border-slate-600 bg-slate-900 p-3 shadow-xl">
+          <input
+            data-testid={RECORDING_TEST_IDS.pinName}
+            aria-label="Snapshot name"
+            value={name}
+            maxLength={80}
+            autoFocus
+            onChange={(e) => setName(e.target.value)}
+            className={inputClass}
+          />
+          <button type="submit" data-testid={RECORDING_TEST_IDS.pinSave} disabled={busy || name.trim() === ''} className={buttonClass}>
+            Save snapshot
+          </button>
+          {error && (
+            <p role="alert" data-testid={RECORDING_TEST_IDS.pinError} className="text-xs text-rose-400">
+              {error}
+            </p>
+          )}
+        </form>
+      )}
+    </div>
+  );
+}
