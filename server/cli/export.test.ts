@@ -82,7 +82,7 @@ test('svg is interactive unless --static', () => {
 });
 
 test('bad usage of pprof and --diff exits 2 with a one-line reason', () => {
-  assertUsageError(['export', '--diff', BEFORE], /--diff needs two folded files/);
+  assertUsageError(['export', '--diff', BEFORE], /--diff needs two profiles/);
   assertUsageError(['export', '--diff', BEFORE, AFTER, '--format', 'pprof'], /--format must be one of svg, folded/);
   assertUsageError(['export', '--diff', BEFORE, AFTER, '--input', AFTER], /--input or --diff, not both/);
   assertUsageError(['export', '--diff', BEFORE, '/nonexistent/after.folded'], /cannot read \/nonexistent\/after\.folded/);

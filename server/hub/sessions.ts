@@ -66,7 +66,13 @@ export function checkSessionName(name: unknown): string {
 
 /** A new session id: 8 url-safe random characters (not guessable, short enough to read out). */
 export function newSessionId(): string {
-  return randomBytes(6).toString('base64url');
+  return urlSafeId(6);
+}
+
+/** `bytes` random bytes, base64url, never starting with `-` (ids also appear on command lines). */
+function urlSafeId(bytes: number): string {
+  const id = randomBytes(bytes).toString('base64url');
+  return id.startsWith('-') ? `A${id.slice(1)}` : id;
 }
 
 export function newSessionRecord(id: string, name: string, nowMs: number): SessionRecord {
@@ -109,7 +115,7 @@ export function createLink(session: SessionRecord, request: { label?: unknown; m
   if (typeof label !== 'string' || label.length > MAX_LINK_LABEL) {
     throw new SessionInputError(`link label must be a string of at most ${MAX_LINK_LABEL} characters`);
   }
-  const id = randomBytes(6).toString('base64url');
+  const id = urlSafeId(6);
   const secret = randomBytes(LINK_SECRET_BYTES).toString('base64url');
   const link: ViewerLink = { id, label, createdAtMs: nowMs, expiresAtMs: nowMs + Math.round(minutes * 60_000), revoked: false, secret };
   session.links.set(id, link);

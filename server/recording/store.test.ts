@@ -325,3 +325,28 @@ test('snapshots: pin, list, get, delete; names validated', () => {
     store.close();
   }
 });
+
+test('a read-only open (the CLI) reads what a running writer stored, marks nothing interrupted and writes nothing', () => {
+  const dir = dataDir();
+  assert.throws(() => RecordingStore.open(dir, { readOnly: true }), /no recordings database/);
+  const writer = RecordingStore.open(dir);
+  try {
+    const recording = writer.startRecording({ sessionId: 'main', name: 'live', startedAtMs: 1000 });
+    writer.append(recording.id, { tMs: 1100, kind: 'profile.interval', payload: { n: 1 } });
+    writer.flush();
+    const reader = RecordingStore.open(dir, { readOnly: true });
+    try {
+      const seen = reader.getRecording(recording.id);
+      assert.equal(seen.endedAtMs, null, 'still running: not marked interrupted by the reader');
+      assert.deepEqual([...reader.readUpdates(recording.id)].map((u) => u.payload), [{ n: 1 }]);
+      assert.throws(() => reader.startRecording({ sessionId: 'main', name: 'x', startedAtMs: 1 }), /readonly|read-only/i);
+    } finally {
+      reader.close();
+    }
+    assert.equal(writer.getRecording(recording.id).endedAtMs, null, 'the writer carries on');
+    writer.append(recording.id, { tMs: 1200, kind: 'profile.interval', payload: { n: 2 } });
+    writer.stopRecording(recording.id, 1300);
+  } finally {
+    writer.close();
+  }
+});

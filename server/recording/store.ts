@@ -53,6 +53,11 @@ export const DEFAULTS = {
 } as const;
 
 export interface RecordingStoreOptions {
+  /**
+   * Open an existing database for reading only (the CLI, while a server may be writing it):
+   * nothing is migrated or marked interrupted, and every write method throws.
+   */
+  readOnly?: boolean;
   maxRecordingBytes?: number;
   maxRecordings?: number;
   maxSnapshots?: number;
@@ -262,7 +267,7 @@ interface Encoded {
 export class RecordingStore {
   /** Path of the database file. */
   readonly file: string;
-  private readonly limits: Required<Omit<RecordingStoreOptions, 'onRecordingStopped'>>;
+  private readonly limits: Required<Omit<RecordingStoreOptions, 'onRecordingStopped' | 'readOnly'>>;
   private readonly onRecordingStopped: ((info: RecordingInfo) => void) | undefined;
   private readonly active = new Map<string, Active>();
   private pending: PendingRow[] = [];
@@ -279,21 +284,23 @@ export class RecordingStore {
   static open(dataDir: string, options: RecordingStoreOptions = {}): RecordingStore {
     if (typeof dataDir !== 'string' || dataDir === '') throw new Error('recording store: the data directory must be a non-empty path');
     try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      if (options.readOnly !== true) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new Error(`recording store: cannot create the data directory ${dataDir}: ${messageOf(error)}`);
     }
     const file = join(dataDir, DATABASE_FILE);
+    const readOnly = options.readOnly === true;
+    if (readOnly && !existsSync(file)) throw new Error(`no recordings database in ${dataDir} (${DATABASE_FILE} is missing)`);
     const created = !existsSync(file);
     let db: Database.Database;
     try {
-      db = new Database(file);
+      db = new Database(file, readOnly ? { readonly: true, fileMustExist: true } : {});
     } catch (error) {
       throw new Error(`recording store: cannot open ${file}: ${messageOf(error)}`);
     }
     try {
       if (created) chmodSync(file, 0o600);
-      prepareDatabase(db, file);
+      prepareDatabase(db, file, readOnly);
       return new RecordingStore(db, file, options);
     } catch (error) {
       db.close();
@@ -319,7 +326,8 @@ export class RecordingStore {
     this.onRecordingStopped = options.onRecordingStopped;
     this.stmt = prepareStatements(db);
     // Recordings an earlier process left unfinished: it exited (or crashed) while recording.
-    db.prepare(
+    // (Not when reading only: a running server may be recording right now.)
+    if (options.readOnly !== true) db.prepare(
       `UPDATE recordings SET stopped_reason = ?,
          ended_at_ms = max(started_at_ms, coalesce((SELECT max(t_ms) FROM updates WHERE recording = recordings.key), started_at_ms))
        WHERE ended_at_ms IS NULL`,
@@ -704,7 +712,7 @@ function prepareStatements(db: Database.Database) {
 }
 
 /** Check that `db` is a probeboard database (or a new empty file), migrate it, and set its pragmas. */
-function prepareDatabase(db: Database.Database, file: string): void {
+function prepareDatabase(db: Database.Database, file: string, readOnly = false): void {
   let applicationId: number;
   let version: number;
   let objects: number;
@@ -728,6 +736,12 @@ function prepareDatabase(db: Database.Database, file: string): void {
     throw new Error(
       `${file} was written by a newer probeboard (schema version ${version}; this one reads up to ${SCHEMA_VERSION}); upgrade probeboard or choose another data directory`,
     );
+  }
+  if (readOnly) {
+    if (version !== SCHEMA_VERSION) {
+      throw new Error(`${file} has schema version ${version}; this probeboard reads ${SCHEMA_VERSION} (start the server on it once to upgrade it)`);
+    }
+    return;
   }
   // auto_vacuum must be chosen before the first table: deleted recordings give their pages back.
   if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
@@ -789,8 +803,13 @@ function toSnapshotInfo(row: SnapshotRow): SnapshotInfo {
 }
 
 /** 16 random bytes, base64url: 22 url-safe characters. */
+/**
+ * 128 random bits, base64url, never starting with `-` (an id given on a command line must not
+ * look like an option).
+ */
 function randomId(): string {
-  return randomBytes(16).toString('base64url');
+  const id = randomBytes(16).toString('base64url');
+  return id.startsWith('-') ? `A${id.slice(1)}` : id;
 }
 
 /** Trimmed name, 1 to MAX_NAME_CHARS code points, no control characters. */
