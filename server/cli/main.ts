@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   events: { summary: 'stream events of a probe, one record per event', load: async () => (await import('./events.ts')).runEvents },
   list: { summary: 'list what can be probed: tracepoints, usdt, symbols, kfuncs', load: async () => (await import('./list.ts')).runList },
   doctor: { summary: 'show what this kernel and these privileges allow', load: async () => (await import('./doctor.ts')).runDoctor },
-  export: { summary: 'flame graphs, histograms and diffs as files: from folded stacks, a running server or a recording',  load: async () => (await import('./export.ts')).runExport },
+  export: { summary: 'flame graphs, histograms and diffs as files: from folded stacks, a running server or a recording', load: async () => (await import('./export.ts')).runExport },
 };
 
 function usage(): string {
