@@ -53,6 +53,8 @@ export interface ServeOptions {
   idleStopMs?: number;
   /** Most sessions at once (default 8). */
   maxSessions?: number;
+  /** Longest a latency or event probe stays attached, ms (default 4 h). */
+  maxProbeMs?: number;
 }
 
 export interface RunningServer {
@@ -146,8 +148,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         const feature = profile(hub);
         return { ...feature, close: async () => { await feature.close?.(); await pipeline.close(); } };
       },
-      latencyFeature(backend.openLatency()),
-      eventsFeature(backend.openEvents()),
+      latencyFeature(backend.openLatency(), { maxProbeMs: options.maxProbeMs }),
+      eventsFeature(backend.openEvents(), { maxProbeMs: options.maxProbeMs }),
       discoveryFeature(backend.discovery),
     ];
   };

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const SERVE_HELP = `usage: probeboard serve [--host H] [--port P] [--token T | --no-auth] [--collector process|in-process] [--no-build]
-                        [--data-dir DIR] [--idle-minutes N] [--max-sessions N]
+                        [--data-dir DIR] [--idle-minutes N] [--max-sessions N] [--max-probe-minutes N]
 
 Runs the dashboard and its live socket.io hub on one port (start it as root: it loads BPF programs).
 Every browser must present a token, because a client can attach probes that read any process's
@@ -38,6 +38,7 @@ notices and every probe is detached.
   --idle-minutes N  a session nobody watches (and that is not recording) stops after N minutes,
                  detaching its probes (default 10)
   --max-sessions N  most sessions at once (default 8)
+  --max-probe-minutes N  a latency or event probe is detached after N minutes (default 240)
 
 Sessions: the URL printed is the operator's (it carries the token). Operators can open more
 sessions, share read-only viewer links (revocable, with an expiry), record a session and replay
@@ -131,6 +132,7 @@ export async function runServe(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'idle-minutes': { type: 'string' },
       'max-sessions': { type: 'string' },
+      'max-probe-minutes': { type: 'string' },
     },
     0,
   );
@@ -148,6 +150,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const mode = choiceOption('collector', values.collector, ['process', 'in-process'] as const, 'process');
   const idleMinutes = intOption('idle-minutes', values['idle-minutes'], 10, 1, 7 * 24 * 60);
   const maxSessions = intOption('max-sessions', values['max-sessions'], 8, 1, 64);
+  const maxProbeMinutes = intOption('max-probe-minutes', values['max-probe-minutes'], 240, 1, 7 * 24 * 60);
   const dataDir = resolveDataDir(stringOption(values['data-dir']));
 
   const problems = preflight();
@@ -161,7 +164,7 @@ export async function runServe(argv: string[]): Promise<number> {
   try {
     backend = await prepareBackend(mode, !values['no-build'], dataDir);
     // Built above, as root if at all: the web process may no longer write out/.
-    server = await startServer({ host, port, token, backend, build: false, dataDir, idleStopMs: idleMinutes * 60_000, maxSessions });
+    server = await startServer({ host, port, token, backend, build: false, dataDir, idleStopMs: idleMinutes * 60_000, maxSessions, maxProbeMs: maxProbeMinutes * 60_000 });
   } catch (error) {
     await backend?.close();
     if (error instanceof ServeError) throw new UsageError(error.message);

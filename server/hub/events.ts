@@ -30,6 +30,7 @@ import {
 import { checkEventsAdd, checkEventsRemove } from '../../lib/validate-events.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
 import { EVENTS_PROBES, EVENTS_ROWS } from './recording.ts';
+import { DEFAULT_MAX_PROBE_MS, maxDurationReason } from './latency.ts';
 
 /** Ended probes kept listed (oldest dropped beyond this). */
 const MAX_ENDED = 8;
@@ -47,6 +48,8 @@ export interface EventsFeatureOptions {
   intervalMs?: number;
   /** Wall clock (tests). */
   now?: () => number;
+  /** Longest a probe stays attached, ms (default DEFAULT_MAX_PROBE_MS, as latency probes). */
+  maxProbeMs?: number;
 }
 
 interface Probe {
@@ -83,6 +86,7 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
   const ringRows = Math.max(1, options.ringRows ?? EVENTS_RING_ROWS);
   const batchRows = Math.max(1, Math.min(options.batchRows ?? EVENTS_BATCH_ROWS, ringRows));
   const intervalMs = options.intervalMs ?? EVENTS_BATCH_INTERVAL_MS;
+  const maxProbeMs = options.maxProbeMs ?? DEFAULT_MAX_PROBE_MS;
   const now = options.now ?? Date.now;
 
   return (hub) => {
@@ -173,6 +177,12 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
     const tick = () => {
       const t = now();
       for (const p of probes.values()) {
+        if (p.collector && p.info.state === 'running' && t - p.info.addedAtMs >= maxProbeMs) {
+          const collector = p.collector;
+          end(p, maxDurationReason(maxProbeMs));
+          collector.stop().then((counts) => setCounts(p, counts), () => undefined);
+          broadcastList();
+        }
         if (t - p.secondStartMs >= 1000) {
           p.perSecond = Math.round(((p.total - p.secondStartTotal) * 1000) / (t - p.secondStartMs));
           p.secondStartMs = t;

@@ -56,7 +56,7 @@ interface Harness extends TestHub {
   collectors: FakeCollector[];
 }
 
-async function startHub(maxProbes = 3, intervalMs = 30): Promise<Harness> {
+async function startHub(maxProbes = 3, intervalMs = 30, maxProbeMs?: number): Promise<Harness> {
   const collectors: FakeCollector[] = [];
   const backend = inProcessBackend({
     openLatencyCollector: (spec, options) => {
@@ -67,7 +67,7 @@ async function startHub(maxProbes = 3, intervalMs = 30): Promise<Harness> {
     },
   });
   const probes = backend.openLatency({ intervalMs, maxProbes });
-  return { ...(await startTestHub([latencyFeature(probes)])), collectors };
+  return { ...(await startTestHub([latencyFeature(probes, { maxProbeMs })])), collectors };
 }
 
 function client(url: string): ClientSocket {
@@ -202,6 +202,27 @@ test('stale, exited and broken probes change state for every viewer; the others 
     assert.deepEqual(await request(late, 'latency:remove', { id: 'lat-2' }), { ok: true });
     socket.close();
     late.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('a probe is detached when it reaches the maximum probe duration, with the reason; newer probes run on', async () => {
+  const h = await startHub(3, 20, 400);
+  try {
+    const socket = client(h.url);
+    const s = watch(socket);
+    await until(() => s.lists.length > 0, 'the list');
+    assert.ok((await request(socket, 'latency:add', { spec: 'syscall:read' })).ok, 'first probe added');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.ok((await request(socket, 'latency:add', { spec: 'syscall:write' })).ok, 'second probe added');
+    const stateOf = (id: string) => s.lists.at(-1)!.probes.find((p) => p.id === id);
+    await until(() => stateOf('lat-1')?.state === 'ended', 'the first probe to end');
+    assert.match(stateOf('lat-1')!.error!, /maximum probe duration \(0 min, serve --max-probe-minutes\)/);
+    assert.equal(h.collectors[0].closed, true, 'its collector was detached');
+    assert.equal(stateOf('lat-2')!.state, 'running', 'the younger probe still runs');
+    assert.equal(h.collectors[1].closed, false);
+    socket.close();
   } finally {
     await h.close();
   }

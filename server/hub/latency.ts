@@ -35,11 +35,25 @@ interface Entry {
 export interface LatencyFeatureOptions {
   /** Wall clock (tests). */
   now?: () => number;
+  /**
+   * Longest a probe stays attached, ms (default DEFAULT_MAX_PROBE_MS): then it is detached and
+   * listed as ended with the reason, so a forgotten probe does not run for ever.
+   */
+  maxProbeMs?: number;
+}
+
+/** Default longest life of a latency or event probe: 4 hours (serve --max-probe-minutes). */
+export const DEFAULT_MAX_PROBE_MS = 4 * 60 * 60_000;
+
+/** The reason a probe that ran for `maxProbeMs` ends with. */
+export function maxDurationReason(maxProbeMs: number): string {
+  return `reached the maximum probe duration (${Math.round(maxProbeMs / 60_000)} min, serve --max-probe-minutes): the probe was detached`;
 }
 
 /** `probes`: this feature's own set (backend.openLatency()); the feature closes it. */
 export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOptions = {}): FeatureFactory {
   const now = options.now ?? Date.now;
+  const maxProbeMs = options.maxProbeMs ?? DEFAULT_MAX_PROBE_MS;
   return (hub) => {
     const entries = new Map<string, Entry>();
 
@@ -78,7 +92,11 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
       const entry = entries.get(frame.id);
       if (!entry) return;
       entry.frame = frame;
-      if (frame.targetExited && entry.info.state !== 'ended') {
+      if (entry.info.state !== 'ended' && now() - entry.info.addedAtMs >= maxProbeMs) {
+        probes.remove(frame.id).catch(() => undefined);
+        end(entry, maxDurationReason(maxProbeMs));
+        broadcastList();
+      } else if (frame.targetExited && entry.info.state !== 'ended') {
         probes.remove(frame.id).catch(() => undefined); // already detached if the collector is gone
         end(entry, `process ${entry.info.pid} exited: the probe was detached (its last picture stays until removed)`);
         broadcastList();
