@@ -42,6 +42,9 @@ import { decodeRecord, fieldByName, readTracepointFormat, recordFixedSize, Trace
 import { usdtProbesOfElf, UsdtError, type UsdtProbe } from '../probes/usdt-notes.ts';
 import { ProbeInputError, resolveBinaryPath } from '../probes/list.ts';
 
+/** Largest ring buffer an events probe may ask for (bytes); the default is 4 MiB. */
+export const MAX_RING_BYTES = 1 << 26;
+
 export const EVENTS_OBJECT_PATH = fileURLToPath(new URL('../../bpf/obj/events.bpf.o', import.meta.url));
 
 /** Bad input the user must fix (unknown tracepoint, field, binary, symbol, USDT probe; malformed spec). */
@@ -397,6 +400,10 @@ export class EventsCollector {
   /** Parses and resolves the spec now (throws EventsInputError); nothing touches the kernel until start(). */
   constructor(spec: string | EventSpec, options: EventsOptions) {
     this.plan = planEvents(spec);
+    const ring = options.ringBytes;
+    if (ring !== undefined && (!Number.isInteger(ring) || ring < 4096 || ring > MAX_RING_BYTES || (ring & (ring - 1)) !== 0)) {
+      throw new EventsInputError(`ring buffer size ${ring}: must be a power of two from 4 KiB to ${MAX_RING_BYTES / (1 << 20)} MiB`);
+    }
     this.#options = options;
     this.#queue = new BoundedQueue(Math.max(1, options.queueLimit ?? 10000));
   }

@@ -67,6 +67,9 @@ export class BpfProgram {
   }
 }
 
+/** Largest max_entries (or ring buffer bytes) any map may be given: 64 Mi. */
+export const MAX_MAP_ENTRIES = 1 << 26;
+
 export class BpfObject {
   /** Path it was opened from. */
   readonly path: string;
@@ -152,8 +155,14 @@ export class BpfObject {
     return layout;
   }
 
-  /** Changes a map's max_entries before load. */
+  /**
+   * Changes a map's max_entries before load. Capped at MAX_MAP_ENTRIES: no caller can make the
+   * kernel allocate an unbounded map.
+   */
   setMaxEntries(mapName: string, maxEntries: number): void {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > MAX_MAP_ENTRIES) {
+      throw new Error(`map ${mapName}: max_entries must be a whole number from 1 to ${MAX_MAP_ENTRIES}, got ${maxEntries}`);
+    }
     const obj = this.assertOpen();
     if (this.#loaded) throw new Error(`${this.path}: map sizes can only be set before load`);
     const map = checkPtr(`finding map ${mapName} in ${this.path}`, () => ffi.bpf_object__find_map_by_name(obj, mapName));
