@@ -333,3 +333,28 @@ test('a connection that leaves a message unacknowledged is dropped after stallMs
     await h.close();
   }
 });
+
+test('an oversized message closes only its own connection; the server keeps answering the others', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const big = client(h.url, { token: TOKEN });
+    const other = client(h.url, { token: TOKEN });
+    sockets.push(big, other);
+    await Promise.all([connected(big), connected(other)]);
+    const closed = new Promise<string>((resolve) => big.once('disconnect', (reason) => resolve(reason)));
+    big.emit('test:start', { padding: 'x'.repeat(200 * 1024) }); // over the 64 KiB cap
+    assert.match(await closed, /transport (close|error)/, 'the server dropped the oversized sender');
+    assert.equal(probes[0].started, 0, 'the oversized request did nothing');
+    assert.deepEqual(await ask(other, 'test:start', {}), { ok: true, value: 1 }, 'the other connection is still served');
+    for (const payload of [null, 42, 'x', [1, 2], { window: 'forever' }]) {
+      const reply = await ask(other, 'follow:set', payload);
+      assert.equal(reply.ok, false, `malformed follow view ${JSON.stringify(payload)} refused`);
+    }
+    assert.ok(other.connected, 'malformed messages do not cost the connection');
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
