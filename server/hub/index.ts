@@ -20,7 +20,8 @@
  * - Revoked or expired viewer links are disconnected within one sweep (1 s).
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
+import { emitWithSeq } from './encoded-emit.ts';
 import { DEFAULT_VIEW, PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
 import { checkView } from '../../lib/validate.ts';
 import {
@@ -168,7 +169,8 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     state.sentAtMs = now();
     state.seq++;
     const current = state;
-    socket.emit(event, { ...payload, seq: state.seq }, () => {
+    // The payload is serialized once for every socket it goes to (encoded-emit.ts).
+    emitWithSeq(socket as unknown as Socket, event, payload, state.seq, () => {
       current.inFlight = false;
       const next = current.pending;
       current.pending = null;
