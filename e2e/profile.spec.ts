@@ -4,7 +4,7 @@
  * show it, keep updating, search it, zoom, and export what is on screen as a standalone SVG.
  * Needs root (the server loads BPF programs).
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { TEST_IDS } from '../lib/test-ids.ts';
 import { SEARCH_HIGHLIGHT } from '../lib/flame/colors.ts';
@@ -157,7 +157,10 @@ test('Export SVG downloads what is on screen as a standalone SVG', async ({ page
 
   // Opened alone in the browser, the file stays interactive: hover names a frame, click zooms.
   const alone = await page.context().newPage();
-  await alone.goto(`file://${file}`);
+  // Playwright keeps downloads under extensionless names, which Chromium shows as text/plain: open a .svg copy.
+  const svgFile = `${file}.svg`;
+  copyFileSync(file, svgFile);
+  await alone.goto(`file://${svgFile}`);
   const workloadFrame = alone.locator(`g.frame[data-name="${WORKLOAD_FUNCTION}"]`).first();
   await workloadFrame.hover();
   await expect(alone.locator('text.details')).toContainText(WORKLOAD_FUNCTION);
