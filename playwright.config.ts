@@ -4,6 +4,14 @@
  * `probeboard serve` builds the Next app first when it has no build or the sources changed.
  */
 import { defineConfig } from '@playwright/test';
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+
+/**
+ * Recordings and snapshots of this run, in a directory of their own (not the machine's default
+ * data directory). One name per run: the workers inherit it from the main process's environment.
+ */
+process.env.PB_E2E_DATA_DIR ??= path.join(tmpdir(), `probeboard-e2e-${process.pid}-${Date.now()}`);
 
 export const E2E_PORT = 7171;
 /** The dashboard always requires a token; the browser context carries it as the page's cookie would. */
@@ -41,7 +49,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node bin/probeboard.js serve --port ${E2E_PORT} --token ${E2E_TOKEN}`,
+    command: `node bin/probeboard.js serve --port ${E2E_PORT} --token ${E2E_TOKEN} --data-dir ${process.env.PB_E2E_DATA_DIR}`,
     url: `http://127.0.0.1:${E2E_PORT}/`,
     reuseExistingServer: false,
     timeout: 240_000,
