@@ -358,3 +358,40 @@ test('an oversized message closes only its own connection; the server keeps answ
     await h.close();
   }
 });
+
+test('a viewer whose connection drops comes back by itself (same socket object, no reload); a revoked link cannot', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const operator = client(h.url, { token: TOKEN });
+    sockets.push(operator);
+    await connected(operator);
+    const link = await viewerLink(operator);
+    const viewer = connect(h.url, { transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 100, forceNew: true, auth: { view: link.token } });
+    sockets.push(viewer);
+    await connected(viewer);
+    const states: SessionState[] = [];
+    viewer.on('session:state', (state: SessionState) => states.push(state));
+
+    // The network drops (the server side of the transport closes): the client reconnects itself.
+    const serverSide = () => [...h.hub.io.of('/').sockets.values()].find((s) => s.handshake.auth.view === link.token);
+    const back = new Promise<void>((resolve) => viewer.io.once('reconnect', () => resolve()));
+    serverSide()!.conn.close();
+    await back;
+    await until(() => viewer.connected && states.length > 0, 'the viewer back with its state');
+    assert.equal(states.at(-1)!.role, 'viewer', 'still a viewer');
+    assert.deepEqual(await ask(viewer, 'test:look', {}), { ok: true, value: 'looked' }, 'requests work again');
+
+    // Revoked while away: the auth middleware runs again on the way back, and refuses.
+    const refused = new Promise<string>((resolve) => viewer.once('connect_error', (error) => resolve(error.message)));
+    const session = h.hub.session('main');
+    assert.ok(session, 'main exists');
+    viewer.io.engine.close(); // drop without telling the server why
+    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok, 'revoked');
+    assert.match(await refused, /revoked/);
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
