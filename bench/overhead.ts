@@ -21,13 +21,18 @@ import { parseArgs } from 'node:util';
 import { chromium, type Browser } from '@playwright/test';
 import { io as connect } from 'socket.io-client';
 import { buildWorkload } from '../test/workloads/build.ts';
-import { cpuSeconds } from './proc.ts';
+import { childPids, cpuSeconds, treeCpuSeconds } from './proc.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'soak-minutes': { type: 'string' }, iterations: { type: 'string' } } });
 const ROUNDS = Number(values.rounds ?? 3);
 const SOAK_MINUTES = Number(values['soak-minutes'] ?? 0);
 const ITERATIONS = values.iterations ?? '20000000000';
 const PORT = 7391;
+/** RSS of probeboard: the web process and its collector child, summed (MB). */
+function treeRssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return rssMb(pid, field) + childPids(pid).reduce((sum, child) => sum + treeRssMb(child, field), 0);
+}
+
 function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
@@ -104,12 +109,12 @@ async function main() {
       await sampling(true);
       await sleep(1500);
 
-      const cpu0 = cpuSeconds(pbPid, true);
+      const cpu0 = treeCpuSeconds(pbPid);
       const t0 = Date.now();
       withProbeboard.push(timeWorkload(binary));
-      probeboardCpu += cpuSeconds(pbPid, true) - cpu0;
+      probeboardCpu += treeCpuSeconds(pbPid) - cpu0;
       probeboardWall += (Date.now() - t0) / 1000;
-      peakRss = Math.max(peakRss, rssMb(pbPid, 'VmHWM'));
+      peakRss = Math.max(peakRss, treeRssMb(pbPid, 'VmHWM'));
 
       await sampling(false);
       const perf = spawn('perf', ['record', '-F', '99', '-a', '-g', '-q', '-o', path.join(perfDir, `perf${round}.data`)], { stdio: 'ignore' });
@@ -138,10 +143,10 @@ async function main() {
 
     if (SOAK_MINUTES > 0) {
       console.log(`soak: ${SOAK_MINUTES} min, RSS every minute`);
-      const cpuStart = cpuSeconds(pbPid, true);
+      const cpuStart = treeCpuSeconds(pbPid);
       for (let minute = 1; minute <= SOAK_MINUTES; minute++) {
         await sleep(60_000);
-        console.log(`  minute ${minute}: RSS ${rssMb(pbPid, 'VmRSS').toFixed(0)} MB, peak ${rssMb(pbPid, 'VmHWM').toFixed(0)} MB, CPU ${(((cpuSeconds(pbPid, true) - cpuStart) / (minute * 60)) * 100).toFixed(2)} %`);
+        console.log(`  minute ${minute}: RSS ${treeRssMb(pbPid, 'VmRSS').toFixed(0)} MB, peak ${treeRssMb(pbPid, 'VmHWM').toFixed(0)} MB, CPU ${(((treeCpuSeconds(pbPid) - cpuStart) / (minute * 60)) * 100).toFixed(2)} %`);
       }
     }
   } finally {

@@ -1,6 +1,6 @@
 /** What the benchmarks share: reading a process's CPU time from /proc, and `--name value` options. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second, the unit of /proc/PID/stat's times. */
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
@@ -14,6 +14,40 @@ export function cpuSeconds(pid: number, children = false): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const own = Number(fields[11]) + Number(fields[12]);
   return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / TICKS;
+}
+
+/** Live child processes of `pid` (from each thread's /proc/PID/task/TID/children). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (child) out.push(Number(child));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds of a process and all its live descendants (probeboard serve is two processes:
+ * the web process and its collector child), plus what exited children were charged.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  try {
+    total = cpuSeconds(pid, true);
+  } catch {
+    return 0;
+  }
+  for (const child of childPids(pid)) total += treeCpuSeconds(child);
+  return total;
 }
 
 /** The value after `--name` on the command line, or `fallback`. */
