@@ -136,8 +136,19 @@ function tracefsEntries(needles: string[]): string[] {
   return found;
 }
 
-/** Asserts that no BPF object of `ids` and nothing on `binary` or in tracefs is left. */
-function assertNothingLeft(ids: { links: number[]; progs: number[] }, binary: string, collectorPid: number): void {
+/**
+ * Asserts that no BPF object of `ids` and nothing on `binary` or in tracefs is left. The kernel
+ * frees a closed process's links and programs asynchronously (after an RCU grace period, which
+ * takes a while in the emulated VM), so this waits up to T(5 s) for them to go before asserting.
+ */
+async function assertNothingLeft(ids: { links: number[]; progs: number[] }, binary: string, collectorPid: number): Promise<void> {
+  const remaining = () => {
+    const liveLinks = new Set(bpftoolShow('link').map((l) => l.id));
+    const liveProgs = new Set(bpftoolShow('prog').map((p) => p.id));
+    return ids.links.some((id) => liveLinks.has(id)) || ids.progs.some((id) => liveProgs.has(id)) || uprobesOn(binary).length > 0;
+  };
+  const end = Date.now() + T(5000);
+  while (remaining() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100));
   const links = new Set(bpftoolShow('link').map((l) => l.id));
   const progs = new Set(bpftoolShow('prog').map((p) => p.id));
   assert.deepEqual(ids.links.filter((id) => links.has(id)), [], 'no BPF link of the collector remains');
@@ -281,7 +292,7 @@ test('serve runs the web process without root or capabilities; kill -9 of the co
     await waitFor(() => !alive(served.collectorPid), 'the collector gone', T(5000));
 
     // Nothing of ours remains in the kernel.
-    assertNothingLeft(ids, sleeper.bin, served.collectorPid);
+    await assertNothingLeft(ids, sleeper.bin, served.collectorPid);
 
     // The web process lives on and refuses what needs the collector, saying why.
     for (const [event, payload] of [
@@ -331,7 +342,7 @@ test('kill -9 of the web process: the collector detaches everything and exits at
     await waitFor(() => !alive(first.collectorPid), 'the collector to exit after its web process died', T(5000));
     const tookMs = Date.now() - killedAt;
     assert.ok(tookMs < T(5000), `collector gone ${tookMs} ms after the web process`);
-    assertNothingLeft(ids, sleeper.bin, first.collectorPid);
+    await assertNothingLeft(ids, sleeper.bin, first.collectorPid);
 
     // A restart on the same port works at once (nothing holds the port or the probes).
     const second = await serve(port, { SUDO_UID: undefined, SUDO_GID: undefined });
@@ -349,7 +360,7 @@ test('kill -9 of the web process: the collector detaches everything and exits at
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0, second.output.join(''));
     await waitFor(() => !alive(second.collectorPid), 'the second collector to exit with its server', T(5000));
-    assertNothingLeft(secondIds, sleeper.bin, second.collectorPid);
+    await assertNothingLeft(secondIds, sleeper.bin, second.collectorPid);
   } finally {
     viewer.close();
     sleeper.stop();
