@@ -332,7 +332,16 @@ test('kill -9 of the web process: the collector detaches everything and exits at
     await viewer.until(() => viewer.latency !== undefined, 'the probe list', T(8000));
     const added = await viewer.request<{ id: string }>('latency:add', { spec: `uprobe:${sleeper.bin}:pb_sleep_us`, pid: sleeper.pid });
     assert.ok(added.ok, JSON.stringify(added));
-    await viewer.until(() => (viewer.frames.get(added.value!.id)?.total.count ?? 0) > 0, 'counts', T(8000));
+    // The sleeper's calls take 1 s each: the first count comes when one completes after attach.
+    await viewer
+      .until(() => (viewer.frames.get(added.value!.id)?.total.count ?? 0) > 0, 'counts', T(12_000))
+      .catch((error: Error) => {
+        const frame = viewer.frames.get(added.value!.id);
+        throw new Error(
+          `${error.message}: sleeper ${alive(sleeper.pid) ? 'alive' : 'gone'}, probe ${JSON.stringify(viewer.latency?.probes.find((p) => p.id === added.value!.id))}, ` +
+            `last frame ${frame ? `count ${frame.total.count}, misses ${JSON.stringify(frame.misses)}, sampled ${Date.now() - frame.sampledAtMs} ms ago` : 'none'}`,
+        );
+      });
     const ids = bpfIdsOf(first.collectorPid);
     assert.ok(ids.links.length > 0, 'the collector holds links');
 
