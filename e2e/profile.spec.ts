@@ -28,8 +28,11 @@ const numberIn = async (page: Page, testId: string) => Number((await page.getByT
  */
 async function setPaused(page: Page, paused: boolean) {
   const button = page.getByTestId(TEST_IDS.pauseView);
-  if ((await button.getAttribute('aria-pressed')) !== String(paused)) await button.click();
-  await expect(button).toHaveAttribute('aria-pressed', String(paused));
+  // Clicked again if a click did not take (CI once saw one lost while the page was busy drawing).
+  await expect(async () => {
+    if ((await button.getAttribute('aria-pressed')) !== String(paused)) await button.click();
+    await expect(button).toHaveAttribute('aria-pressed', String(paused), { timeout: 2000 });
+  }).toPass({ timeout: 20_000 });
 }
 
 /** Opens the dashboard and waits until the workload's frames are drawn. */
