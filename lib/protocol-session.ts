@@ -110,8 +110,12 @@ export const MAX_SEARCH = 200;
  * epoch unless named otherwise.
  */
 
-/** `recordings:list` item and `record:stop` reply. */
+/**
+ * `recordings:list` item and `record:stop` reply; also the recordings store's own description
+ * of a recording (server/recording/store.ts uses this type).
+ */
 export interface RecordingSummary {
+  /** Random, url-safe (22 characters of base64url, never starting with `-`). */
   id: string;
   /** The session that was recorded. */
   sessionId: string;
@@ -119,12 +123,16 @@ export interface RecordingSummary {
   startedAtMs: number;
   /** null while recording. */
   endedAtMs: number | null;
-  /** Updates stored. */
+  /** Updates stored (including those still buffered, for a recording in progress). */
   updates: number;
-  /** Bytes stored (payloads after compression). */
+  /** Bytes stored: payloads as stored (after compression) plus kinds; SQLite's own overhead not counted. */
   bytes: number;
+  /** Time of the latest update stored, or null when there is none. */
   lastUpdateAtMs: number | null;
-  /** Why the server stopped it itself (size limit, write failure, interrupted), else null. */
+  /**
+   * Why the store stopped the recording itself (size limit, write failure, interrupted by a
+   * crash or by close); null while recording or when stopped on request.
+   */
   stoppedReason: string | null;
 }
 

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
+import type { RecordingSummary } from '../../lib/protocol-session.ts';
 
 /** File name of the database inside the data directory. */
 export const DATABASE_FILE = 'probeboard.db';
@@ -72,27 +73,8 @@ export interface RecordingStoreOptions {
   onRecordingStopped?: (info: RecordingInfo) => void;
 }
 
-/** A recording as listed. Times are ms since the epoch. */
-export interface RecordingInfo {
-  /** Random, url-safe (22 characters of base64url). */
-  id: string;
-  sessionId: string;
-  name: string;
-  startedAtMs: number;
-  /** null while recording. */
-  endedAtMs: number | null;
-  /** Updates stored (including those still buffered, for a recording in progress). */
-  updates: number;
-  /** Bytes stored: payloads as stored (after compression) plus kinds; SQLite's own overhead not counted. */
-  bytes: number;
-  /** Time of the latest update stored, or null when there is none. */
-  lastUpdateAtMs: number | null;
-  /**
-   * Why the store stopped the recording (size limit, write failure, interrupted by a crash or
-   * by close); null while recording or when stopped by `stopRecording`.
-   */
-  stoppedReason: string | null;
-}
+/** A recording as listed (the same shape the hub sends). Times are ms since the epoch. */
+export type RecordingInfo = RecordingSummary;
 
 /** One update of a session, as appended and as read back. */
 export interface RecordedUpdate {
