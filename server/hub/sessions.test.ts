@@ -88,6 +88,18 @@ async function viewerLink(operator: Socket, minutes = 60): Promise<ViewerLinkCre
   return reply.value!;
 }
 
+/** An operator and a viewer (through a new link) connected to `main`; both go into `sockets`. */
+async function operatorAndViewer(url: string, sockets: Socket[]): Promise<{ operator: Socket; link: ViewerLinkCreated; viewer: Socket }> {
+  const operator = client(url, { token: TOKEN });
+  sockets.push(operator);
+  await connected(operator);
+  const link = await viewerLink(operator);
+  const viewer = client(url, { view: link.token });
+  sockets.push(viewer);
+  await connected(viewer);
+  return { operator, link, viewer };
+}
+
 test('a viewer link joins read-only: control requests are refused by the server, view requests pass', async () => {
   const probes: Probe[] = [];
   const h = await startHub(probes);
@@ -177,13 +189,7 @@ test('a revoked link is disconnected at once and cannot come back; an expired li
   const h = await startHub(probes);
   const sockets: Socket[] = [];
   try {
-    const operator = client(h.url, { token: TOKEN });
-    sockets.push(operator);
-    await connected(operator);
-    const link = await viewerLink(operator);
-    const viewer = client(h.url, { view: link.token });
-    sockets.push(viewer);
-    await connected(viewer);
+    const { operator, link, viewer } = await operatorAndViewer(h.url, sockets);
     const closed = next<{ reason: string }>(viewer, 'session:closed');
     const gone = new Promise<number>((resolve) => viewer.once('disconnect', () => resolve(Date.now())));
     const revokedAt = Date.now();
@@ -211,13 +217,7 @@ test('viewers follow the presenter; a late joiner gets the current view in sessi
   const h = await startHub(probes);
   const sockets: Socket[] = [];
   try {
-    const operator = client(h.url, { token: TOKEN });
-    sockets.push(operator);
-    await connected(operator);
-    const link = await viewerLink(operator);
-    const viewer = client(h.url, { view: link.token });
-    sockets.push(viewer);
-    await connected(viewer);
+    const { operator, link, viewer } = await operatorAndViewer(h.url, sockets);
 
     const view: FollowView = {
       window: '60s',
