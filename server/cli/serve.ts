@@ -11,6 +11,7 @@ import { dropPrivileges, dropTarget, NOBODY, PrivilegeError } from '../privilege
 import { chownSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startMemStats } from '../memstats.ts';
 
 export const SERVE_HELP = `usage: probeboard serve [--host H] [--port P] [--token T | --no-auth] [--collector process|in-process] [--no-build]
                         [--data-dir DIR] [--idle-minutes N] [--max-sessions N] [--max-probe-minutes N]
@@ -174,6 +175,7 @@ export async function runServe(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  startMemStats('web');
   process.stdout.write(`probeboard: dashboard at ${server.url}\n`);
 
   await new Promise<void>((resolve) => {

@@ -11,6 +11,7 @@
  * shut it down in order.
  */
 import { CollectorHost } from './host.ts';
+import { startMemStats } from '../memstats.ts';
 import type { CollectorOutput } from './protocol.ts';
 
 /** IPC messages sent but not yet handed to the OS; rows wait in the kernel beyond this. */
@@ -62,4 +63,5 @@ process.on('SIGHUP', () => void shutdown(0));
 // The web process may already be gone.
 if (!process.connected) void shutdown(0);
 
+startMemStats('collector');
 send({ type: 'ready', pid: process.pid, uid: process.getuid?.() ?? -1 });
