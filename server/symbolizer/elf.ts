@@ -9,7 +9,7 @@
  * Lazy: opened from a path, only the header, program headers, section headers and the
  * section-name table are read; section contents are read when asked for.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { openRegularFile, UnsafeFileError, type RegularFile } from '../fs/safe-file.ts';
 
 /** Thrown for anything that is not a well-formed ELF64 little-endian file. */
 export class ElfError extends Error {
@@ -128,37 +128,30 @@ class BufferSource implements ByteSource {
   close(): void {}
 }
 
+/**
+ * Binaries come from paths others control (/proc/PID/maps, map_files, requests): opened by
+ * `openRegularFile`, so a FIFO or device is refused without blocking and reads stay in range.
+ * Symlinks are followed (/usr/bin/python3 -> python3.11 is legitimate).
+ */
 class FileSource implements ByteSource {
-  private fd: number | null;
+  private readonly file: RegularFile;
   readonly size: number;
   constructor(private readonly path: string) {
-    this.fd = openSync(path, 'r');
     try {
-      const st = fstatSync(this.fd);
-      if (!st.isFile()) throw new ElfError(path, 'not a regular file');
-      this.size = st.size;
+      this.file = openRegularFile(path);
     } catch (e) {
-      closeSync(this.fd);
-      this.fd = null;
+      if (e instanceof UnsafeFileError) throw new ElfError(path, e.message.slice(path.length + 2));
       throw e;
     }
+    this.size = this.file.size;
   }
   read(offset: number, length: number): Buffer {
-    if (this.fd === null) throw new ElfError(this.path, 'read after close');
-    const out = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, out, done, length - done, offset + done);
-      if (n <= 0) throw new ElfError(this.path, `truncated: file ended at ${offset + done} while reading ${length} bytes at ${offset}`);
-      done += n;
-    }
+    const out = this.file.readUpTo(offset, length);
+    if (out.length < length) throw new ElfError(this.path, `truncated: file ended at ${offset + out.length} while reading ${length} bytes at ${offset}`);
     return out;
   }
   close(): void {
-    if (this.fd !== null) {
-      closeSync(this.fd);
-      this.fd = null;
-    }
+    this.file.close();
   }
 }
 

@@ -255,14 +255,15 @@ test('JIT frames from /tmp/perf-PID.map of a node --perf-basic-prof process', as
   }
 });
 
-/** A fake procfs with one process: maps, stat (start time) and status (NSpid). */
+/** A fake procfs with one process: maps, stat (start time) and status (Uid: ours, NSpid). */
 function fakeProc(pid: number, maps: string, startTime: string, nspid?: number): string {
   const root = mkdtempSync(join(tmpdir(), 'pb-proc-'));
   mkdirSync(join(root, String(pid), 'root', 'tmp'), { recursive: true });
   writeFileSync(join(root, String(pid), 'maps'), maps);
   const fields = ['S', ...Array.from({ length: 18 }, (_, i) => String(i)), startTime, '0'];
   writeFileSync(join(root, String(pid), 'stat'), `${pid} (a (weird) name) ${fields.join(' ')}\n`);
-  writeFileSync(join(root, String(pid), 'status'), `Name:\tx\nNSpid:\t${pid}${nspid ? `\t${nspid}` : ''}\n`);
+  const uid = process.getuid!();
+  writeFileSync(join(root, String(pid), 'status'), `Name:\tx\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nNSpid:\t${pid}${nspid ? `\t${nspid}` : ''}\n`);
   return root;
 }
 

@@ -460,7 +460,11 @@ export class Symbolizer {
   }
 
   private perfMapLookup(st: ProcessState, addr: bigint): string | undefined {
-    st.perfMap ??= new PerfMap(this.perfMapPath(st));
+    if (!st.perfMap) {
+      const where = this.perfMapPath(st);
+      // No owner known (the process is gone): no perf map rather than one anybody could have planted.
+      st.perfMap = new PerfMap(where.path, { within: where.dir, ownerUid: where.ownerUid ?? -1 });
+    }
     let hit = st.perfMap.lookup(addr);
     if (!hit && this.now() - st.perfMapCheckedAt >= this.recheckMs) {
       st.perfMapCheckedAt = this.now();
@@ -472,17 +476,25 @@ export class Symbolizer {
   /**
    * /tmp/perf-PID.map, or for a process in another pid namespace (a container) the file it
    * wrote under its own pid inside its own root: /proc/PID/root/tmp/perf-NSPID.map.
+   * `dir` is where no symlink is followed below; `ownerUid` is the process's effective uid
+   * (the only owner whose perf map is believed), undefined when the process is gone.
    */
-  private perfMapPath(st: ProcessState): string {
-    const host = `${this.perfMapDir}/perf-${st.pid}.map`;
+  private perfMapPath(st: ProcessState): { path: string; dir: string; ownerUid?: number } {
+    const host = { path: `${this.perfMapDir}/perf-${st.pid}.map`, dir: this.perfMapDir };
     if (!st.alive) return host;
     try {
       const status = readFileSync(`${this.procRoot}/${st.pid}/status`, 'latin1');
+      const euid = /^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1];
+      const ownerUid = euid === undefined ? undefined : Number(euid);
       const ns = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1].trim().split(/\s+/);
       const inner = ns && ns.length > 1 ? ns[ns.length - 1] : undefined;
-      if (inner && inner !== String(st.pid)) return `${this.procRoot}/${st.pid}/root/tmp/perf-${inner}.map`;
+      if (inner && inner !== String(st.pid)) {
+        const root = `${this.procRoot}/${st.pid}/root`;
+        return { path: `${root}/tmp/perf-${inner}.map`, dir: root, ownerUid };
+      }
+      return { ...host, ownerUid };
     } catch {
-      /* gone: host path */
+      /* gone: host path, owner unknown */
     }
     return host;
   }

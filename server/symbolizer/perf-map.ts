@@ -7,8 +7,12 @@
  * contents) and parses only the appended complete lines; a file that shrank or was replaced
  * is read again from the start. Later lines win over earlier ones at the same start address
  * (code regions get reused).
+ *
+ * The file is named by a pid and sits in /tmp (or a container's /tmp), where its owner can
+ * put anything: it is opened through `openRegularFile` (no symlink, no FIFO or device, owner
+ * checked by the caller's options) and read in bounded chunks.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { openRegularFile, UnsafeFileError, type RegularFile, type RegularFileOptions } from '../fs/safe-file.ts';
 
 export interface PerfMapEntry {
   start: bigint;
@@ -44,6 +48,11 @@ export function parsePerfMap(text: string): { entries: PerfMapEntry[]; badLines:
 /** How far back lookup scans for an enclosing entry when the nearest one does not contain the address. */
 const BACKSCAN = 32;
 
+/** Bytes read from one perf map per refresh: a fast-growing file is taken in chunks, never all at once. */
+export const PERF_MAP_CHUNK_BYTES = 16 << 20;
+/** Bytes of one perf map read in total; entries past this are not read (about 600,000 JIT functions). */
+export const PERF_MAP_MAX_BYTES = 64 << 20;
+
 export class PerfMap {
   private entries: PerfMapEntry[] = [];
   /** Sorted view; rebuilt lazily after new lines. */
@@ -55,8 +64,18 @@ export class PerfMap {
   private ino = -1;
   /** Bad lines seen so far. */
   badLines = 0;
+  /** Why the file was last refused or cut short (not a regular file, wrong owner, too large), if it was. */
+  error: string | undefined;
 
-  constructor(readonly path: string) {}
+  /**
+   * `path` is opened by `openRegularFile` with `open` (default: no symlink as the last
+   * component): a FIFO, device, symlink or a file of the wrong owner is refused, never read.
+   */
+  constructor(
+    readonly path: string,
+    private readonly open: RegularFileOptions = { noFollow: true },
+    private readonly maxBytes = PERF_MAP_MAX_BYTES,
+  ) {}
 
   /** Number of entries. */
   get size(): number {
@@ -65,48 +84,49 @@ export class PerfMap {
 
   /**
    * Brings the table up to date with the file if its size, mtime or inode changed.
-   * Returns true when new entries were read. Never throws (a missing file means no entries).
+   * Returns true when new entries were read. Never throws (a missing or refused file means
+   * no new entries; a refusal is kept in `error`).
    */
   refresh(): boolean {
-    let st;
+    let file: RegularFile;
     try {
-      st = statSync(this.path);
-    } catch {
-      return false;
-    }
-    if (st.ino === this.ino && st.size === this.seenSize && st.mtimeMs === this.mtimeMs) return false;
-    if (st.ino !== this.ino || st.size < this.readOffset) this.reset();
-    let fd: number;
-    try {
-      fd = openSync(this.path, 'r');
-    } catch {
+      file = openRegularFile(this.path, this.open);
+    } catch (e) {
+      if (e instanceof UnsafeFileError) this.error = e.message;
       return false;
     }
     try {
-      const size = fstatSync(fd).size;
+      const st = file.stat;
+      if (st.ino === this.ino && st.size === this.seenSize && st.mtimeMs === this.mtimeMs) return false;
+      if (st.ino !== this.ino || st.size < this.readOffset) this.reset();
       this.ino = st.ino;
       this.mtimeMs = st.mtimeMs;
-      this.seenSize = size;
-      const len = size - this.readOffset;
+      this.seenSize = st.size;
+      const limit = Math.min(st.size, this.maxBytes);
+      if (st.size > this.maxBytes) this.error = `${this.path}: larger than ${this.maxBytes} bytes; entries past that are not read`;
+      const len = Math.min(limit - this.readOffset, PERF_MAP_CHUNK_BYTES);
       if (len <= 0) return false;
-      const buf = Buffer.allocUnsafe(len);
-      let got = 0;
-      while (got < len) {
-        const n = readSync(fd, buf, got, len - got, this.readOffset + got);
-        if (n <= 0) break;
-        got += n;
-      }
+      const buf = file.readUpTo(this.readOffset, len);
       // Consume complete lines only; an unterminated last line is re-read once the writer finishes it.
-      const lastNl = buf.subarray(0, got).lastIndexOf(0x0a);
-      if (lastNl < 0) return false;
+      const lastNl = buf.lastIndexOf(0x0a);
+      if (lastNl < 0) {
+        // A full chunk without a newline is no line of a perf map: skip it rather than stall on it.
+        if (buf.length === PERF_MAP_CHUNK_BYTES) {
+          this.readOffset += buf.length;
+          this.badLines++;
+        }
+        return false;
+      }
       this.readOffset += lastNl + 1;
+      // More complete chunks may follow: look again at the next refresh even if nothing changes.
+      if (this.readOffset < limit) this.seenSize = -1;
       const { entries, badLines } = parsePerfMap(buf.toString('utf8', 0, lastNl));
       this.badLines += badLines;
       for (const e of entries) this.entries.push(e);
       if (entries.length > 0) this.dirty = true;
       return entries.length > 0;
     } finally {
-      closeSync(fd);
+      file.close();
     }
   }
 
