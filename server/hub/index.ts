@@ -16,7 +16,8 @@
  * - Host and Origin are checked before the handshake (DNS rebinding, cross-site WebSocket);
  *   reconnections with state recovery go through the same auth middleware again.
  * - A session with no connection for `idleStopMs` (and not recording) is stopped: its features
- *   close, which detaches every BPF object they own. `main` is rebuilt on its next join.
+ *   close, which detaches every BPF object they own. `main` is rebuilt on the next socket.io join
+ *   that presents the operator token, after the token was checked; nothing else rebuilds it.
  * - Revoked or expired viewer links are disconnected within one sweep (1 s).
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
@@ -92,7 +93,10 @@ export interface Hub {
   droppedFrames(): number;
   /** Connections dropped because they stalled. */
   stalledConnections(): number;
-  /** The role these credentials give in a session, or why none (HTTP routes use it). */
+  /**
+   * The role these credentials give in a session, or why none (HTTP routes use it). Never has a
+   * side effect: a stopped `main` is not rebuilt for an HTTP request.
+   */
   admit(sessionId: string, credentials: Credentials): Admission;
   /** True when `view` is a live viewer link of any session (page and asset requests). */
   admitViewer(view: string): boolean;
@@ -268,13 +272,30 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     }
   };
 
-  const admitTo = (sessionId: string, credentials: Credentials): Admission => {
+  /**
+   * The role `credentials` give in a session, or why none. Credentials are checked before
+   * anything else happens: a `main` stopped after being idle is rebuilt (which opens a profile
+   * source in the collector, i.e. starts sampling as root) only for the operator token, and only
+   * when `rebuild` is set (a socket.io handshake). HTTP requests never rebuild it, so a request a
+   * foreign web page can make (an <img>, a form) has no side effect whatever it carries.
+   * A stopped `main` has no viewer links: they ended with it, so a viewer link cannot restart it.
+   */
+  const admitTo = (sessionId: string, credentials: Credentials, rebuild: boolean): Admission => {
     const problem = sessionIdProblem(sessionId);
     if (problem) return { ok: false, error: problem };
-    let session = sessions.get(sessionId);
-    if (!session && sessionId === MAIN_SESSION && canRebuild) session = openSession(MAIN_SESSION, 'main');
-    if (!session) return { ok: false, error: `no session ${sessionId} (it may have stopped after being idle)` };
-    return admit(session, token, credentials, now());
+    const session = sessions.get(sessionId);
+    if (session) return admit(session, token, credentials, now());
+    if (sessionId !== MAIN_SESSION || !canRebuild) return { ok: false, error: `no session ${sessionId} (it may have stopped after being idle)` };
+    // Checked against a session with no links: only the operator token (or an open server) passes.
+    const admission = admit(newSessionRecord(MAIN_SESSION, 'main', now()), token, credentials, now());
+    if (!admission.ok) {
+      return typeof credentials.view === 'string' && credentials.view !== ''
+        ? { ok: false, error: 'unauthorized: session main stopped after being idle and its viewer links ended with it; the operator starts it again' }
+        : admission;
+    }
+    if (!rebuild) return { ok: false, error: 'no session main (it stopped after being idle; opening the dashboard as the operator starts it again)' };
+    openSession(MAIN_SESSION, 'main');
+    return admission;
   };
 
   io.use((socket, next) => {
@@ -284,7 +305,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       token: auth.token ?? tokenFromRequest(socket.request),
       view: auth.view ?? viewTokenFromRequest(socket.request),
     };
-    const admission = admitTo(String(sessionId), credentials);
+    const admission = admitTo(String(sessionId), credentials, true);
     if (!admission.ok) return next(new Error(admission.error));
     connections.set(socket as unknown as HubSocket, { session: String(sessionId), role: admission.role, linkId: admission.linkId });
     next();
@@ -573,7 +594,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     io,
     droppedFrames: () => dropped,
     stalledConnections: () => stalled,
-    admit: admitTo,
+    admit: (sessionId, credentials) => admitTo(sessionId, credentials, false),
     admitViewer: (view) => [...sessions.values()].some((session) => admit(session, token ?? '', { view }, now()).ok),
     session: (id) => sessions.get(id) ?? null,
     close: async () => {

@@ -283,6 +283,12 @@ test('sessions are separate; an idle session stops and closes its probes; main c
 
     operator.close();
     await until(() => main.closed, 'main to stop when idle');
+    // Credentials first: a stranger's handshake, or the HTTP check, does not bring main back.
+    const stranger = client(h.url, {});
+    sockets.push(stranger);
+    assert.match(await refusal(stranger), /unauthorized/);
+    assert.equal(h.hub.admit('main', { token: TOKEN }).ok, false, 'HTTP admission never rebuilds main');
+    assert.equal(probes.filter((p) => p.session === 'main').length, 1, 'no rebuild without a join that presents the token');
     const back = client(h.url, { token: TOKEN });
     sockets.push(back);
     await connected(back);
