@@ -9,8 +9,16 @@
  * detaches everything it holds. When the collector is gone (`down`), every handle reports it
  * (profile: a `profile.stopped` message with the reason; latency and event probes: ended with
  * the reason) and every later request fails with that reason.
+ *
+ * Deadlines (ClientDeadlines): every request is rejected if its reply has not come within its
+ * deadline (30 s unless the op has its own), naming the op; a reply that comes later is
+ * dropped. With a heartbeat (the process backend), the client pings the collector every second
+ * and declares it down — exactly as if it had exited, and with the channel cut — once nothing
+ * at all has been heard from it for the heartbeat deadline: a collector whose event loop is
+ * stuck can answer nothing, and the web process must not wait for it forever.
  */
 import type { CollectorChannel, CollectorCommand as ProfileCommand, CollectorMessage } from '../collectors/types.ts';
+import { IntervalMirror } from '../aggregator/interned.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type {
   DiscoveredObject,
@@ -24,6 +32,7 @@ import { MAX_LATENCY_PROBES } from '../../lib/protocol-latency.ts';
 import type {
   CollectorCommand,
   CollectorEvent,
+  CollectorOp,
   CollectorOutput,
   CollectorRequest,
   CommandResults,
@@ -131,7 +140,54 @@ export interface CollectorTransport {
   listen(onOutput: (output: CollectorOutput) => void, onGone: (reason: string) => void): void;
   /** Ends the host (closing every handle). */
   close(): Promise<void>;
+  /**
+   * Cuts the channel at once, without waiting for anything (the collector was declared down:
+   * nothing more from it is wanted). A process transport also tries to kill the process.
+   */
+  sever?(): void;
 }
+
+/** Default deadline of a request, ms (30 s). */
+export const DEFAULT_REQUEST_DEADLINE_MS = 30_000;
+
+/**
+ * Ops that may legitimately take longer than the default (ms). discover.symbols reads and
+ * demangles every function name of a binary: 2-5 s for /usr/bin/node on a loaded 2-core
+ * machine, far more for a browser with debug symbols.
+ */
+export const REQUEST_DEADLINES_MS: Partial<Record<CollectorOp, number>> = {
+  'discover.symbols': 60_000,
+  'discover.usdt': 60_000,
+};
+
+export interface ClientDeadlines {
+  /** ms a request waits for its reply before it is rejected (default DEFAULT_REQUEST_DEADLINE_MS). */
+  requestMs?: number;
+  /** Per-op deadlines (ms) over `requestMs` (default REQUEST_DEADLINES_MS). */
+  perOpMs?: Partial<Record<CollectorOp, number>>;
+  /**
+   * Ping every `intervalMs`; declare the collector down when nothing has been heard from it
+   * (no reply, no event) for `deadlineMs`. Off when absent (the in-process backend shares this
+   * process's event loop: it cannot be stuck without this process being stuck too).
+   */
+  heartbeat?: { intervalMs: number; deadlineMs: number };
+}
+
+/** Most abandoned request ids remembered (their late replies are dropped silently). */
+const MAX_ABANDONED = 1024;
+
+/** How a collector that stopped answering is told to the user (profile status, ended probes, refused requests). */
+export function collectorStalledReason(deadlineMs: number): string {
+  return (
+    `the collector process stopped answering for ${formatSeconds(deadlineMs)}: it was disconnected and every probe ends with it ` +
+    '(a stuck collector is killed by its watchdog) — restart probeboard'
+  );
+}
+
+/** A request rejected because its reply did not come within its deadline. */
+export class CollectorDeadlineError extends Error {}
+
+const formatSeconds = (ms: number) => `${Number((ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1))} s`;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -152,19 +208,33 @@ export class CollectorClient implements CollectorBackend {
   readonly #pending = new Map<number, Pending>();
   readonly #owners = new Map<number, HandleOwner>();
   readonly #downListeners = new Set<(reason: string) => void>();
+  readonly #deadlines: ClientDeadlines;
+  /** Ids of requests given up on (deadline passed), oldest first: their late replies are dropped. */
+  readonly #abandoned = new Set<number>();
   #nextId = 1;
   #nextHandle = 1;
   #down: string | null = null;
   #closed = false;
+  #heartbeat: NodeJS.Timeout | null = null;
+  /** performance.now() when anything (reply or event) last came from the collector. */
+  #lastHeardAt = performance.now();
+  #lastTickAt = performance.now();
+  #pingOutstanding = false;
 
-  constructor(transport: CollectorTransport, kind: 'in-process' | 'process', pid: number) {
+  constructor(transport: CollectorTransport, kind: 'in-process' | 'process', pid: number, deadlines: ClientDeadlines = {}) {
     this.#transport = transport;
     this.kind = kind;
     this.pid = pid;
+    this.#deadlines = deadlines;
     transport.listen(
       (output) => this.#receive(output),
       (reason) => this.#gone(reason),
     );
+    if (deadlines.heartbeat) {
+      const { intervalMs, deadlineMs } = deadlines.heartbeat;
+      this.#heartbeat = setInterval(() => this.#tick(intervalMs, deadlineMs), intervalMs);
+      this.#heartbeat.unref(); // never what keeps this process alive
+    }
     this.discovery = {
       tracepoints: (glob) => this.request({ op: 'discover.tracepoints', ...(glob !== undefined && { glob }) }),
       processes: (query) => this.request({ op: 'discover.processes', ...(query !== undefined && { query }) }),
@@ -178,26 +248,83 @@ export class CollectorClient implements CollectorBackend {
     return this.#down;
   }
 
-  /** Sends one command; resolves with its reply's value, rejects with its error (or why the collector is gone). */
+  /**
+   * Sends one command; resolves with its reply's value, rejects with its error, with why the
+   * collector is gone, or, when no reply came within the op's deadline, with an error naming
+   * the op and the deadline.
+   */
   request<C extends CollectorCommand>(command: C): Promise<CommandResults[C['op']]> {
     if (this.#down !== null) return Promise.reject(new Error(this.#down));
     if (this.#closed) return Promise.reject(new Error('the collector backend is closed'));
     const id = this.#nextId++;
+    const deadlineMs = (this.#deadlines.perOpMs ?? REQUEST_DEADLINES_MS)[command.op] ?? this.#deadlines.requestMs ?? DEFAULT_REQUEST_DEADLINE_MS;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(id)) return;
+        this.#abandon(id);
+        reject(new CollectorDeadlineError(`the collector did not answer ${command.op} within ${formatSeconds(deadlineMs)}: the request was abandoned`));
+      }, deadlineMs);
+      timer.unref();
+      this.#pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value as CommandResults[C['op']]);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
       try {
         this.#transport.send({ id, command });
       } catch (error) {
         this.#pending.delete(id);
+        clearTimeout(timer);
         reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
   }
 
+  #abandon(id: number): void {
+    this.#abandoned.add(id);
+    if (this.#abandoned.size > MAX_ABANDONED) this.#abandoned.delete(this.#abandoned.values().next().value!);
+  }
+
+  /** One heartbeat: declares the collector down after `deadlineMs` of silence, else pings it. */
+  #tick(intervalMs: number, deadlineMs: number): void {
+    if (this.#down !== null || this.#closed) return;
+    const now = performance.now();
+    // When this process itself was blocked, the collector's answers may sit unread in the
+    // channel: give them one more turn of the event loop before judging.
+    const thisProcessWasBlocked = now - this.#lastTickAt > 2 * intervalMs + 250;
+    this.#lastTickAt = now;
+    if (!thisProcessWasBlocked && now - this.#lastHeardAt >= deadlineMs) {
+      this.#gone(collectorStalledReason(deadlineMs));
+      this.#transport.sever?.();
+      return;
+    }
+    if (this.#pingOutstanding) return;
+    const id = this.#nextId++;
+    this.#pingOutstanding = true;
+    const settled = () => {
+      this.#pingOutstanding = false;
+    };
+    this.#pending.set(id, { resolve: settled, reject: settled });
+    try {
+      this.#transport.send({ id, command: { op: 'ping' } });
+    } catch {
+      this.#pending.delete(id);
+      settled(); // a transport that cannot send reports its end through onGone
+    }
+  }
+
   #receive(output: CollectorOutput): void {
+    this.#lastHeardAt = performance.now();
     if (output.type === 'reply') {
       const pending = output.id === null ? undefined : this.#pending.get(output.id);
       if (!pending) {
+        // A reply after its request's deadline: the caller was already told; nothing to do.
+        if (output.id !== null && this.#abandoned.delete(output.id)) return;
         process.emitWarning(`collector reply to no pending request (${output.id}): ${output.ok ? 'ok' : output.error}`);
         return;
       }
@@ -213,6 +340,7 @@ export class CollectorClient implements CollectorBackend {
   #gone(reason: string): void {
     if (this.#down !== null || this.#closed) return;
     this.#down = reason;
+    this.#stopHeartbeat();
     for (const pending of this.#pending.values()) pending.reject(new Error(reason));
     this.#pending.clear();
     for (const owner of [...this.#owners.values()]) {
@@ -248,9 +376,21 @@ export class CollectorClient implements CollectorBackend {
     const emit = (message: CollectorMessage) => {
       for (const listener of [...listeners]) listener(message);
     };
+    // The collector's frame and stack tables for this handle (intervals arrive interned).
+    const mirror = new IntervalMirror();
     const handle = this.#handle({
       event: (event) => {
-        if (event.type === 'profile') emit(event.message);
+        if (event.type !== 'profile') return;
+        const message = event.message;
+        if (message.type !== 'profile.interned') return emit(message);
+        let decoded: ReturnType<IntervalMirror['decode']>;
+        try {
+          decoded = mirror.decode(message.interval);
+        } catch (error) {
+          process.emitWarning(`profile interval dropped: ${(error as Error).message}`);
+          return;
+        }
+        emit({ type: 'profile.interval', interval: decoded.interval, hz: message.hz, cpus: message.cpus, refs: decoded.refs });
       },
       down: (reason) => emit({ type: 'profile.stopped', reason }),
     });
@@ -380,7 +520,9 @@ export class CollectorClient implements CollectorBackend {
         started = await this.request({ op: 'events.start', handle, spec, ...(pid !== undefined && { pid }) });
       } catch (error) {
         running.delete(handle);
-        this.#owners.delete(handle);
+        // Abandoned at its deadline, the start may still complete in the collector: close whatever it opens.
+        if (error instanceof CollectorDeadlineError) void this.#release(handle).catch(() => undefined);
+        else this.#owners.delete(handle);
         throw error;
       }
       counts = started.counts;
@@ -415,9 +557,15 @@ export class CollectorClient implements CollectorBackend {
     };
   }
 
+  #stopHeartbeat(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopHeartbeat();
     for (const pending of this.#pending.values()) pending.reject(new Error('the collector backend is closed'));
     this.#pending.clear();
     this.#owners.clear();

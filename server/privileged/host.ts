@@ -17,6 +17,7 @@ import { LatencyProbeSet, type LatencyProbeSetOptions } from '../collectors/late
 import { EventsCollector, type EventsOptions } from '../collectors/events.ts';
 import type { CollectorChannel } from '../collectors/types.ts';
 import { Symbolizer } from '../symbolizer/index.ts';
+import { IntervalInterner } from '../aggregator/interned.ts';
 import { discoverObjects, discoverSymbols, discoverTracepoints, discoverUsdt, listProcesses } from './discovery.ts';
 import {
   checkRequest,
@@ -114,7 +115,18 @@ export class CollectorHost {
         this.#free(command.handle);
         const channel = this.#options.openProfile?.() ?? new LocalCollectorChannel({ symbolizer: (this.#symbolizer ??= new Symbolizer()) });
         const handle = command.handle;
-        const unsubscribe = channel.onMessage((message) => this.#emit({ type: 'profile', handle, message }));
+        // Intervals leave interned: each frame and stack once per handle, then ids and counts.
+        const interner = new IntervalInterner();
+        const unsubscribe = channel.onMessage((message) =>
+          this.#emit({
+            type: 'profile',
+            handle,
+            message:
+              message.type === 'profile.interval'
+                ? { type: 'profile.interned', interval: interner.intern(message.interval), hz: message.hz, cpus: message.cpus }
+                : message,
+          }),
+        );
         this.#entries.set(handle, { kind: 'profile', channel, unsubscribe });
         return null;
       }
@@ -168,6 +180,8 @@ export class CollectorHost {
         return discoverUsdt('pid' in command ? { pid: command.pid } : { binary: command.binary });
       case 'close':
         await this.#close(command.handle);
+        return null;
+      case 'ping':
         return null;
     }
   }

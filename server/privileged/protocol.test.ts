@@ -34,6 +34,7 @@ test('good commands pass and come back as copies', () => {
     { op: 'discover.usdt', binary: '/usr/bin/python3.11' },
     { op: 'discover.usdt', pid: 7 },
     { op: 'close', handle: 2 },
+    { op: 'ping' },
   ];
   for (const command of cases) {
     const checked = checkCommand(command);
@@ -58,6 +59,7 @@ test('wrong shapes and types are refused by name', () => {
   refused({ op: 'close', handle: 1, nested: [[[[[1]]]]] }, /nested too deeply/);
   refused({ handle: 1 }, /unknown command op undefined/);
   refused({ op: 'close', handle: 1, extra: true }, /close: unknown field "extra"/);
+  refused({ op: 'ping', handle: 1 }, /ping: unknown field "handle"/);
   refused({ op: 'latency.add', handle: 1, spec: 'syscall:read', objectPath: '/tmp/evil.bpf.o' }, /unknown field "objectPath"/);
   refused({ op: 'events.start', handle: 1, spec: 'exec', program: Buffer.alloc(8) }, /events.start.program must be plain data/);
   refused({ op: 'events.start', handle: 1, spec: 'exec', program: 'x' }, /events.start: unknown field "program"/);

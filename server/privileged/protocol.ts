@@ -33,7 +33,7 @@ import type {
 } from '../../lib/protocol-events.ts';
 import type { ProfileTarget } from '../../lib/protocol.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
-import type { CollectorMessage } from '../collectors/types.ts';
+import type { CollectorWireMessage } from '../collectors/types.ts';
 
 /** Longest absolute path accepted (PATH_MAX). */
 export const MAX_PATH_LENGTH = 4096;
@@ -68,7 +68,12 @@ export type CollectorCommand =
   | { op: 'discover.usdt'; binary: string }
   | { op: 'discover.usdt'; pid: number }
   /** Closes whatever `handle` is (every BPF object it holds). Unknown handles are fine (idempotent). */
-  | { op: 'close'; handle: number };
+  | { op: 'close'; handle: number }
+  /**
+   * The web process's heartbeat (about once a second): answered from the collector's event loop,
+   * so a reply proves that loop still turns. Touches nothing.
+   */
+  | { op: 'ping' };
 
 export type CollectorOp = CollectorCommand['op'];
 
@@ -107,6 +112,7 @@ export interface CommandResults {
   'discover.symbols': DiscoveryList<DiscoveredSymbol>;
   'discover.usdt': DiscoveryList<DiscoveredUsdt>;
   close: null;
+  ping: null;
 }
 
 export type CollectorReply =
@@ -120,7 +126,8 @@ export type CollectorReply =
 export type CollectorEvent =
   /** Sent once, when the collector process is ready for requests. */
   | { type: 'ready'; pid: number; uid: number }
-  | { type: 'profile'; handle: number; message: CollectorMessage }
+  /** A profile handle's message; intervals in interned form. */
+  | { type: 'profile'; handle: number; message: CollectorWireMessage }
   | { type: 'latency.frame'; handle: number; frame: LatencyProbeFrame }
   /** A latency probe ended by itself (its read failed); it is detached. */
   | { type: 'latency.end'; handle: number; id: string; reason: string }
@@ -251,6 +258,7 @@ const OPS: readonly CollectorOp[] = [
   'discover.symbols',
   'discover.usdt',
   'close',
+  'ping',
 ];
 
 /**
@@ -368,6 +376,9 @@ function command(input: unknown): CollectorCommand {
       const glob = optionalText(where, 'glob', input.glob, MAX_DISCOVERY_TEXT);
       return { op: 'discover.symbols', binary, ...(glob !== undefined && { glob }) };
     }
+    case 'ping':
+      onlyKeys(where, input, ['op']);
+      return { op: 'ping' };
     case 'discover.usdt': {
       onlyKeys(where, input, ['op', 'binary', 'pid']);
       if ((input.binary === undefined) === (input.pid === undefined)) throw new Refusal(`${where}: give exactly one of binary or pid`);
