@@ -13,6 +13,7 @@
  * attaching failed otherwise ('kernel').
  */
 import { existsSync, statSync, readFileSync, realpathSync, accessSync, constants as fsc } from 'node:fs';
+import { describeFileType } from '../fs/safe-file.ts';
 import { execFileSync } from 'node:child_process';
 import { join, resolve as resolvePath, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +139,21 @@ function stripLib(name: string): string {
  * for executables. Returns the real path. Throws LatencyError('input') when not found.
  */
 export function resolveBinary(binary: string): string {
+  return requireRegularBinary(resolveBinaryName(binary));
+}
+
+/**
+ * A binary is read (ELF, USDT notes) and handed to libbpf by path: anything but a regular
+ * file (a FIFO would block the opener, a device could react to being opened) is refused
+ * here, by stat, before anything opens it. The opens themselves go through openRegularFile.
+ */
+function requireRegularBinary(path: string): string {
+  const st = statSync(path);
+  if (!st.isFile()) throw new LatencyError('input', `binary ${path} is ${describeFileType(st)}, not a regular file`, 'binary');
+  return path;
+}
+
+function resolveBinaryName(binary: string): string {
   if (binary.includes('/')) {
     const p = resolvePath(binary);
     if (!existsSync(p)) throw new LatencyError('input', `binary ${p} not found`, 'binary');
@@ -195,8 +211,7 @@ export interface ElfFunction {
 
 function openElf(path: string): ElfFile {
   try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new LatencyError('input', `${path} is not an ELF file (not a regular file)`, 'binary');
+    // ElfFile.open refuses a FIFO, device or directory without blocking (openRegularFile).
     return ElfFile.open(path);
   } catch (e) {
     if (e instanceof LatencyError) throw e;

@@ -10,6 +10,7 @@ import koffi from 'koffi';
 import * as ffi from './ffi.ts';
 import { checkInt, checkPtr } from './errors.ts';
 import { BpfLink } from './link.ts';
+import { openRegularFile } from '../fs/safe-file.ts';
 import type { BpfObject } from './object.ts';
 
 const libbpf = koffi.load('libbpf.so.1');
@@ -90,6 +91,9 @@ export function attachUsdt(object: BpfObject, program: string, t: UsdtTarget): B
   opts.writeBigUInt64LE(BigInt(USDT_OPTS_SIZE), 0);
   opts.writeBigUInt64LE(BigInt(t.cookie), 8);
   const what = `usdt ${t.binaryPath}:${t.provider}:${t.name}`;
+  // libbpf opens the binary by path with a blocking open(): check it is still a regular file
+  // right before (the callers checked it earlier, before the load, which takes a while).
+  openRegularFile(t.binaryPath).close();
   const ptr = checkPtr(`attaching ${program} to ${what}`, () =>
     bpf_program__attach_usdt(prog, t.pid, t.binaryPath, t.provider, t.name, opts));
   return object.adopt(new BpfLink(ptr, `${program} -> ${what}`));

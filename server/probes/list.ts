@@ -7,7 +7,7 @@
  * no such pid, unknown tracepoint); KfuncsUnavailable when the kernel cannot attach to kernel
  * functions at all; anything else is unexpected.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { UnsafeFileError, withRegularFile } from '../fs/safe-file.ts';
 import { resolveBinary } from '../collectors/latency.ts';
 import { ElfError, ElfFile } from '../symbolizer/elf.ts';
 import { forEachKernelFunction, functionSymbolsOfElf, processObjects, type FunctionSymbol, type KernelFunction, type MappedObject } from './symbols.ts';
@@ -101,22 +101,24 @@ export function resolveBinaryPath(binary: string): string {
   }
 }
 
-/** True when the file starts with the ELF magic (checked before parsing so a short text file is "not ELF", not "truncated"). */
-function hasElfMagic(path: string): boolean {
-  let fd: number | undefined;
+/**
+ * True when the file starts with the ELF magic (checked before parsing so a short text file is
+ * "not ELF", not "truncated"). Opened by openRegularFile: a FIFO or device is refused, never read.
+ */
+function hasElfMagic(path: string, shownAs: string): boolean {
   try {
-    fd = openSync(path, 'r');
-    const b = Buffer.alloc(4);
-    return readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-  } catch {
+    return withRegularFile(path, {}, (file) => {
+      const b = file.readUpTo(0, 4);
+      return b.length === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+    });
+  } catch (error) {
+    if (error instanceof UnsafeFileError) throw new ProbeInputError(`${shownAs} is not an ELF file: ${error.message.slice(path.length + 2)}`);
     return true; // let ElfFile.open report the real error
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
 function openElf(path: string, shownAs = path): ElfFile {
-  if (!hasElfMagic(path)) throw new ProbeInputError(`${shownAs} is not an ELF file (no ELF magic)`);
+  if (!hasElfMagic(path, shownAs)) throw new ProbeInputError(`${shownAs} is not an ELF file (no ELF magic)`);
   try {
     return ElfFile.open(path);
   } catch (error) {
