@@ -69,7 +69,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
 
 test('with main stopped after idle, unauthenticated HTTP and socket.io requests open nothing; the operator token rebuilds it', async () => {
   const { backend, opened } = countingBackend();
-  const server = await startServer({ host: '127.0.0.1', port: 0, token: TOKEN, backend, build: false, dataDir: null, idleStopMs: 200, log: () => undefined });
+  const server = await startServer({ host: '127.0.0.1', port: 0, token: TOKEN, backend, checkBuild: false, dataDir: null, idleStopMs: 200, log: () => undefined });
   const base = `http://127.0.0.1:${server.port}`;
   const sockets: Socket[] = [];
   try {
@@ -103,7 +103,8 @@ test('with main stopped after idle, unauthenticated HTTP and socket.io requests 
 
     // socket.io handshakes without valid credentials.
     const refusals: string[] = [];
-    for (const auth of [{}, { token: 'wrong-token-000000000000000' }, { view: link.value!.token }, { view: 'forged.secret' }, { session: 'main' }]) {
+    const attempts: Record<string, string>[] = [{}, { token: 'wrong-token-000000000000000' }, { view: link.value!.token }, { view: 'forged.secret' }, { session: 'main' }];
+    for (const auth of attempts) {
       const socket = client(base, auth);
       sockets.push(socket);
       refusals.push(await outcome(socket));

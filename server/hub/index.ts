@@ -32,7 +32,8 @@ import {
   type SessionState,
   type SessionSummary,
 } from '../../lib/protocol-session.ts';
-import { checkFollowView } from '../../lib/validate-session.ts';
+import { checkFollowView, checkSessionRequest, checkText } from '../../lib/validate-session.ts';
+import { unknownKeys } from '../../lib/validate.ts';
 import { checkHostAndOrigin, tokenFromRequest, type HostPolicy } from '../http/security.ts';
 import { RequestError, type FeatureFactory, type Handler, type HubContext, type HubFeature, type HubSocket } from './feature.ts';
 import {
@@ -316,8 +317,19 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     if (typeof ack === 'function') (ack as (reply: Ack) => void)({ ok: false, error: message });
   };
 
-  /** Session management requests (operators only, except where noted). */
-  const sessionHandlers: Record<string, (socket: HubSocket, session: Session, payload: unknown) => unknown> = {
+  /** A recording or snapshot name: 1-80 printable characters (the store checks it again). */
+  const checkedName = (name: unknown): string => {
+    const checked = checkText(name, 'name', { min: 1, max: 80 });
+    if (!checked.ok) throw new RequestError(checked.error);
+    return checked.value;
+  };
+
+  /**
+   * Session management requests (operators only, except where noted). Their payload arrives
+   * checked by checkSessionRequest (a plain object with only the fields the request takes;
+   * `{}` when none was sent), except `follow:set`'s, which checkFollowView checks whole.
+   */
+  const sessionHandlers: Record<string, (socket: HubSocket, session: Session, payload: Record<string, unknown>) => unknown> = {
     'session:state': (socket, session) => stateFor(session, connections.get(socket)!.role),
     'session:list': (): SessionSummary[] =>
       [...sessions.values()].map((s) => ({
@@ -331,14 +343,14 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     'session:create': (_socket, _session, payload) => {
       if (!canRebuild) throw new RequestError('this server runs a single session');
       if (sessions.size >= maxSessions) throw new RequestError(`at most ${maxSessions} sessions at once: close one first`);
-      const name = checkSessionName((payload as { name?: unknown } | undefined)?.name);
+      const name = checkSessionName(payload.name);
       let id = newSessionId();
       while (sessions.has(id)) id = newSessionId();
       const created = openSession(id, name);
       return { id: created.id, name: created.name, path: `/?session=${encodeURIComponent(created.id)}` };
     },
     'session:close': async (_socket, _session, payload) => {
-      const id = (payload as { id?: unknown } | undefined)?.id;
+      const id = payload.id;
       const problem = sessionIdProblem(id);
       if (problem) throw new RequestError(problem);
       const target = sessions.get(id as string);
@@ -348,14 +360,12 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       return undefined;
     },
     'link:create': (_socket, session, payload) => {
-      const request = (payload ?? {}) as { label?: unknown; minutes?: unknown };
-      if (typeof request !== 'object') throw new RequestError('link:create takes {label?, minutes?}');
-      const created = createLink(session, request, now());
+      const created = createLink(session, payload, now());
       announce(session);
       return created;
     },
     'link:revoke': (_socket, session, payload) => {
-      const revoked = revokeLink(session, (payload as { id?: unknown } | undefined)?.id);
+      const revoked = revokeLink(session, payload.id);
       dropDeadLinks(session);
       announce(session);
       return revoked;
@@ -363,10 +373,10 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     'record:start': (_socket, session, payload) => {
       if (session.replay) throw new RequestError('a replay session cannot be recorded');
       if (session.recording) throw new RequestError(`session ${session.id} is already recording (${session.recording.name})`);
-      const name = (payload as { name?: unknown } | undefined)?.name ?? `${session.name} ${new Date(now()).toISOString()}`;
+      const name = payload.name === undefined ? `${session.name} ${new Date(now()).toISOString()}` : checkedName(payload.name);
       let info;
       try {
-        info = store().startRecording({ sessionId: session.id, name: name as string, startedAtMs: now() });
+        info = store().startRecording({ sessionId: session.id, name, startedAtMs: now() });
       } catch (error) {
         throw new RequestError((error as Error).message);
       }
@@ -384,7 +394,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     },
     'recordings:list': () => store().listRecordings(),
     'recording:delete': (_socket, _session, payload) => {
-      const id = (payload as { id?: unknown } | undefined)?.id;
+      const id = payload.id;
       if (typeof id !== 'string') throw new RequestError('recording:delete takes {id}');
       for (const s of sessions.values()) {
         if (s.recording?.id === id || s.replay?.recordingId === id) throw new RequestError(`recording ${id} is in use by session ${s.id}`);
@@ -393,8 +403,8 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       return undefined;
     },
     'replay:open': (_socket, _session, payload) => {
-      const request = (payload ?? {}) as { recordingId?: unknown; speed?: unknown };
-      if (typeof request.recordingId !== 'string') throw new RequestError('replay:open takes {recordingId, speed?}');
+      const request = payload as { recordingId?: unknown; speed?: unknown };
+      if (typeof request.recordingId !== 'string') throw new RequestError('replay:open takes {recordingId, speed?}: recordingId must be a string');
       if (!options.replayFeatures) throw new RequestError('replay is not available on this server');
       if (sessions.size >= maxSessions) throw new RequestError(`at most ${maxSessions} sessions at once: close one first`);
       let source: ReplaySource;
@@ -417,9 +427,9 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       return { id, name: created.name, path: `/?session=${encodeURIComponent(id)}` };
     },
     'replay:control': (_socket, session, payload) => {
-      if (!session.replay) throw new RequestError(`session ${session.id} is live, not a replay`);
       const checked = checkReplayControl(payload);
       if (!checked.ok) throw new RequestError(checked.error);
+      if (!session.replay) throw new RequestError(`session ${session.id} is live, not a replay`);
       const control = checked.value;
       if (control.action === 'play') session.replay.play();
       else if (control.action === 'pause') session.replay.pause();
@@ -428,7 +438,11 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       return session.replay.state();
     },
     'snapshot:pin': (_socket, session, payload) => {
-      const request = (payload ?? {}) as { name?: unknown; kind?: unknown; view?: unknown; probe?: unknown };
+      const request = payload as { name?: unknown; kind?: unknown; view?: unknown; probe?: unknown };
+      const fieldsOfKind: Record<string, string[]> = { flame: ['name', 'kind', 'view'], histogram: ['name', 'kind', 'probe'] };
+      const extra = typeof request.kind === 'string' && Object.hasOwn(fieldsOfKind, request.kind) ? unknownKeys(payload, fieldsOfKind[request.kind]) : null;
+      if (extra) throw new RequestError(`snapshot:pin of a ${String(request.kind)}: ${extra}`);
+      const name = checkedName(request.name);
       let data: unknown;
       if (request.kind === 'flame') {
         const checked = checkView(request.view ?? DEFAULT_VIEW);
@@ -446,7 +460,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
         throw new RequestError(`snapshot kind must be flame or histogram, got ${JSON.stringify(request.kind)}`);
       }
       try {
-        return store().pinSnapshot({ sessionId: session.id, name: request.name as string, kind: request.kind, takenAtMs: now(), payload: data });
+        return store().pinSnapshot({ sessionId: session.id, name, kind: request.kind, takenAtMs: now(), payload: data });
       } catch (error) {
         throw new RequestError((error as Error).message);
       }
@@ -455,7 +469,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       // Viewers see their own session's snapshots; operators see all.
       store().listSnapshots(connections.get(socket)?.role === 'operator' ? undefined : session.id),
     'snapshot:get': (socket, session, payload) => {
-      const id = (payload as { id?: unknown } | undefined)?.id;
+      const id = payload.id;
       if (typeof id !== 'string') throw new RequestError('snapshot:get takes {id}');
       const found = store().getSnapshot(id);
       if (!found || (connections.get(socket)?.role !== 'operator' && found.info.sessionId !== session.id)) {
@@ -464,13 +478,13 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       return found;
     },
     'snapshot:delete': (_socket, _session, payload) => {
-      const id = (payload as { id?: unknown } | undefined)?.id;
+      const id = payload.id;
       if (typeof id !== 'string') throw new RequestError('snapshot:delete takes {id}');
       store().deleteSnapshot(id);
       return undefined;
     },
     'compare:windows': (_socket, _session, payload) => {
-      const request = (payload ?? {}) as { recordingId?: unknown; before?: unknown; after?: unknown; view?: unknown };
+      const request = payload as { recordingId?: unknown; before?: unknown; after?: unknown; view?: unknown };
       if (typeof request.recordingId !== 'string') throw new RequestError('compare:windows takes {recordingId, before: {fromMs, toMs}, after: {fromMs, toMs}, view?}');
       const view = checkView(request.view ?? { ...DEFAULT_VIEW, window: 'all' });
       if (!view.ok) throw new RequestError(view.error);
@@ -546,7 +560,14 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       }
       let result: unknown;
       try {
-        result = sessionHandler ? sessionHandler(socket, live, payload) : handler!(socket, payload);
+        if (sessionHandler) {
+          // follow:set's payload is the view itself, checked whole by checkFollowView.
+          const checked = event === 'follow:set' ? { ok: true as const, value: payload as Record<string, unknown> } : checkSessionRequest(String(event), payload);
+          if (!checked.ok) return refuse(socket, name, checked.error, ack);
+          result = sessionHandler(socket, live, checked.value);
+        } else {
+          result = handler!(socket, payload);
+        }
       } catch (error) {
         return refuse(socket, name, messageOf(error), ack);
       }

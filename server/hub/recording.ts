@@ -9,7 +9,7 @@
  * - `events.probes` / `events.rows`: the probe list on change and each batch of new rows.
  */
 import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
-import type { Checked } from '../../lib/validate.ts';
+import { unknownKeys, type Checked } from '../../lib/validate.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
 import type { RecordingStore } from '../recording/store.ts';
@@ -29,8 +29,11 @@ export type ReplayControl =
   | { action: 'speed'; speed: number };
 
 export function checkReplayControl(input: unknown): Checked<ReplayControl> {
-  if (typeof input !== 'object' || input === null) return { ok: false, error: 'replay:control takes {action, …}' };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, error: 'replay:control takes {action, …}' };
   const { action, positionMs, speed } = input as Record<string, unknown>;
+  const fieldsOf: Record<string, string[]> = { play: ['action'], pause: ['action'], seek: ['action', 'positionMs'], speed: ['action', 'speed'] };
+  const extra = typeof action === 'string' && Object.hasOwn(fieldsOf, action) ? unknownKeys(input as Record<string, unknown>, fieldsOf[action]) : null;
+  if (extra) return { ok: false, error: `replay:control ${action}: ${extra}` };
   switch (action) {
     case 'play':
     case 'pause':
@@ -55,7 +58,10 @@ export interface RecordingRange {
 }
 
 export function recordingRange(input: unknown, what: string): RecordingRange {
-  const { fromMs, toMs } = (input ?? {}) as Record<string, unknown>;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new RequestError(`${what} must be {fromMs, toMs}`);
+  const extra = unknownKeys(input as Record<string, unknown>, ['fromMs', 'toMs']);
+  if (extra) throw new RequestError(`${what}: ${extra}`);
+  const { fromMs, toMs } = input as Record<string, unknown>;
   if (typeof fromMs !== 'number' || typeof toMs !== 'number' || !Number.isFinite(fromMs) || !Number.isFinite(toMs) || fromMs < 0 || toMs < fromMs) {
     throw new RequestError(`${what} must be {fromMs, toMs}: ms from the recording's start, fromMs <= toMs`);
   }

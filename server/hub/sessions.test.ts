@@ -401,3 +401,60 @@ test('a viewer whose connection drops comes back by itself (same socket object, 
     await h.close();
   }
 });
+
+test('session requests refuse unknown fields, non-object payloads and unprintable names, naming the field', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const operator = client(h.url, { token: TOKEN });
+    sockets.push(operator);
+    await connected(operator);
+    const events = [
+      'session:state', 'session:list', 'session:create', 'session:close', 'link:create', 'link:revoke', 'record:start', 'record:stop',
+      'recordings:list', 'recording:delete', 'replay:open', 'replay:control', 'snapshot:pin', 'snapshots:list', 'snapshot:get',
+      'snapshot:delete', 'compare:windows',
+    ];
+    for (const event of events) {
+      const extra = await ask(operator, event, { sneaky: true });
+      assert.equal(extra.ok, false, `${event} with an unknown field`);
+      assert.match((extra as { error: string }).error, new RegExp(`^${event}: unknown field "sneaky"`));
+      const array = await ask(operator, event, [{ name: 'x' }]);
+      assert.match((array as { error: string }).error ?? 'accepted', new RegExp(`^${event} takes .*got an array`), `${event} with an array`);
+    }
+    // Fields that depend on the kind or action.
+    assert.match((await ask<unknown>(operator, 'replay:control', { action: 'play', positionMs: 3 }) as { error: string }).error, /unknown field "positionMs"/);
+    assert.match((await ask<unknown>(operator, 'snapshot:pin', { name: 'x', kind: 'flame', probe: 'lat-1' }) as { error: string }).error, /unknown field "probe"/);
+    assert.match((await ask<unknown>(operator, 'compare:windows', { recordingId: 'r', before: { fromMs: 0, toMs: 1, x: 1 }, after: { fromMs: 0, toMs: 1 } }) as { error: string }).error, /before: unknown field "x"/);
+
+    const labels: [unknown, RegExp][] = [
+      ['nul\u0000', /^link label \(label\) must be printable text: U\+0000/],
+      ['\u001b[2Jclear', /^link label \(label\) must be printable text: U\+001B/],
+      ['abc\u202eexe.txt', /^link label \(label\) must be printable text: U\+202E/],
+      ['iso\u2068late', /U\+2068/],
+      [['team'], /^link label \(label\) must be a string/],
+    ];
+    for (const [label, reason] of labels) {
+      const reply = await ask(operator, 'link:create', { label });
+      assert.equal(reply.ok, false, JSON.stringify(label));
+      assert.match((reply as { error: string }).error, reason);
+    }
+    const name = await ask(operator, 'session:create', { name: 'demo\u202e' });
+    assert.match((name as { error: string }).error ?? 'accepted', /^session name \(name\) must be printable text: U\+202E/);
+    const recordName = await ask(operator, 'record:start', { name: 'rec\u0007' });
+    assert.match((recordName as { error: string }).error ?? 'accepted', /^name must be printable text: U\+0007/);
+    const snapshotName = await ask(operator, 'snapshot:pin', { name: '\u2066x', kind: 'flame' });
+    assert.match((snapshotName as { error: string }).error ?? 'accepted', /^name must be printable text: U\+2066/);
+
+    const state = await ask<SessionState>(operator, 'session:state');
+    assert.equal(state.ok && state.value!.links!.length, 0, 'no refused request created a link');
+    const sessions = await ask<unknown[]>(operator, 'session:list');
+    assert.equal(sessions.ok && sessions.value!.length, 1, 'no refused request created a session');
+    assert.ok(operator.connected, 'refusals cost no connection');
+    const fine = await ask<ViewerLinkCreated>(operator, 'link:create', { label: '  équipe 東京  ' });
+    assert.equal(fine.ok && fine.value!.label, 'équipe 東京', 'printable labels pass, trimmed');
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});

@@ -20,6 +20,7 @@ import {
   type ViewerLinkInfo,
 } from '../../lib/protocol-session.ts';
 import { tokenMatches } from '../http/security.ts';
+import { checkText } from '../../lib/validate-session.ts';
 
 /** Bytes of randomness in a viewer link secret (144 bits). */
 const LINK_SECRET_BYTES = 18;
@@ -54,14 +55,11 @@ export function sessionIdProblem(id: unknown): string | null {
   return null;
 }
 
+/** A session name: 1-80 printable characters after trimming (lib/validate-session.ts checkText). */
 export function checkSessionName(name: unknown): string {
-  if (typeof name !== 'string') throw new SessionInputError('session name must be a string');
-  const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > MAX_SESSION_NAME) {
-    throw new SessionInputError(`session name must be 1-${MAX_SESSION_NAME} characters`);
-  }
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new SessionInputError('session name must not contain control characters');
-  return trimmed;
+  const checked = checkText(name, 'session name (name)', { min: 1, max: MAX_SESSION_NAME });
+  if (!checked.ok) throw new SessionInputError(checked.error);
+  return checked.value;
 }
 
 /** A new session id: 8 url-safe random characters (not guessable, short enough to read out). */
@@ -109,12 +107,11 @@ function findLink(session: SessionRecord, presented: string): ViewerLink | null 
 export function createLink(session: SessionRecord, request: { label?: unknown; minutes?: unknown }, nowMs: number): ViewerLinkCreated {
   const minutes = request.minutes ?? 60;
   if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_LINK_MINUTES) {
-    throw new SessionInputError(`link lifetime must be a number of minutes from 1 to ${MAX_LINK_MINUTES}, got ${JSON.stringify(minutes)}`);
+    throw new SessionInputError(`link lifetime (minutes) must be a number of minutes, more than 0 and at most ${MAX_LINK_MINUTES}, got ${JSON.stringify(minutes)}`);
   }
-  const label = request.label ?? '';
-  if (typeof label !== 'string' || label.length > MAX_LINK_LABEL) {
-    throw new SessionInputError(`link label must be a string of at most ${MAX_LINK_LABEL} characters`);
-  }
+  const checkedLabel = checkText(request.label ?? '', 'link label (label)', { min: 0, max: MAX_LINK_LABEL });
+  if (!checkedLabel.ok) throw new SessionInputError(checkedLabel.error);
+  const label = checkedLabel.value;
   const id = urlSafeId(6);
   const secret = randomBytes(LINK_SECRET_BYTES).toString('base64url');
   const link: ViewerLink = { id, label, createdAtMs: nowMs, expiresAtMs: nowMs + Math.round(minutes * 60_000), revoked: false, secret };
