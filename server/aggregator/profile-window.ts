@@ -21,6 +21,7 @@ import { compareFrames } from '../../lib/flame/tree.ts';
 import { addHealth, emptyHealth, intervalHealth } from './health.ts';
 import { lostStackName } from './stack.ts';
 import type { SymbolizedInterval } from './types.ts';
+import type { StackRefs } from './interned.ts';
 
 /** Window lengths in ms. */
 export const WINDOW_MS: Readonly<Record<Exclude<TimeWindow, 'all'>, number>> = { '10s': 10_000, '60s': 60_000 };
@@ -139,6 +140,20 @@ class FrameTrie {
   }
 }
 
+/** A growable map from a sender's stack ids (dense, from 0) to a window's stack ids; -1 = not yet seen. */
+class KnownStacks {
+  ids = new Int32Array(0);
+  constructor(readonly table: object) {}
+  remember(ref: number, id: number): void {
+    if (ref >= this.ids.length) {
+      const grown = new Int32Array(Math.max(1024, ref + 1, this.ids.length * 2)).fill(-1);
+      grown.set(this.ids);
+      this.ids = grown;
+    }
+    this.ids[ref] = id;
+  }
+}
+
 class FrameTable {
   private ids = new Map<FrameKind, Map<string, number>>();
   private entries: { n: string; k: FrameKind }[] = [];
@@ -181,6 +196,8 @@ export class ProfileWindow {
   /** Bumped by push and reset; part of the snapshot cache key. */
   private version = 0;
   private cache = new Map<string, ProfileSnapshot>();
+  /** Sender stack id -> stack id here, for intervals pushed with StackRefs. */
+  private known: KnownStacks | null = null;
 
   constructor() {
     this.reset();
@@ -205,6 +222,7 @@ export class ProfileWindow {
     this.lastEndMs = undefined;
     this.version++;
     this.cache.clear();
+    this.known = null;
   }
 
   /** Intervals currently kept (at most 60 s worth). */
@@ -220,12 +238,26 @@ export class ProfileWindow {
   /**
    * Adds one interval. Intervals are expected in order of endMs; those older than 60 s before
    * the newest are dropped from the 10 s / 60 s windows (they stay in 'all').
+   * `refs` (interned intervals, server/aggregator/interned.ts): the sender's stack id of each
+   * sample, so that stacks seen before are found without walking their frames. The result is the
+   * same with or without it.
    */
-  push(interval: SymbolizedInterval): void {
+  push(interval: SymbolizedInterval, refs?: StackRefs): void {
     const merged = new Map<number, number>();
-    for (const sample of interval.samples) {
+    const known = refs ? this.knownStacks(refs) : null;
+    const samples = interval.samples;
+    for (let i = 0; i < samples.length; i++) {
+      const sample = samples[i];
       if (!(sample.count > 0)) continue;
-      const id = this.internSample(sample);
+      let id: number;
+      if (known) {
+        const ref = refs!.ids[i];
+        id = ref < known.ids.length ? known.ids[ref] : -1;
+        if (id < 0) {
+          id = this.internSample(sample);
+          known.remember(ref, id);
+        }
+      } else id = this.internSample(sample);
       merged.set(id, (merged.get(id) ?? 0) + sample.count);
     }
     const stored: StoredInterval = {
@@ -291,6 +323,16 @@ export class ProfileWindow {
     if (this.cache.size >= 16) this.cache.clear();
     this.cache.set(key, snapshot);
     return snapshot;
+  }
+
+  /**
+   * The sender's stack ids already mapped to this window's stack ids, for the table `refs`
+   * indexes (a new table, or a reset() here, starts an empty map). With it, a stack seen before
+   * costs one array read instead of a walk of its frames.
+   */
+  private knownStacks(refs: StackRefs): KnownStacks {
+    if (this.known?.table !== refs.table) this.known = new KnownStacks(refs.table);
+    return this.known;
   }
 
   /**

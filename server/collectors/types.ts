@@ -9,6 +9,7 @@
  */
 import type { ProfileTarget } from '../../lib/protocol.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
+import type { InternedInterval, StackRefs } from '../aggregator/interned.ts';
 
 /** Why bpf_get_stackid gave no stack for one half of a sample. */
 export type StackErrorKind = 'collision' | 'fault' | 'other';
@@ -58,9 +59,22 @@ export type CollectorCommand =
  * web-facing process needs no access to other processes.
  */
 export type CollectorMessage =
-  | { type: 'profile.interval'; interval: SymbolizedInterval; hz: number; cpus: number }
+  /**
+   * `refs`: set when the interval came interned (from the collector process): each sample's
+   * stack id in the sender's table, so the window finds known stacks without walking frames.
+   */
+  | { type: 'profile.interval'; interval: SymbolizedInterval; hz: number; cpus: number; refs?: StackRefs }
   | { type: 'profile.started'; cpus: number; hz: number; target: ProfileTarget }
   | { type: 'profile.stopped'; reason?: string };
+
+/**
+ * What a profile handle sends from the collector process to the web process: the same messages,
+ * but each interval interned (server/aggregator/interned.ts: only frames and stacks not sent
+ * before, then ids and counts). The web side's CollectorClient turns it back into CollectorMessage.
+ */
+export type CollectorWireMessage =
+  | Exclude<CollectorMessage, { type: 'profile.interval' }>
+  | { type: 'profile.interned'; interval: InternedInterval; hz: number; cpus: number };
 
 /** A profile source: in process (LocalCollectorChannel, ReplayChannel) or in the collector process (server/privileged). */
 export interface CollectorChannel {

@@ -9,6 +9,7 @@ import { checkProfileChange, checkView } from '../../lib/validate.ts';
 import type { ProfilePipeline } from '../pipeline/profile.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
 import { PROFILE_INTERVAL, PROFILE_STATUS } from './recording.ts';
+import { recordedInterval } from '../aggregator/interned.ts';
 
 const KEY = 'profile';
 
@@ -22,7 +23,7 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
       hub.sendLatest(socket, KEY, 'profile:frame', pipeline.frame(view));
 
     const stopInterval = pipeline.onInterval((_endMs, interval) => {
-      hub.record(PROFILE_INTERVAL, interval);
+      if (hub.recording()) hub.record(PROFILE_INTERVAL, recordedInterval(interval));
       const byView = new Map<string, { view: ViewSettings; sockets: HubSocket[] }>();
       for (const socket of hub.sockets()) {
         const view = viewOf(socket);

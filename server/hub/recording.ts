@@ -2,8 +2,10 @@
  * What recordings hold and how a flame graph is rebuilt from them (hub, HTTP and CLI share it).
  *
  * A session's recording stores, in time order:
- * - `profile.interval`: one SymbolizedInterval per sampling interval (names, not addresses),
- *   so a replay or a compare needs neither root nor the processes that were sampled;
+ * - `profile.interval`: one interval per sampling interval (names, not addresses), so a replay
+ *   or a compare needs neither root nor the processes that were sampled; stored interned
+ *   (RecordedInterval, server/aggregator/interned.ts: each frame and stack once per interval),
+ *   read with intervalOfRecord (which also reads the plain SymbolizedInterval of older recordings);
  * - `profile.status`: the sampling settings whenever they change;
  * - `latency.probes` / `latency.frame`: the probe list on change and each probe's frame;
  * - `events.probes` / `events.rows`: the probe list on change and each batch of new rows.
@@ -11,7 +13,7 @@
 import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
 import { unknownKeys, type Checked } from '../../lib/validate.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
-import type { SymbolizedInterval } from '../aggregator/types.ts';
+import { intervalOfRecord } from '../aggregator/interned.ts';
 import type { RecordingStore } from '../recording/store.ts';
 import { RequestError } from './feature.ts';
 
@@ -86,7 +88,7 @@ export function flameOfRecording(
   let lastEndMs = info.startedAtMs;
   const bounds = range === null ? {} : { fromMs: info.startedAtMs + range.fromMs, toMs: info.startedAtMs + range.toMs };
   for (const update of store.readUpdates(recordingId, { ...bounds, kinds: [PROFILE_INTERVAL] })) {
-    const interval = update.payload as SymbolizedInterval;
+    const interval = intervalOfRecord(update.payload);
     window.push(interval);
     lastEndMs = Math.max(lastEndMs, interval.endMs);
     intervals++;

@@ -14,7 +14,7 @@ import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyProbeList } from '../../lib/protocol-latency.ts';
 import type { EventProbeList, EventRow } from '../../lib/protocol-events.ts';
 import type { CollectorChannel, CollectorCommand, CollectorMessage } from '../collectors/types.ts';
-import type { SymbolizedInterval } from '../aggregator/types.ts';
+import { intervalOfRecord } from '../aggregator/interned.ts';
 import { ProfilePipeline } from '../pipeline/profile.ts';
 import { profileFeature } from './profile.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
@@ -50,7 +50,7 @@ export class ReplayProfileChannel implements CollectorChannel {
           // As live: new settings restart sampling, which starts a new window.
           if (changed) hooks.settings(this.#hz, this.#target, this.#cpus);
         } else if (update.kind === PROFILE_INTERVAL) {
-          this.#emit({ type: 'profile.interval', interval: update.payload as SymbolizedInterval, hz: this.#hz, cpus: this.#cpus });
+          this.#emit({ type: 'profile.interval', interval: intervalOfRecord(update.payload), hz: this.#hz, cpus: this.#cpus });
         }
       },
     });

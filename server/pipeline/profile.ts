@@ -14,6 +14,7 @@ import {
 } from '../../lib/protocol.ts';
 import type { CollectorChannel } from '../collectors/types.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
+import type { StackRefs } from '../aggregator/interned.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
 
 /** A frame without its per-connection sequence number. */
@@ -66,7 +67,7 @@ export class ProfilePipeline {
     this.unsubscribe = channel.onMessage((message) => {
       switch (message.type) {
         case 'profile.interval':
-          this.acceptInterval(message.interval);
+          this.acceptInterval(message.interval, message.refs);
           break;
         case 'profile.started':
           this.cpus = message.cpus;
@@ -175,8 +176,8 @@ export class ProfilePipeline {
     await this.channel.close();
   }
 
-  private acceptInterval(interval: SymbolizedInterval): void {
-    this.window.push(interval);
+  private acceptInterval(interval: SymbolizedInterval, refs?: StackRefs): void {
+    this.window.push(interval, refs);
     this.lastSampledAtMs = interval.endMs;
     for (const listener of this.intervalListeners) listener(interval.endMs, interval);
   }

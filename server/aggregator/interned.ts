@@ -1,0 +1,325 @@
+/**
+ * Interned profile intervals: the compact form of SymbolizedInterval that crosses the IPC
+ * channel from the collector process to the web process, and that recordings store.
+ *
+ * Like pprof's string table and speedscope's shared frames, every distinct frame (name, kind)
+ * and every distinct stack (pid, comm, user frames, kernel frames, lost halves) gets an id the
+ * first time it is seen; an interval then carries only the table entries that are new since the
+ * previous interval, plus one (stack id, count) pair per sample, in typed arrays (which the
+ * 'advanced' IPC serialization and structuredClone copy as raw bytes). In steady state, where
+ * the same stacks recur every second, an interval is a few kilobytes of numbers instead of one
+ * object per frame per sample.
+ *
+ * Sender (collector side): IntervalInterner. Receiver (web side): IntervalMirror, which keeps
+ * the same tables and rebuilds the SymbolizedInterval, sharing Frame objects and frame arrays
+ * between intervals. Both tables are bounded: when the sender's table passes its limits it
+ * starts over and says so (`reset`), and the receiver starts over with it.
+ *
+ * Pure: no I/O, no clock.
+ */
+import type { FrameKind } from '../../lib/protocol.ts';
+import type { StackErrorKind } from '../collectors/types.ts';
+import type { Frame } from '../symbolizer/types.ts';
+import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
+
+/** A stack without its count: what a stack table entry stands for. */
+export type SymbolizedStack = Omit<SymbolizedSample, 'count'>;
+
+/**
+ * One interval in interned form. Ids index the receiver's tables, which hold exactly the
+ * entries the sender sent since its last `reset` (frames and stacks numbered from 0 in order).
+ */
+export interface InternedInterval {
+  startMs: number;
+  endMs: number;
+  droppedSamples: number;
+  unknownFrames: number;
+  /** The receiver must empty its tables before adding this interval's entries. */
+  reset: boolean;
+  /** Table sizes before this interval's new entries (the receiver checks it holds exactly these). */
+  frameBase: number;
+  stackBase: number;
+  /** New frames, in id order: names, and one FrameKind letter each in `newFrameKinds`. */
+  newFrameNames: string[];
+  newFrameKinds: string;
+  /**
+   * New stacks, in id order, one record each: pid, comm frame id, user error code, kernel error
+   * code (0 none, 1 collision, 2 fault, 3 other), user length U, kernel length K, then U user
+   * frame ids (root first), then K kernel frame ids (root first).
+   */
+  newStacks: Uint32Array;
+  /** One entry per sample, in the interval's sample order: its stack id and its count. */
+  stackIds: Uint32Array;
+  counts: Uint32Array;
+}
+
+/** The stack ids of an interval's samples (in sample order) and the table they index. */
+export interface StackRefs {
+  /** Identity of the table: a new object whenever the table starts over. */
+  table: object;
+  ids: Uint32Array;
+}
+
+/** Default limits of a sender's tables; beyond them it starts over (`reset`). */
+export const DEFAULT_MAX_FRAMES = 200_000;
+export const DEFAULT_MAX_STACKS = 100_000;
+
+const ERROR_KINDS: readonly (StackErrorKind | undefined)[] = [undefined, 'collision', 'fault', 'other'];
+const FRAME_KINDS = new Set<string>(['u', 'k', 'j', 'x', 'p']);
+/** Fixed fields of a stack record before its frame ids. */
+const STACK_HEADER = 6;
+
+function errorCode(kind: StackErrorKind | undefined): number {
+  return kind === undefined ? 0 : ERROR_KINDS.indexOf(kind);
+}
+
+/** Collector side: turns SymbolizedIntervals into InternedIntervals, remembering what it sent. */
+export class IntervalInterner {
+  #frameIds = new Map<string, Map<string, number>>();
+  #stackIds = new Map<string, number>();
+  #frames = 0;
+  #stacks = 0;
+  #reset = true;
+  readonly #maxFrames: number;
+  readonly #maxStacks: number;
+
+  constructor(limits: { maxFrames?: number; maxStacks?: number } = {}) {
+    this.#maxFrames = limits.maxFrames ?? DEFAULT_MAX_FRAMES;
+    this.#maxStacks = limits.maxStacks ?? DEFAULT_MAX_STACKS;
+  }
+
+  /** Entries in the tables (what the receiver holds once it has taken every interval sent). */
+  get frameCount(): number {
+    return this.#frames;
+  }
+  get stackCount(): number {
+    return this.#stacks;
+  }
+
+  intern(interval: SymbolizedInterval): InternedInterval {
+    if (this.#frames > this.#maxFrames || this.#stacks > this.#maxStacks) this.#startOver();
+    const reset = this.#reset;
+    this.#reset = false;
+    const frameBase = this.#frames;
+    const stackBase = this.#stacks;
+    const newFrameNames: string[] = [];
+    let newFrameKinds = '';
+    const newStacks: number[] = [];
+    const frameId = (name: string, kind: FrameKind): number => {
+      let byName = this.#frameIds.get(kind);
+      if (byName === undefined) this.#frameIds.set(kind, (byName = new Map()));
+      let id = byName.get(name);
+      if (id === undefined) {
+        id = this.#frames++;
+        byName.set(name, id);
+        newFrameNames.push(name);
+        newFrameKinds += kind;
+      }
+      return id;
+    };
+    const samples = interval.samples;
+    const stackIds = new Uint32Array(samples.length);
+    const counts = new Uint32Array(samples.length);
+    const record: number[] = [];
+    for (let i = 0; i < samples.length; i++) {
+      const sample = samples[i];
+      record.length = 0;
+      record.push(
+        sample.pid,
+        frameId(sample.comm, 'p'),
+        errorCode(sample.userStackError),
+        errorCode(sample.kernelStackError),
+        sample.user.length,
+        sample.kernel.length,
+      );
+      for (const frame of sample.user) record.push(frameId(frame.name, frame.kind));
+      for (const frame of sample.kernel) record.push(frameId(frame.name, frame.kind));
+      const key = record.join(',');
+      let id = this.#stackIds.get(key);
+      if (id === undefined) {
+        id = this.#stacks++;
+        this.#stackIds.set(key, id);
+        for (const value of record) newStacks.push(value);
+      }
+      stackIds[i] = id;
+      counts[i] = sample.count;
+    }
+    return {
+      startMs: interval.startMs,
+      endMs: interval.endMs,
+      droppedSamples: interval.droppedSamples,
+      unknownFrames: interval.unknownFrames,
+      reset,
+      frameBase,
+      stackBase,
+      newFrameNames,
+      newFrameKinds,
+      newStacks: Uint32Array.from(newStacks),
+      stackIds,
+      counts,
+    };
+  }
+
+  #startOver(): void {
+    this.#frameIds = new Map();
+    this.#stackIds = new Map();
+    this.#frames = 0;
+    this.#stacks = 0;
+    this.#reset = true;
+  }
+}
+
+/**
+ * Web side: the mirror of an IntervalInterner's tables. decode() adds an interval's new entries
+ * and rebuilds its SymbolizedInterval; samples of the same stack share their Frame arrays.
+ * Throws (naming what is wrong) on an interval that does not continue the tables it holds.
+ */
+export class IntervalMirror {
+  #frames: Frame[] = [];
+  #stacks: SymbolizedStack[] = [];
+  #table: object = {};
+
+  /** Entries held. */
+  get frameCount(): number {
+    return this.#frames.length;
+  }
+  get stackCount(): number {
+    return this.#stacks.length;
+  }
+
+  decode(interned: InternedInterval): { interval: SymbolizedInterval; refs: StackRefs } {
+    if (interned.reset) {
+      this.#frames = [];
+      this.#stacks = [];
+      this.#table = {};
+    }
+    const frames = this.#frames;
+    const stacks = this.#stacks;
+    if (interned.frameBase !== frames.length || interned.stackBase !== stacks.length) {
+      throw new Error(
+        `interned profile interval does not continue the frame table: it extends ${interned.frameBase} frames and ${interned.stackBase} stacks, this side holds ${frames.length} and ${stacks.length}`,
+      );
+    }
+    const { newFrameNames, newFrameKinds } = interned;
+    if (newFrameNames.length !== newFrameKinds.length) throw new Error(`interned profile interval: ${newFrameNames.length} new frame names but ${newFrameKinds.length} kinds`);
+    for (let i = 0; i < newFrameNames.length; i++) {
+      const kind = newFrameKinds[i];
+      if (!FRAME_KINDS.has(kind)) throw new Error(`interned profile interval: unknown frame kind ${JSON.stringify(kind)}`);
+      frames.push({ name: newFrameNames[i], kind: kind as FrameKind });
+    }
+    const record = interned.newStacks;
+    const frameAt = (id: number): Frame => {
+      const frame = frames[id];
+      if (frame === undefined) throw new Error(`interned profile interval: frame id ${id} is not in the table (${frames.length} frames)`);
+      return frame;
+    };
+    for (let at = 0; at < record.length; ) {
+      if (at + STACK_HEADER > record.length) throw new Error('interned profile interval: a stack record is cut short');
+      const userLength = record[at + 4];
+      const kernelLength = record[at + 5];
+      const end = at + STACK_HEADER + userLength + kernelLength;
+      if (end > record.length) throw new Error('interned profile interval: a stack record is cut short');
+      const userError = ERROR_KINDS[record[at + 2]];
+      const kernelError = ERROR_KINDS[record[at + 3]];
+      if (record[at + 2] >= ERROR_KINDS.length || record[at + 3] >= ERROR_KINDS.length) throw new Error('interned profile interval: unknown lost-stack code');
+      const user: Frame[] = new Array(userLength);
+      for (let i = 0; i < userLength; i++) user[i] = frameAt(record[at + STACK_HEADER + i]);
+      const kernel: Frame[] = new Array(kernelLength);
+      for (let i = 0; i < kernelLength; i++) kernel[i] = frameAt(record[at + STACK_HEADER + userLength + i]);
+      const stack: SymbolizedStack = { pid: record[at], comm: frameAt(record[at + 1]).name, user, kernel };
+      if (userError) stack.userStackError = userError;
+      if (kernelError) stack.kernelStackError = kernelError;
+      stacks.push(stack);
+      at = end;
+    }
+    const { stackIds, counts } = interned;
+    if (stackIds.length !== counts.length) throw new Error(`interned profile interval: ${stackIds.length} stack ids but ${counts.length} counts`);
+    const samples: SymbolizedSample[] = new Array(stackIds.length);
+    for (let i = 0; i < stackIds.length; i++) {
+      const stack = stacks[stackIds[i]];
+      if (stack === undefined) throw new Error(`interned profile interval: stack id ${stackIds[i]} is not in the table (${stacks.length} stacks)`);
+      const sample: SymbolizedSample = { pid: stack.pid, comm: stack.comm, user: stack.user, kernel: stack.kernel, count: counts[i] };
+      if (stack.userStackError) sample.userStackError = stack.userStackError;
+      if (stack.kernelStackError) sample.kernelStackError = stack.kernelStackError;
+      samples[i] = sample;
+    }
+    return {
+      interval: {
+        startMs: interned.startMs,
+        endMs: interned.endMs,
+        samples,
+        droppedSamples: interned.droppedSamples,
+        unknownFrames: interned.unknownFrames,
+      },
+      refs: { table: this.#table, ids: stackIds },
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Recordings
+
+/**
+ * How a recording stores one interval (`profile.interval` updates): self-contained interned
+ * form — each frame and stack of the interval once, samples as ids — in plain JSON arrays, so
+ * that any range of a recording can be read without the intervals before it.
+ */
+export interface RecordedInterval {
+  format: 'interned/1';
+  startMs: number;
+  endMs: number;
+  droppedSamples: number;
+  unknownFrames: number;
+  frameNames: string[];
+  frameKinds: string;
+  /** Stack records as in InternedInterval.newStacks. */
+  stacks: number[];
+  stackIds: number[];
+  counts: number[];
+}
+
+/** The stored form of an interval. */
+export function recordedInterval(interval: SymbolizedInterval): RecordedInterval {
+  const interned = new IntervalInterner().intern(interval);
+  return {
+    format: 'interned/1',
+    startMs: interned.startMs,
+    endMs: interned.endMs,
+    droppedSamples: interned.droppedSamples,
+    unknownFrames: interned.unknownFrames,
+    frameNames: interned.newFrameNames,
+    frameKinds: interned.newFrameKinds,
+    stacks: Array.from(interned.newStacks),
+    stackIds: Array.from(interned.stackIds),
+    counts: Array.from(interned.counts),
+  };
+}
+
+/**
+ * The interval a `profile.interval` update holds: the interned form (RecordedInterval), or a
+ * plain SymbolizedInterval as recordings made before interning stored it. Throws on anything else.
+ */
+export function intervalOfRecord(payload: unknown): SymbolizedInterval {
+  if (typeof payload !== 'object' || payload === null) throw new Error('a recorded profile interval must be an object');
+  const record = payload as Partial<RecordedInterval> & Partial<SymbolizedInterval>;
+  if (record.format === undefined && Array.isArray(record.samples)) return payload as SymbolizedInterval;
+  if (record.format !== 'interned/1') throw new Error(`unknown recorded profile interval format ${JSON.stringify(record.format)}`);
+  const numbers = (values: unknown, what: string): Uint32Array => {
+    if (!Array.isArray(values)) throw new Error(`recorded profile interval: ${what} must be an array`);
+    return Uint32Array.from(values as number[]);
+  };
+  return new IntervalMirror().decode({
+    startMs: Number(record.startMs),
+    endMs: Number(record.endMs),
+    droppedSamples: Number(record.droppedSamples ?? 0),
+    unknownFrames: Number(record.unknownFrames ?? 0),
+    reset: true,
+    frameBase: 0,
+    stackBase: 0,
+    newFrameNames: Array.isArray(record.frameNames) ? record.frameNames : [],
+    newFrameKinds: typeof record.frameKinds === 'string' ? record.frameKinds : '',
+    newStacks: numbers(record.stacks, 'stacks'),
+    stackIds: numbers(record.stackIds, 'stackIds'),
+    counts: numbers(record.counts, 'counts'),
+  }).interval;
+}
