@@ -217,27 +217,108 @@ export function exampleFor(kind: ProbeKind): string {
   }
 }
 
+/** A compiled glob: `test(name)` is true when the whole name matches. */
+export interface GlobMatcher {
+  readonly glob: string;
+  test(name: string): boolean;
+}
+
+type GlobToken =
+  | { kind: 'char'; code: number }
+  | { kind: 'any' }
+  | { kind: 'star' }
+  /** `ranges` holds inclusive [low, high] UTF-16 code unit pairs. */
+  | { kind: 'class'; negate: boolean; ranges: number[] };
+
+function parseGlobClass(body: string, glob: string): GlobToken {
+  let negate = false;
+  let i = 0;
+  if (body[0] === '!' || body[0] === '^') {
+    negate = true;
+    i = 1;
+  }
+  const ranges: number[] = [];
+  while (i < body.length) {
+    const low = body.charCodeAt(i);
+    if (body[i + 1] === '-' && i + 2 < body.length) {
+      const high = body.charCodeAt(i + 2);
+      if (high < low) throw new Error(`glob "${glob}": range ${body[i]}-${body[i + 2]} is out of order in [${body}]`);
+      ranges.push(low, high);
+      i += 3;
+    } else {
+      ranges.push(low, low);
+      i += 1;
+    }
+  }
+  return { kind: 'class', negate, ranges };
+}
+
+function tokenMatches(t: GlobToken, code: number): boolean {
+  switch (t.kind) {
+    case 'char':
+      return t.code === code;
+    case 'any':
+      return true;
+    case 'class': {
+      let inside = false;
+      for (let k = 0; k < t.ranges.length && !inside; k += 2) inside = code >= t.ranges[k] && code <= t.ranges[k + 1];
+      return inside !== t.negate;
+    }
+    case 'star':
+      return false; // handled by the matcher
+  }
+}
+
 /**
- * Converts a shell-style glob (`*`, `?`, `[abc]`, `[!abc]`) into an anchored RegExp.
- * Used to match ELF symbol names.
+ * Compiles a shell-style glob: `*` (any run, also empty), `?` (one character), `[abc]`,
+ * `[a-z]`, `[!abc]` / `[^abc]` (a `]` right after `[` or `[!` is a member; a `[` without a
+ * closing `]` is literal). Every other character is literal. Matches whole names.
+ *
+ * Matching takes O(name × glob) time at worst and never backtracks further than the last
+ * star: a glob is a sequence of star-separated segments, and a segment that fails to match
+ * only ever moves the last star's start forward by one. (A RegExp with `.*` per star is
+ * exponential in the number of stars: 70 stars hung the root collector.)
  */
-export function globToRegExp(glob: string): RegExp {
-  let re = '^';
+export function compileGlob(glob: string): GlobMatcher {
+  const tokens: GlobToken[] = [];
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
+    if (c === '*') {
+      if (tokens[tokens.length - 1]?.kind !== 'star') tokens.push({ kind: 'star' }); // ** is *
+    } else if (c === '?') tokens.push({ kind: 'any' });
     else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
-      if (close < 0) {
-        re += '\\[';
-        continue;
+      const first = glob[i + 1] === '!' || glob[i + 1] === '^' ? i + 2 : i + 1;
+      const close = glob.indexOf(']', first + 1);
+      if (close < 0) tokens.push({ kind: 'char', code: c.charCodeAt(0) });
+      else {
+        tokens.push(parseGlobClass(glob.slice(i + 1, close), glob));
+        i = close;
       }
-      let body = glob.slice(i + 1, close);
-      if (body.startsWith('!')) body = '^' + body.slice(1);
-      re += '[' + body.replace(/\\/g, '\\\\') + ']';
-      i = close;
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    } else tokens.push({ kind: 'char', code: glob.charCodeAt(i) });
   }
-  return new RegExp(re + '$');
+  return {
+    glob,
+    test(name: string): boolean {
+      let t = 0; // next token
+      let n = 0; // next character of name
+      let starToken = -1; // token after the last star seen
+      let starName = 0; // where that star's run currently ends in name
+      while (n < name.length) {
+        const tok = tokens[t];
+        if (tok !== undefined && tok.kind === 'star') {
+          starToken = ++t;
+          starName = n;
+        } else if (tok !== undefined && tokenMatches(tok, name.charCodeAt(n))) {
+          t++;
+          n++;
+        } else if (starToken >= 0) {
+          // Let the last star swallow one more character and retry the segment after it.
+          t = starToken;
+          n = ++starName;
+        } else return false;
+      }
+      while (t < tokens.length && tokens[t].kind === 'star') t++;
+      return t === tokens.length;
+    },
+  };
 }

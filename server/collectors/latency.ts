@@ -17,7 +17,7 @@ import { describeFileType } from '../fs/safe-file.ts';
 import { execFileSync } from 'node:child_process';
 import { join, resolve as resolvePath, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseProbeSpec, formatProbeSpec, globToRegExp, type ProbeSpec } from '../../lib/probe-spec.ts';
+import { parseProbeSpec, formatProbeSpec, compileGlob, type ProbeSpec } from '../../lib/probe-spec.ts';
 import { syscallName } from '../../lib/syscalls.ts';
 import { addHistograms, emptyHistogram, subtractHistograms, type Log2Histogram } from '../../lib/histogram.ts';
 import { BpfObject } from '../libbpf/object.ts';
@@ -252,7 +252,7 @@ export function resolveSymbols(path: string, symbol: string, glob: boolean, max 
   const bare = symbol.replace(/@.*$/, '');
   let matches: ElfFunction[];
   if (glob) {
-    const re = globToRegExp(bare);
+    const re = compileGlob(bare);
     matches = functions.filter((f) => re.test(f.name));
   } else {
     matches = functions.filter((f) => f.name === bare);

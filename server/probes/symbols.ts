@@ -8,7 +8,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { globToRegExp } from '../../lib/probe-spec.ts';
+import { compileGlob } from '../../lib/probe-spec.ts';
 import { ElfFile, PT_LOAD, STT_GNU_IFUNC, type ElfSymbol } from '../symbolizer/elf.ts';
 import { demangle, isMangled } from '../symbolizer/demangle.ts';
 import { isFileBacked, readProcMaps } from '../symbolizer/proc-maps.ts';
@@ -38,7 +38,7 @@ const BINDS = ['local', 'global', 'weak'] as const;
 /** Matches a glob against either the demangled or the mangled name. Also matches `name(...)`-less C++ names. */
 export function symbolMatcher(glob: string | undefined): (s: { name: string; symbol: string }) => boolean {
   if (glob === undefined || glob === '' || glob === '*') return () => true;
-  const re = globToRegExp(glob);
+  const re = compileGlob(glob);
   return (s) => re.test(s.symbol) || re.test(s.name) || re.test(s.name.replace(/\(.*$/, ''));
 }
 
@@ -159,7 +159,7 @@ export async function forEachKernelFunction(glob: string | undefined, onEach: (f
   if (!support.kprobe && !support.fentry) {
     throw new KfuncsUnavailable(`not available on this kernel: neither kprobes nor fentry can attach here (${support.reasons.join('; ')})`);
   }
-  const re = glob ? globToRegExp(glob) : undefined;
+  const re = glob ? compileGlob(glob) : undefined;
   let source: string | undefined;
   try {
     const candidate = join(tracefsRoot(), 'available_filter_functions');

@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { globToRegExp } from '../../lib/probe-spec.ts';
+import { compileGlob } from '../../lib/probe-spec.ts';
 import { ensureTracefs } from '../libbpf/features.ts';
 
 /** Where tracefs is usually mounted, newest first. */
@@ -129,7 +129,7 @@ function isDir(path: string): boolean {
  * per match as it goes when given (streaming).
  */
 export function listTracepointsSync(glob?: string, root = tracefsRoot(), onEach?: (t: TracepointInfo) => void): TracepointInfo[] {
-  const re = glob ? globToRegExp(glob) : undefined;
+  const re = glob ? compileGlob(glob) : undefined;
   const matchName = glob !== undefined && !glob.includes(':');
   const eventsDir = join(root, 'events');
   let categories: string[];
