@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deserialize, serialize } from 'node:v8';
+import type { ViewSettings } from '../../lib/protocol.ts';
+import { foldedFromIntervals, foldedFromTree } from './folded.ts';
+import { IntervalInterner, IntervalMirror, intervalOfRecord, recordedInterval, type InternedInterval } from './interned.ts';
+import { ProfileWindow } from './profile-window.ts';
+import { interval, sample } from './testing.ts';
+import type { SymbolizedInterval } from './types.ts';
+
+/** Five intervals: recurring stacks, new ones, JIT and synthetic frames, lost halves, idle, one stack twice in an interval. */
+function script(): SymbolizedInterval[] {
+  const bashRead = () => sample('bash', 12, 'main;readline', 'do_syscall_64;ksys_read', 3);
+  const idle = () => sample('swapper/0', 0, '', 'cpu_startup_entry;do_idle', 40);
+  return [
+    interval(1000, [bashRead(), idle(), sample('node', 30, 'main;run_[j];[unknown] (libfoo.so)', '', 5)]),
+    interval(2000, [bashRead(), idle()]),
+    interval(3000, [
+      bashRead(),
+      sample('bash', 12, 'main;readline', 'do_syscall_64;ksys_read', 2), // the same stack again in one interval
+      sample('bash', 13, 'main;readline', 'do_syscall_64;ksys_read', 1), // another pid, same frames
+      sample('cc1', 40, '', 'page_fault', 4, { user: 'collision' }),
+      sample('cc1', 40, 'main', '', 6, { kernel: 'fault' }),
+    ]),
+    interval(4000, [idle(), sample('node', 30, 'main;run_[j];gc', 'do_syscall_64;ksys_read', 7)], { droppedSamples: 3, unknownFrames: 2 }),
+    interval(5000, []),
+  ];
+}
+
+/** What IPC with serialization 'advanced' does to a message. */
+const overIpc = (interned: InternedInterval): InternedInterval => deserialize(serialize(interned)) as InternedInterval;
+
+const VIEWS: ViewSettings[] = [
+  { window: 'all', stackMode: 'all', hideIdle: false },
+  { window: 'all', stackMode: 'user', hideIdle: true },
+  { window: 'all', stackMode: 'kernel', hideIdle: false },
+  { window: '10s', stackMode: 'all', hideIdle: true },
+];
+
+test('interned intervals rebuild exactly the same folded stacks, interval by interval and in every view', () => {
+  const interner = new IntervalInterner();
+  const mirror = new IntervalMirror();
+  const original = script();
+  const rebuilt = original.map((symbolized) => mirror.decode(overIpc(interner.intern(symbolized))).interval);
+  for (let i = 0; i < original.length; i++) {
+    assert.equal(foldedFromIntervals([rebuilt[i]]), foldedFromIntervals([original[i]]), `interval ${i}`);
+    assert.deepEqual(rebuilt[i], original[i], `interval ${i}: every field, sample order and pid kept`);
+  }
+  for (const view of VIEWS) {
+    assert.equal(foldedFromIntervals(rebuilt, view), foldedFromIntervals(original, view), JSON.stringify(view));
+  }
+});
+
+test('a frame and a stack are sent once: later intervals carry only ids and counts for them', () => {
+  const interner = new IntervalInterner();
+  const [first, second, third] = script().map((symbolized) => interner.intern(symbolized));
+  assert.equal(first.reset, true, 'the first interval starts the receiver\'s tables');
+  assert.deepEqual(first.newFrameNames, ['bash', 'main', 'readline', 'do_syscall_64', 'ksys_read', 'swapper/0', 'cpu_startup_entry', 'do_idle', 'node', 'run', '[unknown] (libfoo.so)']);
+  assert.equal(first.newFrameKinds, 'puukkpkkpjx');
+  assert.equal(second.reset, false);
+  assert.deepEqual(second.newFrameNames, [], 'nothing new: no names');
+  assert.equal(second.newStacks.length, 0, 'nothing new: no stack records');
+  assert.deepEqual(Array.from(second.stackIds), [0, 1], 'the known stacks by id');
+  assert.deepEqual(Array.from(second.counts), [3, 40]);
+  // The third brings pid 13 (a new stack, no new frame) and cc1's frames.
+  assert.deepEqual(third.newFrameNames, ['cc1', 'page_fault']);
+  assert.deepEqual(Array.from(third.stackIds), [0, 0, 3, 4, 5]);
+  assert.equal(third.frameBase, 11);
+  assert.equal(third.stackBase, 3);
+  // Over all intervals, each distinct name crosses exactly once.
+  const interner2 = new IntervalInterner();
+  const names = script().flatMap((symbolized) => interner2.intern(symbolized).newFrameNames);
+  assert.equal(new Set(names).size, names.length, `no name sent twice: ${names.join(', ')}`);
+});
+
+test('steady state: an interval of known stacks is a few bytes per sample over IPC', () => {
+  const interner = new IntervalInterner();
+  const deep = Array.from({ length: 40 }, (_, i) => `some::rather_long::namespace::function_number_${i}`).join(';');
+  const samples = Array.from({ length: 200 }, (_, i) => sample(`proc${i % 20}`, 100 + i, deep, 'entry_SYSCALL_64;do_syscall_64;x64_sys_call', 1 + i));
+  const plain = serialize(interval(1000, samples)).length;
+  const firstSize = serialize(interner.intern(interval(1000, samples))).length;
+  const steady = serialize(interner.intern(interval(2000, samples))).length;
+  assert.ok(firstSize < plain / 5, `first interval interned ${firstSize} bytes vs ${plain} plain`);
+  assert.ok(steady < 2500, `a known interval is ${steady} bytes (200 samples)`);
+});
+
+test('the tables start over past their limits, and the receiver follows', () => {
+  const interner = new IntervalInterner({ maxFrames: 8 });
+  const mirror = new IntervalMirror();
+  const original = script();
+  const messages = original.map((symbolized) => interner.intern(symbolized));
+  assert.ok(messages.slice(1).some((message) => message.reset), 'a reset once the table passed 8 frames');
+  const rebuilt = messages.map((message) => mirror.decode(message).interval);
+  assert.equal(foldedFromIntervals(rebuilt), foldedFromIntervals(original));
+  assert.ok(mirror.frameCount <= 8 + 11, `the mirror holds at most one table's worth (${mirror.frameCount})`);
+});
+
+test('an interval that does not continue the tables is refused, naming both sides', () => {
+  const interner = new IntervalInterner();
+  const mirror = new IntervalMirror();
+  const [first, second, , fourth] = script().map((symbolized) => interner.intern(symbolized));
+  mirror.decode(first);
+  mirror.decode(second); // adds nothing
+  // The third (which adds frames and stacks) is lost: the fourth cannot be read.
+  assert.throws(() => mirror.decode(fourth), /extends 13 frames and 6 stacks, this side holds 11 and 3/);
+  assert.throws(() => new IntervalMirror().decode(second), /extends 11 frames and 3 stacks, this side holds 0 and 0/);
+  const bad = { ...first, stackIds: Uint32Array.of(99), counts: Uint32Array.of(1) };
+  assert.throws(() => new IntervalMirror().decode(bad), /stack id 99 is not in the table/);
+});
+
+test('the window gives the same trees with or without the sender\'s stack ids, across a table reset', () => {
+  const interner = new IntervalInterner({ maxStacks: 4 });
+  const mirror = new IntervalMirror();
+  const plain = new ProfileWindow();
+  const withRefs = new ProfileWindow();
+  for (const symbolized of [...script(), ...script().map((s) => ({ ...s, startMs: s.startMs + 5000, endMs: s.endMs + 5000 }))]) {
+    const decoded = mirror.decode(interner.intern(symbolized));
+    plain.push(symbolized);
+    withRefs.push(decoded.interval, decoded.refs);
+  }
+  for (const view of VIEWS) {
+    const a = plain.build(view, 10_000, { minFraction: 0 });
+    const b = withRefs.build(view, 10_000, { minFraction: 0 });
+    assert.equal(foldedFromTree(b.tree), foldedFromTree(a.tree), JSON.stringify(view));
+    assert.ok(a.totalSamples > 0);
+  }
+  assert.equal(withRefs.distinctStacks, plain.distinctStacks, 'the same stack table');
+});
+
+test('recorded intervals: self-contained interned JSON that reads back to the same interval; old plain payloads still read', () => {
+  const original = script();
+  for (const symbolized of original) {
+    const stored = JSON.parse(JSON.stringify(recordedInterval(symbolized)));
+    assert.equal(stored.format, 'interned/1');
+    assert.deepEqual(intervalOfRecord(stored), symbolized);
+  }
+  const legacy = JSON.parse(JSON.stringify(original[2]));
+  assert.deepEqual(intervalOfRecord(legacy), original[2], 'a plain SymbolizedInterval passes through');
+  const deepSample = sample('app', 1, Array.from({ length: 30 }, () => 'recursive_function_with_a_long_name').join(';'), '', 1);
+  const stored = JSON.stringify(recordedInterval(interval(1000, [deepSample])));
+  assert.ok(stored.length < JSON.stringify(interval(1000, [deepSample])).length / 5, 'a repeated frame is stored once');
+  assert.throws(() => intervalOfRecord({ format: 'interned/9' }), /unknown recorded profile interval format "interned\/9"/);
+  assert.throws(() => intervalOfRecord(null), /must be an object/);
+});
