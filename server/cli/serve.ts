@@ -8,7 +8,8 @@ import type { CollectorBackend } from '../privileged/backend.ts';
 import { CollectorStartError, startCollectorProcess } from '../privileged/child.ts';
 import { inProcessBackend } from '../privileged/in-process.ts';
 import { dropPrivileges, dropTarget, NOBODY, PrivilegeError } from '../privileged/drop.ts';
-import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { createDataDir } from '../privileged/data-dir.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { startMemStats } from '../memstats.ts';
@@ -72,16 +73,13 @@ function homeOf(uid: number): string | null {
 
 /**
  * Creates the data directory (0700) as root, owned by the user the web process becomes, so the
- * unprivileged web process can write its database. Outside it nothing is created.
+ * unprivileged web process can write its database. Walks the path without following symlinks
+ * and refuses components other users could tamper with (privileged/data-dir.ts). Not root: the
+ * same checks, for this user.
  */
 export function prepareDataDir(dir: string): void {
-  // Every directory created here (e.g. a missing ~/.local/share) belongs to that user, not root.
-  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() !== 0) return;
-  const target = dropTarget();
-  const created: string[] = [];
-  for (let at = dir; first !== undefined && at.length >= first.length; at = path.dirname(at)) created.push(at);
-  for (const entry of created) chownSync(entry, target.uid, target.gid);
+  const owner = process.getuid?.() === 0 ? dropTarget() : { uid: process.getuid!(), gid: process.getgid!() };
+  createDataDir(dir, owner);
 }
 
 /** Where progress lines go. */

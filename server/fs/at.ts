@@ -7,7 +7,7 @@
  *
  * Linux only (the flag values are the generic Linux ones, same on x86_64 and arm64).
  */
-import { constants as fsc } from 'node:fs';
+import { constants as fsc, lstatSync, type Stats } from 'node:fs';
 import { constants as osc } from 'node:os';
 import koffi from 'koffi';
 
@@ -52,4 +52,17 @@ export function openAt(dirfd: number, name: string, flags: number): number {
 /** mkdirat(2): creates `name` in `dirfd` with `mode` (before umask). Throws AtError (EEXIST when present, symlinks included). */
 export function mkdirAt(dirfd: number, name: string, mode: number): void {
   if (c_mkdirat(dirfd, name, mode) < 0) throw new AtError('mkdirat', name, koffi.errno());
+}
+
+/**
+ * lstat of `name` in the directory `dirfd` (through /proc/self/fd, so the walked components
+ * cannot change under it), or null when it is gone. For error messages: openat with
+ * O_DIRECTORY|O_NOFOLLOW reports a symlink as ENOTDIR, like any other non-directory.
+ */
+export function lstatAt(dirfd: number, name: string): Stats | null {
+  try {
+    return lstatSync(`/proc/self/fd/${dirfd}/${name}`);
+  } catch {
+    return null;
+  }
 }

@@ -18,7 +18,7 @@
  * Every refusal is an UnsafeFileError naming the path and what was found there.
  */
 import { closeSync, fstatSync, lstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { openAt, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from './at.ts';
+import { AtError, lstatAt, openAt, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from './at.ts';
 
 /** A file refused because of what it is (type, owner, identity), not because it is missing. */
 export class UnsafeFileError extends Error {
@@ -163,7 +163,15 @@ function openWithin(dir: string, path: string): number {
   let dirfd = openSync(dir, O_RDONLY | O_DIRECTORY);
   try {
     for (let i = 0; i < parts.length - 1; i++) {
-      const next = openAt(dirfd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      let next: number;
+      try {
+        next = openAt(dirfd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      } catch (e) {
+        // O_DIRECTORY|O_NOFOLLOW reports a symlink as ENOTDIR: say which it was.
+        const st = e instanceof AtError && e.code === 'ENOTDIR' ? lstatAt(dirfd, parts[i]) : null;
+        if (st) throw new UnsafeFileError(path, `${parts[i]} below ${dir} is ${describeFileType(st)}${st.isSymbolicLink() ? ' (symlinks are not followed here)' : ', not a directory'}`);
+        throw e;
+      }
       closeSync(dirfd);
       dirfd = next;
     }
@@ -174,7 +182,6 @@ function openWithin(dir: string, path: string): number {
     return openAt(dirfd, last, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   } catch (e) {
     if (e instanceof Error && 'code' in e && e.code === 'ELOOP') throw new UnsafeFileError(path, `a symbolic link below ${dir} (symlinks are not followed here)`);
-    if (e instanceof Error && 'code' in e && e.code === 'ENOTDIR') throw new UnsafeFileError(path, `a component below ${dir} is not a directory`);
     throw e;
   } finally {
     closeSync(dirfd);
