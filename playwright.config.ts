@@ -1,7 +1,8 @@
 /**
  * Playwright: Debian's chromium (never a downloaded browser) against the real server and
  * the real kernel. Run as root: `npx playwright test` (also `npm run test:e2e`).
- * `probeboard serve` builds the Next app first when it has no build or the sources changed.
+ * The server is the built bundle (bin/probeboard.js -> dist/) serving out/: `npm run build` first
+ * (npm test does); a missing or stale build makes serve exit with that advice.
  */
 import { defineConfig } from '@playwright/test';
 import path from 'node:path';
@@ -49,12 +50,13 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node bin/probeboard.js serve --port ${E2E_PORT} --token ${E2E_TOKEN} --data-dir ${process.env.PB_E2E_DATA_DIR}`,
+    // The token goes through the environment: a command line is readable by every local user.
+    command: `node bin/probeboard.js serve --port ${E2E_PORT} --data-dir ${process.env.PB_E2E_DATA_DIR}`,
     url: `http://127.0.0.1:${E2E_PORT}/`,
     reuseExistingServer: false,
     timeout: 240_000,
     stdout: 'pipe',
     stderr: 'pipe',
-    env: { NEXT_TELEMETRY_DISABLED: '1' },
+    env: { NEXT_TELEMETRY_DISABLED: '1', PROBEBOARD_TOKEN: E2E_TOKEN },
   },
 });

@@ -4,7 +4,8 @@
  *
  *   node --import tsx bench/render.ts [--nodes 10000] [--updates 40] [--budget 1000] [--width 1400] [--port 7181]
  *
- * Serves the dashboard's static build (out/, built first when missing or stale) and drives
+ * Serves the dashboard's static build (out/: run `npm run build` first; a missing or stale build
+ * is refused with that advice) and drives
  * /bench/render (components/bench/RenderBench.tsx) in Debian's chromium. That page generates a
  * seeded synthetic tree of N nodes, then feeds it fresh copies with new sample counts and
  * times each update. Prints medians and p95 of:
@@ -18,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import type { RenderBenchResult } from '../components/bench/RenderBench.tsx';
 
-import { DASHBOARD_DIR, ensureNextBuild } from '../server/index.ts';
+import { DASHBOARD_DIR, requireDashboardBuild } from '../server/index.ts';
 import { staticFiles } from '../server/http/static-files.ts';
 
 const { values } = parseArgs({
@@ -43,7 +44,7 @@ const quantile = (xs: number[], q: number) => {
 };
 
 async function main(): Promise<number> {
-  ensureNextBuild((line) => process.stderr.write(line + '\n'));
+  requireDashboardBuild();
   const server = createServer(staticFiles(DASHBOARD_DIR));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${port}`;

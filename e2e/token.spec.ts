@@ -1,7 +1,8 @@
 /**
- * `probeboard serve --token T`: the page and the socket.io handshake need the token.
- * Starts its own server on another port with its own token, in a browser context without the
- * config's token cookie.
+ * `probeboard serve` with a token (PROBEBOARD_TOKEN, as users are told to pass it: a --token on
+ * the command line is public until serve hides it): the page and the socket.io handshake need
+ * the token. Starts its own server on another port with its own token, in a browser context
+ * without the config's token cookie.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { expect, test } from '@playwright/test';
@@ -18,9 +19,9 @@ test.use({ storageState: { cookies: [], origins: [] } });
 test.beforeAll(async () => {
   test.skip(process.getuid?.() !== 0, 'the e2e tests need root: the server loads BPF programs');
   test.setTimeout(240_000);
-  server = spawn(process.execPath, ['bin/probeboard.js', 'serve', '--port', String(PORT), '--token', TOKEN], {
+  server = spawn(process.execPath, ['bin/probeboard.js', 'serve', '--port', String(PORT)], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PROBEBOARD_TOKEN: TOKEN },
   });
   server.stdout!.on('data', (chunk) => (output += chunk));
   server.stderr!.on('data', (chunk) => (output += chunk));

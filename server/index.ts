@@ -3,13 +3,13 @@
  * No logic of its own beyond the order things start and stop in.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHub, type Hub } from './hub/index.ts';
 import type { FeatureFactory } from './hub/feature.ts';
 import { replayFeatures } from './hub/replay-features.ts';
+import { dashboardBuildProblem } from './dashboard-build.ts';
 import { RecordingStore } from './recording/store.ts';
 import { handleExport, isExportRoute } from './http/export-route.ts';
 import { staticFiles } from './http/static-files.ts';
@@ -45,8 +45,11 @@ export interface ServeOptions {
   backend: CollectorBackend;
   /** Where progress lines go (stderr by default). */
   log?: (line: string) => void;
-  /** false: serve out/ as it is (the caller built it, e.g. before dropping root); default: build it when stale. */
-  build?: boolean;
+  /**
+   * true (default): refuse (ServeError) when out/ is missing or older than its sources; false: only
+   * when it is missing (--no-build). Nothing is ever built here: `npm run build` does, as the user.
+   */
+  checkBuild?: boolean;
   /** Where recordings and snapshots are kept (`probeboard.db`, created on first use); null: no recording. */
   dataDir?: string | null;
   /** ms without connections before a session stops and detaches its probes (default 10 min). */
@@ -87,41 +90,17 @@ export function checkBind(host: string, token: string | null): void {
   }
 }
 
-/** Newest modification time (ms) of the files a Next build is made from. */
-function newestSourceMs(): number {
-  let newest = 0;
-  const visit = (entry: string) => {
-    let stat;
-    try {
-      stat = statSync(entry);
-    } catch {
-      return;
-    }
-    if (stat.isDirectory()) {
-      for (const name of readdirSync(entry)) if (!name.startsWith('.')) visit(path.join(entry, name));
-    } else if (stat.mtimeMs > newest) newest = stat.mtimeMs;
-  };
-  for (const entry of ['app', 'components', 'lib', 'public', 'next.config.js', 'postcss.config.mjs', 'package-lock.json']) {
-    visit(path.join(PROJECT_ROOT, entry));
-  }
-  return newest;
-}
-
 /** Where `next build` writes the static export (next.config.js: output 'export'). */
 export const DASHBOARD_DIR = path.join(PROJECT_ROOT, 'out');
 
-/** Builds the dashboard when there is no build yet (first `npm start`) or its sources changed since. */
-export function ensureNextBuild(log: (line: string) => void): void {
-  const index = path.join(DASHBOARD_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newestSourceMs()) return;
-  log('probeboard: building the dashboard (first start or changed sources, about 30 s)…');
-  const nextBin = path.join(PROJECT_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
-  const result = spawnSync(process.execPath, [nextBin, 'build'], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
-  });
-  if (result.status !== 0) throw new ServeError('building the dashboard failed (`npx next build` shows why)');
+/**
+ * Refuses (ServeError, one line naming `npm run build`) a missing dashboard build, or unless
+ * `allowStale`, one older than its sources. The dashboard is built by the user who installs
+ * probeboard, never here: `next build` executes next.config.js and writes the checkout.
+ */
+export function requireDashboardBuild(options: { allowStale?: boolean } = {}): void {
+  const problem = dashboardBuildProblem(PROJECT_ROOT, options);
+  if (problem !== null) throw new ServeError(problem);
 }
 
 const TOKEN_PAGE =
@@ -132,7 +111,7 @@ const TOKEN_PAGE =
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   checkBind(options.host, options.token);
-  if (options.build !== false) ensureNextBuild(log);
+  requireDashboardBuild({ allowStale: options.checkBuild === false });
 
   const serveDashboard = staticFiles(DASHBOARD_DIR);
 

@@ -2,6 +2,8 @@
  * `probeboard` — the command line. Dispatches to one module per command.
  * Exit codes: 0 success, 1 a failure while running, 2 bad usage or bad input (one-line reason on stderr).
  */
+// First: SIGUSR1 must never open the inspector (see the module; bin/probeboard.js does it too).
+import '../no-inspector-signal.ts';
 import { UsageError } from './args.ts';
 
 type Command = (argv: string[]) => Promise<number>;

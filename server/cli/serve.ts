@@ -1,7 +1,7 @@
 /** `probeboard serve`: the dashboard and its live hub. */
 import { choiceOption, intOption, parseCommandLine, stringOption, UsageError } from './args.ts';
 import { randomBytes } from 'node:crypto';
-import { ensureNextBuild, resolveToken, ServeError, startServer } from '../index.ts';
+import { requireDashboardBuild, resolveToken, ServeError, startServer } from '../index.ts';
 import { isLoopbackHost } from '../http/security.ts';
 import { preflight } from './kernel.ts';
 import type { CollectorBackend } from '../privileged/backend.ts';
@@ -28,12 +28,14 @@ notices and every probe is detached.
 
   --host H       address to listen on (default 127.0.0.1)
   --port P       port (default 7070)
-  --token T      the token to require (also PROBEBOARD_TOKEN); default: a new random one per start
+  --token T      the token to require; default: a new random one per start. Prefer the environment
+                 variable PROBEBOARD_TOKEN: a --token on the command line is visible to every local
+                 user (ps) until serve has started and hides it from its command line
   --no-auth      no token (loopback only): anyone who can connect to the port may start probes
   --collector C  process (default): privilege separation as above; in-process: one process that
                  keeps root (debugging only)
-  --no-build     serve the dashboard build in out/ as it is (default: rebuild it first when its
-                 sources changed)
+  --no-build     serve the dashboard build in out/ even if its sources look newer (default: refuse a
+                 stale build; nothing is built at start: \`npm run build\`, as your user, builds it)
   --data-dir DIR where recordings and snapshots are kept (probeboard.db, created on first use;
                  also PROBEBOARD_DATA_DIR); default: ~/.local/share/probeboard of the user who
                  ran sudo, or /var/lib/probeboard
@@ -82,16 +84,36 @@ export function prepareDataDir(dir: string): void {
   createDataDir(dir, owner);
 }
 
+/** `argv` with the value of every --token replaced (both `--token T` and `--token=T`). */
+export function withTokenHidden(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => (arg.startsWith('--token=') ? '--token=<hidden>' : argv[i - 1] === '--token' ? '<hidden>' : arg));
+}
+
+/**
+ * /proc/PID/cmdline is readable by every local user, so once the arguments are parsed a --token is
+ * replaced there: on Linux, setting process.title overwrites the memory that file reads (the new
+ * title is cut to the original command line's length and the rest zeroed). The command line then
+ * reads as before, as one string, with the token's value hidden. Until then (the first fraction of
+ * a second) `ps` shows it, hence the help's advice to use PROBEBOARD_TOKEN.
+ */
+function hideTokenFromCommandLine(argv: readonly string[]): void {
+  const hidden = withTokenHidden(argv);
+  if (hidden.every((arg, i) => arg === argv[i])) return;
+  process.title = [process.argv0, ...process.execArgv, process.argv[1] ?? 'probeboard', 'serve', ...hidden].join(' ');
+}
+
 /** Where progress lines go. */
 const log = (line: string) => process.stderr.write(line + '\n');
 
 /**
  * The collectors, and the web process's own privileges: with `process`, forks the collector
- * (as root) and then drops this process's root for good (after the dashboard build, which
- * writes out/ as root). Exported for tests that want the same split without the CLI.
+ * (as root) and then drops this process's root for good. The dashboard build is only checked
+ * here, never run (it would execute the checkout's code as root). Exported for tests that want
+ * the same split without the CLI.
  */
-export async function prepareBackend(mode: 'process' | 'in-process', build = true, dataDir: string | null = null): Promise<CollectorBackend> {
-  if (build) ensureNextBuild(log);
+export async function prepareBackend(mode: 'process' | 'in-process', checkBuild = true, dataDir: string | null = null): Promise<CollectorBackend> {
+  // Before anything runs as root: a missing (or, unless --no-build, stale) dashboard build is refused.
+  requireDashboardBuild({ allowStale: !checkBuild });
   if (dataDir !== null) {
     try {
       prepareDataDir(dataDir);
@@ -135,6 +157,7 @@ export async function runServe(argv: string[]): Promise<number> {
     },
     0,
   );
+  hideTokenFromCommandLine(argv);
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
@@ -152,6 +175,16 @@ export async function runServe(argv: string[]): Promise<number> {
   const maxProbeMinutes = intOption('max-probe-minutes', values['max-probe-minutes'], 240, 1, 7 * 24 * 60);
   const dataDir = resolveDataDir(stringOption(values['data-dir']));
 
+  // First of all (before the kernel checks and anything done as root): is there a build to serve?
+  // Nothing is built at start; the line names `npm run build`. prepareBackend checks again for its
+  // other callers.
+  try {
+    requireDashboardBuild({ allowStale: values['no-build'] === true });
+  } catch (error) {
+    if (error instanceof ServeError) throw new UsageError(error.message);
+    throw error;
+  }
+
   const problems = preflight();
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`probeboard serve: ${problem}\n`);
@@ -162,8 +195,8 @@ export async function runServe(argv: string[]): Promise<number> {
   let server;
   try {
     backend = await prepareBackend(mode, !values['no-build'], dataDir);
-    // Built above, as root if at all: the web process may no longer write out/.
-    server = await startServer({ host, port, token, backend, build: false, dataDir, idleStopMs: idleMinutes * 60_000, maxSessions, maxProbeMs: maxProbeMinutes * 60_000 });
+    // Checked above (before the fork): here only a build that vanished since is refused.
+    server = await startServer({ host, port, token, backend, checkBuild: false, dataDir, idleStopMs: idleMinutes * 60_000, maxSessions, maxProbeMs: maxProbeMinutes * 60_000 });
   } catch (error) {
     await backend?.close();
     if (error instanceof ServeError) throw new UsageError(error.message);

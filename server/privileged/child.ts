@@ -12,8 +12,16 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CollectorClient, type CollectorBackend, type CollectorTransport } from './backend.ts';
 import type { CollectorOutput, CollectorRequest } from './protocol.ts';
+import { BUNDLED } from '../bundled.ts';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+/**
+ * What the collector process runs. Bundled (what users run): dist/collector.js, plain JavaScript,
+ * with no loader (root must not run tsx: issue "Root stays root's", findings 1, 2 and 5). From the
+ * sources (tests run TypeScript directly): main.ts under the tsx loader.
+ * Its argv never carries a secret (/proc/PID/cmdline is readable by every local user).
+ */
+const COLLECTOR_ENTRY = BUNDLED ? fileURLToPath(new URL('../../dist/collector.js', import.meta.url)) : fileURLToPath(new URL('./main.ts', import.meta.url));
+const collectorExecArgv = (): string[] => (BUNDLED ? ['--max-semi-space-size=4'] : ['--import', import.meta.resolve('tsx'), '--max-semi-space-size=4']);
 
 export class CollectorStartError extends Error {}
 
@@ -68,9 +76,8 @@ class ChildTransport implements CollectorTransport {
 
 /** Forks the collector process and resolves once it is ready for requests. */
 export async function startCollectorProcess(options: CollectorProcessOptions = {}): Promise<CollectorBackend> {
-  const tsx = import.meta.resolve('tsx');
-  const child = fork(MAIN, [], {
-    execArgv: ['--import', tsx, '--max-semi-space-size=4'],
+  const child = fork(COLLECTOR_ENTRY, [], {
+    execArgv: collectorExecArgv(),
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -10,6 +10,8 @@
  * reaches the whole process group: the collector ignores SIGINT and lets the web process
  * shut it down in order.
  */
+// First: SIGUSR1 must never open the inspector in the root collector (see the module).
+import '../no-inspector-signal.ts';
 import { CollectorHost } from './host.ts';
 import { startMemStats } from '../memstats.ts';
 import type { CollectorOutput } from './protocol.ts';

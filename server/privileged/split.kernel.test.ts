@@ -47,12 +47,13 @@ interface Served {
 
 /** Starts `probeboard serve` (built dashboard as is) and waits for its URL and both pids. */
 async function serve(port: number, env: Record<string, string | undefined> = {}): Promise<Served> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+  // The token through the environment, as users are told to (a command line is public).
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PROBEBOARD_TOKEN: TOKEN };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[key];
     else childEnv[key] = value;
   }
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--token', TOKEN, '--no-build'], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--no-build'], {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
