@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePerfMap, PerfMap } from './perf-map.ts';
@@ -53,4 +54,44 @@ test('refresh: re-reads only when the file grows; partial lines wait; replaced f
   assert.equal(m.refresh(), true);
   assert.equal(m.lookup(0x1005n), undefined);
   assert.equal(m.lookup(0xa005n)?.name, 'replaced');
+});
+
+test('refused without blocking: a FIFO, a symlink, a file of another owner; the error says which', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-pm-'));
+  const fifo = join(dir, 'perf-1.map');
+  execFileSync('mkfifo', [fifo]);
+  const t0 = performance.now();
+  const m = new PerfMap(fifo, { within: dir, ownerUid: process.getuid!() });
+  assert.equal(m.refresh(), false);
+  assert.ok(performance.now() - t0 < 1000, 'no blocking open');
+  assert.match(m.error ?? '', /perf-1\.map: refused: a FIFO, not a regular file/);
+
+  const real = join(dir, 'real.map');
+  writeFileSync(real, '1000 10 f\n');
+  const link = join(dir, 'perf-2.map');
+  symlinkSync(real, link);
+  const viaLink = new PerfMap(link, { within: dir, ownerUid: process.getuid!() });
+  assert.equal(viaLink.refresh(), false);
+  assert.match(viaLink.error ?? '', /symbolic link/);
+  assert.equal(new PerfMap(link).refresh(), false, 'the default options do not follow a symlink either');
+
+  const other = new PerfMap(real, { within: dir, ownerUid: process.getuid!() + 1 });
+  assert.equal(other.refresh(), false);
+  assert.match(other.error ?? '', new RegExp(`owned by uid ${process.getuid!()}, expected uid ${process.getuid!() + 1}`));
+  const mine = new PerfMap(real, { within: dir, ownerUid: process.getuid!() });
+  assert.equal(mine.refresh(), true, 'the same file with the right owner is read');
+  assert.equal(mine.lookup(0x1005n)?.name, 'f');
+});
+
+test('bounded: no more than maxBytes of a huge map are read, and the map says so', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-pm-'));
+  const path = join(dir, 'perf-3.map');
+  const lines = Array.from({ length: 1000 }, (_, i) => `${(0x1000 + i * 0x10).toString(16)} 10 fn${i}\n`).join('');
+  writeFileSync(path, lines);
+  const m = new PerfMap(path, { noFollow: true }, 1000);
+  assert.equal(m.refresh(), true);
+  assert.ok(m.size > 0 && m.size < 100, `only the first 1000 bytes' lines: ${m.size}`);
+  assert.match(m.error ?? '', /larger than 1000 bytes/);
+  assert.equal(m.lookup(0x1005n)?.name, 'fn0');
+  assert.equal(m.lookup(0x1000n + 999n * 0x10n + 5n), undefined, 'the tail past the limit is not read');
 });
