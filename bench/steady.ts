@@ -1,9 +1,10 @@
 /**
  * bench/steady — what `serve` costs in steady state with one live viewer, per process.
  *
- *   sudo node --import tsx bench/steady.ts [--seconds 60] [--warmup 20] [--browser] [--entry bin/probeboard.js]
+ *   sudo node --import tsx bench/steady.ts [--seconds 60] [--warmup 20] [--browser] [--checkout DIR]
  *
- * Starts `serve --no-build --no-auth` (with PROBEBOARD_MEMSTATS=1), switches whole-machine
+ * Starts DIR/bin/probeboard.js (default: this checkout; run as an executable, so the V8 flags of
+ * its #! line apply as for a user) `serve --no-build --no-auth` (with PROBEBOARD_MEMSTATS=1), switches whole-machine
  * sampling on at 99 Hz and keeps one viewer: a socket.io client that acknowledges every frame
  * as the dashboard does (flow control: one frame in flight), or headless chromium on the
  * dashboard with --browser (needs the static export in out/). After --warmup seconds it measures
@@ -13,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { io as connect } from 'socket.io-client';
 import { childPids, cpuSeconds } from './proc.ts';
@@ -22,13 +24,14 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     warmup: { type: 'string' },
     browser: { type: 'boolean' },
-    entry: { type: 'string' },
+    checkout: { type: 'string' },
     port: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds ?? 60);
 const WARMUP = Number(values.warmup ?? 20);
-const ENTRY = values.entry ?? 'bin/probeboard.js';
+const CHECKOUT = path.resolve(values.checkout ?? '.');
+const ENTRY = path.join(CHECKOUT, 'bin/probeboard.js');
 const PORT = Number(values.port ?? 7393);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,8 +43,9 @@ function statusKb(pid: number, field: string): number {
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root (the profiler loads BPF programs)');
   const started = Date.now();
-  const server = spawn(process.execPath, [ENTRY, 'serve', '--port', String(PORT), '--no-auth', '--no-build'], {
+  const server = spawn(ENTRY, ['serve', '--port', String(PORT), '--no-auth', '--no-build'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: CHECKOUT,
     env: { ...process.env, PROBEBOARD_MEMSTATS: '1' },
   });
   const lastMemstats = new Map<string, string>();
