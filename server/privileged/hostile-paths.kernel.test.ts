@@ -1,0 +1,113 @@
+/**
+ * Hostile inputs to the real root collector process (findings 3 and 4 of issue 8):
+ * - FIFO paths (and a symlink to one) given to symbol and USDT discovery, to an events uprobe
+ *   and usdt spec, and to a latency uprobe and usdt spec: each is refused within a second with
+ *   an error that says it is a FIFO, and the collector keeps answering afterwards. (They used
+ *   to hang the collector in a blocking open() forever.)
+ * - Tracepoint discovery with a 70-star glob answers about as fast as a plain one. (The RegExp
+ *   it used to build was exponential in the number of stars: it pinned the collector.)
+ *
+ * Root only. Run: node --import tsx --test server/privileged/hostile-paths.kernel.test.ts
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { kernelTestGate } from '../testing/kernel.ts';
+import { startCollectorProcess } from './child.ts';
+
+/** Settles `promise` or fails after `ms`: a hung collector shows as a failed test, not a hung one. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<{ value?: T; error?: Error; ms: number }> {
+  const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    const value = await Promise.race([promise, timeout]);
+    return { value, ms: performance.now() - t0 };
+  } catch (error) {
+    if (error instanceof Error && error.message === `${what}: no answer within ${ms} ms`) throw error;
+    return { error: error as Error, ms: performance.now() - t0 };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('FIFO paths in discovery, events and latency specs are refused within a second; the collector keeps answering', async (t) => {
+  if (!kernelTestGate(t, ['uprobes'])) return;
+  const dir = mkdtempSync('/tmp/pb-hostile-');
+  const fifo = join(dir, 'binary');
+  execFileSync('mkfifo', [fifo]);
+  const link = join(dir, 'link-to-fifo');
+  symlinkSync(fifo, link);
+  // Should a blocking open come back, a writer lets it go every 3 s: a regression then fails on time, not by hanging.
+  const rescuer = spawn('sh', ['-c', `while :; do sleep 3; : > ${fifo}; done`], { stdio: 'ignore' });
+  const backend = await startCollectorProcess();
+  try {
+    const latency = backend.openLatency({ intervalMs: 1000 });
+    const events = backend.openEvents();
+    const sink = { rows: () => undefined, ended: () => undefined };
+    const attempts: [string, () => Promise<unknown>][] = [
+      ['discover.symbols', () => backend.discovery.symbols(fifo, '*')],
+      ['discover.symbols (symlink to a FIFO)', () => backend.discovery.symbols(link)],
+      ['discover.usdt', () => backend.discovery.usdt({ binary: fifo })],
+      ['events uprobe', () => events.start(`uprobe:${fifo}:main`, undefined, sink)],
+      ['events usdt', () => events.start(`usdt:${fifo}:prov:probe`, undefined, sink)],
+      [
+        'latency uprobe',
+        async () => {
+          const r = await latency.add(`uprobe:${fifo}:main`);
+          if (!r.ok) throw new Error(r.error);
+          return r;
+        },
+      ],
+      [
+        'latency usdt',
+        async () => {
+          const r = await latency.add(`usdt:${fifo}:prov:start,end`);
+          if (!r.ok) throw new Error(r.error);
+          return r;
+        },
+      ],
+    ];
+    for (const [what, attempt] of attempts) {
+      const r = await within(5000, what, attempt());
+      assert.ok(r.error, `${what} was refused (got ${JSON.stringify(r.value)})`);
+      assert.ok(r.ms < 1000, `${what} answered in ${r.ms.toFixed(0)} ms`);
+      assert.match(r.error.message, /FIFO/, `${what}: the error says what the file is: ${r.error.message}`);
+      t.diagnostic(`${what}: ${r.ms.toFixed(0)} ms: ${r.error.message}`);
+    }
+    // Still answering, and with real data.
+    const after = await within(5000, 'discover.tracepoints', backend.discovery.tracepoints('sched:sched_switch'));
+    assert.equal(after.value?.total, 1, `the collector still answers: ${after.error?.message}`);
+    const libc = await within(5000, 'discover.symbols c', backend.discovery.symbols('c', 'getpid'));
+    assert.ok((libc.value?.total ?? 0) >= 1, `a regular binary is still read: ${libc.error?.message}`);
+    assert.equal(backend.down, null, 'the collector did not go down');
+  } finally {
+    rescuer.kill('SIGKILL');
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tracepoint discovery with a 70-star glob answers about as fast as a plain one', async (t) => {
+  if (!kernelTestGate(t, ['tracepoints'])) return;
+  const backend = await startCollectorProcess();
+  try {
+    // Warm up (tracefs dentries, the first request's IPC), then time a plain glob as the baseline.
+    await backend.discovery.tracepoints('sched:*');
+    const plain = await within(5000, 'plain glob', backend.discovery.tracepoints('sched:sched_switch*'));
+    const stars = await within(5000, '70 stars', backend.discovery.tracepoints('*'.repeat(70) + 'x' + '*'.repeat(70) + 'q'));
+    const matching = await within(5000, '70 stars that match', backend.discovery.tracepoints('*'.repeat(35) + 'sched_switch' + '*'.repeat(35)));
+    assert.equal(stars.error, undefined, String(stars.error));
+    assert.ok((matching.value?.total ?? 0) >= 1, 'the star glob still matches sched:sched_switch');
+    t.diagnostic(`plain ${plain.ms.toFixed(1)} ms, 70 stars (no match) ${stars.ms.toFixed(1)} ms, 70 stars (match) ${matching.ms.toFixed(1)} ms`);
+    // Listing reads every tracepoint directory either way; the glob itself must add < 100 ms.
+    assert.ok(stars.ms < plain.ms + 100, `70 stars: ${stars.ms.toFixed(1)} ms vs plain ${plain.ms.toFixed(1)} ms`);
+    assert.ok(matching.ms < plain.ms + 100, `70 stars (match): ${matching.ms.toFixed(1)} ms vs plain ${plain.ms.toFixed(1)} ms`);
+  } finally {
+    await backend.close();
+  }
+});
