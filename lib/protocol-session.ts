@@ -21,6 +21,8 @@ export const MAX_SESSION_NAME = 80;
 export const MAX_LINK_LABEL = 80;
 /** Longest viewer link life a client may ask for (7 days), in minutes. */
 export const MAX_LINK_MINUTES = 7 * 24 * 60;
+/** Most live (not revoked, not expired) viewer links of one session; `link:create` is refused beyond. */
+export const MAX_LIVE_LINKS = 1000;
 
 export type Role = 'operator' | 'viewer';
 
@@ -40,7 +42,11 @@ export interface SessionState {
   recording: { id: string; name: string; startedAtMs: number } | null;
   /** Set for a session that replays a recording instead of the kernel. */
   replay: ReplayState | null;
-  /** Operators only: the session's viewer links (never their secrets after creation). */
+  /**
+   * Operators only, and only in the state a connection gets when it joins (and in the reply to
+   * the `session:state` request): the session's live viewer links, never their secrets. Absent
+   * from later announcements: the list then changes by `link:added` / `link:removed`.
+   */
   links?: ViewerLinkInfo[];
   /** ms with no connection after which the session stops (every probe detached). */
   idleStopMs: number;
@@ -61,6 +67,16 @@ export interface ViewerLinkInfo {
   createdAtMs: number;
   expiresAtMs: number;
   revoked: boolean;
+}
+
+/**
+ * Server -> operators `link:removed`: a link left the session's list (revoked by an operator, or
+ * expired). `link:added` carries the new link's ViewerLinkInfo. Both are deltas on the list that
+ * `session:state.links` gave in full on join.
+ */
+export interface ViewerLinkRemoved {
+  id: string;
+  reason: 'revoked' | 'expired';
 }
 
 /** Reply to `link:create`: the only time the secret (`token`) is sent. */

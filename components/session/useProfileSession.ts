@@ -12,7 +12,7 @@
  * frames again), also after the server dropped it (e.g. stalled); `session:closed` (link
  * revoked or expired, session closed) ends it for good: no more retries.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
@@ -26,8 +26,9 @@ import {
   type ServerToClientEvents,
   type ViewSettings,
 } from '../../lib/protocol.ts';
-import { MAIN_SESSION, type FollowView, type Role, type SessionState } from '../../lib/protocol-session.ts';
+import { MAIN_SESSION, type FollowView, type Role, type SessionState, type ViewerLinkInfo } from '../../lib/protocol-session.ts';
 import { takeCredentials } from './token.ts';
+import { addLink, removeLink, replaceLinks } from './links.ts';
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -60,7 +61,10 @@ export interface ProfileSession {
   role: Role | null;
   /** The session this page joins (from the URL until the server confirmed it). */
   sessionId: string;
-  /** Newest `session:state` (presence, follow view, links for operators). */
+  /**
+   * Newest `session:state` (presence, follow view). For operators `links` is the page's own list:
+   * the full one from joining, kept current by `link:added` / `link:removed` (components/session/links.ts).
+   */
   sessionState: SessionState | null;
   /** Set once the server ended this page's session; the page stays as it was, without retrying. */
   closed: SessionClosed | null;
@@ -125,6 +129,7 @@ export function useProfileSession(): ProfileSession {
   const [notices, setNotices] = useState<Notice[]>([]);
   const [sessionId, setSessionId] = useState(MAIN_SESSION);
   const [sessionState, setSessionState] = useState<SessionState | null>(null);
+  const [links, setLinks] = useState<ViewerLinkInfo[]>([]);
   const [closed, setClosed] = useState<SessionClosed | null>(null);
   const [presenterView, setPresenterView] = useState<FollowView | null>(null);
 
@@ -186,8 +191,12 @@ export function useProfileSession(): ProfileSession {
       if (!state || typeof state !== 'object') return;
       const s = state as SessionState;
       setSessionState(s);
+      // Only the state sent on joining carries the list; later ones leave it to the deltas.
+      if (s.links !== undefined) setLinks((current) => replaceLinks(current, s.links, Date.now()));
       presenter(s.follow);
     });
+    anySocket.on('link:added', (link) => setLinks((current) => addLink(current, link)));
+    anySocket.on('link:removed', (removed) => setLinks((current) => removeLink(current, removed, Date.now())));
     anySocket.on('follow:view', (view) => presenter(view as FollowView));
     anySocket.on('session:closed', (info) => {
       const i = (info ?? {}) as Partial<SessionClosed>;
@@ -259,6 +268,11 @@ export function useProfileSession(): ProfileSession {
     [],
   );
 
+  const stateWithLinks = useMemo(
+    () => (sessionState && sessionState.role === 'operator' ? { ...sessionState, links } : sessionState),
+    [sessionState, links],
+  );
+
   const protocolMismatch =
     hello && hello.protocol !== PROTOCOL_VERSION
       ? `The server speaks protocol version ${hello.protocol} (probeboard ${hello.version}); this page understands version ${PROTOCOL_VERSION}. Reload the page, or run the same probeboard version on both sides.`
@@ -270,7 +284,7 @@ export function useProfileSession(): ProfileSession {
     hello,
     role: hello ? (hello.role ?? (hello.canControl ? 'operator' : 'viewer')) : null,
     sessionId,
-    sessionState,
+    sessionState: stateWithLinks,
     closed,
     presenterView,
     protocolMismatch,

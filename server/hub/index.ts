@@ -18,7 +18,10 @@
  * - A session with no connection for `idleStopMs` (and not recording) is stopped: its features
  *   close, which detaches every BPF object they own. `main` is rebuilt on the next socket.io join
  *   that presents the operator token, after the token was checked; nothing else rebuilds it.
- * - Revoked or expired viewer links are disconnected within one sweep (1 s).
+ * - Revoked viewer links are disconnected at once, expired ones within one sweep (1 s); either
+ *   leaves the session's list (sessions.ts keeps it bounded). Operators get the list in full
+ *   when they join and then as deltas (`link:added` / `link:removed`), so creating a link costs
+ *   the same whatever the number of links.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -31,6 +34,7 @@ import {
   type Role,
   type SessionState,
   type SessionSummary,
+  type ViewerLinkRemoved,
 } from '../../lib/protocol-session.ts';
 import { checkFollowView, checkSessionRequest, checkText } from '../../lib/validate-session.ts';
 import { unknownKeys } from '../../lib/validate.ts';
@@ -40,7 +44,7 @@ import {
   admit,
   checkSessionName,
   createLink,
-  deadLinks,
+  expireLinks,
   linkInfo,
   newSessionId,
   newSessionRecord,
@@ -243,7 +247,8 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
 
   openSession(MAIN_SESSION, 'main');
 
-  const stateFor = (session: Session, role: Role): SessionState => {
+  /** `withLinks`: the full link list, for an operator who joins or asks (later changes go as deltas). */
+  const stateFor = (session: Session, role: Role, withLinks: boolean): SessionState => {
     let viewers = 0;
     let operators = 0;
     for (const socket of socketsOf(session)) {
@@ -261,17 +266,44 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       recording: session.recording,
       replay: session.replay?.state() ?? null,
       idleStopMs,
-      ...(role === 'operator' && { links: [...session.links.values()].map(linkInfo) }),
+      ...(role === 'operator' && withLinks && { links: [...session.links.values()].filter((l) => l.expiresAtMs > now()).map(linkInfo) }),
     };
   };
 
-  const announce = (session: Session) => {
-    const operatorState = stateFor(session, 'operator');
-    const viewerState = { ...stateFor(session, 'viewer') };
+  /**
+   * Sends the session's state to everyone in it. Without the link list (it can be long, and it
+   * changes by `link:added` / `link:removed`), except to `joining`, an operator who just joined.
+   */
+  const announce = (session: Session, joining?: HubSocket) => {
+    const operatorState = stateFor(session, 'operator', false);
+    const viewerState = stateFor(session, 'viewer', false);
     for (const socket of socketsOf(session)) {
-      socket.emit('session:state', connections.get(socket)?.role === 'operator' ? operatorState : viewerState);
+      const role = connections.get(socket)?.role;
+      if (socket === joining && role === 'operator') socket.emit('session:state', stateFor(session, 'operator', true));
+      else socket.emit('session:state', role === 'operator' ? operatorState : viewerState);
     }
   };
+
+  const toOperators = (session: Session, event: string, payload: unknown) => {
+    for (const socket of socketsOf(session)) if (connections.get(socket)?.role === 'operator') socket.emit(event, payload);
+  };
+
+  /** Links that left the list: their viewers are told and disconnected; operators get `link:removed`. */
+  const linksRemoved = (session: Session, removed: ViewerLinkRemoved[]) => {
+    if (removed.length === 0) return;
+    const reasons = new Map(removed.map((r) => [r.id, r.reason]));
+    for (const socket of [...socketsOf(session)]) {
+      const reason = reasons.get(connections.get(socket)?.linkId ?? '');
+      if (reason) {
+        socket.emit('session:closed', { id: session.id, reason: `this viewer link ${reason === 'revoked' ? 'was revoked' : 'has expired'}` });
+        socket.disconnect(true);
+      }
+    }
+    for (const entry of removed) toOperators(session, 'link:removed', entry);
+  };
+
+  const dropExpiredLinks = (session: Session) =>
+    linksRemoved(session, expireLinks(session, now()).map((id): ViewerLinkRemoved => ({ id, reason: 'expired' })));
 
   /**
    * The role `credentials` give in a session, or why none. Credentials are checked before
@@ -330,7 +362,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
    * `{}` when none was sent), except `follow:set`'s, which checkFollowView checks whole.
    */
   const sessionHandlers: Record<string, (socket: HubSocket, session: Session, payload: Record<string, unknown>) => unknown> = {
-    'session:state': (socket, session) => stateFor(session, connections.get(socket)!.role),
+    'session:state': (socket, session) => stateFor(session, connections.get(socket)!.role, true),
     'session:list': (): SessionSummary[] =>
       [...sessions.values()].map((s) => ({
         id: s.id,
@@ -360,14 +392,15 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       return undefined;
     },
     'link:create': (_socket, session, payload) => {
+      dropExpiredLinks(session);
       const created = createLink(session, payload, now());
-      announce(session);
+      // A delta, not the whole state: its cost does not grow with the number of links.
+      toOperators(session, 'link:added', linkInfo(created));
       return created;
     },
     'link:revoke': (_socket, session, payload) => {
       const revoked = revokeLink(session, payload.id);
-      dropDeadLinks(session);
-      announce(session);
+      linksRemoved(session, [{ id: revoked.id, reason: 'revoked' }]);
       return revoked;
     },
     'record:start': (_socket, session, payload) => {
@@ -509,18 +542,6 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     },
   };
 
-  const dropDeadLinks = (session: Session) => {
-    const dead = deadLinks(session, now());
-    if (dead.size === 0) return;
-    for (const socket of [...socketsOf(session)]) {
-      const linkId = connections.get(socket)?.linkId;
-      if (linkId && dead.has(linkId)) {
-        socket.emit('session:closed', { id: session.id, reason: 'this viewer link was revoked or has expired' });
-        socket.disconnect(true);
-      }
-    }
-  };
-
   io.on('connection', (raw) => {
     const socket = raw as unknown as HubSocket;
     const connection = connections.get(socket);
@@ -540,7 +561,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       role: connection.role,
       session: session.id,
     });
-    announce(session);
+    announce(session, socket);
     for (const feature of session.features) feature.onConnect?.(socket);
 
     // One dispatcher for every event: unknown ones are answered, handlers' errors become replies.
@@ -601,7 +622,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       }
     }
     for (const session of [...sessions.values()]) {
-      dropDeadLinks(session);
+      dropExpiredLinks(session);
       // A recording keeps its session alive: it is watched by the database.
       const idle = session.recording === null && session.emptySinceMs !== null && at - session.emptySinceMs >= idleStopMs;
       if (idle && (session.id !== MAIN_SESSION || canRebuild)) {

@@ -127,7 +127,9 @@ test('a viewer link joins read-only: control requests are refused by the server,
     assert.deepEqual(await viewerHello.then((hello) => [hello.role, hello.canControl]), ['viewer', false]);
     const seen = await presence;
     assert.equal(seen.viewers, 1, 'the presenter sees how many watch');
-    assert.equal(seen.links?.length, 1, 'operators see the links');
+    assert.equal(seen.links, undefined, 'presence announcements do not repeat the link list');
+    const full = await ask<SessionState>(operator, 'session:state');
+    assert.equal(full.ok && full.value!.links?.length, 1, 'operators see the links');
 
     // Straight over the socket, bypassing any UI: refused, and nothing started.
     const start = await ask(viewer, 'test:start', {});
@@ -453,6 +455,101 @@ test('session requests refuse unknown fields, non-object payloads and unprintabl
     assert.ok(operator.connected, 'refusals cost no connection');
     const fine = await ask<ViewerLinkCreated>(operator, 'link:create', { label: '  équipe 東京  ' });
     assert.equal(fine.ok && fine.value!.label, 'équipe 東京', 'printable labels pass, trimmed');
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
+
+test('10,000 viewer links: link:create stays fast and small (deltas), the live list is capped, expired links are purged', async () => {
+  const probes: Probe[] = [];
+  let clock = Date.now();
+  const h = await startTestHub([], TOKEN, { sessionFeatures: probeFeatures(probes), now: () => clock });
+  const sockets: Socket[] = [];
+  try {
+    const creator = client(h.url, { token: TOKEN });
+    const watcher = client(h.url, { token: TOKEN });
+    sockets.push(creator, watcher);
+    await Promise.all([connected(creator), connected(watcher)]);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // presence announcements settle
+    // What another operator's page receives, as JSON text.
+    let watcherBytes = 0;
+    let added = 0;
+    const removed: { id: string; reason: string }[] = [];
+    watcher.onAny((event: string, ...args: unknown[]) => {
+      watcherBytes += JSON.stringify([event, ...args]).length;
+      if (event === 'link:added') added++;
+      if (event === 'link:removed') removed.push(args[0] as { id: string; reason: string });
+    });
+
+    const LINKS = 10_000;
+    const CAP = 1000;
+    const roundTripMs: number[] = [];
+    const bytesPerCreate: number[] = [];
+    let refusedAtCap = '';
+    for (let i = 0; i < LINKS; i++) {
+      if (i > 0 && i % CAP === 0) {
+        // The list is full: one more is refused, with the reason.
+        const over = await ask(creator, 'link:create', { label: 'one too many', minutes: 1 });
+        refusedAtCap = over.ok ? '' : (over as { error: string }).error;
+        assert.equal(over.ok, false, `link ${i + 1} over the cap of ${CAP} refused`);
+        clock += 61_000; // every link so far has expired: the next create purges them
+      }
+      const bytesBefore = watcherBytes;
+      const started = performance.now();
+      const reply = await ask<ViewerLinkCreated>(creator, 'link:create', { label: `link ${i}`, minutes: 1 });
+      roundTripMs.push(performance.now() - started);
+      assert.ok(reply.ok, `link ${i}: ${JSON.stringify(reply)}`);
+      await until(() => added === i + 1, `the watcher to get link:added ${i + 1}`);
+      if (i % CAP !== 0) bytesPerCreate.push(watcherBytes - bytesBefore); // the first of a round also carries the purge
+    }
+    assert.match(refusedAtCap, /already has 1000 live viewer links.*revoke some or wait for them to expire/);
+    assert.equal(removed.length, LINKS - CAP, 'every purged link was announced as removed');
+    assert.ok(removed.every((r) => r.reason === 'expired'));
+
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const first = roundTripMs.slice(0, 100);
+    const last = roundTripMs.slice(-100);
+    const firstTotal = first.reduce((a, b) => a + b, 0);
+    const lastTotal = last.reduce((a, b) => a + b, 0);
+    console.log(`link:create round trip: first 100 ${firstTotal.toFixed(1)} ms (median ${median(first).toFixed(2)}), last 100 ${lastTotal.toFixed(1)} ms (median ${median(last).toFixed(2)}); watcher bytes per create: min ${Math.min(...bytesPerCreate)}, max ${Math.max(...bytesPerCreate)}`);
+    assert.ok(lastTotal <= firstTotal * 2 + 20, `the last 100 creates (${lastTotal.toFixed(1)} ms) take no longer than twice the first 100 (${firstTotal.toFixed(1)} ms)`);
+    assert.ok(median(last) < 5, `a create takes a few ms (median of the last 100: ${median(last).toFixed(2)} ms)`);
+    assert.ok(Math.max(...bytesPerCreate) < 400, `another operator receives a small delta per create, not the list (max ${Math.max(...bytesPerCreate)} bytes)`);
+    const firstBytes = bytesPerCreate.slice(0, 100);
+    const lastBytes = bytesPerCreate.slice(-100);
+    assert.ok(Math.max(...lastBytes) <= Math.max(...firstBytes) + 8, 'bytes per create do not grow with the number of links');
+
+    // The full list (a joining operator's) holds only live links, at most the cap.
+    const state = await ask<SessionState>(creator, 'session:state');
+    assert.equal(state.ok && state.value!.links!.length, LINKS % CAP === 0 ? CAP : LINKS % CAP);
+    const late = client(h.url, { token: TOKEN });
+    sockets.push(late);
+    const lateState = next<SessionState>(late, 'session:state');
+    await connected(late);
+    assert.equal((await lateState).links?.length, CAP, 'a joining operator gets the full live list');
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+});
+
+test('a revoked link leaves the list at once (link:removed), is refused as revoked, and cannot be revoked twice', async () => {
+  const probes: Probe[] = [];
+  const h = await startHub(probes);
+  const sockets: Socket[] = [];
+  try {
+    const { operator, link } = await operatorAndViewer(h.url, sockets);
+    const removed = next<{ id: string; reason: string }>(operator, 'link:removed');
+    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok);
+    assert.deepEqual(await removed, { id: link.id, reason: 'revoked' });
+    const state = await ask<SessionState>(operator, 'session:state');
+    assert.deepEqual(state.ok && state.value!.links, [], 'purged from the list');
+    const again = await ask(operator, 'link:revoke', { id: link.id });
+    assert.match((again as { error: string }).error ?? 'accepted', /already revoked/);
+    const back = client(h.url, { view: link.token });
+    sockets.push(back);
+    assert.match(await refusal(back), /revoked/, 'the tombstone still gives the reason');
   } finally {
     for (const socket of sockets) socket.close();
     await h.close();
