@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestHub, TestViewer, type TestHub } from './testing.ts';
@@ -66,8 +66,7 @@ class Viewer extends TestViewer {
 }
 
 /** latency-sleep calling pb_sleep_us(300) in a loop (about 3000 calls a second) until killed. */
-async function startSleeper(): Promise<{ child: ChildProcess; pid: number; bin: string; stop(): Promise<void> }> {
-  const bin = buildWorkload('latency-sleep');
+async function startSleeper(bin = buildWorkload('latency-sleep')): Promise<{ child: ChildProcess; pid: number; bin: string; stop(): Promise<void> }> {
   const child = spawn(bin, ['s:1000000:300'], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -258,6 +257,48 @@ test('a traced process that exits ends its probe only; the ended probe stays lis
     await h.close();
     await doomed.stop();
     await survivor.stop();
+  }
+  assert.deepEqual(newFds(fdsBefore, bpfFds()), []);
+});
+
+test('a probe gone stale because its binary was replaced (new inode) does not block re-adding it: the new probe attaches to the new file', async (t) => {
+  if (!kernelTestGate(t, ['uprobes'])) return;
+  const fdsBefore = bpfFds();
+  // A copy of our own, so replacing it touches no other test's binary.
+  const bin = path.join(scratch, 'replaced-sleep');
+  copyFileSync(buildWorkload('latency-sleep'), bin);
+  const h = await startHub();
+  const v = new Viewer(h.url);
+  let sleeper: Awaited<ReturnType<typeof startSleeper>> | null = null;
+  try {
+    await v.until(() => v.list !== undefined, 'the probe list');
+    const spec = `uprobe:${bin}:pb_sleep_us`;
+    const first = await v.add(spec);
+    assert.ok(first.ok, `attached: ${JSON.stringify(first)}`);
+    const oldId = first.value!.id;
+
+    // Replace the file the way a package upgrade or a rebuild does: a new inode renamed over it.
+    const oldInode = statSync(bin).ino;
+    copyFileSync(buildWorkload('latency-sleep'), `${bin}.new`);
+    renameSync(`${bin}.new`, bin);
+    assert.notEqual(statSync(bin).ino, oldInode, 'a new inode');
+    await v.until(() => v.list!.probes.find((p) => p.id === oldId)?.state === 'stale', 'the probe marked stale');
+    assert.match(v.list!.probes.find((p) => p.id === oldId)!.error ?? '', /replaced/);
+
+    const again = await v.add(spec);
+    assert.ok(again.ok, `re-adding the same spec attaches: ${JSON.stringify(again)}`);
+    const newId = again.value!.id;
+    assert.notEqual(newId, oldId);
+    assert.deepEqual(v.list!.probes.map((p) => [p.id, p.state]), [[newId, 'running']], 'the stale probe was replaced');
+
+    // The new probe watches the new file: a process running it is measured.
+    sleeper = await startSleeper(bin);
+    await v.until(() => (v.frames.get(newId)?.total.count ?? 0) > 50, 'counts from the new binary');
+    assert.deepEqual(uprobesOn(bin), ['uprobe', 'uretprobe'], 'one probe pair on the file, the stale one detached');
+  } finally {
+    v.close();
+    await h.close();
+    await sleeper?.stop();
   }
   assert.deepEqual(newFds(fdsBefore, bpfFds()), []);
 });

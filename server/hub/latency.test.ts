@@ -227,3 +227,29 @@ test('a probe is detached when it reaches the maximum probe duration, with the r
     await h.close();
   }
 });
+
+test('a stale probe does not block re-adding the same spec: the new probe replaces it', async () => {
+  const h = await startHub(3);
+  try {
+    const socket = client(h.url);
+    const s = watch(socket);
+    await until(() => s.lists.length > 0, 'the list');
+    const spec = 'uprobe:/usr/bin/x:f';
+    assert.ok((await request(socket, 'latency:add', { spec, pid: 1 })).ok);
+    const twin = await request(socket, 'latency:add', { spec, pid: 1 });
+    assert.match(twin.ok ? '' : twin.error, /already live as lat-1/, 'a running twin is still refused');
+    h.collectors[0].stale = '/usr/bin/x was replaced since the probe was attached (new inode); the probe still watches the old file: re-add it';
+    const stateOf = (id: string) => s.lists.at(-1)!.probes.find((p) => p.id === id)?.state;
+    await until(() => stateOf('lat-1') === 'stale', 'lat-1 stale');
+
+    const again = await request<{ id: string }>(socket, 'latency:add', { spec, pid: 1 });
+    assert.ok(again.ok, `re-added: ${JSON.stringify(again)}`);
+    assert.equal(again.value!.id, 'lat-2');
+    assert.deepEqual(s.lists.at(-1)!.probes.map((p) => [p.id, p.state]), [['lat-2', 'running']], 'the stale probe left the list');
+    assert.equal(h.collectors[0].closed, true, 'the stale probe was detached');
+    assert.equal(h.collectors[1].closed, false);
+    socket.close();
+  } finally {
+    await h.close();
+  }
+});

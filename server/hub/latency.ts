@@ -10,7 +10,8 @@
  *
  * A probe whose `--pid` process exited, or whose read failed, is detached and kept in the list
  * as `ended` (with its last frame) until a viewer removes it; a probe on a deleted or replaced
- * binary is `stale` and keeps running. If the collector process dies, every probe ends with
+ * binary is `stale` and keeps running until the same probe is added again: the new one attaches
+ * to the new file and replaces it (the stale one is detached and leaves the list). If the collector process dies, every probe ends with
  * the reason (and later adds are refused with it).
  */
 import type { LatencyProbes } from '../privileged/backend.ts';
@@ -129,8 +130,11 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
           if (!checked.ok) throw new RequestError(checked.error);
           const { spec, pid, comm } = checked.value;
           const request = JSON.stringify([spec, pid ?? null, comm ?? null]);
-          const twin = [...entries.values()].find((e) => e.request === request && e.info.state !== 'ended');
+          // A stale twin (its binary was replaced or deleted since it attached) watches a file that
+          // is no longer there: it does not block the same request, which replaces it once attached.
+          const twin = [...entries.values()].find((e) => e.request === request && e.info.state === 'running');
           if (twin) throw new RequestError(`${spec}${pid ? ` (pid ${pid})` : ''} is already live as ${twin.info.id}`);
+          const staleTwins = [...entries.values()].filter((e) => e.request === request && e.info.state === 'stale');
           if (adding.has(request)) throw new RequestError(`${spec}${pid ? ` (pid ${pid})` : ''} is being added already`);
           adding.add(request);
           let added;
@@ -140,6 +144,11 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
             adding.delete(request);
           }
           if (!added.ok) throw new RequestError(added.error);
+          for (const stale of staleTwins) {
+            if (entries.get(stale.info.id) !== stale) continue; // removed meanwhile
+            forget(stale.info.id);
+            await probes.remove(stale.info.id).catch(() => false);
+          }
           const frame = added.frame;
           entries.set(added.id, {
             info: { id: added.id, spec: added.spec, pid: pid ?? null, comm: comm ?? null, state: 'running', error: null, addedAtMs: now() },
