@@ -1,7 +1,7 @@
 /**
  * Latency collector on the real kernel (root). Workloads from test/workloads/ are compiled
  * by gcc into a temp dir. Run: node --import tsx --test server/collectors/latency.kernel.test.ts
- * and inside the 6.1 VM: ../shared/vmtest/pb-vm -- node --import tsx --test server/collectors/latency.kernel.test.ts
+ * and inside the 6.1 VM: test/vm/run -- node --import tsx --test server/collectors/latency.kernel.test.ts
  */
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
