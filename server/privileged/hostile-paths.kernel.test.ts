@@ -4,6 +4,9 @@
  *   and usdt spec, and to a latency uprobe and usdt spec: each is refused within a second with
  *   an error that says it is a FIFO, and the collector keeps answering afterwards. (They used
  *   to hang the collector in a blocking open() forever.)
+ * - A process whose mapped binary was replaced by a FIFO at the same path (by its owner, an
+ *   ordinary user): discovery of its USDT probes and symbolization of its frames answer within
+ *   a second (the FIFO is refused, the binary is still read through /proc/PID/map_files).
  * - Tracepoint discovery with a 70-star glob answers about as fast as a plain one. (The RegExp
  *   it used to build was exponential in the number of stars: it pinned the collector.)
  *
@@ -12,9 +15,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelTestGate } from '../testing/kernel.ts';
+import { attacker, runAs } from '../testing/unprivileged.ts';
+import { Symbolizer } from '../symbolizer/index.ts';
+import { parseProcMaps } from '../symbolizer/proc-maps.ts';
 import { startCollectorProcess } from './child.ts';
 
 /** Settles `promise` or fails after `ms`: a hung collector shows as a failed test, not a hung one. */
@@ -109,5 +115,54 @@ test('tracepoint discovery with a 70-star glob answers about as fast as a plain 
     assert.ok(matching.ms < plain.ms + 100, `70 stars (match): ${matching.ms.toFixed(1)} ms vs plain ${plain.ms.toFixed(1)} ms`);
   } finally {
     await backend.close();
+  }
+});
+
+test("a process's mapped binary replaced by a FIFO by its owner: USDT discovery and symbolization answer within a second", async (t) => {
+  if (!kernelTestGate(t)) return;
+  const user = attacker();
+  const dir = mkdtempSync('/tmp/pb-hostile-bin-');
+  chownSync(dir, user.uid, user.gid);
+  const bin = join(dir, 'mysleep');
+  copyFileSync('/bin/sleep', bin);
+  chownSync(bin, user.uid, user.gid);
+  const victim = spawn(bin, ['60'], { uid: user.uid, gid: user.gid, stdio: 'ignore' });
+  const pid = victim.pid!;
+  let rescuer: ReturnType<typeof spawn> | undefined;
+  const backend = await startCollectorProcess();
+  try {
+    let maps = '';
+    for (let i = 0; i < 200 && !maps.includes(bin); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+    }
+    const text = parseProcMaps(maps).entries.find((m) => m.path === bin && m.perms.includes('x'));
+    assert.ok(text, `${bin} is mapped executable`);
+    // The owner deletes the binary and puts a FIFO at its path: /proc/PID/root${bin} is now a FIFO.
+    const swapped = runAs(user, 'sh', ['-c', `rm ${bin} && mkfifo ${bin}`]);
+    assert.equal(swapped.status, 0, swapped.stderr);
+    rescuer = spawn('sh', ['-c', `while :; do sleep 3; : > ${bin}; done`], { uid: user.uid, gid: user.gid, stdio: 'ignore' });
+
+    const usdt = await within(5000, 'discover.usdt pid', backend.discovery.usdt({ pid }));
+    assert.ok(usdt.ms < 1000, `discover.usdt {pid} answered in ${usdt.ms.toFixed(0)} ms (${usdt.error?.message ?? 'ok'})`);
+    const objects = await within(5000, 'discover.objects', backend.discovery.objects(pid));
+    assert.ok(objects.ms < 1000, `discover.objects answered in ${objects.ms.toFixed(0)} ms`);
+    assert.ok(objects.value?.items.some((o) => o.path === bin), 'the deleted binary is still listed');
+
+    const t0 = performance.now();
+    const symbolizer = new Symbolizer();
+    const [frame] = symbolizer.symbolizeUser(pid, 'mysleep', [text.start + 0x10n]);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 1000, `symbolized in ${ms.toFixed(0)} ms`);
+    assert.ok(frame.kind === 'u' || frame.name === '[unknown] (mysleep)', `a frame of the binary: ${JSON.stringify(frame)}`);
+    assert.equal(symbolizer.stats().binaryErrors, 0, 'the binary was read after all (through /proc/PID/map_files), the FIFO skipped');
+    t.diagnostic(`discover.usdt ${usdt.ms.toFixed(0)} ms, discover.objects ${objects.ms.toFixed(0)} ms, symbolize ${ms.toFixed(0)} ms: ${frame.name}`);
+    const still = await within(5000, 'discover.tracepoints', backend.discovery.tracepoints('sched:sched_switch'));
+    assert.equal(still.value?.total, 1, 'the collector still answers');
+  } finally {
+    rescuer?.kill('SIGKILL');
+    victim.kill('SIGKILL');
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
