@@ -125,7 +125,9 @@ export async function prepareBackend(mode: 'process' | 'in-process', checkBuild 
     log('probeboard: collectors run in this process (--collector in-process): no privilege separation');
     return inProcessBackend();
   }
-  const backend = await startCollectorProcess();
+  // The collector accepts signals from the uid this process drops to: its death signal (the
+  // collector dies with this process) and a kill when it stops answering (lifeline.ts).
+  const backend = await startCollectorProcess(process.geteuid?.() === 0 ? { peerUid: dropTarget().uid } : {});
   try {
     const dropped = dropPrivileges();
     log(

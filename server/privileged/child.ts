@@ -6,12 +6,19 @@
  * keeps root and the web process keeps nothing. If the collector dies, the backend goes `down`
  * with a reason naming how it exited; every handle reports it and later requests fail with it.
  * close() disconnects the channel (the collector closes everything and exits) and waits for the
- * exit (SIGKILL after `killAfterMs`).
+ * exit (SIGKILL after `killAfterMs`; once this process has dropped root it may not kill the
+ * collector, and then stops waiting: the collector's own lifeline ends it).
+ *
+ * Liveness: the client pings the collector every `heartbeatIntervalMs` and declares it down
+ * (reason: collectorStalledReason) when nothing has come from it for `heartbeatDeadlineMs`; the
+ * channel is then cut. The collector, for its part, dies with this process (PR_SET_PDEATHSIG)
+ * and kills itself when its main thread stops running (its watchdog): see lifeline.ts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CollectorClient, type CollectorBackend, type CollectorTransport } from './backend.ts';
-import type { CollectorOutput, CollectorRequest } from './protocol.ts';
+import type { CollectorOp, CollectorOutput, CollectorRequest } from './protocol.ts';
+import { PARENT_PID_ENV, PEER_UID_ENV, WATCHDOG_ENV } from './lifeline.ts';
 import { BUNDLED } from '../bundled.ts';
 
 /**
@@ -30,6 +37,39 @@ export interface CollectorProcessOptions {
   readyTimeoutMs?: number;
   /** How long close() waits for the collector to exit before SIGKILL (default 5 s). */
   killAfterMs?: number;
+  /** ms between heartbeat pings (default 1 s). */
+  heartbeatIntervalMs?: number;
+  /**
+   * ms of silence after which the collector is declared down (default 10 s: twice the longest
+   * synchronous stretch measured in normal work, a discover.symbols of every function of node).
+   */
+  heartbeatDeadlineMs?: number;
+  /** Default request deadline, ms (default DEFAULT_REQUEST_DEADLINE_MS, 30 s). */
+  requestDeadlineMs?: number;
+  /** Per-op request deadlines, ms (default REQUEST_DEADLINES_MS). */
+  requestDeadlinesMs?: Partial<Record<CollectorOp, number>>;
+  /** The collector's watchdog period, ms (default: its own, 15 s; at least 500). */
+  watchdogMs?: number;
+  /**
+   * The uid this process is about to drop to (drop.ts dropTarget()), if it will: the root
+   * collector then accepts signals from it, so that the kernel can deliver its death signal
+   * when this process dies and this process can kill a collector that stopped answering
+   * (lifeline.ts says why that is safe).
+   */
+  peerUid?: number;
+}
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
+export const DEFAULT_HEARTBEAT_DEADLINE_MS = 10_000;
+
+/** The collector's environment: this process's, plus who its parent is and its watchdog period. */
+function collectorEnvironment(options: CollectorProcessOptions): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    [PARENT_PID_ENV]: String(process.pid),
+    ...(options.peerUid !== undefined && { [PEER_UID_ENV]: String(options.peerUid) }),
+    ...(options.watchdogMs !== undefined && { [WATCHDOG_ENV]: String(options.watchdogMs) }),
+  };
 }
 
 /** How a collector exit is told to the user (profile status, ended probes, refused requests). */
@@ -51,6 +91,28 @@ class ChildTransport implements CollectorTransport {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once('exit', () => resolve());
     });
+    // ChildProcess emits 'error' when a kill fails with anything but ESRCH (EPERM once this
+    // process has dropped root); unhandled, that would crash the web process.
+    child.on('error', (error) => process.emitWarning(`collector process: ${error.message}`));
+  }
+
+  /** SIGKILL; false when not permitted (this process no longer root) or already gone. */
+  #kill(): boolean {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return false;
+    try {
+      process.kill(this.#child.pid!, 'SIGKILL');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  sever(): void {
+    this.#closing = true;
+    if (this.#child.connected) this.#child.disconnect();
+    // Permitted while this process is root, or once the collector accepts signals from the uid
+    // it dropped to (peerUid); otherwise the collector's watchdog ends it if it is stuck.
+    this.#kill();
   }
 
   listen(onOutput: (output: CollectorOutput) => void, onGone: (reason: string) => void): void {
@@ -68,8 +130,11 @@ class ChildTransport implements CollectorTransport {
   async close(): Promise<void> {
     this.#closing = true;
     if (this.#child.connected) this.#child.disconnect();
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), this.#killAfterMs);
-    await this.#exited;
+    let giveUp: () => void = () => undefined;
+    const gaveUp = new Promise<void>((resolve) => (giveUp = resolve));
+    // Not permitted to kill it: stop waiting; its watchdog, or this process's exit, ends it.
+    const timer = setTimeout(() => this.#kill() || giveUp(), this.#killAfterMs);
+    await Promise.race([this.#exited, gaveUp]);
     clearTimeout(timer);
   }
 }
@@ -79,6 +144,7 @@ export async function startCollectorProcess(options: CollectorProcessOptions = {
   const child = fork(COLLECTOR_ENTRY, [], {
     execArgv: collectorExecArgv(),
     serialization: 'advanced',
+    env: collectorEnvironment(options),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -103,5 +169,9 @@ export async function startCollectorProcess(options: CollectorProcessOptions = {
     child.once('exit', onExit);
     child.once('error', onError);
   });
-  return new CollectorClient(new ChildTransport(child, options.killAfterMs ?? 5000), 'process', child.pid!);
+  return new CollectorClient(new ChildTransport(child, options.killAfterMs ?? 5000), 'process', child.pid!, {
+    heartbeat: { intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, deadlineMs: options.heartbeatDeadlineMs ?? DEFAULT_HEARTBEAT_DEADLINE_MS },
+    ...(options.requestDeadlineMs !== undefined && { requestMs: options.requestDeadlineMs }),
+    ...(options.requestDeadlinesMs !== undefined && { perOpMs: options.requestDeadlinesMs }),
+  });
 }

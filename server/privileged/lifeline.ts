@@ -8,12 +8,20 @@
  * - bindToParent(): `prctl(PR_SET_PDEATHSIG, SIGKILL)`, then a check that the parent is still
  *   the process that forked it. From then on the kernel SIGKILLs the collector the moment the
  *   web process dies (any way, kill -9 included), even while the collector is stopped or spinning.
- *   The setting survives the web process's setuid (only the collector's own credential changes
- *   would clear it, and it never changes them).
+ *   The kernel sends that signal with the dying parent's credentials and checks them like a
+ *   kill(2): an unprivileged web process (nobody, the sudo user) may not signal a process whose
+ *   real and saved uids are both 0, and the signal is then silently dropped. So the collector
+ *   first sets its saved uid to the web process's uid (`peerUid`; real and effective uid stay 0,
+ *   so it keeps every capability, and files, /proc access and ptrace stay root's). The web
+ *   process can then signal it — deliver the death signal, and SIGKILL a collector that stopped
+ *   answering — as can any other process of that uid, which could already kill the web
+ *   process itself. It is done only when SIGUSR1 has a JavaScript listener (no-inspector-signal.ts):
+ *   SIGUSR1 from that uid must never open the inspector in a root process.
  * - startWatchdog(): a worker thread that SIGKILLs the process when the main thread has not
- *   bumped a shared counter for `periodMs` (its event loop is stuck). The worker never uses its
- *   own event loop (it sleeps in Atomics.wait), writes its one line with a direct write(2), and
- *   is loaded from source text (no file to find, so it also works from a bundle).
+ *   bumped a shared counter for `periodMs` (its event loop is stuck), or when its parent is no
+ *   longer the web process (a second way to die with it). The worker never uses its own event
+ *   loop (it sleeps in Atomics.wait), writes its one line with a direct write(2), and is loaded
+ *   from source text (no file to find, so it also works from a bundle).
  *
  * The environment variables below are how the web process (child.ts) passes settings to the
  * collector it forks; they are read once, at start.
@@ -24,6 +32,8 @@ import koffi from 'koffi';
 
 /** The pid of the web process that forked the collector (set by child.ts). */
 export const PARENT_PID_ENV = 'PROBEBOARD_COLLECTOR_PARENT_PID';
+/** The uid the web process runs as after it drops root (set by child.ts when it will drop). */
+export const PEER_UID_ENV = 'PROBEBOARD_COLLECTOR_PEER_UID';
 /** Watchdog period in ms (tests shorten it; default DEFAULT_WATCHDOG_MS). */
 export const WATCHDOG_ENV = 'PROBEBOARD_COLLECTOR_WATCHDOG_MS';
 /**
@@ -51,10 +61,34 @@ export function envMs(value: string | undefined, fallback: number, min: number):
   return Math.max(min, Number(value));
 }
 
+/** A uid from the environment (1 to 2^32 - 2), else null. */
+export function envUid(value: string | undefined): number | null {
+  if (value === undefined || !/^\d{1,10}$/.test(value)) return null;
+  const uid = Number(value);
+  return uid > 0 && uid < 2 ** 32 - 1 ? uid : null;
+}
+
+/**
+ * Lets processes of `peerUid` signal this root process (saved uid = peerUid) so that the
+ * death signal of an unprivileged parent is delivered; see the module comment.
+ * Returns what went wrong, or null.
+ */
+export function acceptSignalsFrom(peerUid: number): string | null {
+  if (process.geteuid?.() !== 0 || process.getuid?.() !== 0) return null; // not root: the parent's uid is ours already
+  if (process.listenerCount('SIGUSR1') === 0) return `SIGUSR1 has no listener: signals from uid ${peerUid} stay refused (the inspector must not be reachable)`;
+  const libc = koffi.load('libc.so.6');
+  // glibc applies it to every thread of the process. -1 leaves real and effective uid as they are.
+  const setresuid = libc.func('int setresuid(uint32_t ruid, uint32_t euid, uint32_t suid)') as (ruid: number, euid: number, suid: number) => number;
+  const KEEP = 0xffffffff;
+  if (setresuid(KEEP, KEEP, peerUid) !== 0) return `setresuid(-1, -1, ${peerUid}) failed`;
+  return null;
+}
+
 /**
  * Asks the kernel to SIGKILL this process when its parent dies, then checks that the parent
  * is still `expectedParentPid` (if it died before the prctl, nobody would signal us: exit now).
- * Returns an error message instead of throwing when the prctl itself fails.
+ * Call acceptSignalsFrom() first when the parent will drop root. Returns an error message
+ * instead of throwing when the prctl itself fails.
  */
 export function bindToParent(expectedParentPid: number | null): string | null {
   const libc = koffi.load('libc.so.6');
@@ -90,15 +124,31 @@ const STOP = 1;
 /** The worker's program, plain CommonJS: it must not depend on any loader or file path. */
 const WATCHDOG_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
+const { readFileSync, writeSync } = require('node:fs');
 const cells = new Int32Array(workerData.buffer);
 const periodMs = workerData.periodMs;
+const parentPid = workerData.parentPid;
+// process.ppid is not this process's parent in a worker: read it from the kernel.
+const parentNow = () => {
+  try {
+    return Number(readFileSync('/proc/self/stat', 'latin1').replace(/^.*\\) /s, '').split(' ')[1]);
+  } catch {
+    return parentPid;
+  }
+};
+const die = (why) => {
+  try {
+    writeSync(2, 'probeboard collector ' + process.pid + ': watchdog: ' + why + ': killing the collector with SIGKILL so that its probes are detached\\n');
+  } catch {}
+  process.kill(process.pid, 'SIGKILL');
+};
 const checkMs = Math.max(50, Math.min(500, Math.floor(periodMs / 4)));
 let seen = Atomics.load(cells, ${BEATS});
 let changedAt = performance.now();
 for (;;) {
   Atomics.wait(cells, ${STOP}, 0, checkMs);
   if (Atomics.load(cells, ${STOP}) !== 0) break;
+  if (parentPid !== null && parentNow() !== parentPid) die('the web process ' + parentPid + ' is gone');
   const now = performance.now();
   const beats = Atomics.load(cells, ${BEATS});
   if (beats !== seen) {
@@ -107,24 +157,21 @@ for (;;) {
     continue;
   }
   if (now - changedAt >= periodMs) {
-    try {
-      writeSync(2, 'probeboard collector ' + process.pid + ': watchdog: the main thread has not run for ' +
-        ((now - changedAt) / 1000).toFixed(1) + ' s (limit ' + (periodMs / 1000) + ' s): killing the collector with SIGKILL so that its probes are detached\\n');
-    } catch {}
-    process.kill(process.pid, 'SIGKILL');
+    die('the main thread has not run for ' + ((now - changedAt) / 1000).toFixed(1) + ' s (limit ' + (periodMs / 1000) + ' s)');
   }
 }
 `;
 
 /**
  * Starts the watchdog thread. The caller bumps the counter with beat() at least every
- * periodMs / 4 from a timer on the main thread; if no bump is seen for `periodMs` the worker
- * writes one line to stderr and SIGKILLs the whole process.
+ * periodMs / 4 from a timer on the main thread; if no bump is seen for `periodMs`, or the
+ * process's parent is no longer `parentPid` (when given), the worker writes one line to stderr
+ * and SIGKILLs the whole process.
  */
-export function startWatchdog(periodMs: number): Watchdog {
+export function startWatchdog(periodMs: number, parentPid: number | null = null): Watchdog {
   const buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
   const cells = new Int32Array(buffer);
-  const worker = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { buffer, periodMs }, stdout: false, stderr: false });
+  const worker = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { buffer, periodMs, parentPid }, stdout: false, stderr: false });
   // The watchdog must never be what keeps the collector alive.
   worker.unref();
   worker.on('error', (error) => writeSync(2, `probeboard collector: the watchdog thread failed: ${error.message}\n`));

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { ensureTracefs, probeFeature, type FeatureName } from '../libbpf/features.ts';
 
@@ -62,4 +62,40 @@ export function bpftoolShow(kind: 'prog' | 'link' | 'map'): BpfToolEntry[] {
   const out = execFileSync('bpftool', [kind, 'show', '-j'], { encoding: 'utf8' });
   const parsed: unknown = JSON.parse(out.trim() === '' ? '[]' : out);
   return Array.isArray(parsed) ? (parsed as BpfToolEntry[]) : [];
+}
+
+/** BPF link and program ids held by a process's fds (from /proc/PID/fdinfo). */
+export function bpfIdsOf(pid: number): { links: number[]; progs: number[] } {
+  const links = new Set<number>();
+  const progs = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed meanwhile
+    }
+    const link = /^link_id:\s*(\d+)$/m.exec(info);
+    const prog = /^prog_id:\s*(\d+)$/m.exec(info);
+    if (link) links.add(Number(link[1]));
+    if (prog) progs.add(Number(prog[1]));
+  }
+  return { links: [...links], progs: [...progs] };
+}
+
+/** Perf-event attachments (uprobes) on `file`, any process, as their fd types (`uprobe`, `uretprobe`). */
+export function uprobesOn(file: string): string[] {
+  const out = execFileSync('bpftool', ['perf', 'show', '-j'], { encoding: 'utf8' });
+  const all = JSON.parse(out.trim() === '' ? '[]' : out) as { fd_type: string; filename?: string }[];
+  return all.filter((e) => e.filename === file).map((e) => e.fd_type);
+}
+
+/** tracefs uprobe_events/kprobe_events lines that mention any of `needles` (libbpf's legacy names carry the pid). */
+export function tracefsEntries(needles: string[]): string[] {
+  const found: string[] = [];
+  for (const file of ['/sys/kernel/tracing/uprobe_events', '/sys/kernel/tracing/kprobe_events']) {
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) if (line && needles.some((n) => line.includes(n))) found.push(`${file}: ${line}`);
+  }
+  return found;
 }
