@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
 import { countNodes, treeToFolded } from '../../lib/flame/tree.ts';
 import { foldedFromIntervals } from './folded.ts';
@@ -231,4 +233,92 @@ test('same view between pushes reuses the snapshot; a push or a moved clock rebu
   const b = pw.build(view('10s'), T0 + 2000);
   assert.notEqual(b, a);
   assert.equal(b.totalSamples, a.totalSamples * 2 + 1);
+});
+
+test('20,000 short-lived processes (each its own comm, seen once) keep the stack table bounded; totals stay exact', () => {
+  const maxColdStacks = 1000;
+  const w = new ProfileWindow({ maxColdStacks });
+  const PIDS = 20_000;
+  let liveBound = 0;
+  let heavy = '';
+  for (let i = 0; i < PIDS; i++) {
+    const pid = 10_000 + i;
+    // One interval per second; process `pid` runs within it only. One of them is heavy.
+    const count = i === 123 ? 500 : 1;
+    if (i === 123) heavy = `job-${pid}`;
+    w.push(interval(T0 + (i + 1) * 1000, [
+      sample(`job-${pid}`, pid, 'main;work', 'do_syscall_64', count),
+      sample('swapper/0', 0, '', 'cpu_idle', 2),
+      sample('cc1', 300, 'main;parse', '', 1, { kernel: 'fault' }),
+    ]));
+    // Stacks of the last 60 s (61 intervals x 3) plus at most maxColdStacks older ones (and the folded ones).
+    liveBound = Math.max(liveBound, w.distinctStacks);
+  }
+  assert.ok(liveBound <= 61 * 3 + maxColdStacks + 2, `stack table stayed within bound: at most ${liveBound} stacks`);
+  assert.ok(w.compactions >= (PIDS - maxColdStacks) / maxColdStacks, `compacted ${w.compactions} times`);
+
+  const endMs = T0 + PIDS * 1000;
+  const all = w.build(view('all'), endMs, { maxNodes: Infinity });
+  assert.equal(all.totalSamples, PIDS * 4 + 499, 'every sample since start is still counted');
+  checkTree(all.tree);
+  const folded = all.tree.c!.find((c) => c.n === '[earlier stacks]');
+  assert.ok(folded && folded.k === 'x', 'older light stacks are folded under the root');
+  assert.equal(all.tree.c!.filter((c) => c.n === '[earlier stacks]').length, 1, 'one folded frame, however many compactions');
+  assert.ok(all.tree.c!.some((c) => c.n === heavy && c.v === 500), 'the heaviest older process keeps its own frames');
+  assert.ok(all.tree.c!.some((c) => c.n === 'cc1' && c.v === PIDS), 'a process seen all along keeps its frames');
+  assert.equal(w.build(view('all', 'user', true), endMs, { maxNodes: Infinity }).totalSamples, PIDS * 2 + 499, 'hideIdle still applies to folded samples');
+  assert.equal(w.build(view('all', 'kernel', true), endMs, { maxNodes: Infinity }).totalSamples, PIDS * 2 + 499);
+
+  // The live windows lost nothing: the last 60 processes are there by name.
+  const recent = w.build(view('60s'), endMs, { maxNodes: Infinity });
+  assert.equal(recent.totalSamples, 60 * 4);
+  assert.ok(recent.tree.c!.some((c) => c.n === `job-${10_000 + PIDS - 1}`));
+  assert.ok(!recent.tree.c!.some((c) => c.n === '[earlier stacks]'), 'folded samples are older than any window but all');
+});
+
+test('compaction changes no view: every window, mode and idle setting builds the same tree before and after', () => {
+  const w = new ProfileWindow({ maxColdStacks: 1_000_000 }); // compacted by hand below
+  const all: ReturnType<typeof interval>[] = [];
+  for (let i = 0; i < 90; i++) {
+    const it = interval(T0 + (i + 1) * 1000, [...mixed(i), sample(`short-${i}`, 1000 + i, 'main;run', 'do_exit', 1)]);
+    all.push(it);
+    w.push(it);
+  }
+  const endMs = T0 + 90 * 1000;
+  const views = (['10s', '60s'] as const).flatMap((win) => (['all', 'user', 'kernel'] as const).flatMap((mode) => [view(win, mode, false), view(win, mode, true)]));
+  const before = views.map((v) => treeToFolded(w.build(v, endMs, { maxNodes: Infinity, reuse: false }).tree));
+  const allBefore = w.build(view('all'), endMs, { maxNodes: Infinity, reuse: false }).totalSamples;
+  const stacksBefore = w.distinctStacks;
+  w.compact(); // keeps every stack (all are within the bound)
+  assert.equal(w.distinctStacks, stacksBefore);
+  assert.deepEqual(views.map((v) => treeToFolded(w.build(v, endMs, { maxNodes: Infinity, reuse: false }).tree)), before);
+  assert.equal(treeToFolded(w.build(view('all'), endMs, { maxNodes: Infinity }).tree), foldedFromIntervals(all));
+
+  const small = new ProfileWindow({ maxColdStacks: 2 });
+  for (const it of all) small.push(it);
+  small.compact();
+  assert.deepEqual(views.map((v) => treeToFolded(small.build(v, endMs, { maxNodes: Infinity, reuse: false }).tree)), before, 'windows keep every stack of the last 60 s');
+  assert.equal(small.build(view('all'), endMs, { maxNodes: Infinity }).totalSamples, allBefore);
+  small.push(interval(endMs + 1000, mixed(7)));
+  assert.equal(small.build(view('all'), endMs + 1000, { maxNodes: Infinity }).totalSamples, allBefore + mixed(7).reduce((n, s) => n + s.count, 0), 'pushes after a compaction count as before');
+});
+
+test('memory per new process does not accumulate: the heap after 40,000 short-lived processes is that after 20,000', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const w = new ProfileWindow({ maxColdStacks: 1000 });
+  const run = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      w.push(interval(T0 + (i + 1) * 1000, [sample(`job-${i}`, 10_000 + i, 'main;work;step', 'entry_SYSCALL_64;do_syscall_64', 1)]));
+    }
+  };
+  run(0, 20_000);
+  gc();
+  const at20k = process.memoryUsage().heapUsed;
+  run(20_000, 40_000);
+  gc();
+  const at40k = process.memoryUsage().heapUsed;
+  const perProcess = (at40k - at20k) / 20_000;
+  console.log(`heap: ${(at20k / 2 ** 20).toFixed(1)} MiB after 20,000 processes, ${(at40k / 2 ** 20).toFixed(1)} MiB after 40,000 (${perProcess.toFixed(0)} bytes per process), ${w.distinctStacks} stacks kept`);
+  assert.ok(perProcess < 100, `${perProcess.toFixed(0)} bytes kept per new process (unbounded, this was ~2,300)`);
 });

@@ -13,8 +13,11 @@
  * Nothing re-walks raw samples.
  *
  * Memory: intervals are kept for at most 60 s (by their endMs); the 'all' window is a running
- * cumulative count per distinct stack. The stack table and tries grow with the number of
- * distinct stacks ever seen (call reset() when the target changes).
+ * cumulative count per distinct stack. The stack table and tries hold the stacks of the last
+ * 60 s plus at most `maxColdStacks` older ones: when more accumulate (e.g. many short-lived
+ * processes, each a new `comm` and so new stacks), compact() keeps the heaviest older stacks and
+ * folds the rest into one `[earlier stacks]` frame under the root, so the 'all' totals stay
+ * exact while memory stays bounded by what the last minute saw.
  */
 import type { FlameNode, FrameKind, ProfileHealth, StackMode, TimeWindow, ViewSettings } from '../../lib/protocol.ts';
 import { compareFrames } from '../../lib/flame/tree.ts';
@@ -31,6 +34,18 @@ export const RETENTION_MS = 60_000;
 export const DEFAULT_MAX_NODES = 10_000;
 /** Name of the synthetic node that holds a parent's too-narrow children. */
 export const PRUNED_NAME = '[pruned]';
+/** Name of the synthetic frame (under the root) that holds the samples of folded older stacks. */
+export const FOLDED_NAME = '[earlier stacks]';
+/** Default most stacks not seen in the last 60 s that are kept with their own frames. */
+export const DEFAULT_MAX_COLD_STACKS = 10_000;
+
+export interface ProfileWindowOptions {
+  /**
+   * Most stacks not seen within the retention (60 s) kept with their frames (>= 2). Past it,
+   * compact() keeps the heaviest half of them and folds the others into `[earlier stacks]`.
+   */
+  maxColdStacks?: number;
+}
 
 export interface BuildOptions {
   /**
@@ -184,6 +199,8 @@ export class ProfileWindow {
   private tries = new Map<StackMode, FrameTrie>();
   private stackIndex = new Map<number | string, number>();
   private stackIdle: number[] = [];
+  /** Per stack: frames of its 'all' path that are user frames (after the comm), to rebuild it. */
+  private stackUserLength: number[] = [];
   private stackLeaf = new Map<StackMode, number[]>();
   private intervals: StoredInterval[] = [];
   /** Absolute index of intervals[0]. */
@@ -198,8 +215,15 @@ export class ProfileWindow {
   private cache = new Map<string, ProfileSnapshot>();
   /** Sender stack id -> stack id here, for intervals pushed with StackRefs. */
   private known: KnownStacks | null = null;
+  private readonly maxColdStacks: number;
+  /** compact() runs when the stack table grows past this. */
+  private compactAt: number;
+  /** Times compact() ran since start or reset (tests, health). */
+  compactions = 0;
 
-  constructor() {
+  constructor(options: ProfileWindowOptions = {}) {
+    this.maxColdStacks = Math.max(2, Math.floor(options.maxColdStacks ?? DEFAULT_MAX_COLD_STACKS));
+    this.compactAt = this.maxColdStacks;
     this.reset();
   }
 
@@ -210,6 +234,7 @@ export class ProfileWindow {
     this.stackLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
     this.stackIndex = new Map();
     this.stackIdle = [];
+    this.stackUserLength = [];
     this.intervals = [];
     this.base = 0;
     this.windows = new Map([
@@ -223,6 +248,8 @@ export class ProfileWindow {
     this.version++;
     this.cache.clear();
     this.known = null;
+    this.compactions = 0;
+    this.compactAt = this.maxColdStacks;
   }
 
   /** Intervals currently kept (at most 60 s worth). */
@@ -276,6 +303,102 @@ export class ProfileWindow {
     if (this.firstStartMs === undefined || interval.startMs < this.firstStartMs) this.firstStartMs = interval.startMs;
     if (this.lastEndMs === undefined || interval.endMs > this.lastEndMs) this.lastEndMs = interval.endMs;
     this.expire(this.lastEndMs - RETENTION_MS);
+    if (this.stackIdle.length > this.compactAt) this.compact();
+  }
+
+  /**
+   * Bounds the stack table: every stack of a kept interval (the last 60 s) stays, with the
+   * heaviest `maxColdStacks / 2` older ones (by samples since start); the other older stacks are
+   * folded into one `[earlier stacks]` frame under the root (one per idle flag, so hideIdle still
+   * applies), which keeps their samples in the 'all' window. Frame table and tries are rebuilt
+   * from the stacks kept, so names of folded stacks (e.g. of exited processes) are freed too.
+   * O(stacks x depth); push() runs it when the table passes `compactAt`, which it then sets so
+   * that runs stay rare (amortized O(depth) per new stack).
+   */
+  compact(): void {
+    const stacks = this.stackIdle.length;
+    const live = new Uint8Array(stacks);
+    for (const interval of this.intervals) for (const id of interval.stackIds) live[id] = 1;
+    const cumulative = this.cumulative.counts;
+    // Folded stacks of an earlier compaction fold again (into the new table's folded stacks).
+    const folded = new Set([this.stackIndex.get('folded,0'), this.stackIndex.get('folded,1')]);
+    const cold: number[] = [];
+    for (let id = 0; id < stacks; id++) if (!live[id] && !folded.has(id)) cold.push(id);
+    const keepCold = Math.floor(this.maxColdStacks / 2);
+    const keep = Uint8Array.from(live);
+    if (cold.length > keepCold) {
+      // Heaviest first; among equals the newer (higher id) stays.
+      cold.sort((a, b) => (cumulative[b] ?? 0) - (cumulative[a] ?? 0) || b - a);
+      for (let i = 0; i < keepCold; i++) keep[cold[i]] = 1;
+    } else {
+      for (const id of cold) keep[id] = 1;
+    }
+
+    // Rebuild each kept stack as a sample: its 'all' path is comm, user frames, kernel frames
+    // (lost-stack markers are ordinary 'x' frames there, and intern back to the same path).
+    const oldFrames = this.frames;
+    const oldAll = this.tries.get('all')!;
+    const oldLeaves = this.stackLeaf.get('all')!;
+    const oldIdle = this.stackIdle;
+    const oldUserLength = this.stackUserLength;
+    const rebuilt: SymbolizedInterval['samples'] = [];
+    const keptIds: number[] = [];
+    for (let id = 0; id < stacks; id++) {
+      if (!keep[id]) continue;
+      const path: { name: string; kind: FrameKind }[] = [];
+      for (let node = oldLeaves[id]; node > 0; node = oldAll.parent[node]) {
+        const entry = oldFrames.entry(oldAll.frame[node]);
+        path.push({ name: entry.n, kind: entry.k });
+      }
+      path.reverse();
+      const userLength = oldUserLength[id];
+      rebuilt.push({ pid: oldIdle[id] === 1 ? 0 : 1, comm: path[0].name, user: path.slice(1, 1 + userLength), kernel: path.slice(1 + userLength), count: 1 });
+      keptIds.push(id);
+    }
+
+    this.frames = new FrameTable();
+    this.tries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
+    this.stackLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
+    this.stackIndex = new Map();
+    this.stackIdle = [];
+    this.stackUserLength = [];
+    const newId = new Int32Array(stacks).fill(-1);
+    for (let i = 0; i < rebuilt.length; i++) newId[keptIds[i]] = this.internSample(rebuilt[i]);
+    for (let id = 0; id < stacks; id++) if (newId[id] < 0) newId[id] = this.foldedStack(oldIdle[id]);
+
+    for (const interval of this.intervals) {
+      for (let i = 0; i < interval.stackIds.length; i++) interval.stackIds[i] = newId[interval.stackIds[i]];
+    }
+    const remap = (counts: WindowCounts) => {
+      const next = new Float64Array(Math.max(1024, this.stackIdle.length));
+      const old = counts.counts;
+      for (let id = 0; id < Math.min(stacks, old.length); id++) if (old[id] !== 0) next[newId[id]] += old[id];
+      counts.counts = next;
+    };
+    for (const window of this.windows.values()) remap(window);
+    remap(this.cumulative);
+
+    this.known = null; // sender ids mapped to the old numbering
+    this.version++;
+    this.cache.clear();
+    this.compactions++;
+    let liveCount = 0;
+    for (let id = 0; id < stacks; id++) liveCount += live[id];
+    this.compactAt = Math.max(liveCount + this.maxColdStacks + 2, 2 * this.stackIdle.length);
+  }
+
+  /** The stack that holds folded older stacks' samples (created on first use). */
+  private foldedStack(idle: number): number {
+    const key = `folded,${idle}`;
+    let id = this.stackIndex.get(key);
+    if (id !== undefined) return id;
+    id = this.stackIdle.length;
+    this.stackIndex.set(key, id);
+    this.stackIdle.push(idle);
+    this.stackUserLength.push(0);
+    const frame = this.frames.id(FOLDED_NAME, 'x');
+    for (const mode of MODES) this.stackLeaf.get(mode)!.push(this.tries.get(mode)!.leaf([frame]));
+    return id;
   }
 
   /**
@@ -361,6 +484,7 @@ export class ProfileWindow {
     id = this.stackIdle.length;
     this.stackIndex.set(key, id);
     this.stackIdle.push(idle);
+    this.stackUserLength.push(userLength);
     const commId = frames.id(sample.comm, 'p');
     const user = sample.userStackError
       ? [frames.id(lostStackName(sample.userStackError), 'x')]
