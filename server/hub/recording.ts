@@ -83,7 +83,8 @@ export function flameOfRecording(
   maxNodes = 1_000_000,
 ): { tree: FlameNode; totalSamples: number; intervals: number } {
   const info = store.getRecording(recordingId);
-  const window = new ProfileWindow();
+  // Exact for every stack of the range (no folding of older stacks): this window lives for one request.
+  const window = new ProfileWindow({ maxColdStacks: Infinity });
   let intervals = 0;
   let lastEndMs = info.startedAtMs;
   const bounds = range === null ? {} : { fromMs: info.startedAtMs + range.fromMs, toMs: info.startedAtMs + range.toMs };
