@@ -2,9 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { withTokenHidden } from './serve.ts';
+import { tempCheckout } from '../testing/checkout.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -71,4 +73,73 @@ test('export turns folded stacks into svg, json, speedscope and normalized folde
   const bad = path.join(dir, 'bad.folded');
   writeFileSync(bad, 'app;main 3\nthis line has no count\n');
   assertUsageError(['export', '--input', bad, '--format', 'svg'], /line 2/);
+});
+
+/** Runs a checkout copy's bin; one line on stderr expected when it refuses. */
+function runCopy(bin: string, args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, lines: result.stderr.trim().split('\n') };
+}
+
+function assertRefused(result: ReturnType<typeof runCopy>, reason: RegExp, what: string) {
+  assert.equal(result.code, 2, `${what}: exits 2 (stderr: ${result.stderr})`);
+  assert.equal(result.lines.length, 1, `${what}: one line on stderr: ${result.stderr}`);
+  assert.match(result.lines[0], reason, what);
+  assert.match(result.lines[0], /`npm run build` as .* \(not root\)/, `${what}: names the command that builds it`);
+}
+
+test('bin runs only a complete, fresh build: missing or stale dist/ is refused with the command that builds it', (t) => {
+  const copy = tempCheckout();
+  t.after(copy.cleanup);
+  assert.equal(runCopy(copy.bin, ['--help']).code, 0, 'a fresh build runs');
+
+  copy.age(copy.serverSource, 60);
+  assertRefused(runCopy(copy.bin, ['--help']), /the build in .*dist is stale \(server\/input\.ts changed since\)/, 'a source newer than the bundle');
+  copy.age(copy.serverSource, -3600);
+  assert.equal(runCopy(copy.bin, ['--help']).code, 0, 'fresh again');
+
+  rmSync(path.join(copy.root, copy.serverSource));
+  assertRefused(runCopy(copy.bin, ['--help']), /stale \(server\/input\.ts is gone since\)/, 'a source that is gone');
+  writeFileSync(path.join(copy.root, copy.serverSource), '');
+  copy.age(copy.serverSource, -3600);
+
+  const collector = path.join(copy.root, 'dist', 'collector.js');
+  const saved = readFileSync(collector);
+  rmSync(collector);
+  assertRefused(runCopy(copy.bin, ['--help']), /no complete build \(.*collector\.js is missing\)/, 'no collector bundle');
+  writeFileSync(collector, saved);
+
+  chmodSync(path.join(copy.root, 'dist', 'cli.js'), 0o664);
+  assertRefused(runCopy(copy.bin, ['--help']), /refusing to run .*cli\.js: other users may write it \(mode 664\)/, 'a group-writable bundle');
+  chmodSync(path.join(copy.root, 'dist', 'cli.js'), 0o644);
+  chmodSync(path.join(copy.root, 'dist'), 0o777);
+  assertRefused(runCopy(copy.bin, ['--help']), /refusing to run .*dist: other users may write it \(mode 777\)/, 'a world-writable dist/');
+  chmodSync(path.join(copy.root, 'dist'), 0o755);
+  assert.equal(runCopy(copy.bin, ['--help']).code, 0, 'runs again once repaired');
+
+  rmSync(path.join(copy.root, 'dist'), { recursive: true });
+  assertRefused(runCopy(copy.bin, ['--help']), /no build \(.*dist is missing\)/, 'no dist/');
+});
+
+test('serve builds nothing: a stale or missing dashboard build is refused with one line, out/ untouched', (t) => {
+  const copy = tempCheckout();
+  t.after(copy.cleanup);
+  const index = path.join(copy.root, 'out', 'index.html');
+  const before = statSync(index).mtimeMs;
+  copy.age(copy.dashboardSource, 60);
+  assertRefused(runCopy(copy.bin, ['serve', '--port', '0']), /dashboard build in .*out is stale \(app\/page\.tsx changed since\).*--no-build/, 'a dashboard source newer than out/');
+  copy.age(copy.dashboardSource, -3600);
+  copy.age('app', 60);
+  assertRefused(runCopy(copy.bin, ['serve', '--port', '0']), /stale \(app changed since\)/, 'a page added to app/');
+  assert.equal(statSync(index).mtimeMs, before, 'out/ was not rebuilt');
+  assert.equal(existsSync(path.join(copy.root, '.next')), false, 'no next build ran (.next/)');
+
+  rmSync(path.join(copy.root, 'out'), { recursive: true });
+  assertRefused(runCopy(copy.bin, ['serve', '--port', '0', '--no-build']), /the dashboard is not built \(no .*out\/index\.html\)/, 'no out/, even with --no-build');
+});
+
+test('--token is hidden from the rewritten command line in both spellings', () => {
+  assert.deepEqual(withTokenHidden(['--port', '1', '--token', 'secret-123', '--no-build']), ['--port', '1', '--token', '<hidden>', '--no-build']);
+  assert.deepEqual(withTokenHidden(['--token=secret-123']), ['--token=<hidden>']);
+  assert.deepEqual(withTokenHidden(['--port', '1']), ['--port', '1']);
 });
