@@ -187,7 +187,8 @@ export function collectorStalledReason(deadlineMs: number): string {
 /** A request rejected because its reply did not come within its deadline. */
 export class CollectorDeadlineError extends Error {}
 
-const formatSeconds = (ms: number) => `${Number((ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1))} s`;
+/** A duration as people read it: `150 ms`, `2 s`, `2.5 s`. */
+const formatSeconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${Number((ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1))} s`);
 
 interface Pending {
   resolve(value: unknown): void;
@@ -264,7 +265,6 @@ export class CollectorClient implements CollectorBackend {
         this.#abandon(id);
         reject(new CollectorDeadlineError(`the collector did not answer ${command.op} within ${formatSeconds(deadlineMs)}: the request was abandoned`));
       }, deadlineMs);
-      timer.unref();
       this.#pending.set(id, {
         resolve: (value) => {
           clearTimeout(timer);

@@ -13,7 +13,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +54,13 @@ async function serve(port: number, env: Record<string, string | undefined> = {})
     if (value === undefined) delete childEnv[key];
     else childEnv[key] = value;
   }
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--no-build'], {
+  // A data directory of its own: serve refuses one owned by another web user (the previous test's nobody).
+  // serve creates it (inside a root-owned directory the web user may enter) and gives it to the web user.
+  const parentDir = mkdtempSync(path.join(tmpdir(), 'pb-split-data-'));
+  chmodSync(parentDir, 0o755);
+  const dataDir = path.join(parentDir, 'data');
+  cleanups.push(() => rmSync(parentDir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--no-build', '--data-dir', dataDir], {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -257,7 +264,9 @@ test('serve runs the web process without root or capabilities; kill -9 of the co
       assert.equal(field(status, 'CapPrm'), '0000000000000000', `thread ${task}: CapPrm 0`);
     }
     const collector = statusOf(served.collectorPid);
-    assert.equal(field(collector, 'Uid').split(/\s+/)[1], '0', 'the collector keeps root');
+    // Real, effective and fs uid root; the saved uid is the web process's, so that the kernel may
+    // deliver its death signal and the web process may kill a collector that stopped answering.
+    assert.deepEqual(field(collector, 'Uid').split(/\s+/), ['0', '0', '65534', '0'], 'the collector keeps root');
     assert.notEqual(field(collector, 'CapEff'), '0000000000000000');
     assert.equal(field(collector, 'PPid'), String(served.webPid), 'the collector is the web process\'s child');
 
