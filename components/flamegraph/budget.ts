@@ -1,48 +1,47 @@
 /**
- * How many frames to draw. d3-flame-graph keeps one SVG group (g, rect, foreignObject, div) per
- * drawn frame and rewrites all of them on every update, so the cost of a live update grows with
- * the frames on screen, not with the tree. Frames narrower than a pixel are never drawn; beyond
- * that, when more than `budget` frames would be drawn, only the widest `budget` are (the
- * threshold is a width in px, so what is left out is the thinnest slivers). The status line
- * shows drawn vs. received nodes, so the cut is visible.
+ * Which frames are drawn: a pixel-width budget. Every frame at least MIN_FRAME_PX wide at the
+ * current width and zoom is drawn; narrower ones are not (they would be sub-pixel slivers). There
+ * is no cap on the count: a frame many pixels wide is never hidden to save time, however many
+ * frames the tree has. The status line shows drawn vs. received nodes, so the cut is visible.
+ *
+ * Labels: d3-flame-graph 5 shows a frame's name only from LABEL_MIN_PX; narrower frames carry no
+ * label element at all (chart.ts), which is most of them.
  */
 import type { FlameNode } from '../../lib/protocol.ts';
 import { findByPath, type ZoomPath } from './zoom.ts';
 
-/**
- * Default most frames drawn at once. bench/render (10,000-node tree, 1368 px): 600 frames apply
- * and paint in a median 39 ms, 1000 frames in 65 ms; the target is under 50 ms.
- */
-export const DEFAULT_DRAW_BUDGET = 600;
-/** Frames narrower than this (CSS px) are never drawn. */
+/** Frames narrower than this (CSS px) are not drawn; frames this wide or wider always are. */
 export const MIN_FRAME_PX = 1;
 
-export interface DrawPlan {
-  /** Pass to d3-flame-graph's minFrameSize: frames must be wider than this (px). */
-  minFramePx: number;
-  /** Frames that will be drawn (ancestors of a zoomed frame included). */
-  drawn: number;
+/**
+ * The `minFrameSize` that makes d3-flame-graph draw every frame at least `minPx` wide: it draws
+ * frames strictly wider than its setting, so this is just under `minPx` (1e-6 px: below what
+ * floating-point layout error could move a frame across, far below anything visible).
+ */
+export function d3MinFrameSize(minPx = MIN_FRAME_PX): number {
+  return minPx - 1e-6;
 }
 
-export function planDraw(tree: FlameNode, zoom: ZoomPath, widthPx: number, budget = DEFAULT_DRAW_BUDGET): DrawPlan {
+/** d3-flame-graph 5 hides the label of frames narrower than this (CSS px); so do we. */
+export const LABEL_MIN_PX = 35;
+
+/**
+ * Frames at least `minPx` wide when `tree` is drawn `widthPx` wide zoomed at `zoom` (the zoomed
+ * frame spans the width; its ancestors, drawn faded, count too). The drawn count the status line
+ * and bench/render.ts compare with.
+ */
+export function countFramesAtLeast(tree: FlameNode, zoom: ZoomPath, widthPx: number, minPx = MIN_FRAME_PX): number {
   const focus = findByPath(tree, zoom) ?? tree;
-  if (focus.v <= 0) return { minFramePx: MIN_FRAME_PX, drawn: zoom.length + 1 };
+  const ancestors = focus === tree ? 0 : zoom.length;
+  if (focus.v <= 0) return ancestors + 1;
   const scale = widthPx / focus.v;
-  const widths: number[] = [];
+  let count = 0;
   const stack: FlameNode[] = [focus];
   while (stack.length > 0) {
     const node = stack.pop()!;
-    const w = node.v * scale;
-    if (w <= MIN_FRAME_PX) continue; // children are never wider than their parent
-    widths.push(w);
+    if (node.v * scale < minPx) continue; // children are never wider than their parent
+    count++;
     if (node.c) for (const child of node.c) stack.push(child);
   }
-  const ancestors = zoom.length;
-  const room = Math.max(1, budget - ancestors);
-  if (widths.length <= room) return { minFramePx: MIN_FRAME_PX, drawn: widths.length + ancestors };
-  widths.sort((a, b) => b - a);
-  const cut = widths[room - 1];
-  let drawn = 0;
-  for (const w of widths) if (w > cut) drawn++;
-  return { minFramePx: cut, drawn: drawn + ancestors };
+  return count + ancestors;
 }

@@ -7,6 +7,8 @@
  * - Search highlighting is done in the colour mapper, so a new tree needs no second pass
  *   through `chart.search()` (which would lay the graph out twice per update).
  * - Zoom is re-applied to each new tree before layout (see zoom.ts).
+ * - Every frame at least 1 px wide is drawn (budget.ts); only frames wide enough for a label
+ *   (LABEL_MIN_PX) keep d3-flame-graph's label element, so most frames are a <g> and a <rect>.
  * No React here; FlameGraph.tsx owns the lifecycle.
  */
 import flamegraph, { type FlameGraph, type FlameGraphNode } from 'd3-flame-graph';
@@ -16,7 +18,7 @@ import { frameColor } from '../../lib/flame/colors.ts';
 import { applyZoomFlags, pathOfNode, samePath, type ZoomPath, type ZoomStep } from './zoom.ts';
 import { frameMatcher, HIGHLIGHT_COLOR } from './search.ts';
 import { IMMEDIATE_CLASS, installImmediateTransitions } from './immediate.ts';
-import { DEFAULT_DRAW_BUDGET, MIN_FRAME_PX, planDraw } from './budget.ts';
+import { d3MinFrameSize, LABEL_MIN_PX, MIN_FRAME_PX } from './budget.ts';
 
 installImmediateTransitions();
 
@@ -40,7 +42,7 @@ export interface FlameChartCallbacks {
   onZoom(path: ZoomStep[]): void;
   /** Pointer over a frame (viewport coordinates of the pointer), or null when it left. */
   onHover(info: HoverInfo | null, at?: { x: number; y: number }): void;
-  /** After each draw: frames drawn (see budget.ts). */
+  /** After each draw: frames drawn (every frame at least 1 px wide: see budget.ts). */
   onDrawn?(drawn: number): void;
 }
 
@@ -54,12 +56,17 @@ export class FlameChart {
   private match: ((name: string) => boolean) | null = null;
   private marked: ZoomPath | null = null;
   private mounted = false;
-  private minFramePx = MIN_FRAME_PX;
+  /** Frames on screen after the last draw. */
+  private drawnFrames = 0;
 
+  /**
+   * `minFramePx`: draw frames at least this wide (CSS px). The dashboard keeps MIN_FRAME_PX (every
+   * frame of 1 px or more); bench/render.ts sets more to measure what fewer SVG frames cost.
+   */
   constructor(
     container: HTMLElement,
     private readonly callbacks: FlameChartCallbacks,
-    private readonly drawBudget = DEFAULT_DRAW_BUDGET,
+    { minFramePx = MIN_FRAME_PX }: { minFramePx?: number } = {},
   ) {
     this.container = container;
     container.classList.add(IMMEDIATE_CLASS);
@@ -68,8 +75,8 @@ export class FlameChart {
       .cellHeight(CELL_HEIGHT)
       .minHeight(MIN_HEIGHT_PX)
       .transitionDuration(0)
-      // Which frames are drawn: see budget.ts (set for every update in plan()).
-      .minFrameSize(MIN_FRAME_PX)
+      // Which frames are drawn: every frame at least minFramePx wide (1 px in the dashboard: budget.ts).
+      .minFrameSize(d3MinFrameSize(minFramePx))
       .sort(false) // the server sends children sorted by name: stable layout between updates
       .resetHeightOnZoom(true) // recompute the height on every update: depth changes live
       .setColorMapper((d) => this.color(d))
@@ -80,9 +87,7 @@ export class FlameChart {
       .onClick((d) => {
         // d3-flame-graph has already zoomed the drawing; remember where, for later updates.
         this.zoom = pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0]);
-        // The zoomed view has other frames wide enough to draw: redo the plan if it changed.
-        if (this.tree && this.plan()) this.chart.update();
-        this.mark();
+        this.afterDraw();
         this.callbacks.onZoom(this.zoom);
       });
   }
@@ -95,14 +100,13 @@ export class FlameChart {
     if (tree === this.tree && samePath(zoom, this.zoom)) return this.zoom;
     this.zoom = applyZoomFlags(tree, zoom);
     this.tree = tree;
-    this.plan();
     if (!this.mounted) {
       select(this.container).datum(tree).call(this.chart as never);
       this.mounted = true;
     } else {
       this.chart.update(tree);
     }
-    this.mark();
+    this.afterDraw();
     return this.zoom;
   }
 
@@ -111,23 +115,22 @@ export class FlameChart {
     const width = Math.max(100, Math.floor(px));
     if (width === this.chart.width()) return;
     this.chart.width(width);
-    if (this.tree) this.plan();
     if (this.mounted) this.chart.update();
-    this.mark();
+    this.afterDraw();
   }
 
   setInverted(inverted: boolean): void {
     if (inverted === this.chart.inverted()) return;
     this.chart.inverted(inverted);
     if (this.mounted) this.chart.update();
-    this.mark();
+    this.afterDraw();
   }
 
   /** Highlights frames matching `query` (same matching as lib/flame/search.ts). */
   setSearch(query: string): void {
     this.match = frameMatcher(query);
     if (this.mounted) this.chart.update();
-    this.mark();
+    this.afterDraw();
   }
 
   /** Outlines the frame at `path` (names; kinds when given), on this and later updates; null: none. */
@@ -142,23 +145,55 @@ export class FlameChart {
     this.tree = null;
   }
 
-  /** Applies the outline of `marked` to the drawn frames (drawn frames only: at most the budget). */
+  /** Frames on screen after the last draw (the g elements d3-flame-graph keeps). */
+  drawn(): number {
+    return this.drawnFrames;
+  }
+
+  /** After d3-flame-graph drew: labels only where they fit, the outline, the drawn count. */
+  private afterDraw(): void {
+    if (!this.mounted) return;
+    this.drawnFrames = this.fitLabels();
+    this.mark();
+    this.callbacks.onDrawn?.(this.drawnFrames);
+  }
+
+  /**
+   * d3-flame-graph gives every frame a label (foreignObject + div) and updates all of them on every
+   * update, though it shows the text only from LABEL_MIN_PX. Most frames are narrower: their label
+   * element is removed (d3-flame-graph's update skips frames without one), and a frame that grew
+   * wide enough gets one back, built as d3-flame-graph builds it. Returns the frames drawn.
+   */
+  private fitLabels(): number {
+    const svg = this.container.querySelector('svg');
+    if (!svg) return 0;
+    const width = this.chart.width();
+    let frames = 0;
+    for (let g = svg.firstElementChild; g !== null; g = g.nextElementSibling) {
+      const d = (g as Element & { __data__?: Node }).__data__;
+      if (g.localName !== 'g' || !d) continue;
+      frames++;
+      const last = g.lastElementChild;
+      const label = last !== null && last.localName === 'foreignObject' ? last : null;
+      // d3-flame-graph's layout spans [0, 1] (its partition's size), so a frame is (x1 - x0) * width px.
+      const px = (d.x1 - d.x0) * width;
+      if (px < LABEL_MIN_PX) label?.remove();
+      else if (label === null) g.appendChild(labelElement(d.data.n, px));
+    }
+    return frames;
+  }
+
+  /** Applies the outline of `marked` to the drawn frames. */
   private mark(): void {
     if (!this.mounted) return;
     const target = this.marked;
+    if (target === null) {
+      for (const frame of this.container.querySelectorAll('g.pb-marked')) frame.classList.remove('pb-marked');
+      return;
+    }
     select(this.container)
       .selectAll<SVGGElement, Node>('g.frame')
       .classed('pb-marked', (d) => target !== null && d.depth === target.length && isAt(d, target));
-  }
-
-  /** Sets minFrameSize for the current tree, zoom and width; true when it changed. */
-  private plan(): boolean {
-    const { minFramePx, drawn } = planDraw(this.tree!, this.zoom, this.chart.width(), this.drawBudget);
-    this.callbacks.onDrawn?.(drawn);
-    if (minFramePx === this.minFramePx) return false;
-    this.minFramePx = minFramePx;
-    this.chart.minFrameSize(minFramePx);
-    return true;
   }
 
   private tooltipBridge() {
@@ -198,6 +233,23 @@ export class FlameChart {
     const pct = total > 0 ? ((100 * d.data.v) / total).toFixed(2) : '0';
     return `${d.data.n}\n${d.data.v} samples (${pct}%)`;
   }
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const XHTML_NS = 'http://www.w3.org/1999/xhtml';
+
+/** A frame's label as d3-flame-graph 5 builds and updates it (foreignObject > div, text = name). */
+function labelElement(name: string, widthPx: number): SVGForeignObjectElement {
+  const label = document.createElementNS(SVG_NS, 'foreignObject');
+  label.setAttribute('width', String(widthPx));
+  label.setAttribute('height', String(CELL_HEIGHT));
+  label.style.setProperty('pointer-events', 'none');
+  const div = document.createElementNS(XHTML_NS, 'div') as HTMLDivElement;
+  div.setAttribute('class', 'd3-flame-graph-label');
+  div.style.setProperty('display', 'block');
+  div.textContent = name;
+  label.appendChild(div);
+  return label;
 }
 
 /** True when laid-out node `d` is the frame at `path` (walked up from the node). */

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlameNode } from '../../lib/protocol.ts';
 import { applyZoomFlags, clearZoomFlags, findByPath, pathOfNode, samePath } from './zoom.ts';
-import { planDraw } from './budget.ts';
 
 const tree = (): FlameNode => ({
   n: 'all',
@@ -48,18 +47,4 @@ test('paths: find, compare, and from a laid-out node', () => {
   const f = { data: t.c![0].c![0], parent: a };
   assert.deepEqual(pathOfNode(f), [{ name: 'a', kind: 'p' }, { name: 'f', kind: 'u' }]);
   assert.deepEqual(pathOfNode(root), []);
-});
-
-test('draw plan: sub-pixel frames are never drawn; beyond the budget the thinnest go', () => {
-  const t = tree();
-  // 100 px wide: every frame is >= 20 px.
-  assert.deepEqual(planDraw(t, [], 100, 1000), { minFramePx: 1, drawn: 7 });
-  // 4 px wide: g (20 of 100 samples) is 0.8 px and is not drawn.
-  assert.equal(planDraw(t, [], 4, 1000).drawn, 6);
-  // A budget of 4: the widest frames only, never more than the budget.
-  const plan = planDraw(t, [], 100, 4);
-  assert.ok(plan.drawn <= 4, `drew ${plan.drawn}`);
-  assert.ok(plan.minFramePx >= 40, 'plan.minFramePx >= 40');
-  // Zoomed on b: ancestors count, widths are relative to b.
-  assert.deepEqual(planDraw(t, [{ name: 'b', kind: 'p' }], 100, 1000), { minFramePx: 1, drawn: 3 });
 });
