@@ -8,6 +8,12 @@
  * cost. Inside containers marked with IMMEDIATE_CLASS, `selection.transition()` returns a stand-in
  * that applies `attr`/`style`/`text` at once and ignores timing. Everything else on the page
  * keeps real d3 transitions.
+ *
+ * d3-flame-graph also binds its three listeners (click, mouseover, mouseout) to every drawn frame
+ * on every update, and d3 removes and re-adds a listener each time: three thousand frames meant
+ * eighteen thousand listener calls per update. Inside the same containers, `selection.on(type,
+ * handler)` keeps the listener it added first and only swaps the handler that listener calls
+ * (the newest handler runs, as with d3's own `on`).
  */
 import { selection, type Selection } from 'd3-selection';
 import 'd3-transition'; // installs selection.prototype.transition, which we wrap
@@ -15,6 +21,7 @@ import 'd3-transition'; // installs selection.prototype.transition, which we wra
 export const IMMEDIATE_CLASS = 'pb-d3-immediate';
 
 type AnySelection = Selection<Element, unknown, Element | null, unknown>;
+type Handler = (this: Element, event: Event, d: unknown) => void;
 type Value = string | number | boolean | null | ((this: Element, d: unknown, i: number, nodes: Element[]) => unknown);
 
 /** The subset of d3's Transition API that d3-flame-graph uses, applied immediately. */
@@ -54,17 +61,72 @@ class ImmediateTransition {
 
 let installed = false;
 
-/** Installs the wrapper once (idempotent). */
+function inImmediateContainer(target: AnySelection): boolean {
+  const node = target.node();
+  return node !== null && typeof node.closest === 'function' && node.closest(`.${IMMEDIATE_CLASS}`) !== null;
+}
+
+/** A listener as d3-selection 3 records it on `element.__on`; ours also carry `swappable`. */
+interface D3Listener {
+  type: string;
+  name: string;
+  value: Handler;
+  listener: (this: Element, event: Event) => void;
+  options: unknown;
+  swappable?: true;
+}
+
+/**
+ * d3's `on(type, handler)` for one plain event type: the first call per element adds a listener
+ * that calls the entry's current handler with (event, datum) as d3 does; later calls swap the
+ * handler. Recorded where d3 records it, so `on(type)` and `on(type, null)` keep working.
+ */
+function swapListener(target: AnySelection, type: string, handler: Handler, options: unknown): void {
+  target.each(function () {
+    const element = this as Element & { __on?: D3Listener[] };
+    const bound = element.__on?.find((entry) => entry.type === type && entry.name === '');
+    if (bound?.swappable) {
+      bound.value = handler;
+      return;
+    }
+    const entry: D3Listener = {
+      type,
+      name: '',
+      value: handler,
+      listener(event) {
+        entry.value.call(this, event, (this as Element & { __data__?: unknown }).__data__);
+      },
+      options,
+      swappable: true,
+    };
+    if (bound) {
+      element.removeEventListener(type, bound.listener, bound.options as EventListenerOptions);
+      element.__on!.splice(element.__on!.indexOf(bound), 1);
+    }
+    element.addEventListener(type, entry.listener, options as AddEventListenerOptions);
+    (element.__on ??= []).push(entry);
+  });
+}
+
+/** Installs the wrappers once (idempotent). */
 export function installImmediateTransitions(): void {
   if (installed) return;
   installed = true;
-  const proto = selection.prototype as unknown as { transition: (this: AnySelection, name?: unknown) => unknown };
-  const original = proto.transition;
+  type Method = (this: AnySelection, ...args: unknown[]) => unknown;
+  const proto = selection.prototype as unknown as { transition: Method; on: Method };
+  const originalTransition = proto.transition;
+  const originalOn = proto.on;
   proto.transition = function (this: AnySelection, name?: unknown) {
-    const node = this.node();
-    if (node && typeof node.closest === 'function' && node.closest(`.${IMMEDIATE_CLASS}`)) {
-      return new ImmediateTransition(this);
+    if (inImmediateContainer(this)) return new ImmediateTransition(this);
+    return originalTransition.call(this, name);
+  };
+  proto.on = function (this: AnySelection, ...args: unknown[]) {
+    const [type, handler, options] = args;
+    // Only `on('click', fn)`-style calls: names (`click.foo`), several types, removal and reading go to d3.
+    if (typeof type === 'string' && /^[a-z]+$/.test(type) && typeof handler === 'function' && inImmediateContainer(this)) {
+      swapListener(this, type, handler as Handler, options);
+      return this;
     }
-    return original.call(this, name);
+    return originalOn.apply(this, args);
   };
 }
