@@ -206,7 +206,7 @@ test('a frozen collector (SIGSTOP) is declared down within the heartbeat deadlin
     // A request that is in flight when the collector freezes.
     process.kill(backend.pid, 'SIGSTOP');
     const frozenAt = performance.now();
-    await waitFor(() => stateOf(backend.pid) === 'T', 'the collector to stop', 2000);
+    await waitFor(() => stateOf(backend.pid) === 'T', 'the collector to stop', T(2000));
     const inFlight = backend.discovery.processes();
     await assert.rejects(inFlight, STALLED(2), 'the request in flight fails with the reason');
     const tookMs = downAt - frozenAt;
@@ -259,10 +259,10 @@ for (const how of ['frozen (SIGSTOP)', 'busy (its main thread spinning)'] as con
 
     if (how === 'frozen (SIGSTOP)') {
       process.kill(parent.collectorPid, 'SIGSTOP');
-      await waitFor(() => stateOf(parent.collectorPid) === 'T', 'the collector to stop', 2000);
+      await waitFor(() => stateOf(parent.collectorPid) === 'T', 'the collector to stop', T(2000));
     } else {
       process.kill(parent.collectorPid, 'SIGUSR2');
-      await waitFor(() => parent.stderr().includes('the main thread spins'), 'the collector to start spinning', 5000);
+      await waitFor(() => parent.stderr().includes('the main thread spins'), 'the collector to start spinning', T(5000));
       const ticks = cpuTicks(parent.collectorPid);
       await sleep(500);
       assert.ok(cpuTicks(parent.collectorPid) - ticks >= 20, 'the collector burns CPU (spinning)');
@@ -286,7 +286,7 @@ test('without signals accepted from the web uid, the kernel drops the death sign
   assert.deepEqual(uids, ['0', '0', '0', '0'], 'all root: nobody may signal it');
   const ids = bpfIdsOf(parent.collectorPid);
   process.kill(parent.collectorPid, 'SIGUSR2');
-  await waitFor(() => parent.stderr().includes('the main thread spins'), 'the collector to start spinning', 5000);
+  await waitFor(() => parent.stderr().includes('the main thread spins'), 'the collector to start spinning', T(5000));
   const killedAt = Date.now();
   process.kill(parent.webPid, 'SIGKILL');
   await parent.exited;
