@@ -26,6 +26,10 @@ const { values } = parseArgs({
     browser: { type: 'boolean' },
     checkout: { type: 'string' },
     port: { type: 'string' },
+    /** Print every memstats line as it comes (growth over time). */
+    verbose: { type: 'boolean' },
+    /** Each process runs a full GC before its memstats line (live heap; costs CPU: not for CPU figures). */
+    gc: { type: 'boolean' },
   },
 });
 const SECONDS = Number(values.seconds ?? 60);
@@ -46,7 +50,7 @@ async function main() {
   const server = spawn(ENTRY, ['serve', '--port', String(PORT), '--no-auth', '--no-build'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: CHECKOUT,
-    env: { ...process.env, PROBEBOARD_MEMSTATS: '1' },
+    env: { ...process.env, PROBEBOARD_MEMSTATS: values.gc ? 'gc' : '1' },
   });
   const lastMemstats = new Map<string, string>();
   let stderrTail = '';
@@ -54,7 +58,10 @@ async function main() {
     stderrTail = (stderrTail + chunk.toString()).slice(-4000);
     for (const line of chunk.toString().split('\n')) {
       const match = /^memstats (\w+) pid \d+: (.*)$/.exec(line);
-      if (match) lastMemstats.set(match[1], match[2]);
+      if (match) {
+        lastMemstats.set(match[1], match[2]);
+        if (values.verbose) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(0)} s ${line}\n`);
+      }
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,19 +1,31 @@
 /**
  * Memory diagnostics for benchmarks: with PROBEBOARD_MEMSTATS=1 in the environment, a process
  * writes one line of process.memoryUsage() (MB) to stderr every 10 s, named by its role
- * (`web`, `collector`), so bench/steady can tell which process holds what. Off by default.
+ * (`web`, `collector`), so bench/steady can tell which process holds what. With
+ * PROBEBOARD_MEMSTATS=gc it first runs a full garbage collection (through the inspector
+ * protocol, no V8 flag needed), so heapUsed is the live set rather than live + garbage.
+ * Off by default.
  */
+import { Session } from 'node:inspector';
+
 const INTERVAL_MS = 10_000;
 
-/** Starts the periodic line when PROBEBOARD_MEMSTATS=1; the timer never keeps the process alive. */
+/** Starts the periodic line when PROBEBOARD_MEMSTATS is 1 or gc; the timer never keeps the process alive. */
 export function startMemStats(role: string): void {
-  if (process.env.PROBEBOARD_MEMSTATS !== '1') return;
+  const mode = process.env.PROBEBOARD_MEMSTATS;
+  if (mode !== '1' && mode !== 'gc') return;
   const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
-  const timer = setInterval(() => {
+  let session: Session | null = null;
+  if (mode === 'gc') {
+    session = new Session();
+    session.connect();
+  }
+  const write = () => {
     const m = process.memoryUsage();
     process.stderr.write(
       `memstats ${role} pid ${process.pid}: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)} MB\n`,
     );
-  }, INTERVAL_MS);
+  };
+  const timer = setInterval(() => (session ? session.post('HeapProfiler.collectGarbage', write) : write()), INTERVAL_MS);
   timer.unref();
 }

@@ -64,8 +64,8 @@ export interface StackRefs {
  * Default limits of a sender's tables; beyond them it starts over (`reset`), so that each side holds
  * a few MB at most (a stack record is ~6 + depth numbers plus its key) whatever runs on the machine.
  */
-export const DEFAULT_MAX_FRAMES = 50_000;
-export const DEFAULT_MAX_STACKS = 20_000;
+export const DEFAULT_MAX_FRAMES = 30_000;
+export const DEFAULT_MAX_STACKS = 10_000;
 
 const ERROR_KINDS: readonly (StackErrorKind | undefined)[] = [undefined, 'collision', 'fault', 'other'];
 const FRAME_KINDS = new Set<string>(['u', 'k', 'j', 'x', 'p']);
