@@ -476,9 +476,13 @@ test('10,000 viewer links: link:create stays fast and small (deltas), the live l
     let watcherBytes = 0;
     let added = 0;
     const removed: { id: string; reason: string }[] = [];
+    let onAdded: (() => void) | null = null;
     watcher.onAny((event: string, ...args: unknown[]) => {
       watcherBytes += JSON.stringify([event, ...args]).length;
-      if (event === 'link:added') added++;
+      if (event === 'link:added') {
+        added++;
+        onAdded?.();
+      }
       if (event === 'link:removed') removed.push(args[0] as { id: string; reason: string });
     });
 
@@ -496,11 +500,13 @@ test('10,000 viewer links: link:create stays fast and small (deltas), the live l
         clock += 61_000; // every link so far has expired: the next create purges them
       }
       const bytesBefore = watcherBytes;
+      const announced = new Promise<void>((resolve) => (onAdded = resolve));
       const started = performance.now();
       const reply = await ask<ViewerLinkCreated>(creator, 'link:create', { label: `link ${i}`, minutes: 1 });
       roundTripMs.push(performance.now() - started);
       assert.ok(reply.ok, `link ${i}: ${JSON.stringify(reply)}`);
-      await until(() => added === i + 1, `the watcher to get link:added ${i + 1}`);
+      await announced;
+      assert.equal(added, i + 1, `the watcher got link:added ${i + 1}`);
       if (i % CAP !== 0) bytesPerCreate.push(watcherBytes - bytesBefore); // the first of a round also carries the purge
     }
     assert.match(refusedAtCap, /already has 1000 live viewer links.*revoke some or wait for them to expire/);
@@ -513,7 +519,9 @@ test('10,000 viewer links: link:create stays fast and small (deltas), the live l
     const firstTotal = first.reduce((a, b) => a + b, 0);
     const lastTotal = last.reduce((a, b) => a + b, 0);
     console.log(`link:create round trip: first 100 ${firstTotal.toFixed(1)} ms (median ${median(first).toFixed(2)}), last 100 ${lastTotal.toFixed(1)} ms (median ${median(last).toFixed(2)}); watcher bytes per create: min ${Math.min(...bytesPerCreate)}, max ${Math.max(...bytesPerCreate)}`);
-    assert.ok(lastTotal <= firstTotal * 2 + 20, `the last 100 creates (${lastTotal.toFixed(1)} ms) take no longer than twice the first 100 (${firstTotal.toFixed(1)} ms)`);
+    // Medians: one scheduler hiccup on a loaded machine must not decide; a cost that grows with the
+    // number of links moves every create.
+    assert.ok(median(last) <= median(first) * 2 + 0.5, `the last 100 creates (median ${median(last).toFixed(2)} ms) take no longer than twice the first 100 (median ${median(first).toFixed(2)} ms)`);
     assert.ok(median(last) < 5, `a create takes a few ms (median of the last 100: ${median(last).toFixed(2)} ms)`);
     assert.ok(Math.max(...bytesPerCreate) < 400, `another operator receives a small delta per create, not the list (max ${Math.max(...bytesPerCreate)} bytes)`);
     const firstBytes = bytesPerCreate.slice(0, 100);
