@@ -143,3 +143,35 @@ test('--token is hidden from the rewritten command line in both spellings', () =
   assert.deepEqual(withTokenHidden(['--token=secret-123']), ['--token=<hidden>']);
   assert.deepEqual(withTokenHidden(['--port', '1']), ['--port', '1']);
 });
+
+/**
+ * The files of dist/ a command loads (an ES module load hook logs every URL) and, among them, the
+ * ones that carry the dashboard's packages (esbuild marks each bundled module with a
+ * `// node_modules/<package>/…` line).
+ */
+function dashboardPackagesLoadedBy(args: string[]): { loaded: string[]; heavy: string[] } {
+  const log = path.join(mkdtempSync(path.join(tmpdir(), 'pb-loaded-')), 'urls');
+  writeFileSync(log, '');
+  const hooks = `import { appendFileSync } from 'node:fs';
+    export async function load(url, context, next) { appendFileSync(process.env.PB_LOADED_LOG, url + '\\n'); return next(url, context); }`;
+  const registerer = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+  const result = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(registerer)}`, path.join(ROOT, 'bin', 'probeboard.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, PB_LOADED_LOG: log },
+  });
+  assert.equal(result.status, 0, `${args.join(' ')}: ${result.stderr}`);
+  const loaded = readFileSync(log, 'utf8').split('\n').filter((url) => url.startsWith('file:') && url.includes('/dist/'));
+  const heavy = loaded.filter((url) => /^\/\/ node_modules\/(socket\.io|engine\.io|ws|react|react-dom|next|d3[^/]*)\//m.test(readFileSync(new URL(url), 'utf8')));
+  return { loaded, heavy };
+}
+
+test('the CLI loads no dashboard package (socket.io, react, next, d3) for --help, profile, latency, events, list', () => {
+  for (const args of [['--help'], ['profile', '--help'], ['latency', '--help'], ['events', '--help'], ['list', '--help']]) {
+    const { loaded, heavy } = dashboardPackagesLoadedBy(args);
+    assert.ok(loaded.some((url) => url.endsWith('/dist/cli.js')), `${args.join(' ')} runs the bundle`);
+    assert.deepEqual(heavy, [], `${args.join(' ')} loads none of the dashboard's packages`);
+  }
+  // The control: serve does load socket.io, and the check sees it.
+  assert.notDeepEqual(dashboardPackagesLoadedBy(['serve', '--help']).heavy, [], 'serve --help loads the socket.io chunk');
+});
