@@ -1,21 +1,24 @@
 /**
  * bench/cli-cost — what one `probeboard profile` command costs, start to exit, next to perf.
  *
- *   sudo node --import tsx bench/cli-cost.ts [--rounds 3] [--durations 15,1] [--hz 99] [--runner auto|bin|tsx]
+ *   sudo node --import tsx bench/cli-cost.ts [--rounds 3] [--durations 15,1] [--hz 99] [--runner auto|bin|tsx] [--checkout DIR]
  *
  * While a steady CPU load runs (test/workloads/spin.c: one busy process alternating its two
  * functions), runs for each duration D, interleaved `--rounds` times (the order of the two tools
  * alternates every round, so machine noise and warm caches hit both alike):
- *   probeboard: `node bin/probeboard.js profile --hz HZ --duration D --format folded > /dev/null`
+ *   probeboard: `bin/probeboard.js profile --hz HZ --duration D --format folded > /dev/null`
  *   perf:       `perf record -F HZ -a -g -q -o TMP -- sleep D`, then `perf script -i TMP > /dev/null`
  * Each command runs under `/usr/bin/time -f "%U %S %M %e"`, which reports what the kernel charged
  * the command and every process it waited for (getrusage of children): user and system CPU
  * seconds, peak RSS (the largest single process, KB) and wall seconds. perf's two commands are
  * summed (CPU, wall) and their peak RSS is the larger of the two.
  *
- * `--runner`: how probeboard is started. `bin` = `node bin/probeboard.js` (what users run);
+ * `--runner`: how probeboard is started. `bin` = `bin/probeboard.js` executed, as the `probeboard`
+ * command runs (its #! line's node flags apply);
  * `tsx` = `node --import tsx server/cli/main.ts` (the sources through the tsx loader, for when no
  * build exists yet); `auto` (default) = `bin` when dist/cli.js exists (the built bundle), else `tsx`.
+ * `--checkout DIR` runs the probeboard of another checkout (with its own dist/), e.g. a copy of an
+ * older commit, to compare before and after under the same conditions; default: this one.
  *
  * Prints per-round figures on stderr, then for each D the medians and the ratio
  * probeboard CPU / perf CPU (target ≤ 1.0 at D = 15; D = 1 shows what start-up alone costs).
@@ -29,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { buildWorkload } from '../test/workloads/build.ts';
 import { option } from './proc.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(option('checkout', path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')));
 const ROUNDS = Number(option('rounds', '3'));
 const DURATIONS = option('durations', '15,1').split(',').map(Number);
 const HZ = option('hz', '99');
@@ -60,7 +63,8 @@ interface Row {
 function probeboardCommand(): { argv: string[]; label: string } {
   const built = existsSync(path.join(ROOT, 'dist', 'cli.js'));
   const runner = RUNNER === 'auto' ? (built ? 'bin' : 'tsx') : RUNNER;
-  if (runner === 'bin') return { argv: [process.execPath, path.join(ROOT, 'bin', 'probeboard.js')], label: 'node bin/probeboard.js' };
+  // Executed as users run `probeboard` (npm links bin/probeboard.js), so the V8 flags of its #! line apply.
+  if (runner === 'bin') return { argv: [path.join(ROOT, 'bin', 'probeboard.js')], label: `${path.join(ROOT, 'bin', 'probeboard.js')} (executed: its #! line's node flags apply)` };
   if (runner === 'tsx') return { argv: [process.execPath, '--import', 'tsx', path.join(ROOT, 'server', 'cli', 'main.ts')], label: 'node --import tsx server/cli/main.ts (no dist/ build yet)' };
   throw new Error(`--runner must be auto, bin or tsx, got ${JSON.stringify(RUNNER)}`);
 }

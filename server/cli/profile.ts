@@ -109,16 +109,18 @@ export async function runProfile(argv: string[]): Promise<number> {
 
   const seconds = (Date.now() - startedMs) / 1000;
   const folded = foldedFromIntervals(intervals, { stackMode, hideIdle });
-  const tree = parseFolded(folded);
+  // The tree only for the formats drawn from it; folded and speedscope need only the text.
+  const tree = format === 'svg' || format === 'json' ? parseFolded(folded) : undefined;
+  const sampleCount = tree ? tree.v : foldedSampleCount(folded);
   const targetText = target.kind === 'all' ? 'all processes' : target.kind === 'pid' ? `pid ${target.pid}` : `comm ${target.comm}`;
   const title = 'probeboard CPU flame graph';
-  const subtitle = `${hostname()} · ${targetText} · ${hz} Hz · ${seconds.toFixed(1)} s · ${tree.v} samples · ${new Date(startedMs).toISOString()}`;
+  const subtitle = `${hostname()} · ${targetText} · ${hz} Hz · ${seconds.toFixed(1)} s · ${sampleCount} samples · ${new Date(startedMs).toISOString()}`;
   const text = render(format, folded, tree, title, subtitle);
   if (output) writeFileSync(output, text);
   else process.stdout.write(text);
 
   const health = sumHealth(intervals.map(intervalHealth));
-  process.stderr.write(`probeboard profile: ${tree.v} samples in ${seconds.toFixed(1)} s (${targetText}, ${hz} Hz)` +
+  process.stderr.write(`probeboard profile: ${sampleCount} samples in ${seconds.toFixed(1)} s (${targetText}, ${hz} Hz)` +
     `; lost stacks: user ${describeLost(health.userStackErrors)}, kernel ${describeLost(health.kernelStackErrors)}` +
     `; dropped samples: ${health.droppedSamples}\n`);
   return 0;
@@ -129,14 +131,27 @@ function describeLost(counts: StackErrorCounts): string {
   return total === 0 ? '0' : `${total} (collision ${counts.collision}, fault ${counts.fault}, other ${counts.other})`;
 }
 
-function render(format: ProfileFormat, folded: string, tree: ReturnType<typeof parseFolded>, title: string, subtitle: string): string {
+/** Samples in folded text: the sum of each line's trailing count. */
+export function foldedSampleCount(folded: string): number {
+  let total = 0;
+  for (let end = folded.indexOf('\n'); end >= 0; ) {
+    const space = folded.lastIndexOf(' ', end);
+    total += Number(folded.slice(space + 1, end)) || 0;
+    const next = folded.indexOf('\n', end + 1);
+    if (next < 0) break;
+    end = next;
+  }
+  return total;
+}
+
+function render(format: ProfileFormat, folded: string, tree: ReturnType<typeof parseFolded> | undefined, title: string, subtitle: string): string {
   switch (format) {
     case 'folded':
       return folded;
     case 'svg':
-      return renderFlameSvg(tree, { title, subtitle });
+      return renderFlameSvg(tree ?? parseFolded(folded), { title, subtitle });
     case 'json':
-      return JSON.stringify(toD3Json(tree)) + '\n';
+      return JSON.stringify(toD3Json(tree ?? parseFolded(folded))) + '\n';
     case 'speedscope':
       return JSON.stringify(speedscopeFromFolded(folded, { name: `${title} (${subtitle})` })) + '\n';
   }

@@ -3,7 +3,8 @@
  *
  * Primary: the `gecko-profiler-demangle` WASM module (the Firefox profiler's demangler,
  * cpp_demangle + rustc-demangle), instantiated synchronously from its .wasm file (Node 20
- * cannot `import` a .wasm module without a flag). Fallback: binutils `c++filt`, called
+ * cannot `import` a .wasm module without a flag) the first time a mangled name is seen (a
+ * profile of C code never pays for it). Fallback: binutils `c++filt`, called
  * synchronously per new name (slow, but results are cached). If neither works the mangled
  * name is returned. Never throws.
  */
@@ -72,7 +73,12 @@ function loadWasm(): DemangleFn | null {
   }
 }
 
-const wasmDemangle = loadWasm();
+/** The WASM demangler: instantiated on the first mangled name (undefined until then, null if it failed). */
+let wasmDemangleFn: DemangleFn | null | undefined;
+function wasmDemangle(): DemangleFn | null {
+  if (wasmDemangleFn === undefined) wasmDemangleFn = loadWasm();
+  return wasmDemangleFn;
+}
 let cxxfiltWorks: boolean | undefined;
 
 /** Demangles with binutils `c++filt` (the fallback path; exported for tests). Returns `name` when it cannot. */
@@ -94,7 +100,7 @@ export function cxxfilt(name: string): string {
 
 /** Which implementation is in use: 'wasm', 'c++filt' (fallback) or 'none'. */
 export function demanglerKind(): 'wasm' | 'c++filt' | 'none' {
-  if (wasmDemangle) return 'wasm';
+  if (wasmDemangle()) return 'wasm';
   return cxxfiltWorks === false ? 'none' : 'c++filt';
 }
 
@@ -119,7 +125,8 @@ export function demangle(name: string): string {
   if (hit !== undefined) return hit;
   let out = name;
   try {
-    out = wasmDemangle ? wasmDemangle(name) : cxxfilt(name);
+    const wasm = wasmDemangle();
+    out = wasm ? wasm(name) : cxxfilt(name);
   } catch {
     out = name;
   }

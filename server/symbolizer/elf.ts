@@ -9,6 +9,7 @@
  * Lazy: opened from a path, only the header, program headers, section headers and the
  * section-name table are read; section contents are read when asked for.
  */
+import { readSync } from 'node:fs';
 import { openRegularFile, UnsafeFileError, type RegularFile } from '../fs/safe-file.ts';
 
 /** Thrown for anything that is not a well-formed ELF64 little-endian file. */
@@ -100,6 +101,13 @@ export interface ElfSymbol {
   source: 'symtab' | 'dynsym';
 }
 
+/** One symbol table (24-byte Elf64_Sym entries) and the string table its names point into. */
+export interface SymbolTableSections {
+  source: 'symtab' | 'dynsym';
+  symbols: SectionHeader;
+  strings: SectionHeader;
+}
+
 export interface ElfNote {
   /** Owner name without its NUL, e.g. 'GNU', 'stapsdt'. */
   name: string;
@@ -114,6 +122,8 @@ interface ByteSource {
   readonly size: number;
   /** Exactly `length` bytes at `offset`; the caller has range-checked. */
   read(offset: number, length: number): Buffer;
+  /** Exactly `length` bytes at `offset`, into `target` (or a view of the bytes when they are in memory already). */
+  readInto(offset: number, length: number, target: Buffer): Buffer;
   close(): void;
 }
 
@@ -123,6 +133,9 @@ class BufferSource implements ByteSource {
     return this.buf.length;
   }
   read(offset: number, length: number): Buffer {
+    return this.buf.subarray(offset, offset + length);
+  }
+  readInto(offset: number, length: number): Buffer {
     return this.buf.subarray(offset, offset + length);
   }
   close(): void {}
@@ -149,6 +162,15 @@ class FileSource implements ByteSource {
     const out = this.file.readUpTo(offset, length);
     if (out.length < length) throw new ElfError(this.path, `truncated: file ended at ${offset + out.length} while reading ${length} bytes at ${offset}`);
     return out;
+  }
+  readInto(offset: number, length: number, target: Buffer): Buffer {
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.file.fd, target, done, length - done, offset + done);
+      if (n <= 0) throw new ElfError(this.path, `truncated: file ended at ${offset + done} while reading ${length} bytes at ${offset}`);
+      done += n;
+    }
+    return target.subarray(0, length);
   }
   close(): void {
     this.file.close();
@@ -388,12 +410,48 @@ export class ElfFile {
     return out;
   }
 
-  private readSymbols(s: SectionHeader, source: 'symtab' | 'dynsym', out: ElfSymbol[]): void {
+  /**
+   * Every symbol table (.symtab ones first, then .dynsym, as functionSymbols reads them) with
+   * the string table it links to, checked as functionSymbols checks them. For indexes that read
+   * the tables in chunks and decode only the names they keep (server/symbolizer/function-index.ts).
+   */
+  symbolTableSections(): SymbolTableSections[] {
+    const out: SymbolTableSections[] = [];
+    for (const [type, source] of [[SHT_SYMTAB, 'symtab'], [SHT_DYNSYM, 'dynsym']] as const) {
+      for (const s of this.sections) {
+        if (s.type === type) out.push({ source, symbols: s, strings: this.checkSymbolTable(s) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * `length` bytes of section `s` from `offset` within it, read into `target` (a buffer reused
+   * by callers that stream a large table in chunks; at least `length` bytes); for a file held in
+   * memory, a view of its bytes instead. Range-checked against the section and the file.
+   */
+  readSectionInto(s: SectionHeader, offset: number, length: number, target: Buffer): Buffer {
+    if (s.type === SHT_NOBITS || offset < 0 || length < 0 || offset + length > s.size) {
+      this.fail(`read of ${length} bytes at ${offset} is outside section ${s.name || s.index} (size ${s.size})`);
+    }
+    if (target.length < length) this.fail(`read buffer of ${target.length} bytes is smaller than ${length}`);
+    const at = s.offset + offset;
+    if (!Number.isSafeInteger(at) || at + length > this.fileSize) this.fail(`truncated or out of range: section ${s.name || s.index} at offset ${at} size ${length} exceeds file size ${this.fileSize}`);
+    return this.src.readInto(at, length, target);
+  }
+
+  /** Checks a symbol table's header and returns the string table it links to. */
+  private checkSymbolTable(s: SectionHeader): SectionHeader {
     if (s.entsize !== SYM_SIZE) this.fail(`symbol table ${s.name} has sh_entsize ${s.entsize} (expected ${SYM_SIZE})`);
     if (s.size % SYM_SIZE !== 0) this.fail(`symbol table ${s.name} size ${s.size} is not a multiple of ${SYM_SIZE}`);
     if (s.link === 0 || s.link >= this.sections.length) this.fail(`symbol table ${s.name} links to string table ${s.link}, out of range`);
     const strSec = this.sections[s.link];
     if (strSec.type !== SHT_STRTAB) this.fail(`symbol table ${s.name} links to section ${s.link} which is not a string table`);
+    return strSec;
+  }
+
+  private readSymbols(s: SectionHeader, source: 'symtab' | 'dynsym', out: ElfSymbol[]): void {
+    const strSec = this.checkSymbolTable(s);
     const syms = this.sectionContents(s);
     const strs = new StringTable(this.sectionContents(strSec), `string table ${strSec.name || s.link}`, this.name);
     const n = syms.length / SYM_SIZE;

@@ -16,9 +16,10 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Frame } from './types.ts';
-import { ElfFile, fileOffsetToVaddr, SHT_SYMTAB, withElfFile, type ProgramHeader } from './elf.ts';
-import { KallsymsTable } from './kallsyms.ts';
-import { executableMappings, findMapping, isFileBacked, parseProcMaps, type MapEntry } from './proc-maps.ts';
+import { ElfFile, fileOffsetToVaddr, SHT_SYMTAB, type ProgramHeader } from './elf.ts';
+import { FunctionIndex, type IndexSource } from './function-index.ts';
+import { sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
+import { findMapping, isFileBacked, parseExecutableMappings, parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { PerfMap } from './perf-map.ts';
 import { demangle } from './demangle.ts';
 
@@ -71,16 +72,13 @@ export interface SymbolizerStats {
   badMapsLines: number;
 }
 
-/** One binary's function symbols: sorted, deduplicated, as parallel arrays. */
+/** One binary's function symbols: an address-sorted index whose names are decoded on first hit. */
 interface SymbolTable {
   /** Basename of the file, for `[unknown] (name)`. */
   file: string;
   buildId?: string;
   loads: ProgramHeader[];
-  addrs: number[];
-  /** Exclusive end (start + size), or the next symbol's start when the size is unknown. */
-  ends: number[];
-  names: string[];
+  index: FunctionIndex;
   /** When reading failed: why. */
   error?: string;
 }
@@ -114,75 +112,42 @@ export function debugFilePath(buildId: string, root = ''): string {
   return `${root}/usr/lib/debug/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`;
 }
 
-/** Builds a sorted symbol table from ELF function symbols (plus those of a detached debug file). */
+/**
+ * Indexes a binary's function symbols (plus those of a detached debug file). Only the symbol
+ * and string tables are read; names are decoded when a lookup first returns them.
+ */
 function buildTable(elf: ElfFile, file: string, debugRoot?: string): SymbolTable {
   const buildId = elf.buildId();
-  const syms = elf.functionSymbols();
-  if (buildId && debugRoot !== undefined && !elf.sections.some((x) => x.type === SHT_SYMTAB)) {
+  const sources: IndexSource[] = elf.symbolTableSections().map((table) => ({ elf, table }));
+  let debug: ElfFile | undefined;
+  try {
+    if (buildId && debugRoot !== undefined && !elf.sections.some((x) => x.type === SHT_SYMTAB)) {
+      try {
+        debug = ElfFile.open(debugFilePath(buildId, debugRoot));
+        if (debug.buildId() === buildId) {
+          for (const table of debug.symbolTableSections()) if (table.source === 'symtab') sources.push({ elf: debug, table });
+        }
+      } catch {
+        /* no debug file: .dynsym only */
+      }
+    }
+    const loads = elf.loadSegments();
+    let index: FunctionIndex;
     try {
-      withElfFile(debugFilePath(buildId, debugRoot), (dbg) => {
-        if (dbg.buildId() === buildId) for (const x of dbg.functionSymbols()) if (x.source === 'symtab') syms.push(x);
-      });
-    } catch {
-      /* no debug file: .dynsym only */
+      index = FunctionIndex.build(sources, loads);
+    } catch (e) {
+      // An unreadable debug file must not cost the binary's own symbols.
+      if (!debug) throw e;
+      index = FunctionIndex.build(sources.filter((x) => x.elf === elf), loads);
     }
+    return { file, buildId, loads, index };
+  } finally {
+    debug?.close();
   }
-  const loads = elf.loadSegments();
-  type Row = { addr: number; size: number; name: string; rank: number };
-  const rows: Row[] = [];
-  for (const s of syms) {
-    if (s.value === 0n || s.value > BigInt(Number.MAX_SAFE_INTEGER)) continue;
-    // Rank for aliases at one address (as perf chooses): global over weak over local, then fewer
-    // leading underscores (printf over _IO_printf), then sized over unsized, then .symtab over .dynsym.
-    const bindRank = s.bind === 1 ? 0 : s.bind === 2 ? 1 : 2;
-    const underscores = Math.min(s.name.length - s.name.replace(/^_+/, '').length, 9);
-    const rank = bindRank * 1000 + underscores * 100 + (s.size > 0 ? 0 : 10) + (s.source === 'symtab' ? 0 : 1);
-    rows.push({ addr: Number(s.value), size: s.size, name: s.name, rank });
-  }
-  rows.sort((a, b) => a.addr - b.addr || a.rank - b.rank);
-  const addrs: number[] = [];
-  const sizes: number[] = [];
-  const names: string[] = [];
-  for (const r of rows) {
-    const n = addrs.length;
-    if (n > 0 && addrs[n - 1] === r.addr) {
-      if (sizes[n - 1] === 0 && r.size > 0) sizes[n - 1] = r.size;
-      continue;
-    }
-    addrs.push(r.addr);
-    sizes.push(r.size);
-    names.push(r.name);
-  }
-  // An unsized symbol extends to the next symbol, or (the last one) to the end of its segment.
-  const segmentEnd = (a: number): number => {
-    for (const p of loads) {
-      const start = Number(p.vaddr);
-      const end = start + Number(p.memsz);
-      if (a >= start && a < end) return end;
-    }
-    return a + 1;
-  };
-  const ends = addrs.map((a, i) => (sizes[i] > 0 ? a + sizes[i] : i + 1 < addrs.length ? addrs[i + 1] : segmentEnd(a)));
-  return { file, buildId, loads, addrs, ends, names };
 }
 
 function lookupTable(t: SymbolTable, vaddr: number): string | undefined {
-  const a = t.addrs;
-  let lo = 0;
-  let hi = a.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] <= vaddr) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  // The nearest symbol, or (nested/overlapping symbols) one of the few before it, whose range holds vaddr.
-  for (let i = found; i >= 0 && i > found - 4; i--) {
-    if (vaddr < t.ends[i]) return t.names[i];
-  }
-  return undefined;
+  return t.index.lookup(vaddr);
 }
 
 export class Symbolizer {
@@ -334,10 +299,18 @@ export class Symbolizer {
         try {
           let hit = this.kallsyms?.lookup(addr);
           if (!hit && this.kallsyms && this.now() - this.kallsymsLoadedAt >= this.kallsymsReloadMs) {
-            // Perhaps a module loaded since: read kallsyms again (rarely).
-            this.kallsyms = null;
+            // Perhaps a module loaded since: read kallsyms again (rarely), unless another
+            // Symbolizer of this process already did (the table is shared).
+            const stale = this.kallsyms;
             this.kernelCache.clear();
-            this.loadKallsyms();
+            try {
+              this.kallsymsLoadedAt = this.now();
+              const latest = sharedKallsyms(this.kallsymsPath);
+              this.kallsyms = latest !== stale ? latest : sharedKallsyms(this.kallsymsPath, true);
+            } catch (e) {
+              this.kallsyms = null;
+              this.kallsymsError = e instanceof Error ? e.message : String(e);
+            }
             hit = (this.kallsyms as KallsymsTable | null)?.lookup(addr);
           }
           f = hit ? { name: hit.name, kind: 'k' } : UNKNOWN;
@@ -364,7 +337,7 @@ export class Symbolizer {
     if (this.kallsyms || this.kallsymsError) return;
     try {
       this.kallsymsLoadedAt = this.now();
-      this.kallsyms = KallsymsTable.load(this.kallsymsPath);
+      this.kallsyms = sharedKallsyms(this.kallsymsPath);
     } catch (e) {
       this.kallsymsError = e instanceof Error ? e.message : String(e);
     }
@@ -404,9 +377,9 @@ export class Symbolizer {
   private readMaps(st: ProcessState): boolean {
     st.mapsReadAt = this.now();
     try {
-      const parsed = parseProcMaps(readFileSync(`${this.procRoot}/${st.pid}/maps`, 'utf8'));
+      const parsed = parseExecutableMappings(readFileSync(`${this.procRoot}/${st.pid}/maps`, 'utf8'));
       this.badMapsLines += parsed.badLines;
-      st.maps = executableMappings(parsed.entries);
+      st.maps = parsed.entries;
       st.alive = true;
       st.startTime ??= this.startTime(st.pid);
       st.cache.clear();
@@ -532,7 +505,7 @@ export class Symbolizer {
     }
     if (!table) {
       this.binaryErrors++;
-      table = { file: basename(m.path), loads: [], addrs: [], ends: [], names: [], error: lastError };
+      table = { file: basename(m.path), loads: [], index: FunctionIndex.empty, error: lastError };
     }
     this.binaries.set(key, table);
     if (table.buildId) this.byBuildId.set(table.buildId, table);

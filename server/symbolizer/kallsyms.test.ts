@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KallsymsTable } from './kallsyms.ts';
+import { KallsymsTable, sharedKallsyms } from './kallsyms.ts';
 import { FIXTURES } from './testing.ts';
 
 test('fixture: text symbols only, aliases resolved, modules kept apart, bad lines counted', () => {
@@ -52,4 +52,90 @@ test('live /proc/kallsyms (root): schedule and do_nanosleep resolve', (t) => {
     assert.equal(table.lookup(addr + 8n)?.name, name);
   }
   assert.ok(table.size > 10000, 'table.size > 10000');
+});
+
+/**
+ * The parse the symbolizer used before the compact table (a string and an object per line),
+ * kept here as the reference: text symbols, one per address (global over local, then fewer
+ * leading underscores, then the first listed), sorted.
+ */
+function referenceParse(text: string): { addr: bigint; name: string; module?: string }[] {
+  const rows: { addr: bigint; name: string; module?: string; global: boolean; line: number }[] = [];
+  text.split('\n').forEach((line, index) => {
+    const m = /^([0-9a-fA-F]{1,16}) (\S) ([^ \t]+)(?:\t\[([^\]]*)\])?[ \r]*$/.exec(line);
+    if (!m || !/^[tTwW]$/.test(m[2])) return;
+    rows.push({ addr: BigInt('0x' + m[1]), name: m[3], module: m[4], global: m[2] === 'T' || m[2] === 'W', line: index });
+  });
+  rows.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : a.line - b.line));
+  const underscores = (name: string) => name.length - name.replace(/^_+/, '').length;
+  const kept: typeof rows = [];
+  for (const r of rows) {
+    const last = kept.at(-1);
+    if (last && last.addr === r.addr) {
+      if (r.global !== last.global ? r.global : underscores(r.name) < underscores(last.name)) kept[kept.length - 1] = r;
+    } else kept.push(r);
+  }
+  return kept;
+}
+
+test('compact table = the reference parse on live /proc/kallsyms (read in chunks), at every symbol and between', (t) => {
+  let text: string;
+  try {
+    text = readFileSync('/proc/kallsyms', 'utf8');
+    if (/^0+ /.test(text)) return t.skip('kernel addresses hidden for this user');
+  } catch (e) {
+    return t.skip(`no /proc/kallsyms: ${e}`);
+  }
+  const loaded = KallsymsTable.load();
+  const parsed = KallsymsTable.parse(text);
+  const reference = referenceParse(text);
+  assert.ok(reference.length > 10000, 'reference has over 10000 symbols');
+  // Modules may load between the two reads: compare where both saw the same symbols.
+  assert.ok(Math.abs(loaded.size - reference.length) < 100, `sizes ${loaded.size} and ${reference.length} agree`);
+  assert.equal(parsed.size, reference.length);
+  reference.forEach((r, i) => {
+    for (const addr of [r.addr, r.addr + 1n]) {
+      const hit = parsed.lookup(addr);
+      const want = i + 1 < reference.length && addr >= reference[i + 1].addr ? reference[i + 1] : r;
+      assert.equal(hit?.name, want.name, `0x${addr.toString(16)}`);
+      assert.equal(hit?.module, want.module, `module at 0x${addr.toString(16)}`);
+      assert.equal(hit?.offset, addr - want.addr);
+      assert.equal(loaded.lookup(addr)?.name, hit?.name, `chunked read at 0x${addr.toString(16)}`);
+    }
+  });
+});
+
+test('unsorted input (module symbols in load order) gives the same table as sorted input', () => {
+  const lines = readFileSync(join(FIXTURES, 'kallsyms.txt'), 'utf8').split('\n').filter((l) => l);
+  const sorted = KallsymsTable.parse(lines.join('\n'));
+  const shuffled = KallsymsTable.parse([...lines.slice(8), ...lines.slice(3, 8), ...lines.slice(0, 3)].join('\n'));
+  for (const addr of [0xffffffff81000010n, 0xffffffff81001fffn, 0xffffffff81002010n, 0xffffffff81003010n, 0xffffffff81004000n, 0xffffffffc0a01234n, 0xffffffffc0a02010n]) {
+    assert.deepEqual(shuffled.lookup(addr), sorted.lookup(addr), `0x${addr.toString(16)}`);
+  }
+  assert.equal(shuffled.lookup(0xffffffff81002010n)?.name, 'schedule', 'the global alias wins whatever the order');
+});
+
+test('a line split across read chunks, CRLF endings and trailing spaces parse as whole lines', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-ks-'));
+  const p = join(dir, 'kallsyms');
+  // 300 KB of symbols: the 256 KB read chunk ends inside a line.
+  const lines: string[] = [];
+  for (let i = 0; i < 6000; i++) lines.push(`ffffffff8${(0x1000000 + i * 16).toString(16).padStart(7, '0')} T function_with_a_long_name_${i}${i % 3 === 0 ? '\r' : i % 3 === 1 ? '  ' : ''}`);
+  lines.push('ffffffffc0001000 t modfunc\t[somemod]');
+  writeFileSync(p, lines.join('\n') + '\n');
+  const table = KallsymsTable.load(p);
+  assert.equal(table.size, 6001);
+  assert.equal(table.badLines, 0);
+  for (const i of [0, 1, 2, 2999, 5999]) assert.equal(table.lookup(BigInt(`0xffffffff8${(0x1000000 + i * 16).toString(16).padStart(7, '0')}`) + 3n)?.name, `function_with_a_long_name_${i}`);
+  assert.deepEqual(table.lookup(0xffffffffc0001004n), { addr: 0xffffffffc0001000n, name: 'modfunc', module: 'somemod', offset: 4n });
+});
+
+test('sharedKallsyms: one table per path for the process, read again only when asked', () => {
+  const p = join(FIXTURES, 'kallsyms.txt');
+  const first = sharedKallsyms(p);
+  assert.equal(sharedKallsyms(p), first, 'the same table the second time');
+  const reloaded = sharedKallsyms(p, true);
+  assert.notEqual(reloaded, first, 'reload reads it again');
+  assert.equal(sharedKallsyms(p), reloaded, 'and shares the new one');
+  assert.throws(() => sharedKallsyms('/nonexistent/kallsyms'), /ENOENT/);
 });

@@ -5,7 +5,7 @@
  * name separately; the frame name is the bare symbol name, as perf and bcc print it.
  * When kptr_restrict hides the addresses (all zero), `load` throws an Error saying so.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 
 export interface KernelSymbol {
   /** Start address. */
@@ -23,140 +23,378 @@ export interface KernelSymbolHit extends KernelSymbol {
 /** Past the last symbol, an address is attributed to it only within this many bytes. */
 const LAST_SYMBOL_SPAN = 0x10000n;
 
-function countLines(text: string): number {
-  let lines = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
-  return lines;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const UNDERSCORE = 0x5f;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const NOT_HEX = 255;
+
+/** Byte -> hex digit value, NOT_HEX for anything else. */
+const HEX_VALUE = (() => {
+  const table = new Uint8Array(256).fill(NOT_HEX);
+  for (let c = 0; c < 10; c++) table[48 + c] = c;
+  for (let c = 0; c < 6; c++) table[97 + c] = table[65 + c] = 10 + c;
+  return table;
+})();
+
+/** Bytes that end a symbol name on the fast path: newline, tab, space, CR. */
+const NAME_STOP = (() => {
+  const table = new Uint8Array(256);
+  for (const c of [NEWLINE, TAB, SPACE, CR]) table[c] = 1;
+  return table;
+})();
+
+/** t, T, w, W: text (code) symbols; everything else (data, rodata, bss, absolute) is not a frame. */
+function isTextType(c: number): boolean {
+  return c === 0x74 || c === 0x54 || c === 0x77 || c === 0x57;
 }
 
-function isHex(text: string, from: number, to: number): boolean {
-  if (to - from > 16) return false;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+function leadingUnderscores(bytes: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end && bytes[i] === UNDERSCORE) i++;
+  return i - start;
+}
+
+const INITIAL_ROWS = 160 * 1024;
+
+/**
+ * Text symbols of the file in file order. Their names are copied into `names` as lines are read
+ * (the file itself is read in chunks and never held whole); arrays grow by doubling.
+ */
+class RawRows {
+  // Sized for a typical kernel (120k-200k symbols, ~22 bytes of name each) so that growing is rare.
+  hi = new Uint32Array(INITIAL_ROWS);
+  lo = new Uint32Array(INITIAL_ROWS);
+  nameStart = new Uint32Array(INITIAL_ROWS);
+  nameEnd = new Uint32Array(INITIAL_ROWS);
+  module = new Uint32Array(INITIAL_ROWS);
+  global = new Uint8Array(INITIAL_ROWS);
+  names = Buffer.allocUnsafe(INITIAL_ROWS * 24);
+  namesUsed = 0;
+  n = 0;
+  readonly moduleIds = new Map<string, number>();
+  bad = 0;
+  seen = 0;
+  nonZero = false;
+
+  moduleId(bytes: Buffer, start: number, end: number): number {
+    const module = bytes.toString('utf8', start, end);
+    let id = this.moduleIds.get(module);
+    if (id === undefined) {
+      id = this.moduleIds.size + 1;
+      this.moduleIds.set(module, id);
+    }
+    return id;
   }
-  return true;
+
+  /** Counts one well-formed line; keeps it when it is a text symbol. */
+  add(bytes: Buffer, hi: number, lo: number, type: number, nameStart: number, nameEnd: number, module: number): void {
+    this.seen++;
+    if (hi !== 0 || lo !== 0) this.nonZero = true;
+    if (!isTextType(type)) return;
+    if (this.n === this.hi.length) this.grow();
+    const length = nameEnd - nameStart;
+    if (this.namesUsed + length > this.names.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.names.length * 2, this.namesUsed + length));
+      this.names.copy(bigger, 0, 0, this.namesUsed);
+      this.names = bigger;
+    }
+    const n = this.n++;
+    this.hi[n] = hi;
+    this.lo[n] = lo;
+    // A loop, not Buffer#copy: names are ~20 bytes and a native call per name costs more.
+    const names = this.names;
+    let at = this.namesUsed;
+    this.nameStart[n] = at;
+    for (let i = nameStart; i < nameEnd; i++) names[at++] = bytes[i];
+    this.namesUsed = at;
+    this.nameEnd[n] = at;
+    this.module[n] = module;
+    this.global[n] = type === 0x54 || type === 0x57 ? 1 : 0;
+  }
+
+  private grow(): void {
+    const size = this.hi.length * 2;
+    const bigger = <T extends Uint32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+      const out = make(size);
+      out.set(old);
+      return out;
+    };
+    this.hi = bigger(this.hi, (n) => new Uint32Array(n));
+    this.lo = bigger(this.lo, (n) => new Uint32Array(n));
+    this.nameStart = bigger(this.nameStart, (n) => new Uint32Array(n));
+    this.nameEnd = bigger(this.nameEnd, (n) => new Uint32Array(n));
+    this.module = bigger(this.module, (n) => new Uint32Array(n));
+    this.global = bigger(this.global, (n) => new Uint8Array(n));
+  }
 }
 
-function isText(t: string): boolean {
-  return t === 't' || t === 'T' || t === 'w' || t === 'W';
+/**
+ * Parses the complete lines of `bytes[0, length)`; with `final`, the last line may lack its
+ * newline. Returns where the first incomplete line starts (`length` when none is left over).
+ * The fast path takes the lines the kernel writes (`HEX TYPE NAME` or `HEX TYPE NAME\t[MODULE]`,
+ * nothing after); any other line goes to `parseLineSlow`, which applies the full rules. Each
+ * phase of the parse is its own small function so that V8 optimizes each hot loop on its own.
+ */
+function scanLines(bytes: Buffer, length: number, final: boolean, rows: RawRows): number {
+  let i = 0;
+  while (i < length) {
+    const lineStart = i;
+    let hi = 0;
+    let lo = 0;
+    let c = NEWLINE;
+    while (i < length) {
+      c = bytes[i];
+      const v = HEX_VALUE[c];
+      if (v === NOT_HEX) break;
+      hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+      lo = ((lo << 4) | v) >>> 0;
+      i++;
+    }
+    const digits = i - lineStart;
+    const fast = digits > 0 && digits <= 16 && c === SPACE && i + 3 <= length && bytes[i + 2] === SPACE && bytes[i + 1] !== NEWLINE;
+    if (fast) {
+      const type = bytes[i + 1];
+      const nameBegin = i + 3;
+      i = nameBegin;
+      while (i < length && NAME_STOP[bytes[i]] === 0) i++;
+      if (i === length && !final) return lineStart;
+      const nameEnd = i;
+      if (nameEnd > nameBegin) {
+        if (i === length || bytes[i] === NEWLINE) {
+          rows.add(bytes, hi, lo, type, nameBegin, nameEnd, 0);
+          i++;
+          continue;
+        }
+        if (bytes[i] === TAB && bytes[i + 1] === OPEN_BRACKET) {
+          let end = i + 2;
+          while (end < length && bytes[end] !== NEWLINE) end++;
+          if (end === length && !final) return lineStart;
+          if (end - 1 >= i + 2 && bytes[end - 1] === CLOSE_BRACKET) {
+            rows.add(bytes, hi, lo, type, nameBegin, nameEnd, rows.moduleId(bytes, i + 2, end - 1));
+            i = end + 1;
+            continue;
+          }
+        }
+      }
+    }
+    let end = i;
+    while (end < length && bytes[end] !== NEWLINE) end++;
+    if (end === length && !final) return lineStart;
+    if (end > lineStart) parseLineSlow(bytes, lineStart, end, rows);
+    i = end + 1;
+  }
+  return length;
 }
 
-/** Prefer global over local, then names with fewer leading underscores, when several share an address. */
-function better(a: { name: string; global: boolean }, b: { name: string; global: boolean }): boolean {
-  if (a.global !== b.global) return a.global;
-  const ua = a.name.length - a.name.replace(/^_+/, '').length;
-  const ub = b.name.length - b.name.replace(/^_+/, '').length;
-  return ua < ub;
+/**
+ * One line `[start, end)` by the full rules: `ADDR TYPE NAME[\t[MODULE]]`, ADDR 1-16 hex
+ * digits, trailing spaces and CRs ignored, no space in NAME. Anything else counts as a bad line.
+ */
+function parseLineSlow(bytes: Buffer, start: number, end: number, rows: RawRows): void {
+  let sp1 = start;
+  while (sp1 < end && bytes[sp1] !== SPACE) sp1++;
+  if (sp1 === end || sp1 === start || sp1 + 3 > end || bytes[sp1 + 2] !== SPACE || sp1 - start > 16) {
+    rows.bad++;
+    return;
+  }
+  let hi = 0;
+  let lo = 0;
+  for (let i = start; i < sp1; i++) {
+    const v = HEX_VALUE[bytes[i]];
+    if (v === NOT_HEX) {
+      rows.bad++;
+      return;
+    }
+    hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+    lo = ((lo << 4) | v) >>> 0;
+  }
+  const type = bytes[sp1 + 1];
+  const nameBegin = sp1 + 3;
+  let nameEnd = end;
+  while (nameEnd > nameBegin && (bytes[nameEnd - 1] === SPACE || bytes[nameEnd - 1] === CR)) nameEnd--;
+  let tab = nameBegin;
+  while (tab < end && bytes[tab] !== TAB) tab++;
+  let module = 0;
+  if (tab < nameEnd) {
+    if (bytes[tab + 1] !== OPEN_BRACKET || bytes[nameEnd - 1] !== CLOSE_BRACKET) {
+      rows.bad++;
+      return;
+    }
+    module = rows.moduleId(bytes, tab + 2, nameEnd - 1);
+    nameEnd = tab;
+  }
+  let space = nameBegin;
+  while (space < nameEnd && bytes[space] !== SPACE) space++;
+  if (nameEnd <= nameBegin || space < nameEnd) {
+    rows.bad++;
+    return;
+  }
+  rows.add(bytes, hi, lo, type, nameBegin, nameEnd, module);
 }
 
+/** Bytes read from the file at a time: /proc/kallsyms (~5 MB) is never held whole. */
+const READ_CHUNK = 256 * 1024;
+
+/** Reads and parses a kallsyms file chunk by chunk. Throws when it cannot be opened or read. */
+function readRows(path: string): RawRows {
+  const rows = new RawRows();
+  let buffer = Buffer.allocUnsafe(READ_CHUNK);
+  let filled = 0;
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      if (filled === buffer.length) {
+        // One line longer than the buffer (not something the kernel writes): make room.
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      const got = readSync(fd, buffer, filled, buffer.length - filled, null);
+      filled += got;
+      const consumed = scanLines(buffer, filled, got === 0, rows);
+      if (got === 0) break;
+      buffer.copy(buffer, 0, consumed, filled);
+      filled -= consumed;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return rows;
+}
+
+/** Row indices in address order (file order among equal addresses). /proc/kallsyms is normally sorted already. */
+function addressOrder(rows: RawRows): Uint32Array {
+  const { hi, lo, n } = rows;
+  const order = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (i > 0 && (hi[i] < hi[i - 1] || (hi[i] === hi[i - 1] && lo[i] < lo[i - 1]))) sorted = false;
+  }
+  if (!sorted) order.sort((a, b) => hi[a] - hi[b] || lo[a] - lo[b] || a - b);
+  return order;
+}
+
+/**
+ * One row per address, in address order: among aliases, global (T, W) over local, then fewer
+ * leading underscores, then the first listed.
+ */
+function keepOnePerAddress(rows: RawRows, order: Uint32Array): Uint32Array {
+  const { hi, lo, nameStart, nameEnd, global, names: bytes } = rows;
+  const kept = new Uint32Array(order.length);
+  let k = 0;
+  for (let j = 0; j < order.length; j++) {
+    const i = order[j];
+    if (k > 0) {
+      const last = kept[k - 1];
+      if (hi[last] === hi[i] && lo[last] === lo[i]) {
+        const better =
+          global[i] !== global[last]
+            ? global[i] === 1
+            : leadingUnderscores(bytes, nameStart[i], nameEnd[i]) < leadingUnderscores(bytes, nameStart[last], nameEnd[last]);
+        if (better) kept[k - 1] = i;
+        continue;
+      }
+    }
+    kept[k++] = i;
+  }
+  return kept.subarray(0, k);
+}
+
+/**
+ * The kernel's text symbols in a compact sorted form: two 32-bit halves per address in typed
+ * arrays, every name in one byte buffer (decoded to a string only when a lookup returns it), a
+ * module index per symbol. ~120k symbols take about 20 bytes each plus their names (~5 MB in
+ * all), built in one pass over /proc/kallsyms, read in chunks, without a string per line.
+ */
 export class KallsymsTable {
-  private readonly addrs: BigUint64Array;
-  private readonly names: string[];
-  private readonly modules: (string | undefined)[];
+  /** High and low 32 bits of each distinct start address, ascending. */
+  private readonly hi: Uint32Array;
+  private readonly lo: Uint32Array;
+  /** Name of symbol k: names[nameStart[k], nameEnd[k]) (UTF-8). */
+  private readonly nameStart: Uint32Array;
+  private readonly nameEnd: Uint32Array;
+  private readonly names: Buffer;
+  /** Module of symbol k: moduleNames[moduleIndex[k] - 1]; 0 for the core kernel. */
+  private readonly moduleIndex: Uint32Array;
+  private readonly moduleNames: string[];
   /** Lines that were not `ADDR TYPE NAME [MOD]`. */
   readonly badLines: number;
   /** True when every address read was zero (kptr_restrict). */
   readonly hidden: boolean;
 
-  private constructor(addrs: BigUint64Array, names: string[], modules: (string | undefined)[], badLines: number, hidden: boolean) {
-    this.addrs = addrs;
-    this.names = names;
-    this.modules = modules;
-    this.badLines = badLines;
-    this.hidden = hidden;
+  private constructor(parts: {
+    hi: Uint32Array;
+    lo: Uint32Array;
+    nameStart: Uint32Array;
+    nameEnd: Uint32Array;
+    names: Buffer;
+    moduleIndex: Uint32Array;
+    moduleNames: string[];
+    badLines: number;
+    hidden: boolean;
+  }) {
+    this.hi = parts.hi;
+    this.lo = parts.lo;
+    this.nameStart = parts.nameStart;
+    this.nameEnd = parts.nameEnd;
+    this.names = parts.names;
+    this.moduleIndex = parts.moduleIndex;
+    this.moduleNames = parts.moduleNames;
+    this.badLines = parts.badLines;
+    this.hidden = parts.hidden;
   }
 
   /**
-   * Parses kallsyms text. Never throws; see `hidden` and `badLines`.
-   * Single pass without a regex or an object per line: the file has ~120k lines and a server
-   * keeps its peak memory low (the table itself is typed arrays plus one string per symbol).
+   * Parses kallsyms text (a string, or its bytes as read from the file). Never throws; see
+   * `hidden` and `badLines`. Aliases at one address keep one name: global (T, W) over local,
+   * then fewer leading underscores, then the first listed.
    */
-  static parse(text: string): KallsymsTable {
-    const capacity = countLines(text);
-    const rawAddrs = new BigUint64Array(capacity);
-    // The same addresses as two 32-bit halves: sorting compares numbers, not bigints.
-    const hiHalf = new Uint32Array(capacity);
-    const loHalf = new Uint32Array(capacity);
-    const rawNames: string[] = [];
-    const rawModules = new Map<number, string>();
-    const rawGlobal = new Uint8Array(capacity);
-    let bad = 0;
-    let nonZero = false;
-    let seen = 0;
-    let n = 0;
-    for (let start = 0; start < text.length; ) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
-      const lineStart = start;
-      start = end + 1;
-      if (end === lineStart) continue;
-      // ADDR TYPE NAME[\t[MODULE]] — searched within the line only (a search that runs past it
-      // would make the parse quadratic in the file size).
-      const line = text.slice(lineStart, end);
-      const sp1 = line.indexOf(' ');
-      if (sp1 <= 0 || sp1 + 3 > line.length || line[sp1 + 2] !== ' ' || !isHex(line, 0, sp1)) {
-        bad++;
-        continue;
-      }
-      const type = line[sp1 + 1];
-      let nameEnd = line.length;
-      while (nameEnd > sp1 + 3 && (line[nameEnd - 1] === ' ' || line[nameEnd - 1] === '\r')) nameEnd--;
-      const tab = line.indexOf('\t', sp1 + 3);
-      let module: string | undefined;
-      if (tab >= 0 && tab < nameEnd) {
-        if (line[tab + 1] !== '[' || line[nameEnd - 1] !== ']') {
-          bad++;
-          continue;
-        }
-        module = line.slice(tab + 2, nameEnd - 1);
-        nameEnd = tab;
-      }
-      const space = line.indexOf(' ', sp1 + 3);
-      if (nameEnd <= sp1 + 3 || (space >= 0 && space < nameEnd)) {
-        bad++;
-        continue;
-      }
-      seen++;
-      const hex = line.slice(0, sp1);
-      const hi = hex.length > 8 ? parseInt(hex.slice(0, hex.length - 8), 16) : 0;
-      const lo = parseInt(hex.slice(-8), 16);
-      if (hi !== 0 || lo !== 0) nonZero = true;
-      if (!isText(type)) continue;
-      hiHalf[n] = hi;
-      loHalf[n] = lo;
-      rawAddrs[n] = BigInt('0x' + hex);
-      rawNames.push(line.slice(sp1 + 3, nameEnd));
-      if (module !== undefined) rawModules.set(n, module);
-      rawGlobal[n] = type === 'T' || type === 'W' ? 1 : 0;
-      n++;
+  static parse(text: string | Uint8Array): KallsymsTable {
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    const rows = new RawRows();
+    scanLines(bytes, bytes.length, true, rows);
+    return KallsymsTable.fromRows(rows);
+  }
+
+  private static fromRows(rows: RawRows): KallsymsTable {
+    const kept = keepOnePerAddress(rows, addressOrder(rows));
+    const k = kept.length;
+    const hi = new Uint32Array(k);
+    const lo = new Uint32Array(k);
+    const nameStart = new Uint32Array(k);
+    const nameEnd = new Uint32Array(k);
+    const moduleIndex = new Uint32Array(k);
+    for (let j = 0; j < k; j++) {
+      const i = kept[j];
+      hi[j] = rows.hi[i];
+      lo[j] = rows.lo[i];
+      nameStart[j] = rows.nameStart[i];
+      nameEnd[j] = rows.nameEnd[i];
+      moduleIndex[j] = rows.module[i];
     }
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => hiHalf[a] - hiHalf[b] || loHalf[a] - loHalf[b] || a - b);
-    // One name per address.
-    const kept: number[] = [];
-    const row = (i: number) => ({ name: rawNames[i], global: rawGlobal[i] === 1 });
-    for (const i of order) {
-      const last = kept.length > 0 ? kept[kept.length - 1] : -1;
-      if (last >= 0 && hiHalf[last] === hiHalf[i] && loHalf[last] === loHalf[i]) {
-        if (better(row(i), row(last))) kept[kept.length - 1] = i;
-      } else kept.push(i);
-    }
-    const addrs = new BigUint64Array(kept.length);
-    const names = new Array<string>(kept.length);
-    const modules = new Array<string | undefined>(kept.length);
-    kept.forEach((i, k) => {
-      addrs[k] = rawAddrs[i];
-      names[k] = rawNames[i];
-      modules[k] = rawModules.get(i);
+    // The names stay where they were read to (aliases left out cost their few bytes).
+    const names = rows.names.subarray(0, rows.namesUsed);
+    return new KallsymsTable({
+      hi,
+      lo,
+      nameStart,
+      nameEnd,
+      names,
+      moduleIndex,
+      moduleNames: [...rows.moduleIds.keys()],
+      badLines: rows.bad,
+      hidden: rows.seen > 0 && !rows.nonZero,
     });
-    return new KallsymsTable(addrs, names, modules, bad, seen > 0 && !nonZero);
   }
 
   /** Reads /proc/kallsyms (or `path`). Throws when unreadable, empty, or when addresses are hidden. */
   static load(path = '/proc/kallsyms'): KallsymsTable {
-    const table = KallsymsTable.parse(readFileSync(path, 'utf8'));
+    const table = KallsymsTable.fromRows(readRows(path));
     if (table.hidden) {
       let restrict = '?';
       try {
@@ -175,25 +413,58 @@ export class KallsymsTable {
 
   /** Number of distinct symbol addresses. */
   get size(): number {
-    return this.addrs.length;
+    return this.hi.length;
+  }
+
+  /** Start address of symbol k. */
+  private addressOf(k: number): bigint {
+    return (BigInt(this.hi[k]) << 32n) | BigInt(this.lo[k]);
   }
 
   /** The nearest symbol at or below `addr` (bounded by the next symbol), or undefined. */
   lookup(addr: bigint): KernelSymbolHit | undefined {
-    const a = this.addrs;
-    let lo = 0;
-    let hi = a.length - 1;
+    if (addr < 0n || addr > 0xffffffffffffffffn) return undefined;
+    const wantHi = Number(addr >> 32n);
+    const wantLo = Number(addr & 0xffffffffn);
+    const { hi, lo } = this;
+    let low = 0;
+    let high = hi.length - 1;
     let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a[mid] <= addr) {
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if (hi[mid] < wantHi || (hi[mid] === wantHi && lo[mid] <= wantLo)) {
         found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
+        low = mid + 1;
+      } else high = mid - 1;
     }
     if (found < 0) return undefined;
-    const offset = addr - a[found];
-    if (found === a.length - 1 && offset >= LAST_SYMBOL_SPAN) return undefined;
-    return { addr: a[found], name: this.names[found], module: this.modules[found], offset };
+    const start = this.addressOf(found);
+    const offset = addr - start;
+    if (found === hi.length - 1 && offset >= LAST_SYMBOL_SPAN) return undefined;
+    const moduleIndex = this.moduleIndex[found];
+    return {
+      addr: start,
+      name: this.names.toString('utf8', this.nameStart[found], this.nameEnd[found]),
+      module: moduleIndex === 0 ? undefined : this.moduleNames[moduleIndex - 1],
+      offset,
+    };
   }
+}
+
+/** One table per kallsyms path for the whole process, shared by every Symbolizer (see `sharedKallsyms`). */
+const shared = new Map<string, KallsymsTable>();
+
+/**
+ * The kallsyms table of `path`, read once per process and then shared (a server's collector
+ * and a CLI command each parse /proc/kallsyms once, however many Symbolizers they make).
+ * `reload` reads the file again (modules loaded since) and replaces the shared table.
+ * Throws as `KallsymsTable.load` does; a failure is not cached.
+ */
+export function sharedKallsyms(path = '/proc/kallsyms', reload = false): KallsymsTable {
+  let table = reload ? undefined : shared.get(path);
+  if (!table) {
+    table = KallsymsTable.load(path);
+    shared.set(path, table);
+  }
+  return table;
 }

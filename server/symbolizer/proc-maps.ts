@@ -56,6 +56,31 @@ export function parseProcMaps(text: string): ParsedMaps {
   return { entries, badLines };
 }
 
+/**
+ * Only the executable mappings of maps text, sorted by start: what the symbolizer keeps. Lines
+ * whose permissions say not executable are skipped without being parsed (a process has several
+ * times more of them), so bad lines are counted among the others only.
+ */
+export function parseExecutableMappings(text: string): ParsedMaps {
+  const entries: MapEntry[] = [];
+  let badLines = 0;
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const lineStart = start;
+    start = end + 1;
+    if (end === lineStart) continue;
+    // `START-END PERMS …`: the third permission character is `x` or `-`.
+    const space = text.indexOf(' ', lineStart);
+    if (space > lineStart && space + 3 < end && text.charCodeAt(space + 3) === 45 /* - */) continue;
+    const one = parseProcMaps(text.slice(lineStart, end));
+    badLines += one.badLines;
+    for (const e of one.entries) if (e.perms[2] === 'x') entries.push(e);
+  }
+  entries.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  return { entries, badLines };
+}
+
 /** Reads and parses /proc/PID/maps. Throws (ENOENT) when the process is gone. */
 export function readProcMaps(pid: number, procRoot = '/proc'): ParsedMaps {
   return parseProcMaps(readFileSync(`${procRoot}/${pid}/maps`, 'utf8'));
