@@ -35,6 +35,9 @@ const TSX = import.meta.resolve('tsx');
 /** Node's inspector port, opened by SIGUSR1 unless a JavaScript listener replaces the handler. */
 const INSPECTOR_PORT = 9229;
 
+/** Extra environment variables for a run (merged over this process's). */
+type Env = Record<string, string | undefined>;
+
 const cleanups: (() => void)[] = [];
 after(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
@@ -68,7 +71,7 @@ interface Served {
 }
 
 /** `probeboard serve` as root from the real checkout; resolves once the URL and both pids are printed. */
-async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<Served> {
+async function serve(args: string[], env: Env): Promise<Served> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...args], {
     cwd: ROOT,
@@ -118,8 +121,8 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<Served> {
 }
 
 /** Runs bin/probeboard.js (this checkout's unless given) as root, synchronously. */
-function probeboard(args: string[], env: NodeJS.ProcessEnv = {}, bin = BIN) {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+function probeboard(args: string[], env: Env = {}, bin = BIN) {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: ROOT, encoding: 'utf8', timeout: T(60_000), env: { ...process.env, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -219,7 +222,8 @@ function plantTsxCache(user: LocalUser, tmp: string, marker: string): void {
   const warm = runAs(user, process.execPath, ['--import', TSX, path.join(ROOT, 'server', 'cli', 'main.ts'), '--help'], {
     // In the checkout, as root will be: tsx's cache key covers the tsconfig it finds from there.
     cwd: ROOT,
-    env: { PATH: process.env.PATH, TMPDIR: own },
+    env: { ...process.env, TMPDIR: own },
+    timeout: T(60_000),
   });
   assert.equal(warm.status, 0, `the attacker runs tsx on the checkout's sources (can pb-audit read ${ROOT}?): ${warm.stderr}`);
   const plant = `
@@ -243,7 +247,7 @@ function plantTsxCache(user: LocalUser, tmp: string, marker: string): void {
     fs.writeFileSync(path.join(tmp, 'tsx', 'planted'), 'planted by the attacker');
     if (planted !== 1) throw new Error('main.ts entries found: ' + planted);
   `;
-  const result = runAs(user, process.execPath, ['--input-type=module', '-e', plant, path.join(own, `tsx-${user.uid}`), tmp, marker], { cwd: own, env: { PATH: process.env.PATH } });
+  const result = runAs(user, process.execPath, ['--input-type=module', '-e', plant, path.join(own, `tsx-${user.uid}`), tmp, marker], { cwd: own, timeout: T(30_000) });
   assert.equal(result.status, 0, `the attacker plants root's tsx cache: ${result.stderr}`);
 }
 
@@ -256,7 +260,7 @@ test('finding 1: a tsx cache planted by a local user is never read, written or c
   const controlTmp = stickyTmp();
   const controlMarker = path.join(scratch('pb-marker-'), 'ran-as-root');
   plantTsxCache(user, controlTmp, controlMarker);
-  const control = spawnSync(process.execPath, ['--import', TSX, path.join(ROOT, 'server', 'cli', 'main.ts'), '--help'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TMPDIR: controlTmp } });
+  const control = spawnSync(process.execPath, ['--import', TSX, path.join(ROOT, 'server', 'cli', 'main.ts'), '--help'], { cwd: ROOT, encoding: 'utf8', timeout: T(60_000), env: { ...process.env, TMPDIR: controlTmp } });
   assert.equal(control.status, 0, control.stderr);
   assert.equal(readFileSync(controlMarker, 'utf8'), '0', 'control: root under tsx ran the planted entry (uid 0)');
 
