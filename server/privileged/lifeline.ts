@@ -3,7 +3,7 @@
  * The IPC 'disconnect' handler in main.ts only runs when the event loop turns; a collector stuck
  * in a blocking syscall (an open() of a FIFO) or a CPU-bound loop would otherwise keep its BPF
  * programs attached, as root, after the web process died — and the web process, unprivileged,
- * cannot kill it (EPERM). So the collector kills itself:
+ * cannot kill a root process (EPERM). So the collector arranges its own end:
  *
  * - bindToParent(): `prctl(PR_SET_PDEATHSIG, SIGKILL)`, then a check that the parent is still
  *   the process that forked it. From then on the kernel SIGKILLs the collector the moment the
@@ -39,7 +39,8 @@ export const WATCHDOG_ENV = 'PROBEBOARD_COLLECTOR_WATCHDOG_MS';
 /**
  * Tests only: `1` makes SIGUSR2 spin the collector's main thread forever (a stand-in for any
  * hang: a FIFO open, a regular-expression blow-up). Read once at start; never reachable through
- * the IPC protocol, and only root can signal the root collector.
+ * the IPC protocol. Only root and the web process's uid may signal the collector, and that uid
+ * can SIGKILL it anyway.
  */
 export const TEST_HOOKS_ENV = 'PROBEBOARD_COLLECTOR_TEST_HOOKS';
 

@@ -27,6 +27,8 @@ const noSudo = {} as NodeJS.ProcessEnv;
 const backend = await startCollectorProcess({
   peerUid: process.env.TESTING_PARENT_NO_PEER === '1' ? undefined : dropTarget(noSudo).uid,
   ...(deadlineText && { heartbeatDeadlineMs: Number(deadlineText) }),
+  // pb-vm emulates the CPU: a cold tsx cache there takes the collector more than the usual 30 s.
+  ...(process.env.PB_VM === '1' && { readyTimeoutMs: 180_000 }),
 });
 const dropped = dropPrivileges(noSudo);
 backend.onDown((reason) => say({ down: reason }));
