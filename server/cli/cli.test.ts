@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { withTokenHidden } from './serve.ts';
@@ -115,6 +115,9 @@ test('bin runs only a complete, fresh build: missing or stale dist/ is refused w
   chmodSync(path.join(copy.root, 'dist'), 0o777);
   assertRefused(runCopy(copy.bin, ['--help']), /refusing to run .*dist: other users may write it \(mode 777\)/, 'a world-writable dist/');
   chmodSync(path.join(copy.root, 'dist'), 0o755);
+  symlinkSync(path.join(copy.root, 'dist', 'cli.js'), path.join(copy.root, 'dist', 'elsewhere.js'));
+  assertRefused(runCopy(copy.bin, ['--help']), /refusing to run .*elsewhere\.js: it is a symbolic link/, 'a link in dist/');
+  rmSync(path.join(copy.root, 'dist', 'elsewhere.js'));
   assert.equal(runCopy(copy.bin, ['--help']).code, 0, 'runs again once repaired');
 
   rmSync(path.join(copy.root, 'dist'), { recursive: true });
