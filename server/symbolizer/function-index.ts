@@ -1,9 +1,9 @@
 /**
- * FunctionIndex: one binary's function symbols as an address-sorted index, built once from the
- * raw bytes of its symbol tables and kept compact: start and end addresses in Float64Arrays and,
- * per symbol, only where its name sits in the string table. A name is decoded to a string the
- * first time a lookup returns it (and kept), so a binary with 100k+ symbols (node, libc with
- * debug symbols) costs typed arrays plus its string tables, not 100k strings and objects.
+ * FunctionIndex: one binary's function symbols as an address-sorted index, built once and kept
+ * compact: start and end addresses in Float64Arrays and the kept names in one byte buffer, each
+ * decoded to a string the first time a lookup returns it (and kept). A binary with 100k+
+ * symbols (node, libc with debug symbols) costs typed arrays and its names' bytes, not 100k
+ * strings and objects, and its symbol and string tables are dropped once the index is built.
  *
  * Which symbols, and which name among aliases, are exactly what ElfFile.functionSymbols gave
  * the old full table: STT_FUNC and STT_GNU_IFUNC, defined (st_shndx != SHN_UNDEF), non-empty
@@ -12,7 +12,7 @@
  * over .dynsym, then table order). Where the old reader refused the whole binary (a name offset
  * past its string table), the index skips that one symbol.
  */
-import type { ElfFile, ProgramHeader, SymbolTableSections } from './elf.ts';
+import type { ElfFile, ProgramHeader, SectionHeader, SymbolTableSections } from './elf.ts';
 
 const SYM_SIZE = 24;
 const STT_FUNC = 2;
@@ -26,8 +26,6 @@ const HIGH = 0x1_0000_0000;
 const MAX_SAFE_HIGH = 0x1fffff;
 /** Longest name kept (bytes); a longer (or unterminated) one is cut there. Mangled C++ names stay far below. */
 export const MAX_NAME_BYTES = 64 * 1024;
-/** Symbol and string tables are read this many bytes at a time into one reused buffer (a multiple of SYM_SIZE). */
-const CHUNK_BYTES = 24 * 8192;
 /** Leading underscores counted for the alias rank (as many as the rank can tell apart). */
 const MAX_UNDERSCORES = 9;
 
@@ -73,16 +71,15 @@ export class FunctionIndex {
 
   /**
    * Builds the index from symbol tables (`.symtab` ones first, as ElfFile.functionSymbols lists
-   * them) and the PT_LOAD segments (which bound an unsized last symbol). Reads each table in
-   * chunks into one reused buffer, never whole: the symbols once, the string tables twice (the
-   * first bytes of names for the alias rank, then the names kept, copied into one buffer).
-   * Throws (an ElfError from the reader, or an Error) on tables that cannot be read.
+   * them) and the PT_LOAD segments (which bound an unsized last symbol). The tables are read
+   * whole for the build and dropped after it: what stays is typed arrays and the kept names,
+   * copied into one buffer. Throws (an ElfError from the reader, or an Error) on tables that
+   * cannot be read.
    */
   static build(sources: readonly IndexSource[], loads: readonly ProgramHeader[]): FunctionIndex {
     if (sources.length > 255) throw new Error(`too many symbol tables (${sources.length})`);
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES + MAX_UNDERSCORES + 1);
-    const c = readCandidates(sources, chunk);
-    addUnderscoreRanks(sources, c, chunk);
+    const tables = sources.map(loadTable);
+    const c = readCandidates(tables);
     const order = sortByAddress(c);
 
     // One entry per address: the best-ranked name (earliest in table order among equals), and
@@ -115,7 +112,7 @@ export class FunctionIndex {
     for (let k = 0; k < u; k++) {
       ends[k] = sizes[k] > 0 ? starts[k] + sizes[k] : k + 1 < u ? starts[k + 1] : segmentEnd(loads, starts[k]);
     }
-    const names = copyNames(sources, c, chosen.subarray(0, u), chunk);
+    const names = copyNames(tables, c, chosen.subarray(0, u), sources[0]?.elf.name ?? 'ELF file');
     return new FunctionIndex(starts.slice(0, u), ends, names.start, names.end, names.bytes);
   }
 
@@ -170,10 +167,42 @@ function segmentEnd(loads: readonly ProgramHeader[], a: number): number {
   return a + 1;
 }
 
-/** Pass 1: every defined, named-looking function symbol of every table, read in chunks. */
-function readCandidates(sources: readonly IndexSource[], chunk: Buffer): Candidates {
+/** One source's tables in memory while the index is built (dropped afterwards). */
+interface LoadedTable {
+  /** The Elf64_Sym entries as 32-bit words (6 per entry) and as bytes. */
+  words: Uint32Array;
+  bytes: Uint8Array;
+  strings: Uint8Array;
+  sourceRank: number;
+}
+
+/** Reads a section whole, as 4-byte aligned bytes (the symbol table is read as 32-bit words). */
+function readAligned(elf: ElfFile, section: SectionHeader): Uint8Array {
+  const bytes = elf.readSectionInto(section, 0, section.size, Buffer.allocUnsafe(section.size));
+  if (bytes.byteOffset % 4 === 0) return bytes;
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+function loadTable({ elf, table }: IndexSource): LoadedTable {
+  const bytes = readAligned(elf, table.symbols);
+  return {
+    words: new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 4)),
+    bytes,
+    strings: readAligned(elf, table.strings),
+    sourceRank: table.source === 'symtab' ? 0 : 1,
+  };
+}
+
+/**
+ * Every defined function symbol with a name, and its full alias rank (bind, leading
+ * underscores of its name, sized, source). One plain loop per table over 32-bit words: this
+ * runs once per binary, often before V8 has optimized it, so it avoids calls per symbol.
+ */
+function readCandidates(tables: readonly LoadedTable[]): Candidates {
   let capacity = 0;
-  for (const { table } of sources) capacity += Math.max(0, table.symbols.size / SYM_SIZE - 1);
+  for (const t of tables) capacity += Math.max(0, Math.floor(t.bytes.length / SYM_SIZE) - 1);
   const c: Candidates = {
     n: 0,
     addr: new Float64Array(capacity),
@@ -183,156 +212,85 @@ function readCandidates(sources: readonly IndexSource[], chunk: Buffer): Candida
     source: new Uint8Array(capacity),
     maxAddr: 0,
   };
-  for (let sourceIndex = 0; sourceIndex < sources.length; sourceIndex++) {
-    const { elf, table } = sources[sourceIndex];
-    const total = table.symbols.size;
-    for (let offset = 0; offset < total; offset += CHUNK_BYTES) {
-      const length = Math.min(CHUNK_BYTES, total - offset);
-      const bytes = elf.readSectionInto(table.symbols, offset, length, chunk);
-      // Entry 0 of a symbol table is the reserved null symbol.
-      readSymbolChunk(bytes, offset === 0 ? 1 : 0, table.strings.size, table.source === 'symtab' ? 0 : 1, sourceIndex, c);
-    }
-  }
+  for (let t = 0; t < tables.length; t++) readTableCandidates(tables[t], t, c);
   return c;
 }
 
-function readSymbolChunk(syms: Buffer, first: number, stringsSize: number, sourceRank: number, sourceIndex: number, c: Candidates): void {
-  const count = syms.length / SYM_SIZE;
-  for (let i = first; i < count; i++) {
+function readTableCandidates(table: LoadedTable, sourceIndex: number, c: Candidates): void {
+  const { words, bytes, strings, sourceRank } = table;
+  const count = Math.floor(bytes.length / SYM_SIZE);
+  const stringsSize = strings.length;
+  const { addr, size, rank, nameOffset, source } = c;
+  let n = c.n;
+  let maxAddr = c.maxAddr;
+  for (let i = 1; i < count; i++) {
     const b = i * SYM_SIZE;
-    const info = syms[b + 4];
+    const w = i * 6;
+    const info = bytes[b + 4];
     const type = info & 0xf;
     if (type !== STT_FUNC && type !== STT_GNU_IFUNC) continue;
-    if (syms[b + 6] === 0 && syms[b + 7] === 0) continue; // SHN_UNDEF: imported
-    const off = syms.readUInt32LE(b);
-    if (off === 0 || off >= stringsSize) continue; // no name (or out of range)
-    const valueHigh = syms.readUInt32LE(b + 12);
+    if (bytes[b + 6] === 0 && bytes[b + 7] === 0) continue; // SHN_UNDEF: imported
+    const off = words[w];
+    if (off >= stringsSize || strings[off] === 0) continue; // no name (or out of range)
+    const valueHigh = words[w + 3];
     if (valueHigh > MAX_SAFE_HIGH) continue;
-    const value = valueHigh * HIGH + syms.readUInt32LE(b + 8);
+    const value = valueHigh * HIGH + words[w + 2];
     if (value === 0) continue;
-    const sizeHigh = syms.readUInt32LE(b + 20);
-    const bytes = sizeHigh > MAX_SAFE_HIGH ? 0 : sizeHigh * HIGH + syms.readUInt32LE(b + 16);
+    const sizeHigh = words[w + 5];
+    const symbolSize = sizeHigh > MAX_SAFE_HIGH ? 0 : sizeHigh * HIGH + words[w + 4];
     const bind = info >> 4;
     const bindRank = bind === STB_GLOBAL ? 0 : bind === STB_WEAK ? 1 : 2;
-    const n = c.n++;
-    c.addr[n] = value;
-    c.size[n] = bytes;
-    c.rank[n] = bindRank * 1000 + (bytes > 0 ? 0 : 10) + sourceRank;
-    c.nameOffset[n] = off;
-    c.source[n] = sourceIndex;
-    if (value > c.maxAddr) c.maxAddr = value;
+    let underscores = 0;
+    while (underscores < MAX_UNDERSCORES && off + underscores < stringsSize && strings[off + underscores] === UNDERSCORE) underscores++;
+    addr[n] = value;
+    size[n] = symbolSize;
+    rank[n] = bindRank * 1000 + underscores * 100 + (symbolSize > 0 ? 0 : 10) + sourceRank;
+    nameOffset[n] = off;
+    source[n] = sourceIndex;
+    if (value > maxAddr) maxAddr = value;
+    n++;
   }
+  c.n = n;
+  c.maxAddr = maxAddr;
 }
 
 /**
- * Candidate indices of one source grouped by the chunk of its string table their name starts
- * in (a counting sort): `order[first[k] .. first[k + 1])` are those of chunk k.
+ * The names of the kept entries, copied out of the string tables into one exactly sized buffer
+ * (the tables are dropped after the build). Names are cut at MAX_NAME_BYTES; all names together
+ * may not exceed four times the string tables' size (legit tables share only suffixes), so no
+ * table can make this balloon.
  */
-function byStringChunk(c: Candidates, sourceIndex: number, stringsSize: number, only?: Uint32Array): { order: Uint32Array; first: Uint32Array } {
-  const chunks = Math.ceil(stringsSize / CHUNK_BYTES) + 1;
-  const first = new Uint32Array(chunks + 1);
-  const rows = only ?? null;
-  const total = rows ? rows.length : c.n;
-  for (let j = 0; j < total; j++) {
-    const i = rows ? rows[j] : j;
-    if (c.source[i] === sourceIndex) first[Math.floor(c.nameOffset[i] / CHUNK_BYTES) + 1]++;
-  }
-  for (let k = 1; k <= chunks; k++) first[k] += first[k - 1];
-  const fill = first.slice(0, chunks);
-  const order = new Uint32Array(first[chunks]);
-  for (let j = 0; j < total; j++) {
-    const i = rows ? rows[j] : j;
-    if (c.source[i] === sourceIndex) order[fill[Math.floor(c.nameOffset[i] / CHUNK_BYTES)]++] = i;
-  }
-  return { order, first };
-}
-
-/** Pass 2: the underscore part of each alias rank (and the empty names dropped), from the first bytes of each name. */
-function addUnderscoreRanks(sources: readonly IndexSource[], c: Candidates, chunk: Buffer): void {
-  for (let sourceIndex = 0; sourceIndex < sources.length; sourceIndex++) {
-    const { elf, table } = sources[sourceIndex];
-    const strings = table.strings;
-    const { order, first } = byStringChunk(c, sourceIndex, strings.size);
-    for (let k = 0; k + 1 < first.length; k++) {
-      if (first[k] === first[k + 1]) continue;
-      const base = k * CHUNK_BYTES;
-      // A few bytes past the chunk, so that a name starting at its end is still counted.
-      const bytes = elf.readSectionInto(strings, base, Math.min(CHUNK_BYTES + MAX_UNDERSCORES + 1, strings.size - base), chunk);
-      for (let j = first[k]; j < first[k + 1]; j++) {
-        const i = order[j];
-        const at = c.nameOffset[i] - base;
-        if (bytes[at] === 0) {
-          c.rank[i] = 0xffff; // empty name: not a symbol to show
-          continue;
-        }
-        let underscores = 0;
-        while (underscores < MAX_UNDERSCORES && at + underscores < bytes.length && bytes[at + underscores] === UNDERSCORE) underscores++;
-        c.rank[i] += underscores * 100;
-      }
-    }
-  }
-}
-
-/**
- * Pass 3: the names of the kept entries, copied from the string tables into one buffer.
- * Names are cut at MAX_NAME_BYTES; all copied names together may not exceed four times the
- * string tables' size (legit tables share only suffixes), so no table can make this balloon.
- */
-function copyNames(sources: readonly IndexSource[], c: Candidates, chosen: Uint32Array, chunk: Buffer): { start: Uint32Array; end: Uint32Array; bytes: Buffer } {
-  const start = new Uint32Array(chosen.length);
-  const end = new Uint32Array(chosen.length);
-  // Entry k of the index is candidate chosen[k]: where each candidate's name lands.
-  const slot = new Int32Array(c.n);
-  for (let k = 0; k < chosen.length; k++) slot[chosen[k]] = k;
+function copyNames(tables: readonly LoadedTable[], c: Candidates, chosen: Uint32Array, fileName: string): { start: Uint32Array; end: Uint32Array; bytes: Buffer } {
+  const k = chosen.length;
+  const start = new Uint32Array(k);
+  const end = new Uint32Array(k);
   let budget = 65536;
-  for (const { table } of sources) budget += 4 * table.strings.size;
-  // Sized from the tables so that it rarely grows (growing leaves garbage that counts towards the
-  // peak until V8 collects it); the slack left over is kept rather than copied away.
-  let stringsSize = 0;
-  for (const { table } of sources) stringsSize += table.strings.size;
-  let names = Buffer.allocUnsafe(Math.max(1024, Math.min(stringsSize, chosen.length * 80)));
-  let used = 0;
-  // Plain loops and locals only: this copies megabytes byte by byte, and variables a closure
-  // captured would live in its context instead of registers.
-  for (let sourceIndex = 0; sourceIndex < sources.length; sourceIndex++) {
-    const { elf, table } = sources[sourceIndex];
-    const strings = table.strings;
-    const { order, first } = byStringChunk(c, sourceIndex, strings.size, chosen);
-    for (let k = 0; k + 1 < first.length; k++) {
-      if (first[k] === first[k + 1]) continue;
-      const base = k * CHUNK_BYTES;
-      const chunkBytes = elf.readSectionInto(strings, base, Math.min(CHUNK_BYTES, strings.size - base), chunk);
-      const chunkIsTableEnd = base + chunkBytes.length === strings.size;
-      for (let j = first[k]; j < first[k + 1]; j++) {
-        const i = order[j];
-        const offset = c.nameOffset[i];
-        let src = chunkBytes;
-        let at = offset - base;
-        let stop = src.indexOf(0, at);
-        if (stop < 0 && !chunkIsTableEnd) {
-          // The name runs past this chunk: read it on its own.
-          const length = Math.min(MAX_NAME_BYTES, strings.size - offset);
-          src = elf.readSectionInto(strings, offset, length, Buffer.allocUnsafe(length));
-          at = 0;
-          stop = src.indexOf(0);
-        }
-        if (stop < 0) stop = src.length;
-        if (stop - at > MAX_NAME_BYTES) stop = at + MAX_NAME_BYTES;
-        const length = stop - at;
-        if (used + length > budget) throw new Error(`${elf.name}: names read from its string tables exceed ${budget} bytes (overlapping names)`);
-        if (used + length > names.length) {
-          const bigger = Buffer.allocUnsafe(Math.max(names.length * 2, used + length));
-          names.copy(bigger, 0, 0, used);
-          names = bigger;
-        }
-        const entry = slot[i];
-        start[entry] = used;
-        used += src.copy(names, used, at, stop);
-        end[entry] = used;
-      }
-    }
+  for (const t of tables) budget += 4 * t.strings.length;
+  // First the lengths (so the buffer is allocated once), then the bytes.
+  let total = 0;
+  for (let j = 0; j < k; j++) {
+    const i = chosen[j];
+    const strings = tables[c.source[i]].strings;
+    const from = c.nameOffset[i];
+    const limit = Math.min(strings.length, from + MAX_NAME_BYTES);
+    let stop = from;
+    while (stop < limit && strings[stop] !== 0) stop++;
+    start[j] = from;
+    end[j] = stop;
+    total += stop - from;
+    if (total > budget) throw new Error(`${fileName}: names read from its string tables exceed ${budget} bytes (overlapping names)`);
   }
-  return { start, end, bytes: names.subarray(0, used) };
+  const names = Buffer.allocUnsafe(total);
+  let used = 0;
+  for (let j = 0; j < k; j++) {
+    const strings = tables[c.source[chosen[j]]].strings;
+    const from = start[j];
+    const stop = end[j];
+    start[j] = used;
+    for (let b = from; b < stop; b++) names[used++] = strings[b];
+    end[j] = used;
+  }
+  return { start, end, bytes: names };
 }
 
 /**
