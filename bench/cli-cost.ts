@@ -1,7 +1,7 @@
 /**
  * bench/cli-cost — what one `probeboard profile` command costs, start to exit, next to perf.
  *
- *   sudo node --import tsx bench/cli-cost.ts [--rounds 3] [--durations 15,1] [--hz 99] [--runner auto|bin|tsx] [--checkout DIR]
+ *   sudo node --import tsx bench/cli-cost.ts [--rounds 3] [--durations 15,1] [--hz 99] [--runner auto|bin|tsx] [--checkout DIR] [--compare DIR]
  *
  * While a steady CPU load runs (test/workloads/spin.c: one busy process alternating its two
  * functions), runs for each duration D, interleaved `--rounds` times (the order of the two tools
@@ -19,6 +19,8 @@
  * build exists yet); `auto` (default) = `bin` when dist/cli.js exists (the built bundle), else `tsx`.
  * `--checkout DIR` runs the probeboard of another checkout (with its own dist/), e.g. a copy of an
  * older commit, to compare before and after under the same conditions; default: this one.
+ * `--compare DIR` also runs a second checkout's probeboard (same runner) in every round, right
+ * next to the first and to perf: before and after in one run.
  *
  * Prints per-round figures on stderr, then for each D the medians and the ratio
  * probeboard CPU / perf CPU (target ≤ 1.0 at D = 15; D = 1 shows what start-up alone costs).
@@ -58,14 +60,18 @@ interface Row {
   perfScript: Cost;
   /** Samples probeboard reported on stderr. */
   samples: number;
+  /** The --compare checkout's probeboard, when given. */
+  compare?: Cost;
 }
 
-function probeboardCommand(): { argv: string[]; label: string } {
-  const built = existsSync(path.join(ROOT, 'dist', 'cli.js'));
+const COMPARE = option('compare', '');
+
+function probeboardCommand(root = ROOT): { argv: string[]; label: string } {
+  const built = existsSync(path.join(root, 'dist', 'cli.js'));
   const runner = RUNNER === 'auto' ? (built ? 'bin' : 'tsx') : RUNNER;
   // Executed as users run `probeboard` (npm links bin/probeboard.js), so the V8 flags of its #! line apply.
-  if (runner === 'bin') return { argv: [path.join(ROOT, 'bin', 'probeboard.js')], label: `${path.join(ROOT, 'bin', 'probeboard.js')} (executed: its #! line's node flags apply)` };
-  if (runner === 'tsx') return { argv: [process.execPath, '--import', 'tsx', path.join(ROOT, 'server', 'cli', 'main.ts')], label: 'node --import tsx server/cli/main.ts (no dist/ build yet)' };
+  if (runner === 'bin') return { argv: [path.join(root, 'bin', 'probeboard.js')], label: `${path.join(root, 'bin', 'probeboard.js')} (executed: its #! line's node flags apply)` };
+  if (runner === 'tsx') return { argv: [process.execPath, '--import', 'tsx', path.join(root, 'server', 'cli', 'main.ts')], label: `node --import tsx ${path.join(root, 'server', 'cli', 'main.ts')} (no dist/ build)` };
   throw new Error(`--runner must be auto, bin or tsx, got ${JSON.stringify(RUNNER)}`);
 }
 
@@ -127,6 +133,7 @@ async function main(): Promise<void> {
     if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) throw new Error(`${tool} is missing (apt-get install -y ${tool === 'perf' ? 'linux-perf' : 'time'})`);
   }
   const command = probeboardCommand();
+  const compare = COMPARE ? probeboardCommand(path.resolve(COMPARE)) : undefined;
   const scratch = mkdtempSync(path.join(tmpdir(), 'pb-cli-cost-'));
   const spin = buildWorkload('spin');
   // The steady load: long enough to outlast every round; killed at the end.
@@ -137,23 +144,27 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     // One untimed run of each, so that neither pays for cold page caches in the first round.
     await runProbeboard(command.argv, 1, scratch);
+    if (compare) await runProbeboard(compare.argv, 1, scratch);
     await runPerf(1, scratch);
     for (let round = 0; round < ROUNDS; round++) {
       for (const seconds of DURATIONS) {
-        let pb: Awaited<ReturnType<typeof runProbeboard>>;
-        let perf: Awaited<ReturnType<typeof runPerf>>;
-        if (round % 2 === 0) {
-          pb = await runProbeboard(command.argv, seconds, scratch);
-          perf = await runPerf(seconds, scratch);
-        } else {
-          perf = await runPerf(seconds, scratch);
-          pb = await runProbeboard(command.argv, seconds, scratch);
-        }
-        const row: Row = { probeboard: pb.cost, perf: sum(perf.record, perf.script), perfRecord: perf.record, perfScript: perf.script, samples: pb.samples };
+        let pb: Awaited<ReturnType<typeof runProbeboard>> | undefined;
+        let other: Awaited<ReturnType<typeof runProbeboard>> | undefined;
+        let perf: Awaited<ReturnType<typeof runPerf>> | undefined;
+        // Which goes first rotates with the round.
+        const steps = [
+          async () => (pb = await runProbeboard(command.argv, seconds, scratch)),
+          async () => (perf = await runPerf(seconds, scratch)),
+          ...(compare ? [async () => (other = await runProbeboard(compare.argv, seconds, scratch))] : []),
+        ];
+        for (let k = 0; k < steps.length; k++) await steps[(k + round) % steps.length]();
+        if (!pb || !perf) throw new Error('a run did not happen');
+        const row: Row = { probeboard: pb.cost, perf: sum(perf.record, perf.script), perfRecord: perf.record, perfScript: perf.script, samples: pb.samples, compare: other?.cost };
         rows.get(seconds)!.push(row);
         process.stderr.write(
           `round ${round + 1}/${ROUNDS} D=${seconds}s: probeboard ${row.probeboard.cpu.toFixed(2)} s CPU ${row.probeboard.rssMb.toFixed(0)} MB (${row.samples} samples); ` +
-            `perf record ${row.perfRecord.cpu.toFixed(2)} s + script ${row.perfScript.cpu.toFixed(2)} s CPU, ${row.perf.rssMb.toFixed(0)} MB\n`,
+            `perf record ${row.perfRecord.cpu.toFixed(2)} s + script ${row.perfScript.cpu.toFixed(2)} s CPU, ${row.perf.rssMb.toFixed(0)} MB` +
+            (row.compare ? `; compare ${row.compare.cpu.toFixed(2)} s CPU ${row.compare.rssMb.toFixed(0)} MB` : '') + '\n',
         );
       }
     }
@@ -163,6 +174,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`probeboard: ${command.label}`);
+  if (compare) console.log(`compare:    ${compare.label}`);
   console.log(`load: ${path.basename(spin)} (test/workloads/spin.c, one busy process); ${ROUNDS} interleaved rounds; medians; ${HZ} Hz, whole machine, folded to /dev/null`);
   for (const seconds of DURATIONS) {
     const r = rows.get(seconds)!;
@@ -170,10 +182,15 @@ async function main(): Promise<void> {
     const perfCpu = median(r.map((x) => x.perf.cpu));
     console.log(`D = ${seconds} s`);
     console.log(describe('probeboard profile', r.map((x) => x.probeboard)));
+    if (compare) console.log(describe('compare probeboard', r.map((x) => x.compare!)));
     console.log(describe('perf record + perf script', r.map((x) => x.perf)));
     console.log(describe('  perf record', r.map((x) => x.perfRecord)));
     console.log(describe('  perf script', r.map((x) => x.perfScript)));
     console.log(`  ratio probeboard / perf CPU: ${(pbCpu / perfCpu).toFixed(2)}  (per round: ${r.map((x) => (x.probeboard.cpu / x.perf.cpu).toFixed(2)).join(', ')})`);
+    if (compare) {
+      const cmpCpu = median(r.map((x) => x.compare!.cpu));
+      console.log(`  ratio compare / perf CPU:    ${(cmpCpu / perfCpu).toFixed(2)}  (per round: ${r.map((x) => (x.compare!.cpu / x.perf.cpu).toFixed(2)).join(', ')})`);
+    }
   }
 }
 
