@@ -72,7 +72,14 @@ async function main() {
   });
   const startMs = Date.now() - started;
   const web = server.pid!;
-  const collector = childPids(web)[0];
+  // The collector is the child running collector.js (bundle) or main.ts (sources); serve may have other, short-lived children.
+  const collector = childPids(web).find((pid) => {
+    try {
+      return /collector\.js|privileged\/main\.ts/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
   if (collector === undefined) throw new Error('no collector child found');
 
   const control = connect(`http://127.0.0.1:${PORT}`, { transports: ['websocket'] });

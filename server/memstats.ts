@@ -4,9 +4,12 @@
  * (`web`, `collector`), so bench/steady can tell which process holds what. With
  * PROBEBOARD_MEMSTATS=gc it first runs a full garbage collection (through the inspector
  * protocol, no V8 flag needed), so heapUsed is the live set rather than live + garbage.
- * Off by default.
+ * With PROBEBOARD_HEAPSNAPSHOT_DIR=DIR as well, it writes DIR/ROLE-PID-SECONDS.heapsnapshot
+ * after 60 s and after 240 s (what grew in between: compare the two). Off by default.
  */
 import { Session } from 'node:inspector';
+import path from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 
 const INTERVAL_MS = 10_000;
 
@@ -27,5 +30,11 @@ export function startMemStats(role: string): void {
     );
   };
   const timer = setInterval(() => (session ? session.post('HeapProfiler.collectGarbage', write) : write()), INTERVAL_MS);
+  const snapshotDir = process.env.PROBEBOARD_HEAPSNAPSHOT_DIR;
+  if (snapshotDir) {
+    for (const seconds of [60, 240]) {
+      setTimeout(() => writeHeapSnapshot(path.join(snapshotDir, `${role}-${process.pid}-${seconds}.heapsnapshot`)), seconds * 1000).unref();
+    }
+  }
   timer.unref();
 }

@@ -115,6 +115,9 @@ class WindowCounts {
   }
 }
 
+/** The children of every leaf (never modified: FrameTrie.child replaces it on a node's first child). */
+const NO_CHILDREN = Object.freeze([]) as unknown as number[];
+
 /** A prefix tree of frame ids for one stack mode. Node 0 is the root; parent id < child id. */
 class FrameTrie {
   parent: number[] = [-1];
@@ -134,9 +137,16 @@ class FrameTrie {
     this.index.set(key, id);
     this.parent.push(parentId);
     this.frame.push(frameId);
-    this.children.push([]);
-    // Keep siblings sorted by (name, kind) so that building needs no sort.
+    // Leaves share one frozen empty array, and children arrays are allocated at their exact size:
+    // an array per node with V8's default growth (17 slots on the first push) was most of the
+    // web process's heap once the tries held a few 100k nodes.
+    this.children.push(NO_CHILDREN);
     const siblings = this.children[parentId];
+    if (siblings.length === 0) {
+      this.children[parentId] = [id];
+      return id;
+    }
+    // Keep siblings sorted by (name, kind) so that building needs no sort.
     const probe = this.frames.entry(frameId);
     let lo = 0;
     let hi = siblings.length;
@@ -145,7 +155,11 @@ class FrameTrie {
       if (compareFrames(this.frames.entry(this.frame[siblings[mid]]), probe) < 0) lo = mid + 1;
       else hi = mid;
     }
-    siblings.splice(lo, 0, id);
+    const grown = new Array<number>(siblings.length + 1);
+    for (let i = 0; i < lo; i++) grown[i] = siblings[i];
+    grown[lo] = id;
+    for (let i = lo; i < siblings.length; i++) grown[i + 1] = siblings[i];
+    this.children[parentId] = grown;
     return id;
   }
   leaf(path: readonly number[]): number {
