@@ -18,7 +18,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CollectorClient, type CollectorBackend, type CollectorTransport } from './backend.ts';
 import type { CollectorOp, CollectorOutput, CollectorRequest } from './protocol.ts';
-import { PARENT_PID_ENV, PEER_UID_ENV, WATCHDOG_ENV } from './lifeline.ts';
+import { envMs, PARENT_PID_ENV, PEER_UID_ENV, WATCHDOG_ENV } from './lifeline.ts';
 import { BUNDLED } from '../bundled.ts';
 
 /**
@@ -40,15 +40,16 @@ export interface CollectorProcessOptions {
   /** ms between heartbeat pings (default 1 s). */
   heartbeatIntervalMs?: number;
   /**
-   * ms of silence after which the collector is declared down (default 10 s: twice the longest
-   * synchronous stretch measured in normal work, a discover.symbols of every function of node).
+   * ms of silence after which the collector is declared down (default: HEARTBEAT_DEADLINE_ENV,
+   * else 15 s, three times the longest synchronous stretch measured in normal work, a
+   * discover.symbols of every function of node on a loaded 2-core machine).
    */
   heartbeatDeadlineMs?: number;
   /** Default request deadline, ms (default DEFAULT_REQUEST_DEADLINE_MS, 30 s). */
   requestDeadlineMs?: number;
   /** Per-op request deadlines, ms (default REQUEST_DEADLINES_MS). */
   requestDeadlinesMs?: Partial<Record<CollectorOp, number>>;
-  /** The collector's watchdog period, ms (default: its own, 15 s; at least 500). */
+  /** The collector's watchdog period, ms (default: its own, 30 s; at least 500). */
   watchdogMs?: number;
   /**
    * The uid this process is about to drop to (drop.ts dropTarget()), if it will: the root
@@ -60,7 +61,12 @@ export interface CollectorProcessOptions {
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
-export const DEFAULT_HEARTBEAT_DEADLINE_MS = 10_000;
+export const DEFAULT_HEARTBEAT_DEADLINE_MS = 15_000;
+/**
+ * The heartbeat deadline in ms from the environment, for slow machines (an emulated VM runs the
+ * collector's first symbolization for well over 10 s); at least 2 s.
+ */
+export const HEARTBEAT_DEADLINE_ENV = 'PROBEBOARD_COLLECTOR_HEARTBEAT_DEADLINE_MS';
 
 /** The collector's environment: this process's, plus who its parent is and its watchdog period. */
 function collectorEnvironment(options: CollectorProcessOptions): NodeJS.ProcessEnv {
@@ -170,7 +176,7 @@ export async function startCollectorProcess(options: CollectorProcessOptions = {
     child.once('error', onError);
   });
   return new CollectorClient(new ChildTransport(child, options.killAfterMs ?? 5000), 'process', child.pid!, {
-    heartbeat: { intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, deadlineMs: options.heartbeatDeadlineMs ?? DEFAULT_HEARTBEAT_DEADLINE_MS },
+    heartbeat: { intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, deadlineMs: options.heartbeatDeadlineMs ?? envMs(process.env[HEARTBEAT_DEADLINE_ENV], DEFAULT_HEARTBEAT_DEADLINE_MS, 2000) },
     ...(options.requestDeadlineMs !== undefined && { requestMs: options.requestDeadlineMs }),
     ...(options.requestDeadlinesMs !== undefined && { perOpMs: options.requestDeadlinesMs }),
   });

@@ -45,11 +45,13 @@ export const WATCHDOG_ENV = 'PROBEBOARD_COLLECTOR_WATCHDOG_MS';
 export const TEST_HOOKS_ENV = 'PROBEBOARD_COLLECTOR_TEST_HOOKS';
 
 /**
- * Default watchdog period: 15 s. The longest synchronous stretch measured in normal work is
+ * Default watchdog period: 30 s. The longest synchronous stretch measured in normal work is
  * `discover.symbols` of every function of /usr/bin/node (85,000 C++ names read and demangled):
- * 2 to 5 s on a loaded 2-core machine; symbolizing a frame of a new large binary takes ~0.5 s.
+ * 2 to 5 s on a loaded 2-core machine; a collector's first symbolization blocks ~0.5 s. Slower
+ * machines need the margin, and a stuck collector is first declared down (and killed) by the
+ * web process's heartbeat (15 s); this is the backstop for when that cannot happen.
  */
-export const DEFAULT_WATCHDOG_MS = 15_000;
+export const DEFAULT_WATCHDOG_MS = 30_000;
 /** Shortest watchdog period accepted from the environment (ms). */
 export const MIN_WATCHDOG_MS = 500;
 

@@ -12,8 +12,9 @@
  *
  * That handler needs the event loop. So that a collector stuck in a syscall or a loop still
  * dies (lifeline.ts): the kernel SIGKILLs it when the web process dies (PR_SET_PDEATHSIG), and
- * a watchdog thread SIGKILLs it when its main thread has not run for 15 s or its parent is gone. The web process, for
- * its part, declares it down when it stops answering heartbeats (backend.ts).
+ * a watchdog thread SIGKILLs it when its main thread has not run for 30 s or its parent is
+ * gone. The web process, for its part, declares it down (and kills it) when it stops answering
+ * heartbeats (backend.ts, child.ts).
  */
 // First: SIGUSR1 must never open the inspector in the root collector (see the module).
 import '../no-inspector-signal.ts';

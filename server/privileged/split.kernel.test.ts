@@ -54,6 +54,11 @@ async function serve(port: number, env: Record<string, string | undefined> = {})
     if (value === undefined) delete childEnv[key];
     else childEnv[key] = value;
   }
+  if (process.env.PB_VM === '1') {
+    // Emulated CPU: the collector's first symbolization alone blocks for over 10 s there.
+    childEnv.PROBEBOARD_COLLECTOR_HEARTBEAT_DEADLINE_MS ??= '120000';
+    childEnv.PROBEBOARD_COLLECTOR_WATCHDOG_MS ??= '240000';
+  }
   // A data directory of its own: serve refuses one owned by another web user (the previous test's nobody).
   // serve creates it (inside a root-owned directory the web user may enter) and gives it to the web user.
   const parentDir = mkdtempSync(path.join(tmpdir(), 'pb-split-data-'));

@@ -3,7 +3,8 @@
  * serve`. Run as root, it forks the collector process exactly as serve does (child.ts), drops
  * its own root the same way (drop.ts: nobody, no capability), then attaches a profile of every
  * CPU and a uprobe latency probe, and reports on stdout, one JSON object per line:
- *   {"ready": {"collectorPid", "webPid", "uid", "latencyId"}}   once both probes run
+ *   {"ready": {"collectorPid", "webPid", "uid", "latencyId"}}   once both probes run and the
+ *                                                             first profile interval came
  *   {"down": "<reason>"}                                      when the backend goes down
  *   {"ended": "<reason>"}                                     when the latency probe ends
  * and stays until killed. Everything the collector writes to stderr appears on this process's.
@@ -26,7 +27,8 @@ const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const noSudo = {} as NodeJS.ProcessEnv;
 const backend = await startCollectorProcess({
   peerUid: process.env.TESTING_PARENT_NO_PEER === '1' ? undefined : dropTarget(noSudo).uid,
-  ...(deadlineText && { heartbeatDeadlineMs: Number(deadlineText) }),
+  // In pb-vm (emulated CPU) the collector's first symbolization alone blocks for over 10 s.
+  ...(deadlineText ? { heartbeatDeadlineMs: Number(deadlineText) } : process.env.PB_VM === '1' && { heartbeatDeadlineMs: 120_000 }),
   // pb-vm emulates the CPU: a cold tsx cache there takes the collector more than the usual 30 s.
   ...(process.env.PB_VM === '1' && { readyTimeoutMs: 180_000 }),
 });
@@ -34,7 +36,13 @@ const dropped = dropPrivileges(noSudo);
 backend.onDown((reason) => say({ down: reason }));
 
 const profile = backend.openProfile();
-await profile.request({ type: 'profile.start', hz: 49, target: { kind: 'all' } });
+// Ready once the first interval is symbolized: the collector's longest stretch of work is behind.
+const firstInterval = new Promise<void>((resolve) =>
+  profile.onMessage((message) => {
+    if (message.type === 'profile.interval') resolve();
+  }),
+);
+await profile.request({ type: 'profile.start', hz: 49, target: { kind: 'all' }, intervalMs: 500 });
 const latency = backend.openLatency({ intervalMs: 200 });
 latency.onEnd((_id, reason) => say({ ended: reason }));
 const added = await latency.add(`uprobe:${binary}:${symbol}`, { pid: Number(pidText) });
@@ -42,5 +50,6 @@ if (!added.ok) {
   process.stderr.write(`testing-parent: latency.add failed: ${added.error}\n`);
   process.exit(1);
 }
+await firstInterval;
 say({ ready: { collectorPid: backend.pid, webPid: process.pid, uid: dropped.uid, latencyId: added.id } });
 setInterval(() => undefined, 60_000);
