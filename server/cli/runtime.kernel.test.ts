@@ -349,6 +349,13 @@ test('findings 2, 8, 9: only the collector stays root, SIGUSR1 opens no inspecto
 
   // Finding 9: the token (from PROBEBOARD_TOKEN) is in neither command line.
   for (const pid of [web, served.collectorPid]) assert.equal(cmdlineOf(pid).includes(TOKEN), false, `no token in /proc/${pid}/cmdline`);
+  // …and the environment it came in is not readable by other processes of the web user (the drop
+  // made the web process non-dumpable; the collector's real uid is root).
+  for (const pid of [web, served.collectorPid]) {
+    const read = runAs(webUser, 'cat', [`/proc/${pid}/environ`]);
+    assert.notEqual(read.status, 0, `a process of uid ${webUser.uid} cannot read /proc/${pid}/environ`);
+    assert.equal(read.stdout.includes(TOKEN), false);
+  }
   assert.match(cmdlineOf(served.collectorPid), /dist\/collector\.js/, 'the collector runs the bundle');
   assert.equal(/tsx/.test(cmdlineOf(served.collectorPid)), false, 'the collector runs without tsx');
 
