@@ -6,6 +6,9 @@
  * Controlled zoom: `zoomPath` says what to zoom; a click reports the new path through
  * `onZoomChange(path, 'click')`, and every change of what is shown (the zoomed frame left the
  * picture, a path given by names got its kinds) through `onZoomChange(path, 'update')`.
+ *
+ * Live updates are paced (pace.ts): after a slow draw the next new tree waits as long as that
+ * draw took, and then the newest tree is drawn.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { FlameNode } from '../../lib/protocol.ts';
@@ -13,6 +16,7 @@ import { TEST_IDS } from '../../lib/test-ids.ts';
 import { FlameChart, type HoverInfo } from './chart.ts';
 import { FlameTooltip } from './FlameTooltip.tsx';
 import { samePath, type ZoomPath, type ZoomStep } from './zoom.ts';
+import { paceDelayMs, type LastDraw } from './pace.ts';
 // d3-flame-graph's ES build imports its own stylesheet (d3-flamegraph.css); app/globals.css adapts it.
 
 export interface FlameGraphProps {
@@ -66,6 +70,11 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, mar
   // The zoom last reported as shown (a report goes out only when it changes).
   const shownZoom = useRef<ZoomStep[]>([]);
   const [hover, setHover] = useState<{ info: HoverInfo; x: number; y: number } | null>(null);
+  // Pacing (pace.ts): the props to draw next, the tree on screen, the last live draw, a draw due.
+  const latest = useRef({ tree, zoomPath });
+  const drawnTree = useRef<FlameNode | null>(null);
+  const lastDraw = useRef<LastDraw | null>(null);
+  const pacedDraw = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   useEffect(() => {
     onZoomRef.current = onZoomChange;
@@ -96,6 +105,8 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, mar
     observer.observe(container);
     return () => {
       observer.disconnect();
+      if (pacedDraw.current !== null) clearTimeout(pacedDraw.current);
+      pacedDraw.current = null;
       chart.destroy();
       chartRef.current = null;
     };
@@ -116,11 +127,15 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, mar
     chartRef.current?.setMarked(marked);
   }, [marked]);
 
-  useEffect(() => {
+  /** Draws the newest props (latest.current) now. */
+  const draw = () => {
     const chart = chartRef.current;
-    if (!chart || !tree) return;
+    const { tree: next, zoomPath: zoom } = latest.current;
+    if (!chart || !next) return;
+    const live = next !== drawnTree.current;
+    drawnTree.current = next;
     const t0 = performance.now();
-    const shown = chart.render(tree, zoomPath);
+    const shown = chart.render(next, zoom);
     const updateMs = performance.now() - t0;
     pin();
     if (!samePath(shown, shownZoom.current)) {
@@ -130,11 +145,31 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, mar
     // After the next frame's paint (rAF callbacks run before paint; a task queued there runs after).
     requestAnimationFrame(() =>
       setTimeout(() => {
-        const paintMs = performance.now() - t0;
-        onPaintedRef.current?.({ tree, updateMs, paintMs, paintedAtMs: Date.now() });
+        const paintedAt = performance.now();
+        const paintMs = paintedAt - t0;
+        if (live) lastDraw.current = { paintedAtMs: paintedAt, paintMs };
+        onPaintedRef.current?.({ tree: next, updateMs, paintMs, paintedAtMs: Date.now() });
       }, 0),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+  };
+  const drawRef = useRef(draw);
+  useEffect(() => {
+    drawRef.current = draw;
+  });
+
+  useEffect(() => {
+    latest.current = { tree, zoomPath };
+    if (!chartRef.current || !tree) return;
+    // Same tree, new zoom (a click, reset zoom): at once.
+    if (tree === drawnTree.current) return drawRef.current();
+    // A paced draw is due: it will draw this newest tree.
+    if (pacedDraw.current !== null) return;
+    const delay = paceDelayMs(lastDraw.current, performance.now());
+    if (delay === 0) return drawRef.current();
+    pacedDraw.current = setTimeout(() => {
+      pacedDraw.current = null;
+      drawRef.current();
+    }, delay);
   }, [tree, zoomPath]);
 
   const empty = !tree || tree.v === 0;
