@@ -18,7 +18,8 @@ export interface LocalCollectorOptions {
 /** Names every address of a batch. Stacks come leaf first from the kernel; trees want root first. */
 export function symbolizeBatch(batch: ProfileBatch, symbolizer: Symbolizer): SymbolizedInterval {
   const unknownBefore = symbolizer.unknownFrames;
-  const samples: SymbolizedSample[] = batch.samples.map((sample) => ({
+  // One batch: new mangled names of all its samples are demangled together at its end.
+  const samples: SymbolizedSample[] = symbolizer.batch(() => batch.samples.map((sample) => ({
     pid: sample.pid,
     comm: sample.comm,
     user: symbolizer.symbolizeUser(sample.pid, sample.comm, sample.userStack).reverse(),
@@ -26,7 +27,7 @@ export function symbolizeBatch(batch: ProfileBatch, symbolizer: Symbolizer): Sym
     userStackError: sample.userStackError,
     kernelStackError: sample.kernelStackError,
     count: sample.count,
-  }));
+  })));
   return {
     startMs: batch.startMs,
     endMs: batch.endMs,

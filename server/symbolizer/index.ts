@@ -21,7 +21,7 @@ import { FunctionIndex, type IndexSource } from './function-index.ts';
 import { sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
 import { findMapping, isFileBacked, parseExecutableMappings, parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { PerfMap } from './perf-map.ts';
-import { demangle } from './demangle.ts';
+import { demangledIfKnown, demangleMany, isMangled } from './demangle.ts';
 
 export type { Frame } from './types.ts';
 
@@ -174,6 +174,12 @@ export class Symbolizer {
   private kallsymsError: string | null = null;
   private kernelCache = new Map<bigint, Frame>();
   private vdso: SymbolTable | null | undefined;
+  /**
+   * User frames named by a mangled symbol not demangled yet: demangled together (one c++filt
+   * process) at the end of `symbolizeUser`, or of the outermost `batch` (then for all its calls).
+   */
+  private pendingDemangle: Frame[] = [];
+  private batchDepth = 0;
 
   /** Frames that matched no symbol, cumulative. */
   unknownFrames = 0;
@@ -285,7 +291,47 @@ export class Symbolizer {
       if (f.kind === 'x') this.unknownFrames++;
       out[i] = f;
     }
+    if (this.batchDepth === 0) this.flushDemangling();
     return out;
+  }
+
+  /**
+   * Runs `work` (calls of symbolizeUser/symbolizeKernel) with the demangling of new mangled
+   * names deferred to its end, so a whole batch of samples costs one demangler call rather
+   * than one per stack. The frames returned inside `work` carry their demangled names once
+   * `batch` returns (they are the same objects). Returns what `work` returns.
+   */
+  batch<T>(work: () => T): T {
+    this.batchDepth++;
+    try {
+      return work();
+    } finally {
+      this.batchDepth--;
+      if (this.batchDepth === 0) this.flushDemangling();
+    }
+  }
+
+  /** Demangles the pending frames' names in place. Never throws (a failure leaves the mangled names). */
+  private flushDemangling(): void {
+    if (this.pendingDemangle.length === 0) return;
+    const frames = this.pendingDemangle;
+    this.pendingDemangle = [];
+    try {
+      const names = demangleMany(frames.map((f) => f.name));
+      for (let i = 0; i < frames.length; i++) frames[i].name = names[i];
+    } catch {
+      /* keep the mangled names */
+    }
+  }
+
+  /** A user frame for a symbol name: demangled now when known, else queued for flushDemangling. */
+  private functionFrame(name: string): Frame {
+    if (!isMangled(name)) return { name, kind: 'u' };
+    const known = demangledIfKnown(name);
+    if (known !== undefined) return { name: known, kind: 'u' };
+    const frame: Frame = { name, kind: 'u' };
+    this.pendingDemangle.push(frame);
+    return frame;
   }
 
   /** Names kernel addresses (leaf first; same order out). Never throws. */
@@ -417,7 +463,7 @@ export class Symbolizer {
       const vaddr = fileOffsetToVaddr(table.loads, off);
       const name = vaddr === undefined ? undefined : lookupTable(table, Number(vaddr));
       if (name === undefined) return { name: `[unknown] (${basename(m.path)})`, kind: 'x' };
-      return { name: demangle(name), kind: 'u' };
+      return this.functionFrame(name);
     }
     if (m && m.path === '[vdso]') {
       const v = this.vdsoTable();
