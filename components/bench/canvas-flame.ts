@@ -10,7 +10,7 @@ import type { FlameNode } from '../../lib/protocol.ts';
 import { frameColor } from '../../lib/flame/colors.ts';
 import { LABEL_MIN_PX, MIN_FRAME_PX } from '../flamegraph/budget.ts';
 import { CELL_HEIGHT } from '../flamegraph/chart.ts';
-import { layoutFrames } from './layout.ts';
+import { layoutFrames } from '../flamegraph/layout.ts';
 
 /** Gap between neighbouring frames, CSS px (the SVG's 0.5 px stroke in app/globals.css). */
 const GAP_PX = 0.5;

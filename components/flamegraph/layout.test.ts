@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlameNode } from '../../lib/protocol.ts';
-import { countFramesAtLeast } from '../flamegraph/budget.ts';
+import { countFramesAtLeast } from './budget.ts';
 import { layoutFrames } from './layout.ts';
-import { syntheticTree } from './synthetic.ts';
+import { syntheticTree } from '../bench/synthetic.ts';
 
 // all 100 = a 60 (f 50 (g 20, h 30)) + b 40; a has 10 samples of its own.
 const tree = (): FlameNode => ({

@@ -4,7 +4,7 @@
  * order given, self time left over on the right, one row per depth.
  */
 import type { FlameNode } from '../../lib/protocol.ts';
-import { MIN_FRAME_PX } from '../flamegraph/budget.ts';
+import { MIN_FRAME_PX } from './budget.ts';
 
 export interface LaidOutFrame {
   /** Left edge, CSS px from the left of the graph. */
