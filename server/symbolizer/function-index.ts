@@ -178,7 +178,9 @@ interface LoadedTable {
 
 /** Reads a section whole, as 4-byte aligned bytes (the symbol table is read as 32-bit words). */
 function readAligned(elf: ElfFile, section: SectionHeader): Uint8Array {
-  const bytes = elf.readSectionInto(section, 0, section.size, Buffer.allocUnsafe(section.size));
+  const read = elf.readSectionInto(section, 0, section.size, Buffer.allocUnsafe(section.size));
+  // A plain Uint8Array view: its subarray (one per kept name in copyNames) is far cheaper than a Buffer's.
+  const bytes = new Uint8Array(read.buffer, read.byteOffset, read.length);
   if (bytes.byteOffset % 4 === 0) return bytes;
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
@@ -273,8 +275,10 @@ function copyNames(tables: readonly LoadedTable[], c: Candidates, chosen: Uint32
     const strings = tables[c.source[i]].strings;
     const from = c.nameOffset[i];
     const limit = Math.min(strings.length, from + MAX_NAME_BYTES);
-    let stop = from;
-    while (stop < limit && strings[stop] !== 0) stop++;
+    // Native search for the terminator (a JS byte loop here ran mostly unoptimized: this runs once per binary).
+    // (Searched within the name's limit: an unterminated table must not make each search run to its end.)
+    const nul = strings.subarray(from, limit).indexOf(0);
+    const stop = nul < 0 ? limit : from + nul;
     start[j] = from;
     end[j] = stop;
     total += stop - from;
@@ -287,7 +291,8 @@ function copyNames(tables: readonly LoadedTable[], c: Candidates, chosen: Uint32
     const from = start[j];
     const stop = end[j];
     start[j] = used;
-    for (let b = from; b < stop; b++) names[used++] = strings[b];
+    names.set(strings.subarray(from, stop), used);
+    used += stop - from;
     end[j] = used;
   }
   return { start, end, bytes: names };
