@@ -129,3 +129,83 @@ test('names overlapping in a hostile string table are bounded: the build refuses
   assert.throws(() => FunctionIndex.build([{ elf, table: { source: 'symtab', symbols: symbolsSection, strings: stringsSection } }], []), /overlapping names/);
   assert.ok(Date.now() - started < 5000, 'refused quickly');
 });
+
+/** A partial index for `wanted` must answer every one of them as the full index does. */
+function partialAgrees(path: string, wanted: number[]): number {
+  return withElfFile(path, (elf) => {
+    const sources = elf.symbolTableSections().map((table) => ({ elf, table }));
+    const full = FunctionIndex.build(sources, elf.loadSegments());
+    const sorted = Float64Array.from(new Set(wanted)).sort();
+    const partial = FunctionIndex.build(sources, elf.loadSegments(), sorted);
+    for (const a of sorted) assert.equal(partial.lookup(a), full.lookup(a), `${path}: partial lookup 0x${a.toString(16)}`);
+    assert.ok(partial.size <= 5 * sorted.length, `${path}: at most 5 starts per wanted address (${partial.size} for ${sorted.length})`);
+    return partial.size;
+  });
+}
+
+test('partial index (one-shot lookups) = the full index for the wanted addresses: fixtures, libc, node', () => {
+  const b = buildFixtures();
+  const libc = parseProcMaps(readFileSync('/proc/self/maps', 'utf8')).entries.find((e) => /\/libc\.so/.test(e.path))!;
+  for (const path of [b.pie, b.nopie, b.lib, b.cxx, libc.path, process.execPath]) {
+    const entries = withElfFile(path, (elf) => indexOf(elf).entries());
+    assert.ok(entries.length > 0, `${path} has function symbols`);
+    // Every kind of address: starts, insides, last bytes, ends (gaps), below the first and far above the last;
+    // a random sample of a big binary, and all of a small one.
+    const step = Math.max(1, Math.floor(entries.length / 400));
+    const wanted: number[] = [entries[0][0] - 1, entries[entries.length - 1][1] + 0x10000];
+    for (let i = 0; i < entries.length; i += step) {
+      const [start, end] = entries[i];
+      wanted.push(start, Math.floor((start + end) / 2), end - 1, end);
+    }
+    assert.ok(partialAgrees(path, wanted) > 0);
+    // Sparse: one address, and addresses far apart.
+    partialAgrees(path, [entries[Math.floor(entries.length / 2)][0] + 1]);
+    partialAgrees(path, [entries[0][0], entries[entries.length - 1][0]]);
+  }
+  // Nothing wanted: an empty index.
+  withElfFile(b.pie, (elf) => assert.equal(FunctionIndex.build(elf.symbolTableSections().map((table) => ({ elf, table })), elf.loadSegments(), new Float64Array(0)).size, 0));
+});
+
+test('partial index: nested symbols (a lookup looks 4 starts deep) and unsized ones (ended by the next start)', () => {
+  // Synthetic tables (no segments: an unsized last symbol would end one byte after its start).
+  const symbols: [name: string, start: number, size: number][] = [
+    ['outer', 0x1000, 0x100],
+    ['inner_a', 0x1010, 0x10],
+    ['inner_b', 0x1020, 0x10],
+    ['inner_c', 0x1030, 0x10],
+    ['unsized', 0x2000, 0],
+    ['after', 0x2100, 0x10],
+  ];
+  const strtab = Buffer.concat([Buffer.from([0]), ...symbols.map(([name]) => Buffer.from(`${name}\0`))]);
+  const symtab = Buffer.alloc(24 * (symbols.length + 1));
+  let nameOffset = 1;
+  symbols.forEach(([name, start, size], i) => {
+    const b = (i + 1) * 24;
+    symtab.writeUInt32LE(nameOffset, b);
+    nameOffset += name.length + 1;
+    symtab[b + 4] = (1 << 4) | 2; // GLOBAL FUNC
+    symtab.writeUInt16LE(1, b + 6);
+    symtab.writeBigUInt64LE(BigInt(start), b + 8);
+    symtab.writeBigUInt64LE(BigInt(size), b + 16);
+  });
+  const file = Buffer.concat([symtab, strtab]);
+  const elf = { name: 'nested', readSectionInto: (s: { offset: number }, offset: number, length: number) => file.subarray(s.offset + offset, s.offset + offset + length) } as unknown as ElfFile;
+  const table = {
+    source: 'symtab' as const,
+    symbols: { index: 1, name: '.symtab', type: 2, flags: 0n, addr: 0n, offset: 0, size: symtab.length, link: 2, info: 0, addralign: 8, entsize: 24 },
+    strings: { index: 2, name: '.strtab', type: 3, flags: 0n, addr: 0n, offset: symtab.length, size: strtab.length, link: 0, info: 0, addralign: 1, entsize: 0 },
+  };
+  const full = FunctionIndex.build([{ elf, table }], []);
+  const expected: [number, string | undefined][] = [
+    [0x10f0, 'outer'], // past three nested symbols: found 4 starts down
+    [0x1015, 'inner_a'],
+    [0x2050, 'unsized'], // ends where `after` starts
+    [0x2108, 'after'],
+    [0x2200, undefined],
+  ];
+  for (const [a, name] of expected) {
+    assert.equal(full.lookup(a), name, `full 0x${a.toString(16)}`);
+    // Each address alone: the partial index must keep what the lookup needs.
+    assert.equal(FunctionIndex.build([{ elf, table }], [], Float64Array.of(a)).lookup(a), name, `partial 0x${a.toString(16)}`);
+  }
+});

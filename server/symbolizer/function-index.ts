@@ -75,11 +75,19 @@ export class FunctionIndex {
    * whole for the build and dropped after it: what stays is typed arrays and the kept names,
    * copied into one buffer. Throws (an ElfError from the reader, or an Error) on tables that
    * cannot be read.
+   *
+   * `only` (ascending virtual addresses): a partial index that answers `lookup` exactly as the
+   * full one does for those addresses, and for no others. It keeps only the symbol starts a
+   * lookup of one of them can reach (the four nearest distinct starts at or below each, and the
+   * next start above, which ends an unsized symbol), so nothing of the size of the whole table
+   * is sorted or copied: for a one-shot profile, which looks up a few hundred addresses of a
+   * binary with 100k+ symbols.
    */
-  static build(sources: readonly IndexSource[], loads: readonly ProgramHeader[]): FunctionIndex {
+  static build(sources: readonly IndexSource[], loads: readonly ProgramHeader[], only?: Float64Array): FunctionIndex {
     if (sources.length > 255) throw new Error(`too many symbol tables (${sources.length})`);
     const tables = sources.map(loadTable);
     const c = readCandidates(tables);
+    if (only) keepReachable(c, only);
     const order = sortByAddress(c);
 
     // One entry per address: the best-ranked name (earliest in table order among equals), and
@@ -296,6 +304,75 @@ function copyNames(tables: readonly LoadedTable[], c: Candidates, chosen: Uint32
     end[j] = used;
   }
   return { start, end, bytes: names };
+}
+
+/** Index of the first element of `sorted` that is >= `x` (sorted.length when none is). */
+function lowerBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Distinct starts at or below an address that a lookup may inspect (FunctionIndex.lookup looks 4 deep). */
+const LOOKUP_DEPTH = 4;
+
+/**
+ * Marks unusable (rank 0xffff) every candidate whose start no lookup of `wanted` (ascending)
+ * can reach. Per address v: the LOOKUP_DEPTH largest distinct starts <= v, and the smallest
+ * start > v. Every start kept that a lookup may return then has its successor of the full
+ * table kept too (the next larger one of the same v, or v's smallest start above), so ends
+ * (the next start, for an unsized symbol) and names come out as in the full index.
+ * One pass over the candidates, with a binary search among `wanted` each: O(n log k).
+ */
+function keepReachable(c: Candidates, wanted: Float64Array): void {
+  const k = wanted.length;
+  // Bucket j holds the starts in (wanted[j-1], wanted[j]]; bucket k those above wanted[k-1].
+  // Per bucket: its LOOKUP_DEPTH largest distinct starts (descending, NaN = none) and its smallest start.
+  const top = new Float64Array((k + 1) * LOOKUP_DEPTH).fill(NaN);
+  const least = new Float64Array(k + 1).fill(Infinity);
+  const { addr, rank } = c;
+  for (let i = 0; i < c.n; i++) {
+    if (rank[i] === 0xffff) continue;
+    const a = addr[i];
+    const j = lowerBound(wanted, a);
+    if (a < least[j]) least[j] = a;
+    const base = j * LOOKUP_DEPTH;
+    // Insert into the bucket's descending distinct top list (shift smaller ones down).
+    for (let d = 0; d < LOOKUP_DEPTH; d++) {
+      const t = top[base + d];
+      if (t === a) break;
+      if (Number.isNaN(t) || a > t) {
+        for (let e = LOOKUP_DEPTH - 1; e > d; e--) top[base + e] = top[base + e - 1];
+        top[base + d] = a;
+        break;
+      }
+    }
+  }
+  const keep = new Set<number>();
+  // Forward: the LOOKUP_DEPTH largest distinct starts <= wanted[j] are bucket j's, then bucket j-1's, ...
+  const carry: number[] = [];
+  for (let j = 0; j < k; j++) {
+    const merged: number[] = [];
+    for (let d = 0; d < LOOKUP_DEPTH && !Number.isNaN(top[j * LOOKUP_DEPTH + d]); d++) merged.push(top[j * LOOKUP_DEPTH + d]);
+    for (const x of carry) if (merged.length < LOOKUP_DEPTH) merged.push(x);
+    carry.length = 0;
+    for (const x of merged) {
+      carry.push(x);
+      keep.add(x);
+    }
+  }
+  // Backward: the smallest start above wanted[j] is the least of buckets j+1, j+2, ...
+  let above = Infinity;
+  for (let j = k; j >= 1; j--) {
+    if (least[j] < above) above = least[j];
+    if (above !== Infinity) keep.add(above);
+  }
+  for (let i = 0; i < c.n; i++) if (rank[i] !== 0xffff && !keep.has(addr[i])) rank[i] = 0xffff;
 }
 
 /**
