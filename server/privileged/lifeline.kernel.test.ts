@@ -193,7 +193,8 @@ async function startParent(sleeper: { pid: number; bin: string }, env: Record<st
 test('a frozen collector (SIGSTOP) is declared down within the heartbeat deadline: requests fail with the reason at once, the profile and probes end with it', async (t) => {
   if (!kernelTestGate(t, ['uprobes', 'perf_events'])) return;
   const sleeper = await startSleeper();
-  const backend = await startCollectorProcess({ heartbeatDeadlineMs: DEADLINE_MS, readyTimeoutMs: T(30_000) });
+  // Requests wait longer than the heartbeat deadline, so that what fails them is the verdict.
+  const backend = await startCollectorProcess({ heartbeatDeadlineMs: DEADLINE_MS, requestDeadlineMs: 3 * DEADLINE_MS, readyTimeoutMs: T(30_000) });
   cleanups.push(() => kill(backend.pid, 'SIGKILL'));
   try {
     const profile = backend.openProfile();
