@@ -4,10 +4,12 @@
  */
 import { LocalCollectorChannel } from '../collectors/local.ts';
 import type { CollectorChannel } from '../collectors/types.ts';
+import type { Symbolizer } from '../symbolizer/index.ts';
 import { ensureTracefs, probeFeature, type FeatureName } from '../libbpf/features.ts';
 
-export function createKernelChannel(): CollectorChannel {
-  return new LocalCollectorChannel();
+/** The in-process collector; `symbolizer` names its frames (default: a new one of its own). */
+export function createKernelChannel(symbolizer?: Symbolizer): CollectorChannel {
+  return new LocalCollectorChannel({ symbolizer });
 }
 
 /**

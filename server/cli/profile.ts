@@ -3,6 +3,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { choiceOption, intOption, parseCommandLine, secondsOption, stringOption, UsageError } from './args.ts';
 import { createKernelChannel, preflight } from './kernel.ts';
+import { Symbolizer } from '../symbolizer/index.ts';
 import { foldedFromIntervals, parseFolded } from '../aggregator/folded.ts';
 import { intervalHealth, sumHealth } from '../aggregator/health.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
@@ -82,7 +83,10 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (problems.length > 0) throw new Error(problems.join('; '));
 
   const intervals: SymbolizedInterval[] = [];
-  const channel = createKernelChannel();
+  // One shot: user addresses are named once, at the end, per binary from a partial index of
+  // just the addresses sampled (processes are snapshotted when first seen, as always).
+  const symbolizer = new Symbolizer({ deferLookups: true });
+  const channel = createKernelChannel(symbolizer);
   let stoppedEarly: string | undefined;
   channel.onMessage((message) => {
     // Intervals arrive symbolized (the channel names frames while the processes are alive).
@@ -104,6 +108,7 @@ export async function runProfile(argv: string[]): Promise<number> {
     await channel.request({ type: 'profile.stop' });
   } finally {
     await channel.close();
+    symbolizer.settle();
   }
   if (stoppedEarly) process.stderr.write(`probeboard profile: sampling stopped early: ${stoppedEarly}\n`);
 

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { debugFilePath, Symbolizer } from './index.ts';
 import { ElfFile } from './elf.ts';
+import { setCxxfiltPathForTests } from './demangle.ts';
 import { parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { buildFixtures, buildRustFixtures, nmFunctions, runProgram, type Running } from './testing.ts';
 
@@ -94,6 +95,57 @@ test('C++: demangled names', async () => {
     { name: 'pbns::twice(int)', kind: 'u' },
     { name: 'pbns::Box<long>::get(long) const', kind: 'u' },
   ]);
+});
+
+test('batch: new mangled names are demangled together when the batch ends (the frames returned inside are updated)', async () => {
+  const b = buildFixtures();
+  const r = await start(b.cxx);
+  const [twice, get] = r.printed;
+  setCxxfiltPathForTests(undefined); // empties the demangler's cache: these names are new
+  const s = new Symbolizer();
+  let inside: string[] = [];
+  const stacks = s.batch(() => {
+    const first = s.symbolizeUser(r.pid, 'cxx', [twice + 1n]);
+    const second = s.symbolizeUser(r.pid, 'cxx', [get + 2n, twice + 1n]);
+    inside = [...first, ...second].map((f) => f.name);
+    return [first, second];
+  });
+  assert.deepEqual(inside, ['_ZN4pbns5twiceEi', '_ZNK4pbns3BoxIlE3getEl', '_ZN4pbns5twiceEi'], 'not demangled before the batch ends');
+  assert.deepEqual(stacks.map((frames) => names(frames)), [['pbns::twice(int)'], ['pbns::Box<long>::get(long) const', 'pbns::twice(int)']]);
+  // Known now: a later call names them at once, inside a batch or not.
+  assert.deepEqual(names(s.batch(() => s.symbolizeUser(r.pid, 'cxx', [get + 2n]))), ['pbns::Box<long>::get(long) const']);
+});
+
+test('deferLookups (one-shot CLI): frames are named by settle(), as an immediate Symbolizer names them, then the partial tables are dropped', async () => {
+  const b = buildFixtures();
+  const pie = await start(b.pie);
+  const cxx = await start(b.cxx);
+  const [alpha, beta, stat, libFunc] = pie.printed;
+  const libcMap = mapsOf(pie.pid).find((e) => /\/libc\.so/.test(e.path) && e.offset === 0n)!;
+  const malloc = libcMap.start + nmFunctions(libcMap.path, true).get('malloc')! + 4n;
+  const stacks: [number, bigint[]][] = [
+    [pie.pid, [alpha + 2n, beta + 1n, stat + 1n, libFunc + 1n, malloc]],
+    [pie.pid, [beta, beta]],
+    [cxx.pid, [cxx.printed[0] + 1n, cxx.printed[1] + 2n]],
+    [pie.pid, [0n]], // no mapping: unknown in both
+  ];
+  setCxxfiltPathForTests(undefined); // new names for the demangler
+  const immediate = new Symbolizer();
+  const expected = stacks.map(([pid, addrs]) => immediate.symbolizeUser(pid, 'x', addrs).map((f) => ({ ...f })));
+  const deferred = new Symbolizer({ deferLookups: true });
+  const frames = deferred.batch(() => stacks.map(([pid, addrs]) => deferred.symbolizeUser(pid, 'x', addrs)));
+  assert.ok(frames.flat().some((f) => f.name === '[pending]'), 'not named before settle()');
+  assert.ok(deferred.stats().binaries >= 4, 'pie, its library, libc, cxx held');
+  deferred.settle();
+  assert.deepEqual(frames, expected);
+  assert.equal(names(frames[2])[0], 'pbns::twice(int)');
+  assert.equal(deferred.unknownFrames, immediate.unknownFrames);
+  assert.ok(deferred.unknownFrames >= 1, 'address 0');
+  assert.equal(deferred.stats().binaries, 0, 'partial tables dropped');
+  // Later lookups read the binaries again: still right.
+  const again = deferred.symbolizeUser(pie.pid, 'x', [stat + 1n]);
+  deferred.settle();
+  assert.deepEqual(names(again), ['pb_static']);
 });
 
 test('stripped binary: [unknown] (binary name), counted', async () => {

@@ -56,6 +56,16 @@ export interface SymbolizerOptions {
   kallsymsReloadMs?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /**
+   * One-shot use (the CLI's `profile`): addresses in binaries are not looked up when first
+   * seen but collected per binary and named together by `settle()`, from a partial index of
+   * just those addresses (FunctionIndex.build's `only`): a binary with 100k+ symbols costs one
+   * pass over its symbol table instead of a sorted index of all of it. Until `settle()` such
+   * frames are named `[pending]` (kind 'u'), and `settle()` renames them in place (the same
+   * objects); frames that match no symbol then count as unknown. Process snapshots are taken
+   * as usual when a pid is first seen. Default false (a long-running server keeps full indexes).
+   */
+  deferLookups?: boolean;
 }
 
 /** Counters describing how well symbolization went (cumulative). */
@@ -81,7 +91,12 @@ interface SymbolTable {
   index: FunctionIndex;
   /** When reading failed: why. */
   error?: string;
+  /** deferLookups: the open file and the frame per wanted address, until settle(). */
+  deferred?: { elf: ElfFile; frames: Map<number, Frame> };
 }
+
+/** Most binaries held open for deferred lookups; later ones are indexed at once (each holds a file descriptor). */
+const MAX_DEFERRED_BINARIES = 256;
 
 interface ProcessState {
   pid: number;
@@ -116,7 +131,7 @@ export function debugFilePath(buildId: string, root = ''): string {
  * Indexes a binary's function symbols (plus those of a detached debug file). Only the symbol
  * and string tables are read; names are decoded when a lookup first returns them.
  */
-function buildTable(elf: ElfFile, file: string, debugRoot?: string): SymbolTable {
+function buildTable(elf: ElfFile, file: string, debugRoot?: string, only?: Float64Array): SymbolTable {
   const buildId = elf.buildId();
   const sources: IndexSource[] = elf.symbolTableSections().map((table) => ({ elf, table }));
   let debug: ElfFile | undefined;
@@ -134,11 +149,11 @@ function buildTable(elf: ElfFile, file: string, debugRoot?: string): SymbolTable
     const loads = elf.loadSegments();
     let index: FunctionIndex;
     try {
-      index = FunctionIndex.build(sources, loads);
+      index = FunctionIndex.build(sources, loads, only);
     } catch (e) {
       // An unreadable debug file must not cost the binary's own symbols.
       if (!debug) throw e;
-      index = FunctionIndex.build(sources.filter((x) => x.elf === elf), loads);
+      index = FunctionIndex.build(sources.filter((x) => x.elf === elf), loads, only);
     }
     return { file, buildId, loads, index };
   } finally {
@@ -180,6 +195,9 @@ export class Symbolizer {
    */
   private pendingDemangle: Frame[] = [];
   private batchDepth = 0;
+  private readonly deferLookups: boolean;
+  /** Binaries whose lookups wait for settle() (deferLookups). */
+  private deferredTables: SymbolTable[] = [];
 
   /** Frames that matched no symbol, cumulative. */
   unknownFrames = 0;
@@ -200,6 +218,64 @@ export class Symbolizer {
     this.housekeepingMs = options.housekeepingMs ?? 10000;
     this.kallsymsReloadMs = options.kallsymsReloadMs ?? 60000;
     this.lastHousekeeping = this.now();
+    this.deferLookups = options.deferLookups ?? false;
+  }
+
+  /**
+   * deferLookups: names every frame returned so far as `[pending]`, binary by binary (one
+   * partial index each, then the file is closed), and demangles the new names together. The
+   * binaries are forgotten afterwards (their indexes are partial): later lookups read them
+   * again. Never throws; a binary that cannot be read names its frames `[unknown] (file)`.
+   */
+  settle(): void {
+    const tables = this.deferredTables;
+    this.deferredTables = [];
+    for (const table of tables) {
+      const deferred = table.deferred;
+      if (!deferred) continue;
+      table.deferred = undefined;
+      let index = FunctionIndex.empty;
+      try {
+        const wanted = Float64Array.from(deferred.frames.keys()).sort();
+        index = buildTable(deferred.elf, table.file, this.debugRoot, wanted).index;
+      } catch (e) {
+        this.binaryErrors++;
+        table.error = e instanceof Error ? e.message : String(e);
+      } finally {
+        deferred.elf.close();
+      }
+      for (const [vaddr, frame] of deferred.frames) {
+        let name: string | undefined;
+        try {
+          name = index.lookup(vaddr);
+        } catch {
+          name = undefined;
+        }
+        if (name === undefined) {
+          frame.name = `[unknown] (${table.file})`;
+          frame.kind = 'x';
+          this.unknownFrames++;
+          continue;
+        }
+        const known = isMangled(name) ? demangledIfKnown(name) : name;
+        frame.name = known ?? name;
+        if (known === undefined) this.pendingDemangle.push(frame);
+      }
+      // Partial: never used for another lookup.
+      for (const [key, held] of this.binaries) if (held === table) this.binaries.delete(key);
+      if (table.buildId && this.byBuildId.get(table.buildId) === table) this.byBuildId.delete(table.buildId);
+    }
+    this.flushDemangling();
+  }
+
+  /** The frame for `vaddr` of a deferred binary: one object per address, named by settle(). */
+  private deferredFrame(deferred: NonNullable<SymbolTable['deferred']>, vaddr: number): Frame {
+    let frame = deferred.frames.get(vaddr);
+    if (!frame) {
+      frame = { name: '[pending]', kind: 'u' };
+      deferred.frames.set(vaddr, frame);
+    }
+    return frame;
   }
 
   /** Cumulative counters and cache sizes. */
@@ -461,6 +537,7 @@ export class Symbolizer {
       if (!table || table.error) return { name: `[unknown] (${basename(m.path)})`, kind: 'x' };
       const off = addr - m.start + m.offset;
       const vaddr = fileOffsetToVaddr(table.loads, off);
+      if (table.deferred && vaddr !== undefined) return this.deferredFrame(table.deferred, Number(vaddr));
       const name = vaddr === undefined ? undefined : lookupTable(table, Number(vaddr));
       if (name === undefined) return { name: `[unknown] (${basename(m.path)})`, kind: 'x' };
       return this.functionFrame(name);
@@ -541,7 +618,13 @@ export class Symbolizer {
         elf = ElfFile.open(path);
         const id = elf.buildId();
         const shared = id ? this.byBuildId.get(id) : undefined;
-        table = shared ?? buildTable(elf, basename(m.path), this.debugRoot);
+        if (shared) table = shared;
+        else if (this.deferLookups && this.deferredTables.length < MAX_DEFERRED_BINARIES) {
+          // Kept open until settle(), which reads its symbols for the addresses wanted by then.
+          table = { file: basename(m.path), buildId: id, loads: elf.loadSegments(), index: FunctionIndex.empty, deferred: { elf, frames: new Map() } };
+          this.deferredTables.push(table);
+          elf = undefined;
+        } else table = buildTable(elf, basename(m.path), this.debugRoot);
         break;
       } catch (e) {
         lastError = e instanceof Error ? e.message : String(e);
