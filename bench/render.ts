@@ -19,10 +19,11 @@
  * which other work on the machine inflates far less than wall time (raster and compositor threads
  * are not included).
  *
- * --renderer svg (default) is the dashboard's flame graph (d3-flame-graph); `canvas` (every frame on
- * a canvas) and `hybrid` (d3-flame-graph for frames of --svg-min-px and more, default 8, over a
- * canvas painting the narrower ones) are the alternatives it is measured against
- * (components/bench/canvas-flame.ts). --svg-min-px with `svg` draws only frames that wide.
+ * --renderer hybrid (default) is the dashboard's flame graph as shipped (components/flamegraph/
+ * chart.ts: d3-flame-graph for frames of SVG_MIN_PX and more, its canvas layer for the thinner
+ * ones); `svg` is the same code with every frame in d3-flame-graph's SVG (the dashboard before the
+ * canvas layer), and `canvas` every frame on a canvas alone (components/bench/canvas-flame.ts).
+ * --svg-min-px moves the SVG/canvas cut of `hybrid` (with `svg`: draws only frames that wide).
  */
 import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -44,7 +45,7 @@ const { values } = parseArgs({
     updates: { type: 'string', default: '40' },
     width: { type: 'string', default: '1400' },
     port: { type: 'string', default: '7181' },
-    renderer: { type: 'string', default: 'svg' },
+    renderer: { type: 'string', default: 'hybrid' },
     'svg-min-px': { type: 'string' },
     cpu: { type: 'boolean', default: false },
   },
@@ -138,7 +139,7 @@ async function main(): Promise<number> {
           ? `${r.svgFrames} SVG frames (d3-flame-graph, frames of ${r.svgMinPx} px and more)`
           : r.renderer === 'canvas'
             ? `${r.canvasFrames} canvas frames`
-            : `${r.svgFrames} SVG frames of ${r.svgMinPx} px and more + ${r.canvasFrames} canvas frames under ${r.svgMinPx} px`;
+            : `${r.svgFrames} SVG frames of ${r.svgMinPx} px and more + ${r.canvasFrames} canvas frames under ${r.svgMinPx} px (the dashboard's flame graph)`;
       process.stdout.write(
         [
           `flame graph live update, renderer ${r.renderer}, ${r.nodes} nodes, ${r.width} px wide, ${r.updateMs.length} updates`,

@@ -11,16 +11,17 @@
  * Results go to `window.__pbRenderBench` for bench/render.ts, with the frames drawn and the
  * frames at least 1 px wide in the last update (the dashboard must draw all of those).
  *
- * `?renderer=`: `svg` (default) is the dashboard's flame graph (FlameChart, d3-flame-graph);
- * `canvas` and `hybrid` are the alternatives measured against it (canvas-flame.ts): a canvas
- * painting every frame, or d3-flame-graph for frames of `svgMinPx` and more over a canvas
- * painting the narrower ones. `?svgMinPx=` also narrows what `svg` draws (to see the cost per frame).
+ * `?renderer=`: `hybrid` (default) is the dashboard's flame graph as it is (FlameChart:
+ * d3-flame-graph for frames of SVG_MIN_PX and more, its canvas layer under them for the thinner
+ * ones); `svg` is the same FlameChart with every frame in d3-flame-graph's SVG (the dashboard before
+ * the canvas layer); `canvas` paints every frame on a canvas alone (canvas-flame.ts, no SVG).
+ * `?svgMinPx=` moves the SVG/canvas cut of `hybrid` (or narrows what `svg` draws).
  */
 import { useEffect, useRef, useState } from 'react';
 import type { FlameNode } from '../../lib/protocol.ts';
 import { countNodes } from '../../lib/flame/tree.ts';
 import { FlameChart } from '../flamegraph/chart.ts';
-import { countFramesAtLeast, MIN_FRAME_PX } from '../flamegraph/budget.ts';
+import { countFramesAtLeast, MIN_FRAME_PX, SVG_MIN_PX } from '../flamegraph/budget.ts';
 import { CanvasFlame } from './canvas-flame.ts';
 import { UPDATE_END_MARK, UPDATE_START_MARK } from './marks.ts';
 import { jitter, rng, syntheticTree } from './synthetic.ts';
@@ -31,7 +32,7 @@ export interface RenderBenchResult {
   nodes: number;
   width: number;
   renderer: BenchRenderer;
-  /** d3-flame-graph draws frames at least this wide (px); with `hybrid` the canvas paints the narrower ones. */
+  /** d3-flame-graph draws frames at least this wide (px); with `hybrid` FlameChart's canvas layer paints the narrower ones. */
   svgMinPx: number;
   updates: number;
   updateMs: number[];
@@ -64,27 +65,25 @@ export function RenderBench() {
     const params = new URLSearchParams(window.location.search);
     const nodes = Number(params.get('nodes') ?? 10_000);
     const updates = Number(params.get('updates') ?? 30);
-    const renderer = (params.get('renderer') ?? 'svg') as BenchRenderer;
-    const svgMinPx = Number(params.get('svgMinPx') ?? (renderer === 'hybrid' ? 8 : MIN_FRAME_PX));
+    const renderer = (params.get('renderer') ?? 'hybrid') as BenchRenderer;
+    const svgMinPx = Number(params.get('svgMinPx') ?? (renderer === 'hybrid' ? SVG_MIN_PX : MIN_FRAME_PX));
     const stack = ref.current!;
     const width = stack.clientWidth;
-    // `svg`: the graph alone, as in the dashboard. Otherwise layers bottom-aligned (a flame graph
-    // grows up from its root), the canvas under the SVG.
-    const layered = renderer !== 'svg';
-    const canvasLayer = layered ? layer(stack, true) : null;
-    const svgLayer = renderer !== 'canvas' ? layer(stack, layered) : null;
-    const canvas = canvasLayer ? new CanvasFlame(canvasLayer) : null;
-    const chart = svgLayer ? new FlameChart(svgLayer, { onZoom: () => undefined, onHover: () => undefined }, { minFramePx: svgMinPx }) : null;
+    // The graph in a container of its own, as in the dashboard (FlameGraph.tsx).
+    const graph = document.createElement('div');
+    graph.className = 'pb-flame w-full';
+    stack.appendChild(graph);
+    const canvas = renderer === 'canvas' ? new CanvasFlame(graph) : null;
+    const chart = renderer !== 'canvas' ? new FlameChart(graph, { onZoom: () => undefined, onHover: () => undefined }, { svgMinPx }) : null;
     chart?.setWidth(width);
     let canvasFrames = 0;
     const draw = (tree: FlameNode) => {
-      chart?.render(tree, []);
-      if (!canvas) return;
-      const painted = canvas.draw(tree, width, { minPx: MIN_FRAME_PX, maxPx: chart ? svgMinPx : Infinity });
-      canvasFrames = painted.frames;
-      // Heights from attributes, not from layout (reading offsetHeight would force a layout here).
-      const svgHeight = Number(svgLayer?.querySelector('svg')?.getAttribute('height') ?? 0);
-      stack.style.height = `${Math.max(svgHeight, painted.heightPx)}px`;
+      if (chart) {
+        chart.render(tree, []);
+        canvasFrames = chart.canvasFrames();
+      } else if (canvas) {
+        canvasFrames = canvas.draw(tree, width, { minPx: MIN_FRAME_PX }).frames;
+      }
     };
     const random = rng(42);
     const base = syntheticTree(nodes, 7);
@@ -125,9 +124,13 @@ export function RenderBench() {
         result.updateMs.push(t1 - t0);
         result.frameMs.push(t2 - t0);
       }
-      result.svgFrames = stack.querySelectorAll('g.frame').length;
+      result.svgFrames = graph.querySelectorAll('g.frame').length;
       result.canvasFrames = canvasFrames;
-      result.drawnFrames = result.svgFrames + result.canvasFrames;
+      // What the dashboard's status line shows (FlameChart's count), checked against the DOM's.
+      result.drawnFrames = chart ? chart.drawn() : result.canvasFrames;
+      if (result.drawnFrames !== result.svgFrames + result.canvasFrames) {
+        throw new Error(`drawn count ${result.drawnFrames} is not SVG ${result.svgFrames} + canvas ${result.canvasFrames}`);
+      }
       result.framesAtLeast1px = countFramesAtLeast(tree, [], width);
       result.done = true;
       const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -153,13 +156,4 @@ export function RenderBench() {
       </div>
     </div>
   );
-}
-
-/** A full-width layer in `stack` (bottom-aligned when `overlaid`; later layers paint over earlier ones). */
-function layer(stack: HTMLElement, overlaid: boolean): HTMLDivElement {
-  const div = document.createElement('div');
-  div.className = 'pb-flame w-full';
-  if (overlaid) div.style.cssText = 'position:absolute;left:0;right:0;bottom:0';
-  stack.appendChild(div);
-  return div;
 }

@@ -1,10 +1,9 @@
 /**
- * A canvas flame graph, for the rendering benchmark only: the alternative bench/render.ts
- * measures against d3-flame-graph's SVG (`--renderer canvas`), and the sliver layer of the hybrid
- * (`--renderer hybrid`: d3-flame-graph draws frames of `--svg-min-px` and more, this canvas the
- * narrower ones down to 1 px, under it). It paints the same frames with the same colours as the
- * dashboard (lib/flame/colors.ts) and labels where d3-flame-graph would; it has no hover, zoom
- * or search — the dashboard's flame graph stays d3-flame-graph.
+ * A canvas flame graph, for the rendering benchmark only: `--renderer canvas` of bench/render.ts
+ * paints every frame here, with no SVG at all (the dashboard's own flame graph is the hybrid in
+ * components/flamegraph/: d3-flame-graph for readable frames, its canvas layer for the thin ones).
+ * Same layout (components/flamegraph/layout.ts), same colours (lib/flame/colors.ts), labels where
+ * d3-flame-graph would; no hover, zoom or search.
  */
 import type { FlameNode } from '../../lib/protocol.ts';
 import { frameColor } from '../../lib/flame/colors.ts';

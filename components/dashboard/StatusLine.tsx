@@ -3,6 +3,7 @@
 import { formatClock, formatCount, formatPercent, formatRate } from '../../lib/format.ts';
 import type { ProfileFrame, StackErrorCounts } from '../../lib/protocol.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
+import { SVG_MIN_PX } from '../flamegraph/budget.ts';
 
 const sum = (c: StackErrorCounts) => c.collision + c.fault + c.other;
 const describe = (c: StackErrorCounts) => `${c.collision} collisions (-EEXIST), ${c.fault} faults (-EFAULT), ${c.other} other`;
@@ -28,7 +29,7 @@ export function StatusLine({
   frame: ProfileFrame | null;
   cpus: number | null;
   shownSeq: number | null;
-  /** Frames on screen (the thinnest may be left out, see components/flamegraph/budget.ts). */
+  /** Frames on screen, SVG + canvas (frames under 1 px are left out: components/flamegraph/budget.ts). */
   drawn: number | null;
   /** Time the last update took to reach the screen, ms. */
   paintMs: number | null;
@@ -74,7 +75,7 @@ export function StatusLine({
       <Item
         label="nodes"
         testId={TEST_IDS.nodeCount}
-        title="nodes received in this update; drawn: frames on screen (frames under 1 px, and the thinnest beyond the draw budget, are not drawn)"
+        title={`nodes received in this update; drawn: frames on screen, every frame at least 1 px wide (d3-flame-graph's SVG for frames of ${SVG_MIN_PX} px and more, a canvas under it for the thinner ones); frames under 1 px are not drawn`}
       >
         {formatCount(frame.nodeCount)}
         {drawn !== null && drawn < frame.nodeCount ? ` (${formatCount(drawn)} drawn)` : ''}

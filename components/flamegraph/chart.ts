@@ -7,18 +7,24 @@
  * - Search highlighting is done in the colour mapper, so a new tree needs no second pass
  *   through `chart.search()` (which would lay the graph out twice per update).
  * - Zoom is re-applied to each new tree before layout (see zoom.ts).
- * - Every frame at least 1 px wide is drawn (budget.ts); only frames wide enough for a label
- *   (LABEL_MIN_PX) keep d3-flame-graph's label element, so most frames are a <g> and a <rect>.
+ * - Every frame at least 1 px wide is drawn (budget.ts): d3-flame-graph draws the frames of
+ *   SVG_MIN_PX and more; the thinner ones are painted on a canvas under its SVG (canvas.ts) in the
+ *   same coordinate system, laid out by layout.ts as d3-flame-graph lays them out (zoom included).
+ *   The SVG is sized for the deepest frame of either layer (its `minHeight`, set before each update).
+ *   Hover and click on a thin frame hit-test that layout and give the same tooltip and zoom.
+ * - Only frames wide enough for a label (LABEL_MIN_PX) keep d3-flame-graph's label element, so
+ *   most SVG frames are a <g> and a <rect>.
  * No React here; FlameGraph.tsx owns the lifecycle.
  */
 import flamegraph, { type FlameGraph, type FlameGraphNode } from 'd3-flame-graph';
 import { select } from 'd3-selection';
 import type { FlameNode } from '../../lib/protocol.ts';
-import { frameColor } from '../../lib/flame/colors.ts';
 import { applyZoomFlags, pathOfNode, samePath, type ZoomPath, type ZoomStep } from './zoom.ts';
-import { frameMatcher, HIGHLIGHT_COLOR } from './search.ts';
+import { frameFill, frameMatcher } from './search.ts';
 import { IMMEDIATE_CLASS, installImmediateTransitions } from './immediate.ts';
-import { d3MinFrameSize, LABEL_MIN_PX, MIN_FRAME_PX } from './budget.ts';
+import { d3MinFrameSize, LABEL_MIN_PX, MIN_FRAME_PX, SVG_MIN_PX } from './budget.ts';
+import { frameIsAt, graphHeightPx, hitTest, layoutFlame, pathOfFrame, type FlameLayout, type LaidOutFrame } from './layout.ts';
+import { FlameCanvas } from './canvas.ts';
 
 installImmediateTransitions();
 
@@ -42,7 +48,7 @@ export interface FlameChartCallbacks {
   onZoom(path: ZoomStep[]): void;
   /** Pointer over a frame (viewport coordinates of the pointer), or null when it left. */
   onHover(info: HoverInfo | null, at?: { x: number; y: number }): void;
-  /** After each draw: frames drawn (every frame at least 1 px wide: see budget.ts). */
+  /** After each draw: frames drawn, SVG and canvas (every frame at least 1 px wide: see budget.ts). */
   onDrawn?(drawn: number): void;
 }
 
@@ -56,27 +62,43 @@ export class FlameChart {
   private match: ((name: string) => boolean) | null = null;
   private marked: ZoomPath | null = null;
   private mounted = false;
-  /** Frames on screen after the last draw. */
+  /** Frames on screen after the last draw (SVG + canvas). */
   private drawnFrames = 0;
+  /** SVG frames are at least this wide (CSS px); the canvas paints the thinner ones. */
+  private readonly svgMinPx: number;
+  private readonly canvas: FlameCanvas;
+  /** The picture as last laid out (what the canvas shows and hover/click hit-test), and its height (CSS px). */
+  private layout: FlameLayout | null = null;
+  private heightPx = MIN_HEIGHT_PX;
+  /** The thin (canvas) frame under the pointer, or null. */
+  private hoveredThin: LaidOutFrame | null = null;
 
   /**
-   * `minFramePx`: draw frames at least this wide (CSS px). The dashboard keeps MIN_FRAME_PX (every
-   * frame of 1 px or more); bench/render.ts sets more to measure what fewer SVG frames cost.
+   * `svgMinPx`: d3-flame-graph draws the frames at least this wide (CSS px), the canvas the ones
+   * from MIN_FRAME_PX up to it. The dashboard keeps SVG_MIN_PX; bench/render.ts sets MIN_FRAME_PX
+   * (`--renderer svg`: every frame in the SVG, no canvas frames) or others to compare.
    */
   constructor(
     container: HTMLElement,
     private readonly callbacks: FlameChartCallbacks,
-    { minFramePx = MIN_FRAME_PX }: { minFramePx?: number } = {},
+    { svgMinPx = SVG_MIN_PX }: { svgMinPx?: number } = {},
   ) {
     this.container = container;
+    this.svgMinPx = Math.max(MIN_FRAME_PX, svgMinPx);
     container.classList.add(IMMEDIATE_CLASS);
+    // The canvas is positioned at the container's top-left corner, under the SVG.
+    container.style.position = 'relative';
+    this.canvas = new FlameCanvas(container);
+    container.addEventListener('mousemove', this.onPointerMove);
+    container.addEventListener('mouseleave', this.onPointerLeave);
+    container.addEventListener('click', this.onCanvasClick);
     this.chart = flamegraph<FlameNode>()
       .width(Math.max(100, Math.floor(container.clientWidth)))
       .cellHeight(CELL_HEIGHT)
       .minHeight(MIN_HEIGHT_PX)
       .transitionDuration(0)
-      // Which frames are drawn: every frame at least minFramePx wide (1 px in the dashboard: budget.ts).
-      .minFrameSize(d3MinFrameSize(minFramePx))
+      // The SVG's frames: every frame at least svgMinPx wide (the canvas paints the thinner ones: budget.ts).
+      .minFrameSize(d3MinFrameSize(this.svgMinPx))
       .sort(false) // the server sends children sorted by name: stable layout between updates
       .resetHeightOnZoom(true) // recompute the height on every update: depth changes live
       .setColorMapper((d) => this.color(d))
@@ -85,8 +107,12 @@ export class FlameChart {
       // Setting one also spares a <title> per frame on every update.
       .tooltip(this.tooltipBridge())
       .onClick((d) => {
-        // d3-flame-graph has already zoomed the drawing; remember where, for later updates.
+        // d3-flame-graph has already zoomed the SVG; remember where, for later updates. Its height
+        // was computed before the canvas's frames of the new zoom were known: update again if it differs.
         this.zoom = pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0]);
+        const height = this.heightPx;
+        this.relayout();
+        if (this.heightPx !== height) this.chart.update();
         this.afterDraw();
         this.callbacks.onZoom(this.zoom);
       });
@@ -100,9 +126,14 @@ export class FlameChart {
     if (tree === this.tree && samePath(zoom, this.zoom)) return this.zoom;
     this.zoom = applyZoomFlags(tree, zoom);
     this.tree = tree;
+    this.relayout();
     if (!this.mounted) {
       select(this.container).datum(tree).call(this.chart as never);
       this.mounted = true;
+      // Positioned, so it paints over the canvas (positioned before it); a block, so its top-left
+      // corner is the container's, where the canvas sits.
+      const svg = this.container.querySelector('svg');
+      if (svg) svg.style.cssText += ';position:relative;display:block';
     } else {
       this.chart.update(tree);
     }
@@ -115,6 +146,7 @@ export class FlameChart {
     const width = Math.max(100, Math.floor(px));
     if (width === this.chart.width()) return;
     this.chart.width(width);
+    this.relayout();
     if (this.mounted) this.chart.update();
     this.afterDraw();
   }
@@ -126,7 +158,7 @@ export class FlameChart {
     this.afterDraw();
   }
 
-  /** Highlights frames matching `query` (same matching as lib/flame/search.ts). */
+  /** Highlights frames matching `query` (same matching as lib/flame/search.ts), in both layers. */
   setSearch(query: string): void {
     this.match = frameMatcher(query);
     if (this.mounted) this.chart.update();
@@ -137,26 +169,121 @@ export class FlameChart {
   setMarked(path: ZoomPath | null): void {
     this.marked = path && path.length > 0 ? path : null;
     this.mark();
+    this.paintCanvas();
   }
 
   destroy(): void {
+    this.container.removeEventListener('mousemove', this.onPointerMove);
+    this.container.removeEventListener('mouseleave', this.onPointerLeave);
+    this.container.removeEventListener('click', this.onCanvasClick);
+    this.canvas.destroy();
     this.chart.destroy();
     this.mounted = false;
     this.tree = null;
+    this.layout = null;
   }
 
-  /** Frames on screen after the last draw (the g elements d3-flame-graph keeps). */
+  /** Frames on screen after the last draw: SVG frames (the g elements d3-flame-graph keeps) + canvas frames. */
   drawn(): number {
     return this.drawnFrames;
   }
 
-  /** After d3-flame-graph drew: labels only where they fit, the outline, the drawn count. */
+  /** Frames on the canvas layer after the last draw. */
+  canvasFrames(): number {
+    return this.layout?.thin.length ?? 0;
+  }
+
+  /**
+   * Lays out the current tree, zoom and width for the canvas and hit-testing, and sizes the SVG
+   * for the deepest frame of both layers (d3-flame-graph takes the larger of its own height and
+   * `minHeight`). Before every `chart.update()` that changes what is laid out.
+   */
+  private relayout(): void {
+    this.hoveredThin = null;
+    if (this.tree === null) return;
+    this.layout = layoutFlame(this.tree, this.chart.width(), { zoom: this.zoom, minPx: MIN_FRAME_PX, splitPx: this.svgMinPx });
+    this.heightPx = graphHeightPx(this.layout.maxDepth, CELL_HEIGHT, MIN_HEIGHT_PX);
+    this.chart.minHeight(this.heightPx);
+  }
+
+  /** After d3-flame-graph drew: labels only where they fit, the outline, the canvas layer, the drawn count. */
   private afterDraw(): void {
     if (!this.mounted) return;
-    this.drawnFrames = this.fitLabels();
+    const svgFrames = this.fitLabels();
     this.mark();
+    this.paintCanvas();
+    this.drawnFrames = svgFrames + this.canvasFrames();
     this.callbacks.onDrawn?.(this.drawnFrames);
   }
+
+  /** Paints the thin frames of the current layout (fills as the SVG's colour mapper gives them). */
+  private paintCanvas(): void {
+    const layout = this.layout;
+    if (!this.mounted || layout === null) return;
+    if (layout.thin.length === 0) {
+      this.canvas.clear();
+      return;
+    }
+    const match = this.match;
+    const target = this.marked;
+    this.canvas.paint({
+      layout,
+      widthPx: this.chart.width(),
+      heightPx: this.heightPx,
+      cellHeightPx: CELL_HEIGHT,
+      inverted: this.chart.inverted(),
+      fill: (frame) => frameFill(frame.node, frame.parent === null, match),
+      marked: target === null ? null : (layout.rows[target.length]?.find((frame) => frameIsAt(frame, target)) ?? null),
+    });
+  }
+
+  /** The thin frame at a pointer position (viewport coordinates), or null (over an SVG frame, or nothing). */
+  private thinFrameAt(event: MouseEvent): LaidOutFrame | null {
+    const layout = this.layout;
+    if (!this.mounted || layout === null || layout.thin.length === 0) return null;
+    // SVG frames handle their own events (d3-flame-graph's listeners).
+    if (event.target instanceof Element && event.target.closest('g.frame') !== null) return null;
+    const svg = this.container.querySelector('svg');
+    if (!svg) return null;
+    const box = svg.getBoundingClientRect();
+    return hitTest(layout, event.clientX - box.left, event.clientY - box.top, this.heightPx, CELL_HEIGHT, this.chart.inverted());
+  }
+
+  private readonly onPointerMove = (event: MouseEvent): void => {
+    if (event.target instanceof Element && event.target.closest('g.frame') !== null) {
+      // Onto an SVG frame: its mouseover has shown its own tooltip already; keep it.
+      this.hoveredThin = null;
+      return;
+    }
+    const frame = this.thinFrameAt(event);
+    if (frame === this.hoveredThin) return;
+    const left = this.hoveredThin;
+    this.hoveredThin = frame;
+    this.container.style.cursor = frame ? 'pointer' : '';
+    if (frame) this.callbacks.onHover(this.hoverInfo(frame.node, pathOfFrame(frame)), { x: event.clientX, y: event.clientY });
+    // Only hide what a thin frame showed: an SVG frame's tooltip is d3-flame-graph's to hide.
+    else if (left) this.callbacks.onHover(null);
+  };
+
+  private readonly onPointerLeave = (): void => {
+    if (this.hoveredThin === null) return;
+    this.hoveredThin = null;
+    this.container.style.cursor = '';
+    this.callbacks.onHover(null);
+  };
+
+  /** A click on a thin frame zooms into it, as a click on an SVG frame does (d3-flame-graph's zoom). */
+  private readonly onCanvasClick = (event: MouseEvent): void => {
+    const frame = this.thinFrameAt(event);
+    if (frame === null || this.tree === null) return;
+    this.callbacks.onHover(null);
+    this.container.style.cursor = '';
+    this.zoom = applyZoomFlags(this.tree, pathOfFrame(frame));
+    this.relayout();
+    this.chart.update();
+    this.afterDraw();
+    this.callbacks.onZoom(this.zoom);
+  };
 
   /**
    * d3-flame-graph gives every frame a label (foreignObject + div) and updates all of them on every
@@ -199,7 +326,7 @@ export class FlameChart {
   private tooltipBridge() {
     const tip = () => undefined;
     tip.show = (event: MouseEvent, d: Node) => {
-      this.callbacks.onHover(this.hoverInfo(d), { x: event.clientX, y: event.clientY });
+      this.callbacks.onHover(this.hoverInfo(d.data, pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0])), { x: event.clientX, y: event.clientY });
       return tip;
     };
     tip.hide = () => {
@@ -210,12 +337,10 @@ export class FlameChart {
   }
 
   private color(d: Node): string {
-    if (this.match && d.parent && this.match(d.data.n)) return HIGHLIGHT_COLOR;
-    return frameColor(d.data.n, d.data.k);
+    return frameFill(d.data, d.parent === null, this.match);
   }
 
-  private hoverInfo(d: Node): HoverInfo {
-    const data = d.data;
+  private hoverInfo(data: FlameNode, path: ZoomStep[]): HoverInfo {
     let childSamples = 0;
     if (data.c) for (const child of data.c) childSamples += child.v;
     return {
@@ -224,7 +349,7 @@ export class FlameChart {
       samples: data.v,
       selfSamples: data.v - childSamples,
       totalSamples: this.tree?.v ?? data.v,
-      path: pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0]),
+      path,
     };
   }
 

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlameNode } from '../../lib/protocol.ts';
 import { countFramesAtLeast } from './budget.ts';
-import { layoutFrames } from './layout.ts';
+import { frameIsAt, graphHeightPx, hitTest, layoutFlame, layoutFrames, pathOfFrame, rowTopPx } from './layout.ts';
+import { frameFill, frameMatcher } from './search.ts';
+import { frameColor, SEARCH_HIGHLIGHT } from '../../lib/flame/colors.ts';
 import { syntheticTree } from '../bench/synthetic.ts';
 
 // all 100 = a 60 (f 50 (g 20, h 30)) + b 40; a has 10 samples of its own.
@@ -48,4 +50,97 @@ test('on a 10,000-node tree it returns exactly the frames budget.ts counts as at
   // SVG part + sliver part of a hybrid = every frame.
   const wide = countFramesAtLeast(big, [], 1368, 8);
   assert.equal(layoutFrames(big, 1368, 1, 8).length + wide, frames.length);
+});
+
+// ---- the dashboard's hybrid: SVG frames of splitPx and more, canvas frames under, zoom, hit-testing ----
+
+test('split: thin frames are the canvas\'s, wide ones only counted; together they are every frame of >= 1 px', () => {
+  // At 10 px: all 10, a 6, f 5, g 2, h 3, b 4.
+  const layout = layoutFlame(tree(), 10, { minPx: 1, splitPx: 5 });
+  assert.deepEqual(layout.thin.map((f) => f.node.n), ['g', 'h', 'b']);
+  assert.equal(layout.wideCount, 3, 'all, a and f are the SVG\'s');
+  assert.equal(layout.maxDepth, 3, 'the deepest frame of either layer');
+  assert.deepEqual(layout.rows[3].map((f) => [f.node.n, f.x]), [['g', 0], ['h', 2]], 'rows hold thin frames left to right');
+  assert.deepEqual(layout.rows[1].map((f) => f.node.n), ['b']);
+  // A frame exactly splitPx wide is an SVG frame (d3-flame-graph draws it: d3MinFrameSize), not painted twice.
+  assert.ok(!layoutFlame(tree(), 10, { splitPx: 5 }).thin.some((f) => f.node.n === 'f'));
+  // Nothing under 1 px: at 40 px g is 8, at 4 px it is 0.8 and gone from both layers.
+  assert.ok(!layoutFlame(tree(), 4, { splitPx: 3 }).thin.some((f) => f.node.n === 'g'));
+  // On the bench tree: SVG + canvas = every frame of >= 1 px, for several cuts.
+  const big = syntheticTree(10_000, 7);
+  for (const split of [1, 8, 10, 12]) {
+    const l = layoutFlame(big, 1368, { splitPx: split });
+    assert.equal(l.thin.length + l.wideCount, countFramesAtLeast(big, [], 1368), `split ${split}`);
+    assert.equal(l.wideCount, countFramesAtLeast(big, [], 1368, split), `split ${split}: wide = frames of >= ${split} px`);
+  }
+});
+
+test('zoomed: the zoomed frame spans the width at its own depth, ancestors count as full-width SVG frames', () => {
+  // Zoomed at a > f: f is 100 px wide at depth 2, g 40 and h 60 at depth 3; b (a sibling of a) is hidden.
+  const layout = layoutFlame(tree(), 100, { zoom: [{ name: 'a' }, { name: 'f' }], splitPx: 50 });
+  assert.deepEqual(layout.thin.map((f) => [f.node.n, f.x, f.width, f.depth]), [['g', 0, 40, 3]]);
+  assert.equal(layout.wideCount, 4, 'all and a (faded ancestors), f and h');
+  assert.deepEqual(pathOfFrame(layout.thin[0]), [{ name: 'a', kind: undefined }, { name: 'f', kind: undefined }, { name: 'g', kind: undefined }], 'the path runs through the ancestors');
+  assert.equal(layout.maxDepth, 3);
+  // Agrees with the count of budget.ts for the same zoom.
+  const zoom = [{ name: 'a' }];
+  const all = layoutFlame(tree(), 100, { zoom });
+  assert.equal(all.thin.length + all.wideCount, countFramesAtLeast(tree(), zoom, 100));
+  // A zoom path that is not in the tree lays out the whole tree.
+  assert.equal(layoutFlame(tree(), 10, { zoom: [{ name: 'nope' }] }).thin.length, 6);
+});
+
+test('hit-testing finds the thin frame under the point in flame and icicle orientation, nothing elsewhere', () => {
+  const cell = 18;
+  const height = graphHeightPx(3, cell, 0); // (3 + 3) rows = 108 px
+  assert.equal(height, 108);
+  const layout = layoutFlame(tree(), 10, { splitPx: 5 }); // thin: g [0,2) and h [2,5) at depth 3, b [6,10) at depth 1
+  // Flame: depth 3 is the row from 108 - 4 * 18 = 36 to 54.
+  assert.equal(rowTopPx(3, height, cell, false), 36);
+  assert.equal(hitTest(layout, 1, 40, height, cell, false)?.node.n, 'g');
+  assert.equal(hitTest(layout, 2, 40, height, cell, false)?.node.n, 'h', 'a frame covers [x, x + width)');
+  assert.equal(hitTest(layout, 4.9, 53.9, height, cell, false)?.node.n, 'h');
+  assert.equal(hitTest(layout, 5, 40, height, cell, false), null, 'right of h: a\'s self time, drawn by no thin frame');
+  assert.equal(hitTest(layout, 7, 108 - 2 * cell + 1, height, cell, false)?.node.n, 'b');
+  assert.equal(hitTest(layout, 1, 108 - cell + 1, height, cell, false), null, 'the root row holds an SVG frame only');
+  assert.equal(hitTest(layout, 1, 10, height, cell, false), null, 'above the deepest row');
+  assert.equal(hitTest(layout, 1, -1, height, cell, false), null);
+  assert.equal(hitTest(layout, -1, 40, height, cell, false), null);
+  // Icicle: depth 3 is the row from 54 to 72, depth 1 from 18 to 36.
+  assert.equal(rowTopPx(3, height, cell, true), 54);
+  assert.equal(hitTest(layout, 1, 60, height, cell, true)?.node.n, 'g');
+  assert.equal(hitTest(layout, 3, 71, height, cell, true)?.node.n, 'h');
+  assert.equal(hitTest(layout, 9, 20, height, cell, true)?.node.n, 'b');
+  assert.equal(hitTest(layout, 1, 40, height, cell, true), null);
+  // Every thin frame of the bench tree is found at its own centre.
+  const big = syntheticTree(10_000, 7);
+  const bigLayout = layoutFlame(big, 1368, { splitPx: 10 });
+  const bigHeight = graphHeightPx(bigLayout.maxDepth, cell, 240);
+  for (const inverted of [false, true]) {
+    for (const frame of bigLayout.thin) {
+      const y = rowTopPx(frame.depth, bigHeight, cell, inverted) + cell / 2;
+      assert.equal(hitTest(bigLayout, frame.x + frame.width / 2, y, bigHeight, cell, inverted), frame);
+    }
+  }
+});
+
+test('the marked frame is found by path; the graph is at least the minimum height', () => {
+  const layout = layoutFlame(tree(), 10, { splitPx: 5 });
+  const h = layout.thin.find((f) => f.node.n === 'h')!;
+  assert.ok(frameIsAt(h, [{ name: 'a' }, { name: 'f' }, { name: 'h' }]));
+  assert.ok(!frameIsAt(h, [{ name: 'b' }, { name: 'f' }, { name: 'h' }]));
+  assert.ok(!frameIsAt(h, [{ name: 'f' }, { name: 'h' }]));
+  assert.equal(graphHeightPx(2, 18, 240), 240);
+  assert.equal(graphHeightPx(20, 18, 240), 23 * 18);
+});
+
+test('canvas fills: the frame\'s own colour, the search highlight for matches, never for the root', () => {
+  const match = frameMatcher('main');
+  assert.equal(frameFill({ n: 'main', k: 'u' }, false, match), SEARCH_HIGHLIGHT);
+  assert.equal(frameFill({ n: 'do_main_loop', k: 'u' }, false, match), SEARCH_HIGHLIGHT, 'substring, as lib/flame/search.ts');
+  assert.equal(frameFill({ n: 'schedule', k: 'k' }, false, match), frameColor('schedule', 'k'));
+  assert.equal(frameFill({ n: 'main', k: 'u' }, false, null), frameColor('main', 'u'), 'no search: own colour');
+  assert.equal(frameFill({ n: 'main' }, true, match), frameColor('main', undefined), 'the root is never highlighted');
+  assert.equal(frameFill({ n: 'Main', k: 'u' }, false, frameMatcher('/^ma/')), SEARCH_HIGHLIGHT, 'a /regex/ query, case-insensitive as lib/flame/search.ts');
+  assert.equal(frameFill({ n: 'do_main', k: 'u' }, false, frameMatcher('/^ma/')), frameColor('do_main', 'u'));
 });

@@ -4,11 +4,22 @@
  * box (`searchShare`) and that the SVG export highlights, so the three always agree.
  */
 import { compileQuery } from '../../lib/flame/search.ts';
-import { SEARCH_HIGHLIGHT } from '../../lib/flame/colors.ts';
+import { frameColor, SEARCH_HIGHLIGHT } from '../../lib/flame/colors.ts';
+import type { FlameNode } from '../../lib/protocol.ts';
 
 export const HIGHLIGHT_COLOR = SEARCH_HIGHLIGHT;
 
 /** A predicate on frame names for `query`, or null when the query is empty. */
 export function frameMatcher(query: string): ((name: string) => boolean) | null {
   return query === '' ? null : compileQuery(query);
+}
+
+/**
+ * A frame's fill, the same for d3-flame-graph's SVG frames (chart.ts's colour mapper) and the
+ * canvas layer's thin frames: the search highlight for a matching frame other than the root
+ * (the root, "all", is never highlighted), else the frame's own colour (lib/flame/colors.ts).
+ */
+export function frameFill(node: Pick<FlameNode, 'n' | 'k'>, isRoot: boolean, match: ((name: string) => boolean) | null): string {
+  if (match !== null && !isRoot && match(node.n)) return HIGHLIGHT_COLOR;
+  return frameColor(node.n, node.k);
 }
