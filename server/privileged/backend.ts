@@ -180,7 +180,7 @@ const MAX_ABANDONED = 1024;
 export function collectorStalledReason(deadlineMs: number): string {
   return (
     `the collector process stopped answering for ${formatSeconds(deadlineMs)}: it was disconnected and every probe ends with it ` +
-    '(a stuck collector is killed by its watchdog) — restart probeboard'
+    '(it is killed, by the web process or its own watchdog, and its probes go with it) — restart probeboard'
   );
 }
 

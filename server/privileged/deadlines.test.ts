@@ -130,7 +130,7 @@ test('heartbeat: a silent collector is declared down within the deadline; every 
     await assert.rejects(pending, (error: Error) => error.message === collectorStalledReason(500));
     const tookMs = performance.now() - silentAt;
     assert.ok(tookMs >= 400 && tookMs < 900, `declared down ${tookMs.toFixed(0)} ms after it went silent (deadline 500 ms)`);
-    assert.equal(client.down, 'the collector process stopped answering for 500 ms: it was disconnected and every probe ends with it (a stuck collector is killed by its watchdog) — restart probeboard');
+    assert.equal(client.down, 'the collector process stopped answering for 500 ms: it was disconnected and every probe ends with it (it is killed, by the web process or its own watchdog, and its probes go with it) — restart probeboard');
     assert.equal(downReason, client.down);
     assert.equal(transport.severed, 1, 'the channel was cut once');
     assert.deepEqual(stopped, [client.down], 'the profile stopped with the reason');
