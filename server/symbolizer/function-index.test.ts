@@ -166,13 +166,14 @@ test('partial index (one-shot lookups) = the full index for the wanted addresses
   withElfFile(b.pie, (elf) => assert.equal(FunctionIndex.build(elf.symbolTableSections().map((table) => ({ elf, table })), elf.loadSegments(), new Float64Array(0)).size, 0));
 });
 
-test('partial index: nested symbols (a lookup looks 4 starts deep) and unsized ones (ended by the next start)', () => {
+test('partial index: nested symbols (a lookup looks 4 starts deep), unsized ones (ended by the next start), nameless ones', () => {
   // Synthetic tables (no segments: an unsized last symbol would end one byte after its start).
   const symbols: [name: string, start: number, size: number][] = [
     ['outer', 0x1000, 0x100],
     ['inner_a', 0x1010, 0x10],
     ['inner_b', 0x1020, 0x10],
     ['inner_c', 0x1030, 0x10],
+    ['', 0x1038, 0x4], // no name: not a symbol, and it must not take one of the four places a lookup inspects
     ['unsized', 0x2000, 0],
     ['after', 0x2100, 0x10],
   ];

@@ -85,43 +85,18 @@ export class FunctionIndex {
    */
   static build(sources: readonly IndexSource[], loads: readonly ProgramHeader[], only?: Float64Array): FunctionIndex {
     if (sources.length > 255) throw new Error(`too many symbol tables (${sources.length})`);
+    if (only) return buildPartial(sources, loads, only);
     const tables = sources.map(loadTable);
     const c = readCandidates(tables);
-    if (only) keepReachable(c, only);
     const order = sortByAddress(c);
+    const { starts, ends, chosen } = onePerAddress(c, order, loads);
+    const names = copyNames(tables, c, chosen, sources[0]?.elf.name ?? 'ELF file');
+    return new FunctionIndex(starts, ends, names.start, names.end, names.bytes);
+  }
 
-    // One entry per address: the best-ranked name (earliest in table order among equals), and
-    // the size of the best-ranked sized alias when the chosen one has none.
-    const { addr, size, rank } = c;
-    const n = order.length;
-    const starts = new Float64Array(n);
-    const sizes = new Float64Array(n);
-    const chosen = new Uint32Array(n);
-    let u = 0;
-    for (let g = 0; g < n; ) {
-      const a = addr[order[g]];
-      let best = order[g];
-      let sized = size[best] > 0 ? best : -1;
-      let h = g + 1;
-      for (; h < n && addr[order[h]] === a; h++) {
-        const i = order[h];
-        if (rank[i] < rank[best]) best = i;
-        if (size[i] > 0 && (sized < 0 || rank[i] < rank[sized])) sized = i;
-      }
-      starts[u] = a;
-      sizes[u] = size[best] > 0 ? size[best] : sized >= 0 ? size[sized] : 0;
-      chosen[u] = best;
-      u++;
-      g = h;
-    }
-
-    // An unsized symbol extends to the next symbol, or (the last one) to the end of its segment.
-    const ends = new Float64Array(u);
-    for (let k = 0; k < u; k++) {
-      ends[k] = sizes[k] > 0 ? starts[k] + sizes[k] : k + 1 < u ? starts[k + 1] : segmentEnd(loads, starts[k]);
-    }
-    const names = copyNames(tables, c, chosen.subarray(0, u), sources[0]?.elf.name ?? 'ELF file');
-    return new FunctionIndex(starts.slice(0, u), ends, names.start, names.end, names.bytes);
+  /** Assembles an index from parts built elsewhere in this module (buildPartial). */
+  static fromParts(starts: Float64Array, ends: Float64Array, nameStart: Uint32Array, nameEnd: Uint32Array, names: Buffer): FunctionIndex {
+    return new FunctionIndex(starts, ends, nameStart, nameEnd, names);
   }
 
   /** Number of distinct addresses. */
@@ -164,6 +139,46 @@ export class FunctionIndex {
     }
     return name;
   }
+}
+
+/**
+ * One entry per address of `order` (usable candidates by address): the best-ranked name
+ * (earliest in table order among equals) and the size of the best-ranked sized alias when the
+ * chosen one has none; an unsized symbol extends to the next start, the last one to the end of
+ * its segment. `chosen`: the candidate whose name each entry takes.
+ */
+function onePerAddress(c: Candidates, order: Uint32Array, loads: readonly ProgramHeader[]): { starts: Float64Array; ends: Float64Array; chosen: Uint32Array } {
+  // One entry per address: the best-ranked name (earliest in table order among equals), and
+  // the size of the best-ranked sized alias when the chosen one has none.
+  const { addr, size, rank } = c;
+  const n = order.length;
+  const starts = new Float64Array(n);
+  const sizes = new Float64Array(n);
+  const chosen = new Uint32Array(n);
+  let u = 0;
+  for (let g = 0; g < n; ) {
+    const a = addr[order[g]];
+    let best = order[g];
+    let sized = size[best] > 0 ? best : -1;
+    let h = g + 1;
+    for (; h < n && addr[order[h]] === a; h++) {
+      const i = order[h];
+      if (rank[i] < rank[best]) best = i;
+      if (size[i] > 0 && (sized < 0 || rank[i] < rank[sized])) sized = i;
+    }
+    starts[u] = a;
+    sizes[u] = size[best] > 0 ? size[best] : sized >= 0 ? size[sized] : 0;
+    chosen[u] = best;
+    u++;
+    g = h;
+  }
+
+  // An unsized symbol extends to the next symbol, or (the last one) to the end of its segment.
+  const ends = new Float64Array(u);
+  for (let k = 0; k < u; k++) {
+    ends[k] = sizes[k] > 0 ? starts[k] + sizes[k] : k + 1 < u ? starts[k + 1] : segmentEnd(loads, starts[k]);
+  }
+  return { starts: starts.slice(0, u), ends, chosen: chosen.subarray(0, u) };
 }
 
 function segmentEnd(loads: readonly ProgramHeader[], a: number): number {
@@ -322,14 +337,13 @@ function lowerBound(sorted: Float64Array, x: number): number {
 const LOOKUP_DEPTH = 4;
 
 /**
- * Marks unusable (rank 0xffff) every candidate whose start no lookup of `wanted` (ascending)
- * can reach. Per address v: the LOOKUP_DEPTH largest distinct starts <= v, and the smallest
+ * The starts (of usable candidates) that a lookup of `wanted` (ascending) can reach. Per address v: the LOOKUP_DEPTH largest distinct starts <= v, and the smallest
  * start > v. Every start kept that a lookup may return then has its successor of the full
  * table kept too (the next larger one of the same v, or v's smallest start above), so ends
  * (the next start, for an unsized symbol) and names come out as in the full index.
  * One pass over the candidates, with a binary search among `wanted` each: O(n log k).
  */
-function keepReachable(c: Candidates, wanted: Float64Array): void {
+function reachableStarts(c: Candidates, wanted: Float64Array): Set<number> {
   const k = wanted.length;
   // Bucket j holds the starts in (wanted[j-1], wanted[j]]; bucket k those above wanted[k-1].
   // Per bucket: its LOOKUP_DEPTH largest distinct starts (descending, NaN = none) and its smallest start.
@@ -372,7 +386,170 @@ function keepReachable(c: Candidates, wanted: Float64Array): void {
     if (least[j] < above) above = least[j];
     if (above !== Infinity) keep.add(above);
   }
-  for (let i = 0; i < c.n; i++) if (rank[i] !== 0xffff && !keep.has(addr[i])) rank[i] = 0xffff;
+  return keep;
+}
+
+/** Symbol table entries read at a time by buildPartial (~64 KB). */
+const SYMBOLS_PER_CHUNK = 2730;
+/** Bytes of a string table read at a time by buildPartial: at least one longest name. */
+const STRINGS_WINDOW = 256 * 1024;
+
+/**
+ * Reads a string table through one bounded window (buildPartial never holds a table whole).
+ * Names are asked for in increasing offset order mostly, so each window is read about once.
+ */
+class StringWindow {
+  private window: Uint8Array = new Uint8Array(0);
+  private from = 0;
+  private readonly buffer = Buffer.allocUnsafe(STRINGS_WINDOW);
+
+  constructor(
+    private readonly elf: ElfFile,
+    private readonly section: SectionHeader,
+  ) {}
+
+  get size(): number {
+    return this.section.size;
+  }
+
+  /**
+   * The bytes of the name at `offset`, without its terminator, cut at `limit` bytes (a view
+   * valid until the next call). Empty when `offset` is past the table.
+   */
+  name(offset: number, limit: number): Uint8Array {
+    const tableSize = this.section.size;
+    if (offset >= tableSize) return this.window.subarray(0, 0);
+    const want = Math.min(tableSize, offset + limit);
+    if (offset < this.from || want > this.from + this.window.length) {
+      const length = Math.min(tableSize - offset, STRINGS_WINDOW);
+      this.window = this.elf.readSectionInto(this.section, offset, length, this.buffer);
+      this.from = offset;
+    }
+    const at = offset - this.from;
+    const stop = Math.min(this.window.length, at + limit);
+    const nul = this.window.subarray(at, stop).indexOf(0);
+    return this.window.subarray(at, nul < 0 ? stop : at + nul);
+  }
+}
+
+/**
+ * FunctionIndex.build with `only`: the symbol tables are read in bounded chunks (a few hundred
+ * KB at a time, never whole), every function symbol's address, size and binding kept in typed
+ * arrays; names are read only for the starts a wanted address can reach (reachableStarts),
+ * first their leading bytes (empty names are not symbols; leading underscores rank aliases),
+ * then the chosen ones in full. When an empty name drops a reached start, the reachable set is
+ * computed again without it (rare: the loop ends when no reached name is empty).
+ */
+function buildPartial(sources: readonly IndexSource[], loads: readonly ProgramHeader[], wanted: Float64Array): FunctionIndex {
+  let capacity = 0;
+  for (const { table } of sources) capacity += Math.max(0, Math.floor(table.symbols.size / SYM_SIZE) - 1);
+  const c: Candidates = {
+    n: 0,
+    addr: new Float64Array(capacity),
+    size: new Float64Array(capacity),
+    rank: new Uint16Array(capacity),
+    nameOffset: new Uint32Array(capacity),
+    source: new Uint8Array(capacity),
+    maxAddr: 0,
+  };
+  const chunk = Buffer.allocUnsafe(SYMBOLS_PER_CHUNK * SYM_SIZE);
+  for (let t = 0; t < sources.length; t++) readChunkedCandidates(sources[t], t, chunk, c);
+
+  const strings = sources.map(({ elf, table }) => new StringWindow(elf, table.strings));
+  // 0: name not read yet; 1: read (rank has its underscores).
+  const nameRead = new Uint8Array(c.n);
+  let keep: Set<number>;
+  for (;;) {
+    keep = reachableStarts(c, wanted);
+    const unread: number[] = [];
+    for (let i = 0; i < c.n; i++) if (c.rank[i] !== 0xffff && nameRead[i] === 0 && keep.has(c.addr[i])) unread.push(i);
+    unread.sort((x, y) => c.source[x] - c.source[y] || c.nameOffset[x] - c.nameOffset[y]);
+    let dropped = false;
+    for (const i of unread) {
+      const head = strings[c.source[i]].name(c.nameOffset[i], MAX_UNDERSCORES);
+      nameRead[i] = 1;
+      if (head.length === 0) {
+        c.rank[i] = 0xffff; // no name: not a symbol (as in the full build)
+        dropped = true;
+        continue;
+      }
+      let underscores = 0;
+      while (underscores < head.length && head[underscores] === UNDERSCORE) underscores++;
+      c.rank[i] += underscores * 100;
+    }
+    if (!dropped) break;
+  }
+  for (let i = 0; i < c.n; i++) if (c.rank[i] !== 0xffff && !keep.has(c.addr[i])) c.rank[i] = 0xffff;
+  const { starts, ends, chosen } = onePerAddress(c, sortByAddress(c), loads);
+
+  // The chosen names, read through the windows in offset order, into one exact buffer.
+  const k = chosen.length;
+  const byOffset = Array.from(chosen.keys()).sort((x, y) => c.source[chosen[x]] - c.source[chosen[y]] || c.nameOffset[chosen[x]] - c.nameOffset[chosen[y]]);
+  const parts: Uint8Array[] = new Array(k);
+  let budget = 65536;
+  for (const { table } of sources) budget += 4 * table.strings.size;
+  let total = 0;
+  for (const j of byOffset) {
+    const i = chosen[j];
+    parts[j] = Uint8Array.from(strings[c.source[i]].name(c.nameOffset[i], MAX_NAME_BYTES));
+    total += parts[j].length;
+    if (total > budget) throw new Error(`${sources[0]?.elf.name ?? 'ELF file'}: names read from its string tables exceed ${budget} bytes (overlapping names)`);
+  }
+  const names = Buffer.allocUnsafe(total);
+  const nameStart = new Uint32Array(k);
+  const nameEnd = new Uint32Array(k);
+  let used = 0;
+  for (let j = 0; j < k; j++) {
+    nameStart[j] = used;
+    names.set(parts[j], used);
+    used += parts[j].length;
+    nameEnd[j] = used;
+  }
+  return FunctionIndex.fromParts(starts, ends, nameStart, nameEnd, names);
+}
+
+/**
+ * One source's function symbols into `c`, read `chunk` by chunk: the filters of
+ * readTableCandidates except the name checks (buildPartial reads names only where needed; an
+ * offset past the string table reads as an empty name there). Rank: bind, sized, source.
+ */
+function readChunkedCandidates({ elf, table }: IndexSource, sourceIndex: number, chunk: Buffer, c: Candidates): void {
+  const count = Math.floor(table.symbols.size / SYM_SIZE);
+  const sourceRank = table.source === 'symtab' ? 0 : 1;
+  const { addr, size, rank, nameOffset, source } = c;
+  let n = c.n;
+  let maxAddr = c.maxAddr;
+  for (let first = 1; first < count; first += SYMBOLS_PER_CHUNK) {
+    const entries = Math.min(SYMBOLS_PER_CHUNK, count - first);
+    const read = elf.readSectionInto(table.symbols, first * SYM_SIZE, entries * SYM_SIZE, chunk);
+    const bytes = read.byteOffset % 4 === 0 ? read : Uint8Array.from(read);
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, (entries * SYM_SIZE) / 4);
+    for (let e = 0; e < entries; e++) {
+      const b = e * SYM_SIZE;
+      const w = e * 6;
+      const info = bytes[b + 4];
+      const type = info & 0xf;
+      if (type !== STT_FUNC && type !== STT_GNU_IFUNC) continue;
+      if (bytes[b + 6] === 0 && bytes[b + 7] === 0) continue; // SHN_UNDEF: imported
+      const valueHigh = words[w + 3];
+      if (valueHigh > MAX_SAFE_HIGH) continue;
+      const value = valueHigh * HIGH + words[w + 2];
+      if (value === 0) continue;
+      const sizeHigh = words[w + 5];
+      const symbolSize = sizeHigh > MAX_SAFE_HIGH ? 0 : sizeHigh * HIGH + words[w + 4];
+      const bind = info >> 4;
+      const bindRank = bind === STB_GLOBAL ? 0 : bind === STB_WEAK ? 1 : 2;
+      addr[n] = value;
+      size[n] = symbolSize;
+      rank[n] = bindRank * 1000 + (symbolSize > 0 ? 0 : 10) + sourceRank;
+      nameOffset[n] = words[w];
+      source[n] = sourceIndex;
+      if (value > maxAddr) maxAddr = value;
+      n++;
+    }
+  }
+  c.n = n;
+  c.maxAddr = maxAddr;
 }
 
 /**
