@@ -268,6 +268,31 @@ test('kernel frames from kallsyms (root): leaf exact, non-leaf addr - 1', (t) =>
   assert.deepEqual(s.symbolizeKernel([0x10n]), [{ name: '[unknown]', kind: 'x' }]);
 });
 
+test('deferLookups: kernel frames named by settle() as an immediate Symbolizer names them (live kallsyms, and a missing one)', (t) => {
+  const immediate = new Symbolizer();
+  if (immediate.kernelSymbolsError()) return t.skip(immediate.kernelSymbolsError()!);
+  const lines = readFileSync('/proc/kallsyms', 'utf8').split('\n').filter((l) => / [tT] /.test(l));
+  const stacks: bigint[][] = [];
+  for (let i = 0; i < lines.length; i += 997) {
+    const a = BigInt('0x' + lines[i].split(' ')[0]);
+    stacks.push([a, a + 8n, a + 1n]); // leaf exact; non-leaf: addr - 1
+  }
+  stacks.push([0x10n, 0n]);
+  const expected = stacks.map((addrs) => immediate.symbolizeKernel(addrs).map((f) => ({ ...f })));
+  const deferred = new Symbolizer({ deferLookups: true });
+  const frames = stacks.map((addrs) => deferred.symbolizeKernel(addrs));
+  assert.ok(frames.flat().every((f) => f.name === '[pending]'), 'not named before settle()');
+  deferred.settle();
+  assert.deepEqual(frames, expected);
+  assert.equal(deferred.unknownFrames, immediate.unknownFrames);
+
+  const missing = new Symbolizer({ deferLookups: true, kallsymsPath: '/nonexistent/kallsyms' });
+  const unnamed = missing.symbolizeKernel([0xffffffff81000000n]);
+  missing.settle();
+  assert.deepEqual(unnamed, [{ name: '[unknown]', kind: 'x' }]);
+  assert.match(missing.kernelSymbolsError() ?? '', /ENOENT/);
+});
+
 test('kernel frames without kallsyms: [unknown] and a reason', () => {
   const s = new Symbolizer({ kallsymsPath: '/nonexistent/kallsyms' });
   assert.match(s.kernelSymbolsError() ?? '', /ENOENT/);

@@ -18,7 +18,7 @@ import { basename } from 'node:path';
 import type { Frame } from './types.ts';
 import { ElfFile, fileOffsetToVaddr, SHT_SYMTAB, type ProgramHeader } from './elf.ts';
 import { FunctionIndex, type IndexSource } from './function-index.ts';
-import { sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
+import { resolveKernelAddresses, sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
 import { findMapping, isFileBacked, parseExecutableMappings, parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { PerfMap } from './perf-map.ts';
 import { demangledIfKnown, demangleMany, isMangled } from './demangle.ts';
@@ -198,6 +198,8 @@ export class Symbolizer {
   private readonly deferLookups: boolean;
   /** Binaries whose lookups wait for settle() (deferLookups). */
   private deferredTables: SymbolTable[] = [];
+  /** Kernel addresses waiting for settle() (deferLookups): one frame each. */
+  private deferredKernel = new Map<bigint, Frame>();
 
   /** Frames that matched no symbol, cumulative. */
   unknownFrames = 0;
@@ -265,7 +267,32 @@ export class Symbolizer {
       for (const [key, held] of this.binaries) if (held === table) this.binaries.delete(key);
       if (table.buildId && this.byBuildId.get(table.buildId) === table) this.byBuildId.delete(table.buildId);
     }
+    this.settleKernel();
     this.flushDemangling();
+  }
+
+  /** deferLookups: names the kernel frames returned so far with one pass over kallsyms (no table kept). */
+  private settleKernel(): void {
+    if (this.deferredKernel.size === 0) return;
+    const frames = this.deferredKernel;
+    this.deferredKernel = new Map();
+    const addrs = [...frames.keys()];
+    let names: (string | undefined)[] = [];
+    try {
+      names = resolveKernelAddresses(addrs, this.kallsymsPath);
+    } catch (e) {
+      this.kallsymsError = e instanceof Error ? e.message : String(e);
+    }
+    addrs.forEach((addr, i) => {
+      const frame = frames.get(addr)!;
+      const name = names[i];
+      if (name === undefined) {
+        frame.name = UNKNOWN.name;
+        frame.kind = 'x';
+        this.unknownFrames++;
+      } else frame.name = name;
+    });
+    // The frames stay in kernelCache, now named: a later lookup of the same address reuses them.
   }
 
   /** The frame for `vaddr` of a deferred binary: one object per address, named by settle(). */
@@ -413,10 +440,17 @@ export class Symbolizer {
   /** Names kernel addresses (leaf first; same order out). Never throws. */
   symbolizeKernel(addrs: bigint[]): Frame[] {
     const out: Frame[] = new Array(addrs.length);
-    this.loadKallsyms();
+    if (!this.deferLookups) this.loadKallsyms();
     for (let i = 0; i < addrs.length; i++) {
       const addr = i === 0 || addrs[i] === 0n ? addrs[i] : addrs[i] - 1n;
       let f = this.kernelCache.get(addr);
+      if (!f && this.deferLookups) {
+        // Named by settle(), with every other kernel address, in one pass over kallsyms.
+        f = { name: '[pending]', kind: 'k' };
+        this.deferredKernel.set(addr, f);
+        if (this.kernelCache.size >= 100_000) this.kernelCache.clear();
+        this.kernelCache.set(addr, f);
+      }
       if (!f) {
         try {
           let hit = this.kallsyms?.lookup(addr);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KallsymsTable, sharedKallsyms } from './kallsyms.ts';
+import { KallsymsTable, resolveKernelAddresses, sharedKallsyms } from './kallsyms.ts';
 import { FIXTURES } from './testing.ts';
 
 test('fixture: text symbols only, aliases resolved, modules kept apart, bad lines counted', () => {
@@ -138,4 +138,43 @@ test('sharedKallsyms: one table per path for the process, read again only when a
   assert.notEqual(reloaded, first, 'reload reads it again');
   assert.equal(sharedKallsyms(p), reloaded, 'and shares the new one');
   assert.throws(() => sharedKallsyms('/nonexistent/kallsyms'), /ENOENT/);
+});
+
+test('resolveKernelAddresses (one pass, no table) names addresses as the table does: fixture (shuffled too), hidden, live kallsyms', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-ks-'));
+  const lines = readFileSync(join(FIXTURES, 'kallsyms.txt'), 'utf8').split('\n').filter((l) => l);
+  const addrs = [0x1000n, 0xffffffff81000010n, 0xffffffff81001fffn, 0xffffffff81002010n, 0xffffffff81003010n, 0xffffffff81004000n, 0xffffffffc0a01234n, 0xffffffffc0a02010n, 0xffffffffc0b00000n, 0xffffffff81002010n];
+  for (const [label, text] of [['sorted', lines.join('\n')], ['shuffled', [...lines.slice(8), ...lines.slice(3, 8), ...lines.slice(0, 3)].join('\n')]]) {
+    const p = join(dir, label);
+    writeFileSync(p, text + '\n');
+    const table = KallsymsTable.parse(text);
+    assert.deepEqual(resolveKernelAddresses(addrs, p), addrs.map((a) => table.lookup(a)?.name), label);
+  }
+  assert.equal(resolveKernelAddresses([0xffffffff81002010n], join(dir, 'sorted'))[0], 'schedule', 'the global alias');
+  const hidden = join(dir, 'hidden');
+  writeFileSync(hidden, '0000000000000000 T _text\n0000000000000000 T schedule\n');
+  assert.throws(() => resolveKernelAddresses([0x10n], hidden), /kptr_restrict/);
+
+  let text: string;
+  try {
+    text = readFileSync('/proc/kallsyms', 'utf8');
+    if (/^0+ /.test(text)) return t.skip('kernel addresses hidden for this user');
+  } catch (e) {
+    return t.skip(`no /proc/kallsyms: ${e}`);
+  }
+  const table = KallsymsTable.parse(text);
+  // Every 50th symbol: its start, inside it, and the byte before it (the previous symbol).
+  const live: bigint[] = [];
+  for (const line of text.split('\n').filter((_, i) => i % 50 === 0)) {
+    const addr = BigInt(`0x${line.split(' ')[0] || '0'}`);
+    live.push(addr, addr + 5n, addr - 1n);
+  }
+  // Modules may load between the two reads: compare only where the table's answer is stable.
+  const resolved = resolveKernelAddresses(live);
+  let differing = 0;
+  live.forEach((a, i) => {
+    if (resolved[i] !== table.lookup(a)?.name) differing++;
+  });
+  assert.ok(live.length > 3000, 'over 1000 symbols sampled');
+  assert.ok(differing <= 10, `${differing} of ${live.length} named differently`);
 });

@@ -60,11 +60,19 @@ function leadingUnderscores(bytes: Uint8Array, start: number, end: number): numb
 
 const INITIAL_ROWS = 160 * 1024;
 
+/** Where scanLines delivers the lines it parsed. */
+interface LineSink {
+  /** Lines that were not `ADDR TYPE NAME [MOD]`. */
+  bad: number;
+  moduleId(bytes: Buffer, start: number, end: number): number;
+  add(bytes: Buffer, hi: number, lo: number, type: number, nameStart: number, nameEnd: number, module: number): void;
+}
+
 /**
  * Text symbols of the file in file order. Their names are copied into `names` as lines are read
  * (the file itself is read in chunks and never held whole); arrays grow by doubling.
  */
-class RawRows {
+class RawRows implements LineSink {
   // Sized for a typical kernel (120k-200k symbols, ~22 bytes of name each) so that growing is rare.
   hi = new Uint32Array(INITIAL_ROWS);
   lo = new Uint32Array(INITIAL_ROWS);
@@ -139,7 +147,7 @@ class RawRows {
  * nothing after); any other line goes to `parseLineSlow`, which applies the full rules. Each
  * phase of the parse is its own small function so that V8 optimizes each hot loop on its own.
  */
-function scanLines(bytes: Buffer, length: number, final: boolean, rows: RawRows): number {
+function scanLines(bytes: Buffer, length: number, final: boolean, rows: LineSink): number {
   let i = 0;
   while (i < length) {
     const lineStart = i;
@@ -194,7 +202,7 @@ function scanLines(bytes: Buffer, length: number, final: boolean, rows: RawRows)
  * One line `[start, end)` by the full rules: `ADDR TYPE NAME[\t[MODULE]]`, ADDR 1-16 hex
  * digits, trailing spaces and CRs ignored, no space in NAME. Anything else counts as a bad line.
  */
-function parseLineSlow(bytes: Buffer, start: number, end: number, rows: RawRows): void {
+function parseLineSlow(bytes: Buffer, start: number, end: number, rows: LineSink): void {
   let sp1 = start;
   while (sp1 < end && bytes[sp1] !== SPACE) sp1++;
   if (sp1 === end || sp1 === start || sp1 + 3 > end || bytes[sp1 + 2] !== SPACE || sp1 - start > 16) {
@@ -241,7 +249,11 @@ const READ_CHUNK = 256 * 1024;
 
 /** Reads and parses a kallsyms file chunk by chunk. Throws when it cannot be opened or read. */
 function readRows(path: string): RawRows {
-  const rows = new RawRows();
+  return readInto(path, new RawRows());
+}
+
+/** Reads a kallsyms file chunk by chunk into `rows`. Throws when it cannot be opened or read. */
+function readInto<T extends LineSink>(path: string, rows: T): T {
   let buffer = Buffer.allocUnsafe(READ_CHUNK);
   let filled = 0;
   const fd = openSync(path, 'r');
@@ -449,6 +461,133 @@ export class KallsymsTable {
       offset,
     };
   }
+}
+
+/** Longest name kept in a bucket's slot (the kernel's KSYM_NAME_LEN); a longer one is decoded to a string. */
+const SLOT_BYTES = 512;
+
+/**
+ * For kernel addresses known in advance (a one-shot profile): per address, the nearest text
+ * symbol at or below it, chosen among aliases as KallsymsTable chooses. Symbols are bucketed
+ * between consecutive wanted addresses (bucket j: starts in (wanted[j-1], wanted[j]]), each
+ * bucket keeps only its greatest start and that start's best name (copied into a fixed slot),
+ * so nothing the size of the whole table is held or sorted.
+ */
+class WantedSymbols implements LineSink {
+  bad = 0;
+  seen = 0;
+  nonZero = false;
+  /** Greatest start of any text symbol (the last symbol: an address far past it is unknown). */
+  maxHi = -1;
+  maxLo = -1;
+  private readonly k: number;
+  /** High half of bucket j's greatest start (-1: empty bucket); a double, as halves reach 2^32 - 1. */
+  readonly bestHi: Float64Array;
+  readonly bestLo: Uint32Array;
+  private readonly bestGlobal: Uint8Array;
+  private readonly bestUnderscores: Uint16Array;
+  private readonly slotLength: Uint16Array;
+  private readonly slots: Buffer;
+  private readonly longNames = new Map<number, string>();
+
+  constructor(
+    private readonly wantedHi: Uint32Array,
+    private readonly wantedLo: Uint32Array,
+  ) {
+    this.k = wantedHi.length;
+    this.bestHi = new Float64Array(this.k).fill(-1);
+    this.bestLo = new Uint32Array(this.k);
+    this.bestGlobal = new Uint8Array(this.k);
+    this.bestUnderscores = new Uint16Array(this.k);
+    this.slotLength = new Uint16Array(this.k);
+    this.slots = Buffer.allocUnsafe(this.k * SLOT_BYTES);
+  }
+
+  moduleId(): number {
+    return 0; // only names are wanted
+  }
+
+  add(bytes: Buffer, hi: number, lo: number, type: number, nameStart: number, nameEnd: number): void {
+    this.seen++;
+    if (hi !== 0 || lo !== 0) this.nonZero = true;
+    if (!isTextType(type)) return;
+    if (hi > this.maxHi || (hi === this.maxHi && lo > this.maxLo)) {
+      this.maxHi = hi;
+      this.maxLo = lo;
+    }
+    // First wanted address >= this start.
+    const { wantedHi, wantedLo } = this;
+    let low = 0;
+    let high = this.k;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (wantedHi[mid] < hi || (wantedHi[mid] === hi && wantedLo[mid] < lo)) low = mid + 1;
+      else high = mid;
+    }
+    if (low === this.k) return; // above every wanted address
+    const j = low;
+    const bh = this.bestHi[j];
+    const bl = this.bestLo[j];
+    const global = type === 0x54 || type === 0x57 ? 1 : 0;
+    const underscores = leadingUnderscores(bytes, nameStart, nameEnd);
+    if (bh !== -1) {
+      if (hi < bh || (hi === bh && lo < bl)) return;
+      if (hi === bh && lo === bl) {
+        // An alias: global over local, then fewer leading underscores, then the first listed.
+        const better = global !== this.bestGlobal[j] ? global === 1 : underscores < this.bestUnderscores[j];
+        if (!better) return;
+      }
+    }
+    this.bestHi[j] = hi;
+    this.bestLo[j] = lo;
+    this.bestGlobal[j] = global;
+    this.bestUnderscores[j] = underscores;
+    const length = nameEnd - nameStart;
+    if (length <= SLOT_BYTES) {
+      this.longNames.delete(j);
+      const slots = this.slots;
+      let at = j * SLOT_BYTES;
+      for (let i = nameStart; i < nameEnd; i++) slots[at++] = bytes[i];
+      this.slotLength[j] = length;
+    } else {
+      this.longNames.set(j, bytes.toString('utf8', nameStart, nameEnd));
+      this.slotLength[j] = 0;
+    }
+  }
+
+  name(j: number): string {
+    return this.longNames.get(j) ?? this.slots.toString('utf8', j * SLOT_BYTES, j * SLOT_BYTES + this.slotLength[j]);
+  }
+}
+
+/**
+ * Names kernel addresses with one pass over `path` (/proc/kallsyms), without building a
+ * KallsymsTable: what a one-shot profile needs. The result has one entry per address of
+ * `addrs` (same order; undefined when no symbol holds it), with the same name KallsymsTable's
+ * lookup gives. Throws when the file cannot be read, hides its addresses, or has no text symbols.
+ */
+export function resolveKernelAddresses(addrs: readonly bigint[], path = '/proc/kallsyms'): (string | undefined)[] {
+  const valid = addrs.filter((a) => a >= 0n && a <= 0xffffffffffffffffn);
+  const sorted = [...new Set(valid)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const wantedHi = Uint32Array.from(sorted, (a) => Number(a >> 32n));
+  const wantedLo = Uint32Array.from(sorted, (a) => Number(a & 0xffffffffn));
+  const sink = readInto(path, new WantedSymbols(wantedHi, wantedLo));
+  if (sink.seen > 0 && !sink.nonZero) throw new Error(`${path} shows every kernel address as 0 (kernel.kptr_restrict): kernel frames cannot be named`);
+  if (sink.maxHi < 0) throw new Error(`${path} has no kernel text symbols`);
+  const maxStart = (BigInt(sink.maxHi) << 32n) | BigInt(sink.maxLo >>> 0);
+  const named = new Map<bigint, string | undefined>();
+  // The nearest start at or below wanted[j]: bucket j's, else the nearest non-empty bucket before it.
+  let nearest = -1;
+  for (let j = 0; j < sorted.length; j++) {
+    if (sink.bestHi[j] !== -1) nearest = j;
+    if (nearest < 0) {
+      named.set(sorted[j], undefined);
+      continue;
+    }
+    const start = (BigInt(sink.bestHi[nearest]) << 32n) | BigInt(sink.bestLo[nearest]);
+    named.set(sorted[j], start === maxStart && sorted[j] - start >= LAST_SYMBOL_SPAN ? undefined : sink.name(nearest));
+  }
+  return addrs.map((a) => named.get(a));
 }
 
 /** One table per kallsyms path for the whole process, shared by every Symbolizer (see `sharedKallsyms`). */
