@@ -11,6 +11,8 @@
  *   SVG_MIN_PX and more; the thinner ones are painted on a canvas under its SVG (canvas.ts) in the
  *   same coordinate system, laid out by layout.ts as d3-flame-graph lays them out (zoom included).
  *   The SVG is sized for the deepest frame of either layer (its `minHeight`, set before each update).
+ *   d3-flame-graph is given only the frames it draws (layout.ts svgTree: space-holders keep their
+ *   places), so its per-update hierarchy and layout run over hundreds of nodes, not every node.
  *   Hover and click on a thin frame hit-test that layout and give the same tooltip and zoom.
  * - Only frames wide enough for a label (LABEL_MIN_PX) keep d3-flame-graph's label element, so
  *   most SVG frames are a <g> and a <rect>.
@@ -23,7 +25,7 @@ import { applyZoomFlags, pathOfNode, samePath, type ZoomPath, type ZoomStep } fr
 import { frameFill, frameMatcher } from './search.ts';
 import { IMMEDIATE_CLASS, installImmediateTransitions } from './immediate.ts';
 import { d3MinFrameSize, LABEL_MIN_PX, MIN_FRAME_PX, SVG_MIN_PX } from './budget.ts';
-import { frameIsAt, graphHeightPx, hitTest, layoutFlame, pathOfFrame, type FlameLayout, type LaidOutFrame } from './layout.ts';
+import { frameIsAt, graphHeightPx, hitTest, layoutFlame, pathOfFrame, svgTree, type FlameLayout, type LaidOutFrame, type SvgTreeNode } from './layout.ts';
 import { FlameCanvas } from './canvas.ts';
 
 installImmediateTransitions();
@@ -72,6 +74,8 @@ export class FlameChart {
   private heightPx = MIN_HEIGHT_PX;
   /** The thin (canvas) frame under the pointer, or null. */
   private hoveredThin: LaidOutFrame | null = null;
+  /** What d3-flame-graph is given for the current tree, zoom and width (layout.ts svgTree). */
+  private svgData: SvgTreeNode | null = null;
 
   /**
    * `svgMinPx`: d3-flame-graph draws the frames at least this wide (CSS px), the canvas the ones
@@ -107,12 +111,12 @@ export class FlameChart {
       // Setting one also spares a <title> per frame on every update.
       .tooltip(this.tooltipBridge())
       .onClick((d) => {
-        // d3-flame-graph has already zoomed the SVG; remember where, for later updates. Its height
-        // was computed before the canvas's frames of the new zoom were known: update again if it differs.
+        // d3-flame-graph has zoomed its tree; remember where, for later updates. Its tree holds only
+        // the frames wide enough before the zoom: lay out again and give it the tree for the new zoom.
         this.zoom = pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0]);
-        const height = this.heightPx;
+        if (this.tree !== null) this.zoom = applyZoomFlags(this.tree, this.zoom);
         this.relayout();
-        if (this.heightPx !== height) this.chart.update();
+        this.chart.update(this.svgData ?? undefined);
         this.afterDraw();
         this.callbacks.onZoom(this.zoom);
       });
@@ -128,14 +132,14 @@ export class FlameChart {
     this.tree = tree;
     this.relayout();
     if (!this.mounted) {
-      select(this.container).datum(tree).call(this.chart as never);
+      select(this.container).datum(this.svgData).call(this.chart as never);
       this.mounted = true;
       // Positioned, so it paints over the canvas (positioned before it); a block, so its top-left
       // corner is the container's, where the canvas sits.
       const svg = this.container.querySelector('svg');
       if (svg) svg.style.cssText += ';position:relative;display:block';
     } else {
-      this.chart.update(tree);
+      this.chart.update(this.svgData!);
     }
     this.afterDraw();
     return this.zoom;
@@ -147,7 +151,7 @@ export class FlameChart {
     if (width === this.chart.width()) return;
     this.chart.width(width);
     this.relayout();
-    if (this.mounted) this.chart.update();
+    if (this.mounted) this.chart.update(this.svgData ?? undefined);
     this.afterDraw();
   }
 
@@ -181,6 +185,7 @@ export class FlameChart {
     this.mounted = false;
     this.tree = null;
     this.layout = null;
+    this.svgData = null;
   }
 
   /** Frames on screen after the last draw: SVG frames (the g elements d3-flame-graph keeps) + canvas frames. */
@@ -201,7 +206,9 @@ export class FlameChart {
   private relayout(): void {
     this.hoveredThin = null;
     if (this.tree === null) return;
-    this.layout = layoutFlame(this.tree, this.chart.width(), { zoom: this.zoom, minPx: MIN_FRAME_PX, splitPx: this.svgMinPx });
+    const width = this.chart.width();
+    this.layout = layoutFlame(this.tree, width, { zoom: this.zoom, minPx: MIN_FRAME_PX, splitPx: this.svgMinPx });
+    this.svgData = svgTree(this.tree, width, { zoom: this.zoom, splitPx: this.svgMinPx });
     this.heightPx = graphHeightPx(this.layout.maxDepth, CELL_HEIGHT, MIN_HEIGHT_PX);
     this.chart.minHeight(this.heightPx);
   }
@@ -280,7 +287,7 @@ export class FlameChart {
     this.container.style.cursor = '';
     this.zoom = applyZoomFlags(this.tree, pathOfFrame(frame));
     this.relayout();
-    this.chart.update();
+    this.chart.update(this.svgData ?? undefined);
     this.afterDraw();
     this.callbacks.onZoom(this.zoom);
   };
@@ -326,7 +333,7 @@ export class FlameChart {
   private tooltipBridge() {
     const tip = () => undefined;
     tip.show = (event: MouseEvent, d: Node) => {
-      this.callbacks.onHover(this.hoverInfo(d.data, pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0])), { x: event.clientX, y: event.clientY });
+      this.callbacks.onHover(this.hoverInfo((d.data as SvgTreeNode).src ?? d.data, pathOfNode(d as unknown as Parameters<typeof pathOfNode>[0])), { x: event.clientX, y: event.clientY });
       return tip;
     };
     tip.hide = () => {

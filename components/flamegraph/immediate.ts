@@ -14,6 +14,13 @@
  * eighteen thousand listener calls per update. Inside the same containers, `selection.on(type,
  * handler)` keeps the listener it added first and only swaps the handler that listener calls
  * (the newest handler runs, as with d3's own `on`).
+ *
+ * d3-flame-graph also sets every attribute of every drawn frame on every update (name, class,
+ * height, fill, ...), most of them unchanged. Setting an SVG presentation attribute (fill, width,
+ * height, transform) invalidates the element's style even when the value is the same, and style
+ * recalculation was the largest single cost of an update on /bench/render. Inside the same
+ * containers, `selection.attr(name, value)` writes an attribute only when its value changes
+ * (d3's semantics otherwise: a function is called per element, null removes).
  */
 import { selection, type Selection } from 'd3-selection';
 import 'd3-transition'; // installs selection.prototype.transition, which we wrap
@@ -113,9 +120,24 @@ export function installImmediateTransitions(): void {
   if (installed) return;
   installed = true;
   type Method = (this: AnySelection, ...args: unknown[]) => unknown;
-  const proto = selection.prototype as unknown as { transition: Method; on: Method };
+  const proto = selection.prototype as unknown as { transition: Method; on: Method; attr: Method };
   const originalTransition = proto.transition;
   const originalOn = proto.on;
+  const originalAttr = proto.attr;
+  proto.attr = function (this: AnySelection, ...args: unknown[]) {
+    const [name, value] = args;
+    // Only plain names set to a value: reading, namespaced names (`xlink:href`) go to d3.
+    if (args.length < 2 || typeof name !== 'string' || name.includes(':') || !inImmediateContainer(this)) return originalAttr.apply(this, args);
+    return this.each(function (this: Element, d: unknown, i: number, nodes: ArrayLike<Element>) {
+      const v = typeof value === 'function' ? (value as (this: Element, d: unknown, i: number, nodes: ArrayLike<Element>) => unknown).call(this, d, i, nodes) : value;
+      if (v === null || v === undefined) {
+        this.removeAttribute(name);
+        return;
+      }
+      const text = String(v);
+      if (this.getAttribute(name) !== text) this.setAttribute(name, text);
+    });
+  };
   proto.transition = function (this: AnySelection, name?: unknown) {
     if (inImmediateContainer(this)) return new ImmediateTransition(this);
     return originalTransition.call(this, name);

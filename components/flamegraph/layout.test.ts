@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlameNode } from '../../lib/protocol.ts';
 import { countFramesAtLeast } from './budget.ts';
-import { frameIsAt, graphHeightPx, hitTest, layoutFlame, layoutFrames, pathOfFrame, rowTopPx } from './layout.ts';
+import { hierarchy, partition } from 'd3-hierarchy';
+import { frameIsAt, graphHeightPx, hitTest, layoutFlame, layoutFrames, pathOfFrame, rowTopPx, svgTree, type SvgTreeNode } from './layout.ts';
 import { frameFill, frameMatcher } from './search.ts';
 import { frameColor, SEARCH_HIGHLIGHT } from '../../lib/flame/colors.ts';
 import { syntheticTree } from '../bench/synthetic.ts';
@@ -140,7 +141,61 @@ test('canvas fills: the frame\'s own colour, the search highlight for matches, n
   assert.equal(frameFill({ n: 'do_main_loop', k: 'u' }, false, match), SEARCH_HIGHLIGHT, 'substring, as lib/flame/search.ts');
   assert.equal(frameFill({ n: 'schedule', k: 'k' }, false, match), frameColor('schedule', 'k'));
   assert.equal(frameFill({ n: 'main', k: 'u' }, false, null), frameColor('main', 'u'), 'no search: own colour');
+  // Colours are remembered by name and kind: the same name as a kernel frame keeps the kernel palette.
+  assert.equal(frameFill({ n: 'main', k: 'k' }, false, null), frameColor('main', 'k'));
+  assert.notEqual(frameColor('main', 'k'), frameColor('main', 'u'));
   assert.equal(frameFill({ n: 'main' }, true, match), frameColor('main', undefined), 'the root is never highlighted');
   assert.equal(frameFill({ n: 'Main', k: 'u' }, false, frameMatcher('/^ma/')), SEARCH_HIGHLIGHT, 'a /regex/ query, case-insensitive as lib/flame/search.ts');
   assert.equal(frameFill({ n: 'do_main', k: 'u' }, false, frameMatcher('/^ma/')), frameColor('do_main', 'u'));
+});
+
+/**
+ * d3-flame-graph's layout of a tree (as in its update(): values from reappraiseNode — a faded node
+ * counts only its children — then a d3-hierarchy partition), returning the frames it draws
+ * (wider than its minFrameSize, here `splitPx - 1e-6`): name, x, width, depth, faded.
+ */
+function d3Drawn(root: SvgTreeNode, widthPx: number, splitPx: number) {
+  const h = hierarchy<SvgTreeNode>(root, (d) => d.c);
+  h.eachAfter((node) => {
+    const children = node.children?.reduce((sum, child) => sum + child.value!, 0) ?? 0;
+    (node as { value: number }).value = node.data.fade ? children : node.data.v;
+  });
+  const laid = partition<SvgTreeNode>()(h);
+  const kx = widthPx / (laid.x1 - laid.x0);
+  return laid
+    .descendants()
+    .filter((d) => (d.x1 - d.x0) * kx > splitPx - 1e-6)
+    .map((d) => ({ n: d.data.n, x: d.x0 * kx, width: (d.x1 - d.x0) * kx, depth: d.depth, fade: d.data.fade === true, src: d.data.src }));
+}
+
+test('svgTree: d3-flame-graph, given only the wide frames and space-holders, draws them where the full tree puts them', () => {
+  const big = syntheticTree(10_000, 7);
+  const width = 1368;
+  for (const zoom of [[], [{ name: big.c![0].n, kind: big.c![0].k }], [{ name: big.c![1].n }, { name: big.c![1].c![0].n }]]) {
+    const pruned = svgTree(big, width, { zoom, splitPx: 10 });
+    let nodes = 0;
+    const count = (n: SvgTreeNode): void => {
+      nodes++;
+      n.c?.forEach(count);
+    };
+    count(pruned);
+    const drawn = d3Drawn(pruned, width, 10);
+    const full = layoutFlame(big, width, { zoom, minPx: 10 }); // every frame of >= 10 px is in `thin` here
+    assert.equal(drawn.filter((d) => d.fade).length, zoom.length, 'the zoomed frame\'s ancestors, faded');
+    // d3 lists breadth-first, the layout depth-first: compare row by row, left to right.
+    const byRow = (a: { depth: number; x: number }, b: { depth: number; x: number }) => a.depth - b.depth || a.x - b.x;
+    const frames = drawn.filter((d) => !d.fade).sort(byRow);
+    full.thin.sort(byRow);
+    assert.equal(frames.length, full.thin.length, `zoom ${JSON.stringify(zoom)}: the same frames`);
+    assert.equal(frames.length + zoom.length, full.wideCount + full.thin.length);
+    frames.forEach((d, i) => {
+      const expected = full.thin[i];
+      assert.equal(d.src, expected.node, 'each drawn frame stands for its received node');
+      assert.ok(Math.abs(d.x - expected.x) < 1e-6 && Math.abs(d.width - expected.width) < 1e-6 && d.depth === expected.depth, `${d.n} at ${d.x}/${d.width}/${d.depth}, expected ${expected.x}/${expected.width}/${expected.depth}`);
+    });
+    assert.ok(!drawn.some((d) => d.n === ''), 'space-holders are never drawn');
+    assert.ok(nodes < 2_000, `d3-flame-graph gets a small tree (${nodes} nodes of 10,000)`);
+  }
+  // With a cut of 1 px (bench --renderer svg) every frame of >= 1 px is drawn.
+  assert.equal(d3Drawn(svgTree(big, width, { splitPx: 1 }), width, 1).length, countFramesAtLeast(big, [], width));
 });

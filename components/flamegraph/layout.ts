@@ -148,3 +148,70 @@ export function frameIsAt(frame: LaidOutFrame, path: ZoomPath): boolean {
   }
   return cur !== null && cur.parent === null;
 }
+
+/** A node of the tree handed to d3-flame-graph (svgTree): `src` is the node of the received tree it stands for. */
+export type SvgTreeNode = FlameNode & { src?: FlameNode; fade?: boolean; c?: SvgTreeNode[] };
+
+/** Space-holders are kept this far under the cut (CSS px), far above floating-point layout error. */
+const HOLDER_MARGIN_PX = 0.01;
+
+/**
+ * The tree d3-flame-graph is given: only the frames it draws (at least `splitPx` wide at this
+ * width and zoom), so its per-update work (hierarchy, partition, filtering) runs over a few hundred
+ * nodes instead of every node received. Laid out by d3-flame-graph, every kept frame lands exactly
+ * where it lands in the full tree:
+ * - the thinner children before a kept child are replaced by space-holders (name '', no kind) of
+ *   the same total samples, each narrower than `splitPx - HOLDER_MARGIN_PX`, so d3-flame-graph
+ *   (which draws frames of `splitPx` and more) lays them out but never draws them; thinner
+ *   children after the last kept child are self time to the layout and are left out;
+ * - zoomed: the zoomed frame's ancestors keep only the child on the path and are flagged `fade`,
+ *   as d3-flame-graph's zoom flags them (full width, drawn faded).
+ * Each kept node has its own `v`, `n`, `k` and `src` (the received node: tooltips count its self
+ * samples from its real children). A zoom path that is not in `tree` gives the whole tree.
+ */
+export function svgTree(tree: FlameNode, widthPx: number, { zoom = [], splitPx = MIN_FRAME_PX }: Pick<LayoutOptions, 'zoom' | 'splitPx'> = {}): SvgTreeNode {
+  const copy = (node: FlameNode): SvgTreeNode => (node.k === undefined ? { n: node.n, v: node.v, src: node } : { n: node.n, k: node.k, v: node.v, src: node });
+  const root = copy(tree);
+  let top = root;
+  let focus = tree;
+  if (zoom.length > 0 && findByPath(tree, zoom) !== null) {
+    for (const step of zoom) {
+      const next = focus.c!.find((child) => child.n === step.name && (step.kind === undefined || child.k === step.kind))!;
+      const kept = copy(next);
+      top.fade = true;
+      top.c = [kept];
+      top = kept;
+      focus = next;
+    }
+  }
+  if (focus.v <= 0 || widthPx <= 0) return root;
+  const scale = widthPx / focus.v;
+  const holderMaxPx = Math.max(0, splitPx - HOLDER_MARGIN_PX);
+  const stack: Array<[FlameNode, SvgTreeNode]> = [[focus, top]];
+  while (stack.length > 0) {
+    const [node, kept] = stack.pop()!;
+    if (!node.c) continue;
+    const children: SvgTreeNode[] = [];
+    let pending = 0; // samples of thin children not yet given a space-holder
+    for (const child of node.c) {
+      if (child.v * scale >= splitPx) {
+        pushHolders(children, pending, scale, holderMaxPx);
+        pending = 0;
+        const keptChild = copy(child);
+        children.push(keptChild);
+        stack.push([child, keptChild]);
+      } else {
+        pending += child.v;
+      }
+    }
+    if (children.length > 0) kept.c = children;
+  }
+  return root;
+}
+
+/** Space-holders for `samples` (thin children side by side), each at most `maxPx` wide at `scale` px per sample. */
+function pushHolders(into: SvgTreeNode[], samples: number, scale: number, maxPx: number): void {
+  if (samples <= 0) return;
+  const count = maxPx > 0 ? Math.ceil((samples * scale) / maxPx) : 1;
+  for (let i = 0; i < count; i++) into.push({ n: '', v: samples / count });
+}
