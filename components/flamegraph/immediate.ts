@@ -20,7 +20,8 @@
  * height, transform) invalidates the element's style even when the value is the same, and style
  * recalculation was the largest single cost of an update on /bench/render. Inside the same
  * containers, `selection.attr(name, value)` writes an attribute only when its value changes
- * (d3's semantics otherwise: a function is called per element, null removes).
+ * (d3's semantics otherwise: a function is called per element, null removes). The same for
+ * `selection.style(name, value)` without priority and for the zero-length transition's `text`.
  */
 import { selection, type Selection } from 'd3-selection';
 import 'd3-transition'; // installs selection.prototype.transition, which we wrap
@@ -51,8 +52,13 @@ class ImmediateTransition {
     this.target.style(name, value as never, priority ?? undefined);
     return this;
   }
+  /** Text content, replaced only where it changes (a label's text node replaced means its layout redone). */
   text(value: Value): this {
-    this.target.text(value as never);
+    this.target.each(function (this: Element, d: unknown, i: number, nodes: ArrayLike<Element>) {
+      const v = typeof value === 'function' ? value.call(this, d, i, nodes as Element[]) : value;
+      const text = v === null || v === undefined ? '' : String(v);
+      if (this.textContent !== text) this.textContent = text;
+    });
     return this;
   }
   on(): this {
@@ -124,6 +130,17 @@ export function installImmediateTransitions(): void {
   const originalTransition = proto.transition;
   const originalOn = proto.on;
   const originalAttr = proto.attr;
+  const originalStyle = (proto as unknown as { style: Method }).style;
+  (proto as unknown as { style: Method }).style = function (this: AnySelection, ...args: unknown[]) {
+    const [name, value] = args;
+    if (args.length !== 2 || typeof name !== 'string' || !inImmediateContainer(this)) return originalStyle.apply(this, args);
+    return this.each(function (this: Element, d: unknown, i: number, nodes: ArrayLike<Element>) {
+      const style = (this as HTMLElement).style;
+      const v = typeof value === 'function' ? (value as (this: Element, d: unknown, i: number, nodes: ArrayLike<Element>) => unknown).call(this, d, i, nodes) : value;
+      if (v === null || v === undefined) style.removeProperty(name);
+      else if (style.getPropertyValue(name) !== String(v)) style.setProperty(name, String(v));
+    });
+  };
   proto.attr = function (this: AnySelection, ...args: unknown[]) {
     const [name, value] = args;
     // Only plain names set to a value: reading, namespaced names (`xlink:href`) go to d3.
