@@ -337,23 +337,29 @@ function lowerBound(sorted: Float64Array, x: number): number {
 const LOOKUP_DEPTH = 4;
 
 /**
- * The starts (of usable candidates) that a lookup of `wanted` (ascending) can reach. Per address v: the LOOKUP_DEPTH largest distinct starts <= v, and the smallest
- * start > v. Every start kept that a lookup may return then has its successor of the full
- * table kept too (the next larger one of the same v, or v's smallest start above), so ends
- * (the next start, for an unsized symbol) and names come out as in the full index.
- * One pass over the candidates, with a binary search among `wanted` each: O(n log k).
+ * The symbol starts that a lookup of `wanted` (ascending) can reach, fed one start at a time
+ * (aliases and repeats allowed). Per address v: the LOOKUP_DEPTH largest distinct starts <= v,
+ * and the smallest start > v. Every start kept that a lookup may return then has its successor
+ * of the full table kept too (the next larger one of the same v, or v's smallest start above),
+ * so ends (the next start, for an unsized symbol) and names come out as in the full index.
+ * O(log k) per start, O(k) memory: nothing the size of the symbol table.
  */
-function reachableStarts(c: Candidates, wanted: Float64Array): Set<number> {
-  const k = wanted.length;
-  // Bucket j holds the starts in (wanted[j-1], wanted[j]]; bucket k those above wanted[k-1].
-  // Per bucket: its LOOKUP_DEPTH largest distinct starts (descending, NaN = none) and its smallest start.
-  const top = new Float64Array((k + 1) * LOOKUP_DEPTH).fill(NaN);
-  const least = new Float64Array(k + 1).fill(Infinity);
-  const { addr, rank } = c;
-  for (let i = 0; i < c.n; i++) {
-    if (rank[i] === 0xffff) continue;
-    const a = addr[i];
-    const j = lowerBound(wanted, a);
+class ReachableStarts {
+  private readonly k: number;
+  /** Bucket j holds the starts in (wanted[j-1], wanted[j]]; bucket k those above wanted[k-1]. Its LOOKUP_DEPTH largest distinct starts, descending (NaN = none). */
+  private readonly top: Float64Array;
+  /** Each bucket's smallest start. */
+  private readonly least: Float64Array;
+
+  constructor(private readonly wanted: Float64Array) {
+    this.k = wanted.length;
+    this.top = new Float64Array((this.k + 1) * LOOKUP_DEPTH).fill(NaN);
+    this.least = new Float64Array(this.k + 1).fill(Infinity);
+  }
+
+  add(a: number): void {
+    const j = lowerBound(this.wanted, a);
+    const { top, least } = this;
     if (a < least[j]) least[j] = a;
     const base = j * LOOKUP_DEPTH;
     // Insert into the bucket's descending distinct top list (shift smaller ones down).
@@ -367,26 +373,30 @@ function reachableStarts(c: Candidates, wanted: Float64Array): Set<number> {
       }
     }
   }
-  const keep = new Set<number>();
-  // Forward: the LOOKUP_DEPTH largest distinct starts <= wanted[j] are bucket j's, then bucket j-1's, ...
-  const carry: number[] = [];
-  for (let j = 0; j < k; j++) {
-    const merged: number[] = [];
-    for (let d = 0; d < LOOKUP_DEPTH && !Number.isNaN(top[j * LOOKUP_DEPTH + d]); d++) merged.push(top[j * LOOKUP_DEPTH + d]);
-    for (const x of carry) if (merged.length < LOOKUP_DEPTH) merged.push(x);
-    carry.length = 0;
-    for (const x of merged) {
-      carry.push(x);
-      keep.add(x);
+
+  finish(): Set<number> {
+    const { k, top, least } = this;
+    const keep = new Set<number>();
+    // Forward: the LOOKUP_DEPTH largest distinct starts <= wanted[j] are bucket j's, then bucket j-1's, ...
+    const carry: number[] = [];
+    for (let j = 0; j < k; j++) {
+      const merged: number[] = [];
+      for (let d = 0; d < LOOKUP_DEPTH && !Number.isNaN(top[j * LOOKUP_DEPTH + d]); d++) merged.push(top[j * LOOKUP_DEPTH + d]);
+      for (const x of carry) if (merged.length < LOOKUP_DEPTH) merged.push(x);
+      carry.length = 0;
+      for (const x of merged) {
+        carry.push(x);
+        keep.add(x);
+      }
     }
+    // Backward: the smallest start above wanted[j] is the least of buckets j+1, j+2, ...
+    let above = Infinity;
+    for (let j = k; j >= 1; j--) {
+      if (least[j] < above) above = least[j];
+      if (above !== Infinity) keep.add(above);
+    }
+    return keep;
   }
-  // Backward: the smallest start above wanted[j] is the least of buckets j+1, j+2, ...
-  let above = Infinity;
-  for (let j = k; j >= 1; j--) {
-    if (least[j] < above) above = least[j];
-    if (above !== Infinity) keep.add(above);
-  }
-  return keep;
 }
 
 /** Symbol table entries read at a time by buildPartial (~64 KB). */
@@ -433,43 +443,31 @@ class StringWindow {
 }
 
 /**
- * FunctionIndex.build with `only`: the symbol tables are read in bounded chunks (a few hundred
- * KB at a time, never whole), every function symbol's address, size and binding kept in typed
- * arrays; names are read only for the starts a wanted address can reach (reachableStarts),
- * first their leading bytes (empty names are not symbols; leading underscores rank aliases),
- * then the chosen ones in full. When an empty name drops a reached start, the reachable set is
- * computed again without it (rare: the loop ends when no reached name is empty).
+ * FunctionIndex.build with `only`: the symbol tables are read in bounded chunks (64 KB at a
+ * time, never whole) and nothing the size of a table is kept: a first pass feeds every
+ * function symbol's start to ReachableStarts, a second keeps the symbols at reachable starts
+ * (a few per wanted address). Names are read only for those: first their leading bytes
+ * (nameless symbols are not symbols; leading underscores rank aliases), then the chosen ones in
+ * full. When a nameless symbol held a reachable start, both passes run again without it (rare).
  */
 function buildPartial(sources: readonly IndexSource[], loads: readonly ProgramHeader[], wanted: Float64Array): FunctionIndex {
-  let capacity = 0;
-  for (const { table } of sources) capacity += Math.max(0, Math.floor(table.symbols.size / SYM_SIZE) - 1);
-  const c: Candidates = {
-    n: 0,
-    addr: new Float64Array(capacity),
-    size: new Float64Array(capacity),
-    rank: new Uint16Array(capacity),
-    nameOffset: new Uint32Array(capacity),
-    source: new Uint8Array(capacity),
-    maxAddr: 0,
-  };
   const chunk = Buffer.allocUnsafe(SYMBOLS_PER_CHUNK * SYM_SIZE);
-  for (let t = 0; t < sources.length; t++) readChunkedCandidates(sources[t], t, chunk, c);
-
   const strings = sources.map(({ elf, table }) => new StringWindow(elf, table.strings));
-  // 0: name not read yet; 1: read (rank has its underscores).
-  const nameRead = new Uint8Array(c.n);
-  let keep: Set<number>;
+  /** Symbols found nameless: sourceIndex * 2^32 + index in its table. */
+  const nameless = new Set<number>();
+  let kept: KeptSymbols;
   for (;;) {
-    keep = reachableStarts(c, wanted);
-    const unread: number[] = [];
-    for (let i = 0; i < c.n; i++) if (c.rank[i] !== 0xffff && nameRead[i] === 0 && keep.has(c.addr[i])) unread.push(i);
-    unread.sort((x, y) => c.source[x] - c.source[y] || c.nameOffset[x] - c.nameOffset[y]);
+    const reach = new ReachableStarts(wanted);
+    for (let t = 0; t < sources.length; t++) scanFunctionSymbols(sources[t], t, chunk, nameless, reach, null);
+    kept = new KeptSymbols(reach.finish());
+    for (let t = 0; t < sources.length; t++) scanFunctionSymbols(sources[t], t, chunk, nameless, null, kept);
+    const c = kept.c;
+    const order = Array.from({ length: c.n }, (_, i) => i).sort((x, y) => c.source[x] - c.source[y] || c.nameOffset[x] - c.nameOffset[y]);
     let dropped = false;
-    for (const i of unread) {
+    for (const i of order) {
       const head = strings[c.source[i]].name(c.nameOffset[i], MAX_UNDERSCORES);
-      nameRead[i] = 1;
       if (head.length === 0) {
-        c.rank[i] = 0xffff; // no name: not a symbol (as in the full build)
+        nameless.add(kept.keys[i]);
         dropped = true;
         continue;
       }
@@ -479,7 +477,7 @@ function buildPartial(sources: readonly IndexSource[], loads: readonly ProgramHe
     }
     if (!dropped) break;
   }
-  for (let i = 0; i < c.n; i++) if (c.rank[i] !== 0xffff && !keep.has(c.addr[i])) c.rank[i] = 0xffff;
+  const c = kept.c;
   const { starts, ends, chosen } = onePerAddress(c, sortByAddress(c), loads);
 
   // The chosen names, read through the windows in offset order, into one exact buffer.
@@ -508,17 +506,55 @@ function buildPartial(sources: readonly IndexSource[], loads: readonly ProgramHe
   return FunctionIndex.fromParts(starts, ends, nameStart, nameEnd, names);
 }
 
+/** The symbols at reachable starts (buildPartial's second pass), in table order; arrays grow by doubling. */
+class KeptSymbols {
+  c: Candidates;
+  /** Per kept symbol: sourceIndex * 2^32 + its index in its table. */
+  keys: number[] = [];
+
+  constructor(readonly starts: Set<number>) {
+    this.c = KeptSymbols.candidates(Math.max(16, starts.size * 2));
+  }
+
+  private static candidates(capacity: number): Candidates {
+    return { n: 0, addr: new Float64Array(capacity), size: new Float64Array(capacity), rank: new Uint16Array(capacity), nameOffset: new Uint32Array(capacity), source: new Uint8Array(capacity), maxAddr: 0 };
+  }
+
+  add(value: number, symbolSize: number, rank: number, nameOffset: number, sourceIndex: number, key: number): void {
+    let c = this.c;
+    if (c.n === c.addr.length) {
+      const bigger = KeptSymbols.candidates(c.n * 2);
+      bigger.addr.set(c.addr);
+      bigger.size.set(c.size);
+      bigger.rank.set(c.rank);
+      bigger.nameOffset.set(c.nameOffset);
+      bigger.source.set(c.source);
+      bigger.n = c.n;
+      bigger.maxAddr = c.maxAddr;
+      this.c = c = bigger;
+    }
+    const n = c.n++;
+    c.addr[n] = value;
+    c.size[n] = symbolSize;
+    c.rank[n] = rank;
+    c.nameOffset[n] = nameOffset;
+    c.source[n] = sourceIndex;
+    if (value > c.maxAddr) c.maxAddr = value;
+    this.keys.push(key);
+  }
+}
+
 /**
- * One source's function symbols into `c`, read `chunk` by chunk: the filters of
- * readTableCandidates except the name checks (buildPartial reads names only where needed; an
- * offset past the string table reads as an empty name there). Rank: bind, sized, source.
+ * One source's function symbols, read `chunk` by chunk, with readTableCandidates' filters
+ * except the name checks (buildPartial reads names only where needed), skipping `nameless`
+ * ones: each start goes to `reach` (first pass), or each symbol at a kept start to `kept`
+ * (second pass), with its rank without the underscore part (bind, sized, source).
  */
-function readChunkedCandidates({ elf, table }: IndexSource, sourceIndex: number, chunk: Buffer, c: Candidates): void {
+function scanFunctionSymbols({ elf, table }: IndexSource, sourceIndex: number, chunk: Buffer, nameless: Set<number>, reach: ReachableStarts | null, kept: KeptSymbols | null): void {
   const count = Math.floor(table.symbols.size / SYM_SIZE);
   const sourceRank = table.source === 'symtab' ? 0 : 1;
-  const { addr, size, rank, nameOffset, source } = c;
-  let n = c.n;
-  let maxAddr = c.maxAddr;
+  const keyBase = sourceIndex * HIGH;
+  const checkNameless = nameless.size > 0;
   for (let first = 1; first < count; first += SYMBOLS_PER_CHUNK) {
     const entries = Math.min(SYMBOLS_PER_CHUNK, count - first);
     const read = elf.readSectionInto(table.symbols, first * SYM_SIZE, entries * SYM_SIZE, chunk);
@@ -535,21 +571,19 @@ function readChunkedCandidates({ elf, table }: IndexSource, sourceIndex: number,
       if (valueHigh > MAX_SAFE_HIGH) continue;
       const value = valueHigh * HIGH + words[w + 2];
       if (value === 0) continue;
+      if (checkNameless && nameless.has(keyBase + first + e)) continue;
+      if (reach) {
+        reach.add(value);
+        continue;
+      }
+      if (!kept || !kept.starts.has(value)) continue;
       const sizeHigh = words[w + 5];
       const symbolSize = sizeHigh > MAX_SAFE_HIGH ? 0 : sizeHigh * HIGH + words[w + 4];
       const bind = info >> 4;
       const bindRank = bind === STB_GLOBAL ? 0 : bind === STB_WEAK ? 1 : 2;
-      addr[n] = value;
-      size[n] = symbolSize;
-      rank[n] = bindRank * 1000 + (symbolSize > 0 ? 0 : 10) + sourceRank;
-      nameOffset[n] = words[w];
-      source[n] = sourceIndex;
-      if (value > maxAddr) maxAddr = value;
-      n++;
+      kept.add(value, symbolSize, bindRank * 1000 + (symbolSize > 0 ? 0 : 10) + sourceRank, words[w], sourceIndex, keyBase + first + e);
     }
   }
-  c.n = n;
-  c.maxAddr = maxAddr;
 }
 
 /**
