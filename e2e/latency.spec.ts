@@ -70,7 +70,10 @@ test('a uprobe latency probe fills the histogram and heatmap live; remove detach
 
   // Percentiles and the unit switch.
   const percentiles = panel.getByTestId(LATENCY_TEST_IDS.percentiles);
-  expect(Number(await percentiles.getAttribute('data-p50'))).toBeGreaterThanOrEqual(LATENCY_SLEEP_US * 1000);
+  // Log2 buckets place the median only within the bucket that holds the sleep: interpolation
+  // inside [262, 524) µs can put it below the 500 µs every call takes when the calls end before
+  // 524 µs (a quiet machine). Clamping to the kernel's min/max is issue 13's work.
+  expect(Number(await percentiles.getAttribute('data-p50'))).toBeGreaterThanOrEqual(bucketLow(bucketIndex(LATENCY_SLEEP_US * 1000)));
   await expect(percentiles).toContainText('µs');
   await panel.getByTestId(LATENCY_TEST_IDS.unit).getByRole('button', { name: 'ms' }).click();
   await expect(percentiles).toContainText(/\d ms/);
