@@ -19,8 +19,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestViewer } from '../hub/testing.ts';
-import { bpftoolShow, kernelTestGate } from '../testing/kernel.ts';
-import { buildWorkload } from '../../test/workloads/build.ts';
+import { bpfIdsOf, bpftoolShow, kernelTestGate } from '../testing/kernel.ts';
+import { startLatencySleeper } from '../../test/workloads/build.ts';
 import type { EventProbeList, EventBatch } from '../../lib/protocol-events.ts';
 import type { LatencyFrameMessage, LatencyProbeList } from '../../lib/protocol-latency.ts';
 import type { ProfileStatus } from '../../lib/protocol.ts';
@@ -113,24 +113,6 @@ function statusOf(pid: number | string, task?: string): string {
 
 const field = (status: string, name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
 
-/** BPF link and program ids held by a process's fds (from /proc/PID/fdinfo). */
-function bpfIdsOf(pid: number): { links: number[]; progs: number[] } {
-  const links = new Set<number>();
-  const progs = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    const link = /^link_id:\s*(\d+)$/m.exec(info);
-    const prog = /^prog_id:\s*(\d+)$/m.exec(info);
-    if (link) links.add(Number(link[1]));
-    if (prog) progs.add(Number(prog[1]));
-  }
-  return { links: [...links], progs: [...progs] };
-}
 
 /** Perf-event attachments (uprobes) on `file`, any process. */
 function uprobesOn(file: string): string[] {
@@ -200,19 +182,9 @@ function freePort(): Promise<number> {
 
 /** latency-sleep calling pb_sleep_us(300) in a loop until killed. */
 async function startSleeper(): Promise<{ pid: number; bin: string; stop(): void }> {
-  const bin = buildWorkload('latency-sleep');
-  const child = spawn(bin, ['s:1000000:300'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const { child, pid, bin } = await startLatencySleeper();
   cleanups.push(() => child.kill('SIGKILL'));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.once('error', reject);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready\n')) resolve();
-    });
-  });
-  child.stdin!.write('go\n');
-  return { pid: child.pid!, bin, stop: () => child.kill('SIGKILL') };
+  return { pid, bin, stop: () => child.kill('SIGKILL') };
 }
 
 /** Keeps what a dashboard would show: profile status, latency and events lists, frames (acked). */
