@@ -357,8 +357,13 @@ class ReachableStarts {
     this.least = new Float64Array(this.k + 1).fill(Infinity);
   }
 
+  /** The previous start's bucket: symbol tables are mostly in address order, so usually this one again. */
+  private lastBucket = 0;
+
   add(a: number): void {
-    const j = lowerBound(this.wanted, a);
+    const wanted = this.wanted;
+    let j = this.lastBucket;
+    if ((j < this.k && a > wanted[j]) || (j > 0 && a <= wanted[j - 1])) j = this.lastBucket = lowerBound(wanted, a);
     const { top, least } = this;
     if (a < least[j]) least[j] = a;
     const base = j * LOOKUP_DEPTH;

@@ -489,6 +489,8 @@ class WantedSymbols implements LineSink {
   private readonly slotLength: Uint16Array;
   private readonly slots: Buffer;
   private readonly longNames = new Map<number, string>();
+  /** The bucket of the previous text symbol (kallsyms is mostly sorted: usually this one again). */
+  private lastBucket = 0;
 
   constructor(
     private readonly wantedHi: Uint32Array,
@@ -515,23 +517,29 @@ class WantedSymbols implements LineSink {
       this.maxHi = hi;
       this.maxLo = lo;
     }
-    // First wanted address >= this start.
+    // First wanted address >= this start: kallsyms is sorted but for its modules, so the
+    // previous line's bucket is tried first (O(1)), then a binary search.
     const { wantedHi, wantedLo } = this;
-    let low = 0;
-    let high = this.k;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (wantedHi[mid] < hi || (wantedHi[mid] === hi && wantedLo[mid] < lo)) low = mid + 1;
-      else high = mid;
+    let j = this.lastBucket;
+    const aboveBucketEnd = j < this.k && (wantedHi[j] < hi || (wantedHi[j] === hi && wantedLo[j] < lo));
+    const atOrBelowPrevious = j > 0 && (wantedHi[j - 1] > hi || (wantedHi[j - 1] === hi && wantedLo[j - 1] >= lo));
+    if (aboveBucketEnd || atOrBelowPrevious) {
+      let low = 0;
+      let high = this.k;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if (wantedHi[mid] < hi || (wantedHi[mid] === hi && wantedLo[mid] < lo)) low = mid + 1;
+        else high = mid;
+      }
+      j = this.lastBucket = low;
     }
-    if (low === this.k) return; // above every wanted address
-    const j = low;
+    if (j === this.k) return; // above every wanted address
     const bh = this.bestHi[j];
     const bl = this.bestLo[j];
+    if (bh !== -1 && (hi < bh || (hi === bh && lo < bl))) return;
     const global = type === 0x54 || type === 0x57 ? 1 : 0;
     const underscores = leadingUnderscores(bytes, nameStart, nameEnd);
     if (bh !== -1) {
-      if (hi < bh || (hi === bh && lo < bl)) return;
       if (hi === bh && lo === bl) {
         // An alias: global over local, then fewer leading underscores, then the first listed.
         const better = global !== this.bestGlobal[j] ? global === 1 : underscores < this.bestUnderscores[j];
