@@ -58,6 +58,8 @@ export class FunctionIndex {
   private readonly names: Buffer;
   /** Names decoded so far, by symbol index. */
   private readonly decoded = new Map<number, string>();
+  /** Estimated bytes of `decoded` (see byteSize). */
+  private decodedBytes = 0;
 
   private constructor(starts: Float64Array, ends: Float64Array, nameStart: Uint32Array, nameEnd: Uint32Array, names: Buffer) {
     this.starts = starts;
@@ -105,6 +107,15 @@ export class FunctionIndex {
   }
 
   /**
+   * Bytes held (approximate): the typed arrays, the names buffer (its own bytes, not the pool a
+   * small Buffer may be cut from) and the names decoded so far (2 bytes a character plus ~48 for
+   * the string and its map slot). What the Symbolizer's per-binary cache budget counts.
+   */
+  get byteSize(): number {
+    return this.starts.byteLength + this.ends.byteLength + this.nameStart.byteLength + this.nameEnd.byteLength + this.names.byteLength + this.decodedBytes;
+  }
+
+  /**
    * The name of the function holding `vaddr`: the nearest symbol at or below it, or (nested or
    * overlapping symbols) one of the three before that, whose range holds it. Undefined when none.
    */
@@ -136,6 +147,7 @@ export class FunctionIndex {
     if (name === undefined) {
       name = this.names.toString('utf8', this.nameStart[i], this.nameEnd[i]);
       this.decoded.set(i, name);
+      this.decodedBytes += 2 * name.length + 48;
     }
     return name;
   }

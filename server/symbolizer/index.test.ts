@@ -399,3 +399,65 @@ test('Rust: legacy (hash stripped) and v0 names, demangled', async (t) => {
     assert.deepEqual(s.symbolizeUser(r.pid, 'rust', [r.printed[0] + 1n]), [{ name: 'rust::pbmod::pb_rust_work', kind: 'u' }], mangled(path));
   }
 });
+
+test('binary cache bounded by bytes: binaries no tracked process maps go first, then the least recently used; the one just read stays', async () => {
+  const b = buildFixtures();
+  const pie = await start(b.pie);
+  const cxx = await runProgram(b.cxx);
+  const [alpha, , , libFunc] = pie.printed;
+  const twice = cxx.printed[0];
+  // Sizes of each binary's index after the same lookups, from an unbounded Symbolizer.
+  const unbounded = new Symbolizer();
+  unbounded.symbolizeUser(pie.pid, 'p', [alpha]);
+  const pieBytes = unbounded.stats().binaryBytes;
+  unbounded.symbolizeUser(cxx.pid, 'c', [twice]);
+  const cxxBytes = unbounded.stats().binaryBytes - pieBytes;
+  unbounded.symbolizeUser(pie.pid, 'p', [libFunc]);
+  const libBytes = unbounded.stats().binaryBytes - pieBytes - cxxBytes;
+  assert.ok(pieBytes > 0 && cxxBytes > 0 && libBytes > 0, `index sizes ${pieBytes} ${cxxBytes} ${libBytes}`);
+
+  let now = 0;
+  const s = new Symbolizer({ now: () => now, exitedGraceMs: 1000, housekeepingMs: 0, maxBinaryBytes: Math.max(pieBytes + cxxBytes, pieBytes + libBytes) });
+  assert.equal(s.symbolizeUser(pie.pid, 'p', [alpha])[0].name, 'pb_alpha');
+  assert.equal(s.symbolizeUser(cxx.pid, 'c', [twice])[0].name, 'pbns::twice(int)');
+  assert.equal(s.stats().binaryBytes, pieBytes + cxxBytes, 'within budget: both kept');
+  await cxx.stop();
+  s.forgetExited();
+  now += 1000;
+  assert.equal(s.forgetExited(), 1, 'the C++ process is forgotten');
+  // Adding the library goes over budget (all three exceed it): the C++ binary (mapped by no tracked process) goes,
+  // although prog-pie was used less recently (plain LRU would have dropped it).
+  assert.equal(s.symbolizeUser(pie.pid, 'p', [libFunc])[0].name, 'pb_lib_func');
+  assert.equal(s.stats().binaries, 2);
+  assert.equal(s.stats().binaryBytes, pieBytes + libBytes);
+
+  // A budget smaller than any binary: only the binary just read is kept; names stay right.
+  const tiny = new Symbolizer({ maxBinaryBytes: 1 });
+  assert.equal(tiny.symbolizeUser(pie.pid, 'p', [alpha])[0].name, 'pb_alpha');
+  assert.equal(tiny.symbolizeUser(pie.pid, 'p', [libFunc])[0].name, 'pb_lib_func');
+  assert.equal(tiny.stats().binaries, 1, 'prog-pie dropped though mapped: over budget');
+  assert.equal(tiny.stats().binaryBytes, libBytes);
+  assert.equal(tiny.symbolizeUser(pie.pid, 'p', [alpha + 1n])[0].name, 'pb_alpha', 'prog-pie read again on a miss');
+  assert.equal(tiny.stats().binaries, 1);
+});
+
+test('address caches bounded over all processes: the least recently sampled processes are cleared first', async () => {
+  const b = buildFixtures();
+  const first = await start(b.pie);
+  const second = await start(b.pie);
+  const s = new Symbolizer({ maxCachedAddresses: 8 });
+  const [alpha, beta, stat, libFunc] = first.printed;
+  for (const addr of [alpha, alpha + 1n, beta, stat, libFunc]) s.symbolizeUser(first.pid, 'p', [addr]);
+  assert.equal(s.stats().cachedAddresses, 5);
+  const [alpha2, beta2, stat2, libFunc2] = second.printed;
+  for (const addr of [alpha2, beta2, stat2]) s.symbolizeUser(second.pid, 'p', [addr]);
+  assert.equal(s.stats().cachedAddresses, 8, 'at the bound: nothing cleared');
+  // The ninth: over the bound, the first process (least recently sampled) loses its cache.
+  assert.equal(s.symbolizeUser(second.pid, 'p', [libFunc2])[0].name, 'pb_lib_func');
+  assert.equal(s.stats().cachedAddresses, 4);
+  assert.deepEqual(names(s.symbolizeUser(first.pid, 'p', [alpha])), ['pb_alpha'], 'named again after its cache went');
+  for (let i = 0; i < 40; i++) {
+    s.symbolizeUser(i % 2 ? first.pid : second.pid, 'p', [alpha + BigInt(i)]);
+    assert.ok(s.stats().cachedAddresses <= 8, `${s.stats().cachedAddresses} cached addresses`);
+  }
+});

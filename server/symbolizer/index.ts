@@ -36,8 +36,21 @@ export interface SymbolizerOptions {
   maxProcesses?: number;
   /** Most binaries whose symbol tables are kept (LRU). Default 512. */
   maxBinaries?: number;
+  /**
+   * Most bytes of symbol indexes kept (FunctionIndex.byteSize summed over distinct binaries).
+   * Over it, binaries that no tracked process maps go first (least recently used first), then
+   * the least recently used of the rest; the binary just looked up always stays. Default 32 MiB
+   * (node's own index is ~7.5 MiB, libc's ~0.15 MiB).
+   */
+  maxBinaryBytes?: number;
   /** Most cached addresses per process. Default 20000. */
   maxAddressesPerProcess?: number;
+  /**
+   * Most cached addresses over all processes (~100–150 bytes each: key, frame, map slot). Over
+   * it, the caches of the least recently sampled processes are cleared until at most half are
+   * left. Default 50000.
+   */
+  maxCachedAddresses?: number;
   /** Minimum ms between checks of a perf map's size/mtime, and between maps re-reads on a miss. Default 1000. */
   recheckMs?: number;
   /** How long (ms) the snapshot of an exited process is kept after `forgetExited` first sees it gone. Default 30000. */
@@ -76,6 +89,10 @@ export interface SymbolizerStats {
   processes: number;
   /** Binaries whose symbol tables are held. */
   binaries: number;
+  /** Bytes of the symbol indexes held (FunctionIndex.byteSize of each distinct binary). */
+  binaryBytes: number;
+  /** Addresses cached over all processes. */
+  cachedAddresses: number;
   /** Binaries that could not be read or parsed (kept as negative cache entries). */
   binaryErrors: number;
   /** Lines skipped in /proc/PID/maps files. */
@@ -172,6 +189,10 @@ export class Symbolizer {
   private readonly maxProcesses: number;
   private readonly maxBinaries: number;
   private readonly maxAddresses: number;
+  private readonly maxBinaryBytes: number;
+  private readonly maxCachedAddresses: number;
+  /** Addresses added to per-process caches since the last recount: an upper bound of what they hold. */
+  private cachedAddressesBound = 0;
   private readonly recheckMs: number;
   private readonly exitedGraceMs: number;
   private readonly now: () => number;
@@ -213,6 +234,8 @@ export class Symbolizer {
     this.maxProcesses = options.maxProcesses ?? 4096;
     this.maxBinaries = options.maxBinaries ?? 512;
     this.maxAddresses = options.maxAddressesPerProcess ?? 20000;
+    this.maxBinaryBytes = options.maxBinaryBytes ?? 32 * 1024 * 1024;
+    this.maxCachedAddresses = options.maxCachedAddresses ?? 50_000;
     this.recheckMs = options.recheckMs ?? 1000;
     this.exitedGraceMs = options.exitedGraceMs ?? 30000;
     this.now = options.now ?? Date.now;
@@ -311,6 +334,8 @@ export class Symbolizer {
       unknownFrames: this.unknownFrames,
       processes: this.processes.size,
       binaries: this.binaries.size,
+      binaryBytes: this.binaryBytes(),
+      cachedAddresses: this.cachedAddresses(),
       binaryErrors: this.binaryErrors,
       badMapsLines: this.badMapsLines,
     };
@@ -559,8 +584,33 @@ export class Symbolizer {
     if (f !== UNKNOWN) {
       if (st.cache.size >= this.maxAddresses) st.cache.clear();
       st.cache.set(addr, f);
+      if (++this.cachedAddressesBound > this.maxCachedAddresses) this.trimAddressCaches();
     }
     return f;
+  }
+
+  private cachedAddresses(): number {
+    let total = 0;
+    for (const p of this.processes.values()) total += p.cache.size;
+    return total;
+  }
+
+  /**
+   * Keeps the per-process address caches within maxCachedAddresses in all: recounts (the bound
+   * only grows between recounts, so this runs at most once per maxCachedAddresses / 4 new
+   * addresses) and, when over 3/4 of it, clears the caches of the least recently sampled
+   * processes (the one being sampled is the most recent: last) until at most half is left.
+   */
+  private trimAddressCaches(): void {
+    let total = this.cachedAddresses();
+    if (total > (this.maxCachedAddresses * 3) / 4) {
+      for (const p of this.processes.values()) {
+        if (total <= this.maxCachedAddresses / 2) break;
+        total -= p.cache.size;
+        p.cache.clear();
+      }
+    }
+    this.cachedAddressesBound = total;
   }
 
   /** A frame, or null when no mapping holds the address and no perf map names it. */
@@ -672,13 +722,40 @@ export class Symbolizer {
     }
     this.binaries.set(key, table);
     if (table.buildId) this.byBuildId.set(table.buildId, table);
-    while (this.binaries.size > this.maxBinaries) {
-      const oldestKey = this.binaries.keys().next().value as string;
-      const old = this.binaries.get(oldestKey);
-      this.binaries.delete(oldestKey);
-      if (old?.buildId && ![...this.binaries.values()].includes(old)) this.byBuildId.delete(old.buildId);
-    }
+    this.evictBinaries(table);
     return table;
+  }
+
+  /** Bytes of the distinct symbol indexes held. */
+  private binaryBytes(): number {
+    let bytes = 0;
+    for (const t of new Set(this.binaries.values())) bytes += t.index.byteSize;
+    return bytes;
+  }
+
+  /**
+   * Keeps the binary cache within maxBinaries entries and maxBinaryBytes: drops, least recently
+   * used first, the binaries that no tracked process maps (exited ones past their grace, or a
+   * binary replaced on disk), then if still over, the least recently used of the rest (read
+   * again on their next miss). `keep`, the table just looked up, always stays, so a binary
+   * larger than the whole budget still names its frames. Runs when a binary is added.
+   */
+  private evictBinaries(keep: SymbolTable): void {
+    let bytes = this.binaryBytes();
+    if (this.binaries.size <= this.maxBinaries && bytes <= this.maxBinaryBytes) return;
+    const mappedKeys = new Set<string>();
+    for (const p of this.processes.values()) for (const m of p.maps) if (isFileBacked(m)) mappedKeys.add(`${m.dev}:${m.inode}`);
+    const mapped = new Set<SymbolTable>();
+    for (const [key, t] of this.binaries) if (mappedKeys.has(key)) mapped.add(t);
+    for (const pass of ['unmapped', 'mapped'] as const) {
+      for (const t of [...new Set(this.binaries.values())]) {
+        if (this.binaries.size <= this.maxBinaries && bytes <= this.maxBinaryBytes) return;
+        if (t === keep || mapped.has(t) !== (pass === 'mapped')) continue;
+        for (const [key, held] of this.binaries) if (held === t) this.binaries.delete(key);
+        if (t.buildId && this.byBuildId.get(t.buildId) === t) this.byBuildId.delete(t.buildId);
+        bytes -= t.index.byteSize;
+      }
+    }
   }
 
   /**
