@@ -207,12 +207,14 @@ describe('events (kernel)', () => {
   it('CLI: events exec --format jsonl streams records; bad input exits 2 with one line', async (t) => {
     if (!kernelTestGate(t, ['tracepoints'])) return;
     const marker = `pb-cli-${process.pid}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'events', 'exec', '--format', 'jsonl', '--duration', SLOW ? '20' : '6'], { cwd: ROOT });
+    // The built command, as users run it (npm test builds it first).
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'probeboard.js'), 'events', 'exec', '--format', 'jsonl', '--duration', SLOW ? '20' : '6'], { cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    for (let i = 0; i < 200 && !stderr.includes('tracing exec'); i++) await sleep(100);
+    // In the emulated VM a start takes several seconds.
+    for (let i = 0; i < (SLOW ? 900 : 200) && !stderr.includes('tracing exec'); i++) await sleep(100);
     assert.match(stderr, /tracing exec/);
     execFileSync('/bin/sh', ['-c', 'exit 0', marker]);
     const code = await new Promise((r) => child.once('exit', r));
@@ -222,7 +224,7 @@ describe('events (kernel)', () => {
     assert.ok(mine, stdout.slice(0, 500));
     assert.deepEqual(Object.keys(mine), ['probe', 'kind', 'time', 'pid', 'tid', 'comm', 'fields']);
     assert.match(stderr, /events; 0 lost in the kernel/);
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'events', 'tracepoint:nocat:nothing'], { cwd: ROOT, encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [join(ROOT, 'bin', 'probeboard.js'), 'events', 'tracepoint:nocat:nothing'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^probeboard events: unknown tracepoint nocat:nothing/);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
