@@ -241,14 +241,19 @@ export class ProfileWindow {
     this.reset();
   }
 
-  /** Forgets everything (e.g. when the sampled target changes). */
-  reset(): void {
+  /** Empty frame table, tries and per-stack arrays (reset, and compaction before it re-interns the stacks it keeps). */
+  private clearStackTables(): void {
     this.frames = new FrameTable();
     this.tries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
     this.stackLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
     this.stackIndex = new Map();
     this.stackIdle = [];
     this.stackUserLength = [];
+  }
+
+  /** Forgets everything (e.g. when the sampled target changes). */
+  reset(): void {
+    this.clearStackTables();
     this.intervals = [];
     this.base = 0;
     this.windows = new Map([
@@ -370,12 +375,7 @@ export class ProfileWindow {
       keptIds.push(id);
     }
 
-    this.frames = new FrameTable();
-    this.tries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
-    this.stackLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
-    this.stackIndex = new Map();
-    this.stackIdle = [];
-    this.stackUserLength = [];
+    this.clearStackTables();
     const newId = new Int32Array(stacks).fill(-1);
     for (let i = 0; i < rebuilt.length; i++) newId[keptIds[i]] = this.internSample(rebuilt[i]);
     for (let id = 0; id < stacks; id++) if (newId[id] < 0) newId[id] = this.foldedStack(oldIdle[id]);
