@@ -23,6 +23,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kernelTestGate } from '../testing/kernel.ts';
+import { waitForServeReady } from '../testing/serve.ts';
 import { attacker, runAs, type LocalUser } from '../testing/unprivileged.ts';
 import { CHECKOUT_ROOT as ROOT, tempCheckout } from '../testing/checkout.ts';
 
@@ -81,29 +82,7 @@ async function serve(args: string[], env: Env): Promise<Served> {
   cleanups.push(() => child.kill('SIGKILL'));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const output: string[] = [];
-  let pids: [number, number] | undefined;
-  let url = false;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start within ${T(60)} s:\n${output.join('')}`)), T(60_000));
-    const check = (chunk: Buffer) => {
-      output.push(chunk.toString());
-      const text = output.join('');
-      url ||= /dashboard at http:/.test(text);
-      const m = /collector process (\d+) keeps the BPF privileges; web process (\d+) runs as/.exec(text);
-      if (m) pids = [Number(m[1]), Number(m[2])];
-      if (url && pids) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited (${signal ?? code}) before it was ready:\n${output.join('')}`));
-    });
-  });
-  const [collectorPid, webPid] = pids!;
+  const { collectorPid, webPid } = await waitForServeReady(child, output, T(60_000));
   cleanups.push(() => {
     try {
       process.kill(collectorPid, 'SIGKILL');

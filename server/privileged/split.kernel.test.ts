@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestViewer } from '../hub/testing.ts';
 import { bpfIdsOf, bpftoolShow, kernelTestGate } from '../testing/kernel.ts';
+import { waitForServeReady } from '../testing/serve.ts';
 import { startLatencySleeper } from '../../test/workloads/build.ts';
 import type { EventProbeList, EventBatch } from '../../lib/protocol-events.ts';
 import type { LatencyFrameMessage, LatencyProbeList } from '../../lib/protocol-latency.ts';
@@ -73,29 +74,7 @@ async function serve(port: number, env: Record<string, string | undefined> = {})
   cleanups.push(() => child.kill('SIGKILL'));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const output: string[] = [];
-  let url: string | undefined;
-  let pids: [number, number] | undefined;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start within ${T(60)} s:\n${output.join('')}`)), T(60_000));
-    const check = (chunk: Buffer) => {
-      output.push(chunk.toString());
-      const text = output.join('');
-      url ??= /dashboard at (http:\/\/[^/\s]+)\//.exec(text)?.[1];
-      const m = /collector process (\d+) keeps the BPF privileges; web process (\d+) runs as/.exec(text);
-      if (m) pids = [Number(m[1]), Number(m[2])];
-      if (url && pids) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited (${signal ?? code}) before it was ready:\n${output.join('')}`));
-    });
-  });
-  const [collectorPid, webPid] = pids!;
+  const { url, collectorPid, webPid } = await waitForServeReady(child, output, T(60_000));
   cleanups.push(() => {
     try {
       process.kill(collectorPid, 'SIGKILL');
@@ -104,7 +83,7 @@ async function serve(port: number, env: Record<string, string | undefined> = {})
     }
   });
   assert.equal(webPid, child.pid, 'the web process is the serve process itself');
-  return { child, url: url!, webPid, collectorPid, output, exited };
+  return { child, url, webPid, collectorPid, output, exited };
 }
 
 function statusOf(pid: number | string, task?: string): string {
