@@ -42,6 +42,23 @@ async function startHub(probes: Probe[], extra: { idleStopMs?: number; stallMs?:
   return startTestHub([], TOKEN, { sessionFeatures: probeFeatures(probes), ...extra });
 }
 
+type HubOptions = { idleStopMs?: number; stallMs?: number };
+type HubTest = (h: TestHub, sockets: Socket[], probes: Probe[]) => Promise<void>;
+
+/** Runs `body` against a fresh hub; every socket it pushes to `sockets` and the hub are closed after, pass or fail. */
+async function withHub(options: HubOptions | HubTest, maybeBody?: HubTest): Promise<void> {
+  const [extra, body] = typeof options === 'function' ? [{}, options] : [options, maybeBody!];
+  const probes: Probe[] = [];
+  const h = await startHub(probes, extra);
+  const sockets: Socket[] = [];
+  try {
+    await body(h, sockets, probes);
+  } finally {
+    for (const socket of sockets) socket.close();
+    await h.close();
+  }
+}
+
 function client(url: string, auth: Record<string, string>): Socket {
   return connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
 }
@@ -101,10 +118,7 @@ async function operatorAndViewer(url: string, sockets: Socket[]): Promise<{ oper
 }
 
 test('a viewer link joins read-only: control requests are refused by the server, view requests pass', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const operator = client(h.url, { token: TOKEN });
     sockets.push(operator);
     const operatorHello = next<{ role: string; canControl: boolean }>(operator, 'hello');
@@ -148,17 +162,11 @@ test('a viewer link joins read-only: control requests are refused by the server,
     assert.deepEqual(await ask(operator, 'test:start', {}), { ok: true, value: 1 });
     // A prototype property is not an event.
     assert.equal((await ask(operator, 'constructor', {})).ok, false);
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('bad credentials are refused: wrong token, forged or foreign link, unknown session', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const operator = client(h.url, { token: TOKEN });
     sockets.push(operator);
     await connected(operator);
@@ -180,17 +188,11 @@ test('bad credentials are refused: wrong token, forged or foreign link, unknown 
       sockets.push(socket);
       assert.match(await refusal(socket), expected, JSON.stringify(auth));
     }
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('a revoked link is disconnected at once and cannot come back; an expired link is refused', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const { operator, link, viewer } = await operatorAndViewer(h.url, sockets);
     const closed = next<{ reason: string }>(viewer, 'session:closed');
     const gone = new Promise<number>((resolve) => viewer.once('disconnect', () => resolve(Date.now())));
@@ -208,17 +210,11 @@ test('a revoked link is disconnected at once and cannot come back; an expired li
     sockets.push(late);
     assert.match(await refusal(late), /expired/);
     assert.equal((await ask(operator, 'link:create', { minutes: -1 })).ok, false);
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('viewers follow the presenter; a late joiner gets the current view in session:state', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const { operator, link, viewer } = await operatorAndViewer(h.url, sockets);
 
     const view: FollowView = {
@@ -247,17 +243,11 @@ test('viewers follow the presenter; a late joiner gets the current view in sessi
     const bad = await ask(operator, 'follow:set', { ...view, zoom: 'all' });
     assert.equal(bad.ok, false);
     assert.match((bad as { error: string }).error, /follow.zoom/);
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('sessions are separate; an idle session stops and closes its probes; main comes back on demand', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes, { idleStopMs: 300 });
-  const sockets: Socket[] = [];
-  try {
+  await withHub({ idleStopMs: 300 }, async (h, sockets, probes) => {
     const operator = client(h.url, { token: TOKEN });
     sockets.push(operator);
     await connected(operator);
@@ -295,10 +285,7 @@ test('sessions are separate; an idle session stops and closes its probes; main c
     sockets.push(back);
     await connected(back);
     assert.equal(probes.filter((p) => p.session === 'main').length, 2, 'main was rebuilt for the new connection');
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('a connection that leaves a message unacknowledged is dropped after stallMs; others carry on', async () => {
@@ -343,10 +330,7 @@ test('a connection that leaves a message unacknowledged is dropped after stallMs
 });
 
 test('an oversized message closes only its own connection; the server keeps answering the others', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const big = client(h.url, { token: TOKEN });
     const other = client(h.url, { token: TOKEN });
     sockets.push(big, other);
@@ -361,17 +345,11 @@ test('an oversized message closes only its own connection; the server keeps answ
       assert.equal(reply.ok, false, `malformed follow view ${JSON.stringify(payload)} refused`);
     }
     assert.ok(other.connected, 'malformed messages do not cost the connection');
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('a viewer whose connection drops comes back by itself (same socket object, no reload); a revoked link cannot', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const operator = client(h.url, { token: TOKEN });
     sockets.push(operator);
     await connected(operator);
@@ -398,17 +376,11 @@ test('a viewer whose connection drops comes back by itself (same socket object, 
     viewer.io.engine.close(); // drop without telling the server why
     assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok, 'revoked');
     assert.match(await refused, /revoked/);
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('session requests refuse unknown fields, non-object payloads and unprintable names, naming the field', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const operator = client(h.url, { token: TOKEN });
     sockets.push(operator);
     await connected(operator);
@@ -455,10 +427,7 @@ test('session requests refuse unknown fields, non-object payloads and unprintabl
     assert.ok(operator.connected, 'refusals cost no connection');
     const fine = await ask<ViewerLinkCreated>(operator, 'link:create', { label: '  équipe 東京  ' });
     assert.equal(fine.ok && fine.value!.label, 'équipe 東京', 'printable labels pass, trimmed');
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
 
 test('10,000 viewer links: link:create stays fast and small (deltas), the live list is capped, expired links are purged', async () => {
@@ -543,10 +512,7 @@ test('10,000 viewer links: link:create stays fast and small (deltas), the live l
 });
 
 test('a revoked link leaves the list at once (link:removed), is refused as revoked, and cannot be revoked twice', async () => {
-  const probes: Probe[] = [];
-  const h = await startHub(probes);
-  const sockets: Socket[] = [];
-  try {
+  await withHub(async (h, sockets, probes) => {
     const { operator, link } = await operatorAndViewer(h.url, sockets);
     const removed = next<{ id: string; reason: string }>(operator, 'link:removed');
     assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok);
@@ -558,8 +524,5 @@ test('a revoked link leaves the list at once (link:removed), is refused as revok
     const back = client(h.url, { view: link.token });
     sockets.push(back);
     assert.match(await refusal(back), /revoked/, 'the tombstone still gives the reason');
-  } finally {
-    for (const socket of sockets) socket.close();
-    await h.close();
-  }
+  });
 });
