@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * probeboard CPU profiler: a perf_event program run at a fixed frequency on every CPU.
- * Counts (pid, comm, user stack id, kernel stack id) in the kernel; user space flips
+ * Counts (pid, tid, comm, user stack id, kernel stack id) in the kernel; user space flips
  * pb_control.active_buffer once per interval and reads + clears the inactive buffer.
  */
 #include "vmlinux.h"
@@ -18,6 +18,8 @@ const volatile __u32 targ_pid = 0;          /* tgid to sample; used when filter_
 const volatile bool filter_pid = false;
 const volatile char targ_comm[PB_COMM_LEN] = {}; /* thread comm to sample; used when filter_comm */
 const volatile bool filter_comm = false;
+/* Count each thread apart (key.tid = thread id); else key.tid = 0 and threads of one name merge. */
+const volatile bool key_by_tid = false;
 
 struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -132,6 +134,8 @@ int pb_profile(struct bpf_perf_event_data *ctx)
 	key.pid = id >> 32;
 	if (filter_pid && key.pid != targ_pid)
 		return 0;
+	if (key_by_tid)
+		key.tid = (__u32)id;
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));
 	if (filter_comm && !comm_matches(key.comm))
 		return 0;

@@ -10,7 +10,7 @@
 #define PB_COMM_LEN 16
 /* Frames kept per stack (the kernel's default perf_event_max_stack). */
 #define PB_MAX_STACK_DEPTH 127
-/* Distinct (pid, comm, user stack, kernel stack) keys per interval and buffer. */
+/* Distinct (pid, tid, comm, user stack, kernel stack) keys per interval and buffer. */
 #define PB_COUNTS_MAX_ENTRIES 16384
 /* Stack trace map entries per buffer (the bucket count is this rounded up to a power of two). */
 #define PB_STACKS_MAX_ENTRIES 16384
@@ -23,9 +23,10 @@
  */
 #define PB_STACK_NONE (-2147483647 - 1) /* INT32_MIN */
 
-/* Counts map key: one distinct stack of one process. 28 bytes, no padding. */
+/* Counts map key: one distinct stack of one process (or thread). 32 bytes, no padding. */
 struct pb_stack_key {
 	__u32 pid;             /* tgid; 0 for the idle task */
+	__u32 tid;             /* thread id when key_by_tid is set, else 0 (one key per process) */
 	__s32 user_stack_id;   /* >= 0: id in the stack map; PB_STACK_NONE; or -errno */
 	__s32 kernel_stack_id; /* same, for the kernel half */
 	char comm[PB_COMM_LEN]; /* thread command name, NUL padded */

@@ -22,6 +22,27 @@ export interface FlameNode {
   c?: FlameNode[];
   /** Frame kind, for colouring: see FrameKind. Omitted for the root. */
   k?: FrameKind;
+  /**
+   * The binary of this frame's code: an index into the root's `modules`. Omitted when unknown
+   * (process, JIT and synthetic frames) and in trees without a module table.
+   */
+  m?: number;
+  /**
+   * Root only: the binaries that nodes' `m` index (each listed once). Omitted when no node
+   * has one (e.g. trees read from folded text).
+   */
+  modules?: FlameModule[];
+}
+
+/** A binary that frames' code lies in: what pprof calls a Mapping. */
+export interface FlameModule {
+  /**
+   * Path of the file as the sampled process saw it (its mount namespace), e.g.
+   * `/usr/lib/x86_64-linux-gnu/libc.so.6`; `[kernel]` for the kernel.
+   */
+  file: string;
+  /** GNU build-id, lowercase hex (ELF .note.gnu.build-id; the kernel's from /sys/kernel/notes). Omitted when the file has none or it could not be read. */
+  buildId?: string;
 }
 
 /** u = user code, k = kernel (`_[k]`), j = JIT (perf map), p = process (comm), x = synthetic (lost stacks, pruned). */
@@ -41,9 +62,15 @@ export interface ViewSettings {
   stackMode: StackMode;
   /** Drop the idle task (pid 0, `swapper/N`). */
   hideIdle: boolean;
+  /**
+   * Root each stack at its thread, `comm-tid` (e.g. `worker-4242`), rather than at `comm`, so
+   * threads with the same name are drawn apart. Samples without a thread id (recordings made
+   * before it was sampled) keep `comm`. Optional on the wire: absent means false.
+   */
+  perThread?: boolean;
 }
 
-export const DEFAULT_VIEW: ViewSettings = { window: '10s', stackMode: 'all', hideIdle: true };
+export const DEFAULT_VIEW: ViewSettings = { window: '10s', stackMode: 'all', hideIdle: true, perThread: false };
 
 /** What is sampled. Shared by every viewer: changing it restarts sampling. */
 export type ProfileTarget =

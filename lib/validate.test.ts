@@ -7,6 +7,10 @@ test('views: valid ones pass unchanged, every bad field is named', () => {
     ok: true,
     value: { window: '60s', stackMode: 'kernel', hideIdle: false },
   });
+  for (const perThread of [true, false]) {
+    const checked = checkView({ window: '10s', stackMode: 'all', hideIdle: true, perThread });
+    assert.deepEqual(checked, { ok: true, value: { window: '10s', stackMode: 'all', hideIdle: true, perThread } }, `perThread ${perThread} kept: ${JSON.stringify(checked)}`);
+  }
   const cases: [unknown, RegExp][] = [
     [undefined, /object/],
     [42, /object/],
@@ -15,6 +19,8 @@ test('views: valid ones pass unchanged, every bad field is named', () => {
     [{ window: '10s', stackMode: 'both', hideIdle: true }, /view\.stackMode/],
     [{ window: '10s', stackMode: 'all', hideIdle: 1 }, /view\.hideIdle/],
     [{ window: '10s', stackMode: 'all', hideIdle: true, __proto__x: 1 }, /unknown field/],
+    [{ window: '10s', stackMode: 'all', hideIdle: true, perThread: 'yes' }, /view\.perThread must be true or false, got "yes"/],
+    [{ window: '10s', stackMode: 'all', hideIdle: true, perThread: null }, /view\.perThread/],
   ];
   for (const [input, reason] of cases) {
     const result = checkView(input);

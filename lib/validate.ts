@@ -30,9 +30,9 @@ export function unknownKeys(value: Record<string, unknown>, allowed: readonly st
 
 export function checkView(input: unknown): Checked<ViewSettings> {
   if (!isRecord(input)) return fail('view must be an object');
-  const extra = unknownKeys(input, ['window', 'stackMode', 'hideIdle']);
+  const extra = unknownKeys(input, ['window', 'stackMode', 'hideIdle', 'perThread']);
   if (extra) return fail(`view: ${extra}`);
-  const { window, stackMode, hideIdle } = input;
+  const { window, stackMode, hideIdle, perThread } = input;
   if (!TIME_WINDOWS.includes(window as never)) {
     return fail(`view.window must be one of ${TIME_WINDOWS.join(', ')}, got ${JSON.stringify(window)}`);
   }
@@ -40,7 +40,11 @@ export function checkView(input: unknown): Checked<ViewSettings> {
     return fail(`view.stackMode must be one of ${STACK_MODES.join(', ')}, got ${JSON.stringify(stackMode)}`);
   }
   if (typeof hideIdle !== 'boolean') return fail('view.hideIdle must be true or false');
-  return { ok: true, value: { window, stackMode, hideIdle } as ViewSettings };
+  // Optional (absent = false), so that clients from before it keep working.
+  if (perThread !== undefined && typeof perThread !== 'boolean') return fail(`view.perThread must be true or false, got ${JSON.stringify(perThread)}`);
+  const view = { window, stackMode, hideIdle } as ViewSettings;
+  if (perThread !== undefined) view.perThread = perThread;
+  return { ok: true, value: view };
 }
 
 export function checkHz(input: unknown): Checked<number> {

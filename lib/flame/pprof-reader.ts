@@ -23,7 +23,7 @@ message Profile {
 }
 message ValueType { int64 type = 1; int64 unit = 2; }
 message Sample { repeated uint64 location_id = 1; repeated int64 value = 2; }
-message Mapping { uint64 id = 1; int64 filename = 5; bool has_functions = 7; }
+message Mapping { uint64 id = 1; int64 filename = 5; int64 build_id = 6; bool has_functions = 7; }
 message Location { uint64 id = 1; uint64 mapping_id = 2; repeated Line line = 4; }
 message Line { uint64 function_id = 1; int64 line = 2; }
 message Function { uint64 id = 1; int64 name = 2; int64 system_name = 3; int64 filename = 4; }
@@ -34,7 +34,7 @@ const ProfileType = protobuf.parse(SCHEMA, { keepCase: true }).root.lookupType('
 export interface DecodedPprof {
   sample_type: { type: number; unit: number }[];
   sample: { location_id: number[]; value: number[] }[];
-  mapping: { id: number; filename: number; has_functions: boolean }[];
+  mapping: { id: number; filename: number; build_id: number; has_functions: boolean }[];
   location: { id: number; mapping_id: number; line: { function_id: number }[] }[];
   function: { id: number; name: number; system_name: number; filename: number }[];
   string_table: string[];
@@ -67,3 +67,25 @@ export function foldedOfPprof(p: DecodedPprof, which = 0): string {
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 
+
+/** Each mapping read back as {id, file, buildId} (strings resolved; '' when unset). */
+export function mappingsOfPprof(p: DecodedPprof): { id: number; file: string; buildId: string; hasFunctions: boolean }[] {
+  return p.mapping.map((m) => ({ id: m.id, file: p.string_table[m.filename], buildId: p.string_table[m.build_id], hasFunctions: m.has_functions }));
+}
+
+/** Function name -> the file name of its location's mapping (each function has one location with the same id). */
+export function mappingOfFunctions(p: DecodedPprof): Map<string, string[]> {
+  const mappingFile = new Map(p.mapping.map((m) => [m.id, p.string_table[m.filename]]));
+  const byFunction = new Map<string, string[]>();
+  for (const location of p.location) {
+    for (const line of location.line) {
+      const fn = p.function.find((f) => f.id === line.function_id);
+      if (!fn) continue;
+      const name = p.string_table[fn.name];
+      const files = byFunction.get(name) ?? [];
+      files.push(mappingFile.get(location.mapping_id) ?? `(no mapping ${location.mapping_id})`);
+      byFunction.set(name, files.sort());
+    }
+  }
+  return byFunction;
+}

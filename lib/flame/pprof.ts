@@ -10,20 +10,25 @@
  *   location_ids run leaf first (pprof's order), i.e. the reverse of a folded line.
  *   Self values are rounded to whole samples (pprof values are int64); a node whose rounded
  *   self value is 0 gives no Sample.
- * - One Function and one Location per distinct frame (name + kind), with location id ==
- *   function id and one Line. No addresses.
+ * - One Function and one Location per distinct frame (name + kind + mapping), with location
+ *   id == function id, one Line, and the location's mapping_id. No addresses.
  * - Function names are the folded-text spelling (lib/flame/tree.ts foldedFrame): kernel frames
  *   keep their `_[k]` suffix so they stay recognisable in every viewer (Pyroscope shows only
  *   names). Their filename is `[kernel]` and their system_name the bare symbol; JIT frames get
- *   the filename `[jit]`. Other frames have no filename.
- * - One Mapping (id 1, filename `[probeboard]`, has_functions) so pprof does not try to
- *   symbolize the locations again.
+ *   the filename `[jit]`; a frame whose binary is known (FlameNode.m) gets the binary's path
+ *   (we read no DWARF: the binary is the finest file we know). Other frames have no filename.
+ * - Mappings, each has_functions (so pprof does not try to symbolize the locations again), ids
+ *   from 1 in order of first use: one per binary of the tree's module table (FlameNode.m:
+ *   filename = its path, build_id = its GNU build-id), `[kernel]` for kernel frames (with the
+ *   running kernel's build-id when the tree's table has it), `[jit]` for JIT frames, and
+ *   `[probeboard]` for frames of no binary (process roots, synthetic frames, trees read from
+ *   folded text).
  * - Sample types: `samples`/`count` (configurable), then `cpu`/`nanoseconds` = samples ×
  *   period when a period is given (period_type cpu/nanoseconds). pprof's default sample type
  *   is the last one.
  */
 import { Function as PprofFunction, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import type { FlameNode, FrameKind } from '../protocol.ts';
+import type { FlameModule, FlameNode, FrameKind } from '../protocol.ts';
 import { foldedFrame, selfValue } from './tree.ts';
 
 export interface PprofOptions {
@@ -34,9 +39,12 @@ export interface PprofOptions {
    * `cpu`/`nanoseconds` value (samples × period) and the profile's period_type/period are set.
    */
   periodNs?: number;
-  /** Start of the profile, ns since the epoch. */
+  /**
+   * Start of the profile, ns since the epoch (e.g. the window's start ms x 1e6). Written as 0
+   * (pprof's "unknown") only when not given: every caller with a time passes it.
+   */
   timeNanos?: number;
-  /** Length of the profile, ns. */
+  /** Length of the profile (the window or run it covers), ns. */
   durationNanos?: number;
   /**
    * Compressor for flameTreeToPprof, e.g. node:zlib's `gzipSync`. Default: a built-in gzip
@@ -58,13 +66,40 @@ export function flameTreeToProfile(tree: FlameNode, options: PprofOptions = {}):
   const sampleTypes = [new ValueType({ type: strings.dedup(sampleType.type), unit: strings.dedup(sampleType.unit) })];
   if (periodNs !== undefined) sampleTypes.push(new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }));
 
-  const mapping = new Mapping({ id: 1, filename: strings.dedup('[probeboard]'), hasFunctions: true });
+  const modules = tree.modules ?? [];
+  const mappings: Mapping[] = [];
+  const mappingIds = new Map<string, number>();
+  const mappingOf = (module: FlameModule): number => {
+    const key = `${module.file}\u0000${module.buildId ?? ''}`;
+    let id = mappingIds.get(key);
+    if (id === undefined) {
+      id = mappings.length + 1;
+      mappingIds.set(key, id);
+      mappings.push(new Mapping({
+        id,
+        filename: strings.dedup(module.file),
+        ...(module.buildId !== undefined && { buildId: strings.dedup(module.buildId) }),
+        hasFunctions: true,
+      }));
+    }
+    return id;
+  };
+  /** A node's binary: from the module table, else a pseudo-binary by kind. */
+  const moduleOf = (node: FlameNode): { module: FlameModule; known: boolean } => {
+    const known = node.m !== undefined ? modules[node.m] : undefined;
+    if (known) return { module: known, known: true };
+    if (node.k === 'k') return { module: { file: '[kernel]' }, known: false };
+    if (node.k === 'j') return { module: { file: '[jit]' }, known: false };
+    return { module: { file: '[probeboard]' }, known: false };
+  };
   const functions: PprofFunction[] = [];
   const locations: Location[] = [];
   const ids = new Map<string, number>();
   const locationOf = (node: FlameNode): number => {
     const name = foldedFrame(node.n, node.k);
-    const key = `${node.k ?? ''}\u0000${name}`;
+    const { module, known } = moduleOf(node);
+    const mappingId = mappingOf(module);
+    const key = `${node.k ?? ''}\u0000${name}\u0000${mappingId}`;
     let id = ids.get(key);
     if (id === undefined) {
       id = functions.length + 1;
@@ -74,10 +109,10 @@ export function flameTreeToProfile(tree: FlameNode, options: PprofOptions = {}):
           id,
           name: strings.dedup(name),
           systemName: strings.dedup(node.k === 'k' ? node.n : name),
-          filename: strings.dedup(filenameOf(node.k)),
+          filename: strings.dedup(known && node.k !== 'k' ? module.file : filenameOf(node.k)),
         }),
       );
-      locations.push(new Location({ id, mappingId: 1, line: [{ functionId: id }] }));
+      locations.push(new Location({ id, mappingId, line: [{ functionId: id }] }));
     }
     return id;
   };
@@ -104,7 +139,7 @@ export function flameTreeToProfile(tree: FlameNode, options: PprofOptions = {}):
   return new Profile({
     sampleType: sampleTypes,
     sample: samples,
-    mapping: [mapping],
+    mapping: mappings,
     location: locations,
     function: functions,
     stringTable: strings,

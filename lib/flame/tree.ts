@@ -113,6 +113,8 @@ export function findSubtree(tree: FlameNode, path: readonly string[]): FlameNode
 export function cloneTree(tree: FlameNode): FlameNode {
   const copy: FlameNode = { n: tree.n, v: tree.v };
   if (tree.k !== undefined) copy.k = tree.k;
+  if (tree.m !== undefined) copy.m = tree.m;
+  if (tree.modules !== undefined) copy.modules = tree.modules.map((m) => ({ ...m }));
   if (tree.c) copy.c = tree.c.map(cloneTree);
   return copy;
 }
@@ -207,11 +209,15 @@ export interface FoldedOptions {
  * An empty tree gives ''.
  */
 export function treeToFolded(tree: FlameNode, options: FoldedOptions = {}): string {
-  const lines: string[] = [];
+  // Keyed by stack: siblings of one name in different binaries (FlameNode.m) fold to one line.
+  const selves = new Map<string, number>();
   const path: string[] = [];
   const walk = (node: FlameNode): void => {
     const self = selfValue(node);
-    if (self > 0 && path.length > 0) lines.push(`${path.join(';')} ${self}`);
+    if (self > 0 && path.length > 0) {
+      const key = path.join(';');
+      selves.set(key, (selves.get(key) ?? 0) + self);
+    }
     if (node.c) {
       for (const child of node.c) {
         path.push(foldedFrame(child.n, child.k, options.annotateJit));
@@ -221,6 +227,7 @@ export function treeToFolded(tree: FlameNode, options: FoldedOptions = {}): stri
     }
   };
   walk(tree);
+  const lines = [...selves].map(([key, self]) => `${key} ${self}`);
   lines.sort(compareStrings);
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }

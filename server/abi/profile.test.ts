@@ -29,6 +29,7 @@ int main(void) {
   P("PB_STACK_NONE", PB_STACK_NONE);
   P("key.size", sizeof(struct pb_stack_key));
   P("key.pid", offsetof(struct pb_stack_key, pid));
+  P("key.tid", offsetof(struct pb_stack_key, tid));
   P("key.user_stack_id", offsetof(struct pb_stack_key, user_stack_id));
   P("key.kernel_stack_id", offsetof(struct pb_stack_key, kernel_stack_id));
   P("key.comm", offsetof(struct pb_stack_key, comm));
@@ -69,7 +70,7 @@ test('TS layout matches bpf/profile.h as compiled by cc', () => {
 });
 
 test('stack key round-trips, comm is NUL-terminated', () => {
-  const key = { pid: 4242, userStackId: 7, kernelStackId: PB_STACK_NONE, comm: 'busy-loop' };
+  const key = { pid: 4242, tid: 4243, userStackId: 7, kernelStackId: PB_STACK_NONE, comm: 'busy-loop' };
   const bytes = encodeStackKey(key);
   assert.equal(bytes.length, PB_STACK_KEY.size);
   assert.deepEqual(decodeStackKey(bytes), key);

@@ -27,8 +27,8 @@ export const PB_STAT_MAX = 8;
 
 /** struct pb_stack_key layout (bytes). */
 export const PB_STACK_KEY = {
-  size: 28,
-  offsets: { pid: 0, user_stack_id: 4, kernel_stack_id: 8, comm: 12 },
+  size: 32,
+  offsets: { pid: 0, tid: 4, user_stack_id: 8, kernel_stack_id: 12, comm: 16 },
 } as const;
 
 /** struct pb_control layout (bytes). */
@@ -44,13 +44,15 @@ export const PB_STACK_VALUE_SIZE = PB_MAX_STACK_DEPTH * 8;
 export interface StackKey {
   /** tgid; 0 for the idle task. */
   pid: number;
+  /** Thread id when the program counts threads apart (rodata key_by_tid); 0 otherwise. */
+  tid: number;
   /** >= 0: stack map id; PB_STACK_NONE; or a negative errno. */
   userStackId: number;
   kernelStackId: number;
   comm: string;
 }
 
-/** Decodes a 28-byte pb_stack_key. */
+/** Decodes a 32-byte pb_stack_key. */
 export function decodeStackKey(bytes: Buffer): StackKey {
   if (bytes.length < PB_STACK_KEY.size) throw new RangeError(`pb_stack_key needs ${PB_STACK_KEY.size} bytes, got ${bytes.length}`);
   const o = PB_STACK_KEY.offsets;
@@ -58,6 +60,7 @@ export function decodeStackKey(bytes: Buffer): StackKey {
   const nul = commBytes.indexOf(0);
   return {
     pid: bytes.readUInt32LE(o.pid),
+    tid: bytes.readUInt32LE(o.tid),
     userStackId: bytes.readInt32LE(o.user_stack_id),
     kernelStackId: bytes.readInt32LE(o.kernel_stack_id),
     comm: commBytes.toString('utf8', 0, nul < 0 ? PB_COMM_LEN : nul),
@@ -69,6 +72,7 @@ export function encodeStackKey(key: StackKey): Buffer {
   const bytes = Buffer.alloc(PB_STACK_KEY.size);
   const o = PB_STACK_KEY.offsets;
   bytes.writeUInt32LE(key.pid, o.pid);
+  bytes.writeUInt32LE(key.tid, o.tid);
   bytes.writeInt32LE(key.userStackId, o.user_stack_id);
   bytes.writeInt32LE(key.kernelStackId, o.kernel_stack_id);
   const comm = Buffer.from(key.comm, 'utf8');

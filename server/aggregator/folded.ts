@@ -9,7 +9,7 @@ import { isIdle, samplePath } from './stack.ts';
 import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
 
 /** The part of ViewSettings that shapes stacks (the time window does not apply here). */
-export type StackView = Pick<ViewSettings, 'stackMode' | 'hideIdle'>;
+export type StackView = Pick<ViewSettings, 'stackMode' | 'hideIdle' | 'perThread'>;
 
 export const ALL_STACKS: StackView = { stackMode: 'all', hideIdle: false };
 
@@ -19,7 +19,7 @@ export function foldedFromSamples(samples: Iterable<SymbolizedSample>, view: Sta
   for (const sample of samples) {
     if (view.hideIdle && isIdle(sample)) continue;
     if (!(sample.count > 0)) continue;
-    const key = foldedKey(sample, view.stackMode, options);
+    const key = foldedKey(sample, view.stackMode, view.perThread === true, options);
     counts.set(key, (counts.get(key) ?? 0) + sample.count);
   }
   const lines = [...counts].map(([key, count]) => `${key} ${count}`);
@@ -45,8 +45,8 @@ export function parseFolded(text: string): FlameNode {
   return treeFromFolded(text);
 }
 
-function foldedKey(sample: SymbolizedSample, stackMode: StackMode, options: FoldedOptions): string {
-  return samplePath(sample, stackMode)
+function foldedKey(sample: SymbolizedSample, stackMode: StackMode, perThread: boolean, options: FoldedOptions): string {
+  return samplePath(sample, stackMode, perThread)
     .map((frame) => foldedFrame(frame.name, frame.kind, options.annotateJit))
     .join(';');
 }

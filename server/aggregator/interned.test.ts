@@ -102,8 +102,8 @@ test('an interval that does not continue the tables is refused, naming both side
   mirror.decode(first);
   mirror.decode(second); // adds nothing
   // The third (which adds frames and stacks) is lost: the fourth cannot be read.
-  assert.throws(() => mirror.decode(fourth), /extends 13 frames and 6 stacks, this side holds 11 and 3/);
-  assert.throws(() => new IntervalMirror().decode(second), /extends 11 frames and 3 stacks, this side holds 0 and 0/);
+  assert.throws(() => mirror.decode(fourth), /extends 13 frames, 6 stacks and 0 binaries, this side holds 11, 3 and 0/);
+  assert.throws(() => new IntervalMirror().decode(second), /extends 11 frames, 3 stacks and 0 binaries, this side holds 0, 0 and 0/);
   const bad = { ...first, stackIds: Uint32Array.of(99), counts: Uint32Array.of(1) };
   assert.throws(() => new IntervalMirror().decode(bad), /stack id 99 is not in the table/);
 });
@@ -131,7 +131,7 @@ test('recorded intervals: self-contained interned JSON that reads back to the sa
   const original = script();
   for (const symbolized of original) {
     const stored = JSON.parse(JSON.stringify(recordedInterval(symbolized)));
-    assert.equal(stored.format, 'interned/1');
+    assert.equal(stored.format, 'interned/2');
     assert.deepEqual(intervalOfRecord(stored), symbolized);
   }
   const legacy = JSON.parse(JSON.stringify(original[2]));
@@ -141,4 +141,55 @@ test('recorded intervals: self-contained interned JSON that reads back to the sa
   assert.ok(stored.length < JSON.stringify(interval(1000, [deepSample])).length / 5, 'a repeated frame is stored once');
   assert.throws(() => intervalOfRecord({ format: 'interned/9' }), /unknown recorded profile interval format "interned\/9"/);
   assert.throws(() => intervalOfRecord(null), /must be an object/);
+});
+
+const LIBC = { file: '/usr/lib/x86_64-linux-gnu/libc.so.6', buildId: 'aabbccdd' };
+const APP = { file: '/opt/app/bin/worker' };
+const KERNEL = { file: '[kernel]', buildId: '0011' };
+
+/** Two threads of one name, frames with binaries (two `main`s of different binaries), one kernel stack. */
+function threaded(): SymbolizedInterval[] {
+  return [
+    interval(1000, [
+      sample('worker', 50, 'main;spin', 'do_syscall_64', 4, { tid: 51, module: APP, kernelModule: KERNEL }),
+      sample('worker', 50, 'main;spin', 'do_syscall_64', 6, { tid: 52, module: APP, kernelModule: KERNEL }),
+      sample('worker', 50, 'main;spin', '', 1, { tid: 52, module: LIBC }),
+    ]),
+    interval(2000, [sample('worker', 50, 'main;spin', '', 2, { tid: 51, module: APP })]),
+  ];
+}
+
+test('thread ids and binaries cross the IPC form and recordings; a binary is sent once', () => {
+  const interner = new IntervalInterner();
+  const mirror = new IntervalMirror();
+  const original = threaded();
+  const interned = original.map((symbolized) => interner.intern(symbolized));
+  assert.deepEqual(interned[0].newModules, [APP, KERNEL, LIBC], `binaries of the first interval: ${JSON.stringify(interned[0].newModules)}`);
+  assert.deepEqual(interned[1].newModules, [], `nothing new in the second: ${JSON.stringify(interned[1].newModules)}`);
+  // main and spin of APP and of LIBC are four frames, not two.
+  const names = interned[0].newFrameNames;
+  assert.equal(names.filter((n) => n === 'main').length, 2, `frames: ${JSON.stringify(names)}`);
+  for (let i = 0; i < original.length; i++) {
+    const rebuilt = mirror.decode(overIpc(interned[i])).interval;
+    assert.deepEqual(rebuilt, original[i], `interval ${i} over IPC: ${JSON.stringify(rebuilt.samples.map((x) => [x.tid, x.user[0]?.module]))}`);
+    const stored = JSON.parse(JSON.stringify(recordedInterval(original[i])));
+    const read = intervalOfRecord(stored);
+    assert.deepEqual(read, original[i], `interval ${i} from a recording: ${JSON.stringify(read.samples.map((x) => [x.tid, x.user[0]?.module]))}`);
+  }
+});
+
+test('interned/1 recordings (no tid, no binaries) still read; their samples have no tid', () => {
+  // Written by the previous format: stack record pid, comm, user error, kernel error, U, K, frames.
+  const v1 = {
+    format: 'interned/1', startMs: 0, endMs: 1000, droppedSamples: 0, unknownFrames: 0,
+    frameNames: ['bash', 'main', 'ksys_read'], frameKinds: 'puk',
+    stacks: [12, 0, 0, 0, 1, 1, 1, 2, 13, 0, 2, 0, 0, 0],
+    stackIds: [0, 1], counts: [3, 4],
+  };
+  const read = intervalOfRecord(v1);
+  assert.deepEqual(read.samples, [
+    { pid: 12, comm: 'bash', user: [{ name: 'main', kind: 'u' }], kernel: [{ name: 'ksys_read', kind: 'k' }], count: 3 },
+    { pid: 13, comm: 'bash', user: [], kernel: [], userStackError: 'fault', count: 4 },
+  ], `read back: ${JSON.stringify(read.samples)}`);
+  assert.throws(() => intervalOfRecord({ ...v1, stacks: [12, 0, 0, 0, 5, 0] }), /interned\/1\): a stack record is cut short/);
 });

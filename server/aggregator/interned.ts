@@ -3,7 +3,8 @@
  * channel from the collector process to the web process, and that recordings store.
  *
  * Like pprof's string table and speedscope's shared frames, every distinct frame (name, kind)
- * and every distinct stack (pid, comm, user frames, kernel frames, lost halves) gets an id the
+ * (name, kind, binary), every distinct binary (file, build-id) and every distinct stack (pid, tid,
+ * comm, user frames, kernel frames, lost halves) gets an id the
  * first time it is seen; an interval then carries only the table entries that are new since the
  * previous interval, plus one (stack id, count) pair per sample, in typed arrays (which the
  * 'advanced' IPC serialization and structuredClone copy as raw bytes). In steady state, where
@@ -17,7 +18,7 @@
  *
  * Pure: no I/O, no clock.
  */
-import type { FrameKind } from '../../lib/protocol.ts';
+import type { FlameModule, FrameKind } from '../../lib/protocol.ts';
 import type { StackErrorKind } from '../collectors/types.ts';
 import type { Frame } from '../symbolizer/types.ts';
 import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
@@ -39,13 +40,18 @@ export interface InternedInterval {
   /** Table sizes before this interval's new entries (the receiver checks it holds exactly these). */
   frameBase: number;
   stackBase: number;
+  moduleBase: number;
+  /** New binaries, in id order. */
+  newModules: FlameModule[];
   /** New frames, in id order: names, and one FrameKind letter each in `newFrameKinds`. */
   newFrameNames: string[];
   newFrameKinds: string;
+  /** One per new frame: its binary's module id + 1, or 0 when it has none. */
+  newFrameModules: Uint32Array;
   /**
-   * New stacks, in id order, one record each: pid, comm frame id, user error code, kernel error
-   * code (0 none, 1 collision, 2 fault, 3 other), user length U, kernel length K, then U user
-   * frame ids (root first), then K kernel frame ids (root first).
+   * New stacks, in id order, one record each: pid, tid (0: not known), comm frame id, user
+   * error code, kernel error code (0 none, 1 collision, 2 fault, 3 other), user length U,
+   * kernel length K, then U user frame ids (root first), then K kernel frame ids (root first).
    */
   newStacks: Uint32Array;
   /** One entry per sample, in the interval's sample order: its stack id and its count. */
@@ -70,7 +76,9 @@ export const DEFAULT_MAX_STACKS = 10_000;
 const ERROR_KINDS: readonly (StackErrorKind | undefined)[] = [undefined, 'collision', 'fault', 'other'];
 const FRAME_KINDS = new Set<string>(['u', 'k', 'j', 'x', 'p']);
 /** Fixed fields of a stack record before its frame ids. */
-const STACK_HEADER = 6;
+const STACK_HEADER = 7;
+/** Same in `interned/1` recordings, which had no tid (pid, comm, errors, lengths). */
+const STACK_HEADER_V1 = 6;
 
 function errorCode(kind: StackErrorKind | undefined): number {
   return kind === undefined ? 0 : ERROR_KINDS.indexOf(kind);
@@ -80,8 +88,12 @@ function errorCode(kind: StackErrorKind | undefined): number {
 export class IntervalInterner {
   #frameIds = new Map<string, Map<string, number>>();
   #stackIds = new Map<string, number>();
+  /** Module ids by object (the symbolizer shares one object per binary) and by content. */
+  #moduleByObject = new Map<FlameModule, number>();
+  #moduleByKey = new Map<string, number>();
   #frames = 0;
   #stacks = 0;
+  #modules = 0;
   #reset = true;
   readonly #maxFrames: number;
   readonly #maxStacks: number;
@@ -105,18 +117,38 @@ export class IntervalInterner {
     this.#reset = false;
     const frameBase = this.#frames;
     const stackBase = this.#stacks;
+    const moduleBase = this.#modules;
     const newFrameNames: string[] = [];
     let newFrameKinds = '';
+    const newFrameModules: number[] = [];
+    const newModules: FlameModule[] = [];
     const newStacks: number[] = [];
-    const frameId = (name: string, kind: FrameKind): number => {
+    const moduleId = (module: FlameModule): number => {
+      let id = this.#moduleByObject.get(module);
+      if (id !== undefined) return id;
+      const key = `${module.file}\u0000${module.buildId ?? ''}`;
+      id = this.#moduleByKey.get(key);
+      if (id === undefined) {
+        id = this.#modules++;
+        this.#moduleByKey.set(key, id);
+        newModules.push(module.buildId === undefined ? { file: module.file } : { file: module.file, buildId: module.buildId });
+      }
+      this.#moduleByObject.set(module, id);
+      return id;
+    };
+    // Frames are keyed by kind, then name plus module id: `main` of two binaries is two frames.
+    const frameId = (name: string, kind: FrameKind, module?: FlameModule): number => {
+      const moduleCode = module === undefined ? 0 : moduleId(module) + 1;
       let byName = this.#frameIds.get(kind);
       if (byName === undefined) this.#frameIds.set(kind, (byName = new Map()));
-      let id = byName.get(name);
+      const key = moduleCode === 0 ? name : `${name}\u0000${moduleCode}`;
+      let id = byName.get(key);
       if (id === undefined) {
         id = this.#frames++;
-        byName.set(name, id);
+        byName.set(key, id);
         newFrameNames.push(name);
         newFrameKinds += kind;
+        newFrameModules.push(moduleCode);
       }
       return id;
     };
@@ -129,14 +161,15 @@ export class IntervalInterner {
       record.length = 0;
       record.push(
         sample.pid,
+        sample.tid ?? 0,
         frameId(sample.comm, 'p'),
         errorCode(sample.userStackError),
         errorCode(sample.kernelStackError),
         sample.user.length,
         sample.kernel.length,
       );
-      for (const frame of sample.user) record.push(frameId(frame.name, frame.kind));
-      for (const frame of sample.kernel) record.push(frameId(frame.name, frame.kind));
+      for (const frame of sample.user) record.push(frameId(frame.name, frame.kind, frame.module));
+      for (const frame of sample.kernel) record.push(frameId(frame.name, frame.kind, frame.module));
       const key = record.join(',');
       let id = this.#stackIds.get(key);
       if (id === undefined) {
@@ -155,8 +188,11 @@ export class IntervalInterner {
       reset,
       frameBase,
       stackBase,
+      moduleBase,
+      newModules,
       newFrameNames,
       newFrameKinds,
+      newFrameModules: Uint32Array.from(newFrameModules),
       newStacks: Uint32Array.from(newStacks),
       stackIds,
       counts,
@@ -166,8 +202,11 @@ export class IntervalInterner {
   #startOver(): void {
     this.#frameIds = new Map();
     this.#stackIds = new Map();
+    this.#moduleByObject = new Map();
+    this.#moduleByKey = new Map();
     this.#frames = 0;
     this.#stacks = 0;
+    this.#modules = 0;
     this.#reset = true;
   }
 }
@@ -180,6 +219,7 @@ export class IntervalInterner {
 export class IntervalMirror {
   #frames: Frame[] = [];
   #stacks: SymbolizedStack[] = [];
+  #modules: FlameModule[] = [];
   #table: object = {};
 
   /** Entries held. */
@@ -194,21 +234,38 @@ export class IntervalMirror {
     if (interned.reset) {
       this.#frames = [];
       this.#stacks = [];
+      this.#modules = [];
       this.#table = {};
     }
     const frames = this.#frames;
     const stacks = this.#stacks;
-    if (interned.frameBase !== frames.length || interned.stackBase !== stacks.length) {
+    const modules = this.#modules;
+    if (interned.frameBase !== frames.length || interned.stackBase !== stacks.length || interned.moduleBase !== modules.length) {
       throw new Error(
-        `interned profile interval does not continue the frame table: it extends ${interned.frameBase} frames and ${interned.stackBase} stacks, this side holds ${frames.length} and ${stacks.length}`,
+        `interned profile interval does not continue the frame table: it extends ${interned.frameBase} frames, ${interned.stackBase} stacks and ${interned.moduleBase} binaries, this side holds ${frames.length}, ${stacks.length} and ${modules.length}`,
       );
     }
-    const { newFrameNames, newFrameKinds } = interned;
-    if (newFrameNames.length !== newFrameKinds.length) throw new Error(`interned profile interval: ${newFrameNames.length} new frame names but ${newFrameKinds.length} kinds`);
+    for (const module of interned.newModules) {
+      if (typeof module?.file !== 'string' || (module.buildId !== undefined && typeof module.buildId !== 'string')) {
+        throw new Error(`interned profile interval: a binary must be {file, buildId?}, got ${JSON.stringify(module)}`);
+      }
+      modules.push(module.buildId === undefined ? { file: module.file } : { file: module.file, buildId: module.buildId });
+    }
+    const { newFrameNames, newFrameKinds, newFrameModules } = interned;
+    if (newFrameNames.length !== newFrameKinds.length || newFrameNames.length !== newFrameModules.length) {
+      throw new Error(`interned profile interval: ${newFrameNames.length} new frame names but ${newFrameKinds.length} kinds and ${newFrameModules.length} binary ids`);
+    }
     for (let i = 0; i < newFrameNames.length; i++) {
       const kind = newFrameKinds[i];
       if (!FRAME_KINDS.has(kind)) throw new Error(`interned profile interval: unknown frame kind ${JSON.stringify(kind)}`);
-      frames.push({ name: newFrameNames[i], kind: kind as FrameKind });
+      const frame: Frame = { name: newFrameNames[i], kind: kind as FrameKind };
+      const code = newFrameModules[i];
+      if (code > 0) {
+        const module = modules[code - 1];
+        if (module === undefined) throw new Error(`interned profile interval: binary id ${code - 1} is not in the table (${modules.length} binaries)`);
+        frame.module = module;
+      }
+      frames.push(frame);
     }
     const record = interned.newStacks;
     const frameAt = (id: number): Frame => {
@@ -218,18 +275,19 @@ export class IntervalMirror {
     };
     for (let at = 0; at < record.length; ) {
       if (at + STACK_HEADER > record.length) throw new Error('interned profile interval: a stack record is cut short');
-      const userLength = record[at + 4];
-      const kernelLength = record[at + 5];
+      const userLength = record[at + 5];
+      const kernelLength = record[at + 6];
       const end = at + STACK_HEADER + userLength + kernelLength;
       if (end > record.length) throw new Error('interned profile interval: a stack record is cut short');
-      const userError = ERROR_KINDS[record[at + 2]];
-      const kernelError = ERROR_KINDS[record[at + 3]];
-      if (record[at + 2] >= ERROR_KINDS.length || record[at + 3] >= ERROR_KINDS.length) throw new Error('interned profile interval: unknown lost-stack code');
+      const userError = ERROR_KINDS[record[at + 3]];
+      const kernelError = ERROR_KINDS[record[at + 4]];
+      if (record[at + 3] >= ERROR_KINDS.length || record[at + 4] >= ERROR_KINDS.length) throw new Error('interned profile interval: unknown lost-stack code');
       const user: Frame[] = new Array(userLength);
       for (let i = 0; i < userLength; i++) user[i] = frameAt(record[at + STACK_HEADER + i]);
       const kernel: Frame[] = new Array(kernelLength);
       for (let i = 0; i < kernelLength; i++) kernel[i] = frameAt(record[at + STACK_HEADER + userLength + i]);
-      const stack: SymbolizedStack = { pid: record[at], comm: frameAt(record[at + 1]).name, user, kernel };
+      const stack: SymbolizedStack = { pid: record[at], comm: frameAt(record[at + 2]).name, user, kernel };
+      if (record[at + 1] !== 0) stack.tid = record[at + 1];
       if (userError) stack.userStackError = userError;
       if (kernelError) stack.kernelStackError = kernelError;
       stacks.push(stack);
@@ -242,6 +300,7 @@ export class IntervalMirror {
       const stack = stacks[stackIds[i]];
       if (stack === undefined) throw new Error(`interned profile interval: stack id ${stackIds[i]} is not in the table (${stacks.length} stacks)`);
       const sample: SymbolizedSample = { pid: stack.pid, comm: stack.comm, user: stack.user, kernel: stack.kernel, count: counts[i] };
+      if (stack.tid !== undefined) sample.tid = stack.tid;
       if (stack.userStackError) sample.userStackError = stack.userStackError;
       if (stack.kernelStackError) sample.kernelStackError = stack.kernelStackError;
       samples[i] = sample;
@@ -268,13 +327,20 @@ export class IntervalMirror {
  * that any range of a recording can be read without the intervals before it.
  */
 export interface RecordedInterval {
-  format: 'interned/1';
+  /**
+   * `interned/2`: stack records with a tid, frames with binaries (`modules`, `frameModules`).
+   * `interned/1` (older recordings) is still read: no tid, no binaries.
+   */
+  format: 'interned/2';
   startMs: number;
   endMs: number;
   droppedSamples: number;
   unknownFrames: number;
   frameNames: string[];
   frameKinds: string;
+  /** Binaries, and one module id + 1 (0: none) per frame, as in InternedInterval. */
+  modules: FlameModule[];
+  frameModules: number[];
   /** Stack records as in InternedInterval.newStacks. */
   stacks: number[];
   stackIds: number[];
@@ -285,13 +351,15 @@ export interface RecordedInterval {
 export function recordedInterval(interval: SymbolizedInterval): RecordedInterval {
   const interned = new IntervalInterner().intern(interval);
   return {
-    format: 'interned/1',
+    format: 'interned/2',
     startMs: interned.startMs,
     endMs: interned.endMs,
     droppedSamples: interned.droppedSamples,
     unknownFrames: interned.unknownFrames,
     frameNames: interned.newFrameNames,
     frameKinds: interned.newFrameKinds,
+    modules: interned.newModules,
+    frameModules: Array.from(interned.newFrameModules),
     stacks: Array.from(interned.newStacks),
     stackIds: Array.from(interned.stackIds),
     counts: Array.from(interned.counts),
@@ -304,13 +372,19 @@ export function recordedInterval(interval: SymbolizedInterval): RecordedInterval
  */
 export function intervalOfRecord(payload: unknown): SymbolizedInterval {
   if (typeof payload !== 'object' || payload === null) throw new Error('a recorded profile interval must be an object');
-  const record = payload as Partial<RecordedInterval> & Partial<SymbolizedInterval>;
+  const record = payload as Partial<Omit<RecordedInterval, 'format'>> & Partial<SymbolizedInterval> & { format?: unknown };
   if (record.format === undefined && Array.isArray(record.samples)) return payload as SymbolizedInterval;
-  if (record.format !== 'interned/1') throw new Error(`unknown recorded profile interval format ${JSON.stringify(record.format)}`);
+  if (record.format !== 'interned/1' && record.format !== 'interned/2') {
+    throw new Error(`unknown recorded profile interval format ${JSON.stringify(record.format)} (this probeboard reads interned/1 and interned/2; a newer probeboard wrote it?)`);
+  }
   const numbers = (values: unknown, what: string): Uint32Array => {
     if (!Array.isArray(values)) throw new Error(`recorded profile interval: ${what} must be an array`);
     return Uint32Array.from(values as number[]);
   };
+  const v1 = record.format === 'interned/1';
+  const frameNames = Array.isArray(record.frameNames) ? record.frameNames : [];
+  let stacks = numbers(record.stacks, 'stacks');
+  if (v1) stacks = stacksWithTid(stacks);
   return new IntervalMirror().decode({
     startMs: Number(record.startMs),
     endMs: Number(record.endMs),
@@ -319,10 +393,27 @@ export function intervalOfRecord(payload: unknown): SymbolizedInterval {
     reset: true,
     frameBase: 0,
     stackBase: 0,
-    newFrameNames: Array.isArray(record.frameNames) ? record.frameNames : [],
+    moduleBase: 0,
+    newModules: v1 ? [] : (Array.isArray(record.modules) ? record.modules : []),
+    newFrameNames: frameNames,
     newFrameKinds: typeof record.frameKinds === 'string' ? record.frameKinds : '',
-    newStacks: numbers(record.stacks, 'stacks'),
+    newFrameModules: v1 ? new Uint32Array(frameNames.length) : numbers(record.frameModules, 'frameModules'),
+    newStacks: stacks,
     stackIds: numbers(record.stackIds, 'stackIds'),
     counts: numbers(record.counts, 'counts'),
   }).interval;
+}
+
+/** `interned/1` stack records (no tid) in today's layout: a tid of 0 (not known) after each pid. */
+function stacksWithTid(v1: Uint32Array): Uint32Array {
+  const out: number[] = [];
+  for (let at = 0; at < v1.length; ) {
+    if (at + STACK_HEADER_V1 > v1.length) throw new Error('recorded profile interval (interned/1): a stack record is cut short');
+    const end = at + STACK_HEADER_V1 + v1[at + 4] + v1[at + 5];
+    if (end > v1.length) throw new Error('recorded profile interval (interned/1): a stack record is cut short');
+    out.push(v1[at], 0);
+    for (let i = at + 1; i < end; i++) out.push(v1[i]);
+    at = end;
+  }
+  return Uint32Array.from(out);
 }

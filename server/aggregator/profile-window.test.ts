@@ -322,3 +322,56 @@ test('memory per new process does not accumulate: the heap after 40,000 short-li
   console.log(`heap: ${(at20k / 2 ** 20).toFixed(1)} MiB after 20,000 processes, ${(at40k / 2 ** 20).toFixed(1)} MiB after 40,000 (${perProcess.toFixed(0)} bytes per process), ${w.distinctStacks} stacks kept`);
   assert.ok(perProcess < 100, `${perProcess.toFixed(0)} bytes kept per new process (unbounded, this was ~2,300)`);
 });
+
+test('per-thread view: two threads with one name are two roots `comm-tid`; the merged view sums them', () => {
+  const w = new ProfileWindow({ maxColdStacks: 4 });
+  const samples = (i: number) => [
+    sample('worker', 50, 'main;spin', '', 3, { tid: 51 }),
+    sample('worker', 50, 'main;spin', 'do_syscall_64', 2, { tid: 52 }),
+    sample('worker', 50, 'main;idle', '', 1 + i, { tid: 52 }),
+    sample('swapper/0', 0, '', 'cpu_idle', 5),
+    sample('old', 9, 'main', '', 1), // no tid (a recording from before): stays `old`
+  ];
+  for (let i = 0; i < 3; i++) w.push(interval(T0 + (i + 1) * 1000, samples(i)));
+  const merged = treeToFolded(w.build({ window: 'all', stackMode: 'all', hideIdle: true }, T0 + 3000).tree);
+  assert.equal(merged, 'old;main 3\nworker;main;idle 6\nworker;main;spin 9\nworker;main;spin;do_syscall_64_[k] 6\n', `merged:\n${merged}`);
+  const perThread = w.build({ window: 'all', stackMode: 'all', hideIdle: true, perThread: true }, T0 + 3000);
+  const folded = treeToFolded(perThread.tree);
+  assert.equal(folded, 'old;main 3\nworker-51;main;spin 9\nworker-52;main;idle 6\nworker-52;main;spin;do_syscall_64_[k] 6\n', `per thread:\n${folded}`);
+  assert.equal(perThread.totalSamples, 24, `per-thread total ${perThread.totalSamples}`);
+  checkTree(perThread.tree);
+  // The same with user stacks only, and after new stacks arrive once the per-thread tries exist.
+  w.push(interval(T0 + 4000, [sample('worker', 50, 'main;spin', '', 1, { tid: 53 })]));
+  const user = treeToFolded(w.build({ window: '10s', stackMode: 'user', hideIdle: true, perThread: true }, T0 + 4000).tree);
+  assert.match(user, /^worker-53;main;spin 1$/m, `a thread seen after the first per-thread build:\n${user}`);
+  // Compaction keeps thread ids: build per thread again after it ran.
+  for (let i = 0; i < 8; i++) w.push(interval(T0 + 70_000 + i * 1000, [sample(`p${i}`, 100 + i, 'main', '', 1, { tid: 200 + i })]));
+  assert.ok(w.compactions > 0, `compactions ${w.compactions}`);
+  const after = treeToFolded(w.build({ window: 'all', stackMode: 'all', hideIdle: true, perThread: true }, T0 + 80_000).tree);
+  assert.match(after, /^p7-207;main 1$/m, `after compaction:\n${after}`);
+});
+
+test('nodes carry their binary as an index into the root\'s module table; `main` of two binaries stays two frames', () => {
+  const app = { file: '/opt/app', buildId: 'ab12' };
+  const libc = { file: '/lib/libc.so.6', buildId: 'cd34' };
+  const kernel = { file: '[kernel]', buildId: 'ef56' };
+  const w = new ProfileWindow();
+  w.push(interval(T0 + 1000, [
+    sample('app', 1, 'main;work', 'do_syscall_64', 2, { module: app, kernelModule: kernel }),
+    sample('app', 1, 'main', '', 3, { module: { ...libc } }),
+    sample('app', 1, 'main;run_[j]', '', 1, { module: app }),
+  ]));
+  const { tree } = w.build({ window: 'all', stackMode: 'all', hideIdle: false }, T0 + 1000);
+  const modules = tree.modules ?? [];
+  const app1 = tree.c![0];
+  const mains = app1.c!.filter((n) => n.n === 'main');
+  const described = mains.map((n) => `${n.n}@${n.m === undefined ? '-' : modules[n.m].file}:${n.v}`).sort();
+  assert.deepEqual(described, ['main@/lib/libc.so.6:3', 'main@/opt/app:3'], `mains: ${JSON.stringify(described)}, modules ${JSON.stringify(modules)}`);
+  assert.equal(app1.m, undefined, `the comm frame has no binary: ${JSON.stringify(app1.m)}`);
+  const work = mains.find((n) => n.v === 3 && modules[n.m!].file === '/opt/app')!.c!.find((n) => n.n === 'work')!;
+  const sys = work.c![0];
+  assert.deepEqual(modules[sys.m!], kernel, `kernel frame's binary: ${JSON.stringify(sys)} in ${JSON.stringify(modules)}`);
+  const jit = mains.find((n) => modules[n.m!].file === '/opt/app')!.c!.find((n) => n.n === 'run')!;
+  assert.equal(jit.m, undefined, `JIT frame without a binary: ${JSON.stringify(jit)}`);
+  assert.equal(new Set(modules.map((m) => m.file)).size, modules.length, `each binary once: ${JSON.stringify(modules)}`);
+});

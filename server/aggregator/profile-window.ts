@@ -19,10 +19,10 @@
  * folds the rest into one `[earlier stacks]` frame under the root, so the 'all' totals stay
  * exact while memory stays bounded by what the last minute saw.
  */
-import type { FlameNode, FrameKind, ProfileHealth, StackMode, TimeWindow, ViewSettings } from '../../lib/protocol.ts';
+import type { FlameModule, FlameNode, FrameKind, ProfileHealth, StackMode, TimeWindow, ViewSettings } from '../../lib/protocol.ts';
 import { compareFrames } from '../../lib/flame/tree.ts';
 import { addHealth, emptyHealth, intervalHealth } from './health.ts';
-import { lostStackName } from './stack.ts';
+import { lostStackName, threadName } from './stack.ts';
 import type { SymbolizedInterval } from './types.ts';
 import type { StackRefs } from './interned.ts';
 
@@ -152,7 +152,7 @@ class FrameTrie {
     let hi = siblings.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareFrames(this.frames.entry(this.frame[siblings[mid]]), probe) < 0) lo = mid + 1;
+      if (compareEntries(this.frames.entry(this.frame[siblings[mid]]), probe) < 0) lo = mid + 1;
       else hi = mid;
     }
     const grown = new Array<number>(siblings.length + 1);
@@ -183,23 +183,66 @@ class KnownStacks {
   }
 }
 
+/** A frame of the table: name, kind and (when known) its binary. */
+interface FrameEntry {
+  n: string;
+  k: FrameKind;
+  m?: FlameModule;
+}
+
+/** Siblings' order: name, kind (compareFrames), then binary, so `main` of two binaries stays two stable siblings. */
+function compareEntries(a: FrameEntry, b: FrameEntry): number {
+  const byName = compareFrames(a, b);
+  if (byName !== 0 || a.m === b.m) return byName;
+  const af = a.m?.file ?? '';
+  const bf = b.m?.file ?? '';
+  if (af !== bf) return af < bf ? -1 : 1;
+  const ab = a.m?.buildId ?? '';
+  const bb = b.m?.buildId ?? '';
+  return ab < bb ? -1 : ab > bb ? 1 : 0;
+}
+
 class FrameTable {
   private ids = new Map<FrameKind, Map<string, number>>();
-  private entries: { n: string; k: FrameKind }[] = [];
-  id(name: string, kind: FrameKind): number {
+  private entries: FrameEntry[] = [];
+  /** Binaries by object (the symbolizer and the interned mirror share one per binary), then by content. */
+  private moduleByObject = new Map<FlameModule, number>();
+  private moduleByKey = new Map<string, FlameModule>();
+  private moduleCount = 0;
+  id(name: string, kind: FrameKind, module?: FlameModule): number {
     let byName = this.ids.get(kind);
     if (byName === undefined) this.ids.set(kind, (byName = new Map()));
-    let id = byName.get(name);
+    const key = module === undefined ? name : `${name}\u0000${this.moduleId(module)}`;
+    let id = byName.get(key);
     if (id === undefined) {
       id = this.entries.length;
-      byName.set(name, id);
-      this.entries.push({ n: name, k: kind });
+      byName.set(key, id);
+      this.entries.push(module === undefined ? { n: name, k: kind } : { n: name, k: kind, m: this.moduleByKey.get(moduleKey(module)) });
     }
     return id;
   }
-  entry(id: number): { n: string; k: FrameKind } {
+  private moduleId(module: FlameModule): number {
+    let id = this.moduleByObject.get(module);
+    if (id !== undefined) return id;
+    const key = moduleKey(module);
+    if (!this.moduleByKey.has(key)) this.moduleByKey.set(key, module);
+    // Equal content, equal id: the canonical object's id (set below on its first sight).
+    const canonical = this.moduleByKey.get(key)!;
+    id = this.moduleByObject.get(canonical);
+    if (id === undefined) {
+      id = this.moduleCount++;
+      this.moduleByObject.set(canonical, id);
+    }
+    this.moduleByObject.set(module, id);
+    return id;
+  }
+  entry(id: number): FrameEntry {
     return this.entries[id];
   }
+}
+
+function moduleKey(module: FlameModule): string {
+  return `${module.file}\u0000${module.buildId ?? ''}`;
 }
 
 const MODES: readonly StackMode[] = ['all', 'user', 'kernel'];
@@ -212,10 +255,22 @@ export class ProfileWindow {
   private frames = new FrameTable();
   private tries = new Map<StackMode, FrameTrie>();
   private stackIndex = new Map<number | string, number>();
+  /** Stacks of samples with a thread id: per tid, the same keys as stackIndex. */
+  private threadStackIndex = new Map<number, Map<number | string, number>>();
   private stackIdle: number[] = [];
+  /** Per stack: the thread id of its samples (0: not known / threads merged). */
+  private stackTid: number[] = [];
   /** Per stack: frames of its 'all' path that are user frames (after the comm), to rebuild it. */
   private stackUserLength: number[] = [];
   private stackLeaf = new Map<StackMode, number[]>();
+  /**
+   * Per-thread tries (root frames `comm-tid`) and each stack's leaf in them: built on the first
+   * per-thread view, then kept up to date; dropped with the stack tables. Until a viewer asks
+   * for threads, nothing is spent on them (the merged tries hold stacks that differ only by tid
+   * once).
+   */
+  private threadTries: Map<StackMode, FrameTrie> | null = null;
+  private threadLeaf = new Map<StackMode, number[]>();
   private intervals: StoredInterval[] = [];
   /** Absolute index of intervals[0]. */
   private base = 0;
@@ -247,8 +302,12 @@ export class ProfileWindow {
     this.tries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
     this.stackLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
     this.stackIndex = new Map();
+    this.threadStackIndex = new Map();
     this.stackIdle = [];
+    this.stackTid = [];
     this.stackUserLength = [];
+    this.threadTries = null;
+    this.threadLeaf = new Map();
   }
 
   /** Forgets everything (e.g. when the sampled target changes). */
@@ -359,19 +418,20 @@ export class ProfileWindow {
     const oldAll = this.tries.get('all')!;
     const oldLeaves = this.stackLeaf.get('all')!;
     const oldIdle = this.stackIdle;
+    const oldTid = this.stackTid;
     const oldUserLength = this.stackUserLength;
     const rebuilt: SymbolizedInterval['samples'] = [];
     const keptIds: number[] = [];
     for (let id = 0; id < stacks; id++) {
       if (!keep[id]) continue;
-      const path: { name: string; kind: FrameKind }[] = [];
+      const path: { name: string; kind: FrameKind; module?: FlameModule }[] = [];
       for (let node = oldLeaves[id]; node > 0; node = oldAll.parent[node]) {
         const entry = oldFrames.entry(oldAll.frame[node]);
-        path.push({ name: entry.n, kind: entry.k });
+        path.push(entry.m === undefined ? { name: entry.n, kind: entry.k } : { name: entry.n, kind: entry.k, module: entry.m });
       }
       path.reverse();
       const userLength = oldUserLength[id];
-      rebuilt.push({ pid: oldIdle[id] === 1 ? 0 : 1, comm: path[0].name, user: path.slice(1, 1 + userLength), kernel: path.slice(1 + userLength), count: 1 });
+      rebuilt.push({ pid: oldIdle[id] === 1 ? 0 : 1, tid: oldTid[id], comm: path[0].name, user: path.slice(1, 1 + userLength), kernel: path.slice(1 + userLength), count: 1 });
       keptIds.push(id);
     }
 
@@ -409,9 +469,11 @@ export class ProfileWindow {
     id = this.stackIdle.length;
     this.stackIndex.set(key, id);
     this.stackIdle.push(idle);
+    this.stackTid.push(0);
     this.stackUserLength.push(0);
     const frame = this.frames.id(FOLDED_NAME, 'x');
     for (const mode of MODES) this.stackLeaf.get(mode)!.push(this.tries.get(mode)!.leaf([frame]));
+    this.addThreadLeaves(id);
     return id;
   }
 
@@ -445,7 +507,7 @@ export class ProfileWindow {
       }
     }
     // Several viewers with the same view between two pushes get the same snapshot.
-    const key = [view.window, view.stackMode, view.hideIdle, options.maxNodes, options.minFraction, this.version, counts.from, startMs, endMs].join('|');
+    const key = [view.window, view.stackMode, view.hideIdle, view.perThread === true, options.maxNodes, options.minFraction, this.version, counts.from, startMs, endMs].join('|');
     const cached = options.reuse === false ? undefined : this.cache.get(key);
     if (cached) return cached;
     const built = this.buildTree(counts.counts, view, options);
@@ -486,30 +548,65 @@ export class ProfileWindow {
       node = trie.child(node, frames.id(lostStackName(sample.userStackError), 'x'));
       userLength = 1;
     } else {
-      for (const frame of sample.user) node = trie.child(node, frames.id(frame.name, frame.kind));
+      for (const frame of sample.user) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
       userLength = sample.user.length;
     }
     if (sample.kernelStackError) node = trie.child(node, frames.id(lostStackName(sample.kernelStackError), 'x'));
-    else for (const frame of sample.kernel) node = trie.child(node, frames.id(frame.name, frame.kind));
+    else for (const frame of sample.kernel) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
     const idle = sample.pid === 0 ? 1 : 0;
+    const tid = sample.tid ?? 0;
     const key = userLength < SPLIT_LIMIT ? (node * 2 + idle) * SPLIT_LIMIT + userLength : `${node},${idle},${userLength}`;
-    let id = this.stackIndex.get(key);
+    let index = this.stackIndex;
+    if (tid !== 0) {
+      index = this.threadStackIndex.get(tid)!;
+      if (index === undefined) this.threadStackIndex.set(tid, (index = new Map()));
+    }
+    let id = index.get(key);
     if (id !== undefined) return id;
     id = this.stackIdle.length;
-    this.stackIndex.set(key, id);
+    index.set(key, id);
     this.stackIdle.push(idle);
+    this.stackTid.push(tid);
     this.stackUserLength.push(userLength);
     const commId = frames.id(sample.comm, 'p');
     const user = sample.userStackError
       ? [frames.id(lostStackName(sample.userStackError), 'x')]
-      : sample.user.map((frame) => frames.id(frame.name, frame.kind));
+      : sample.user.map((frame) => frames.id(frame.name, frame.kind, frame.module));
     const kernel = sample.kernelStackError
       ? [frames.id(lostStackName(sample.kernelStackError), 'x')]
-      : sample.kernel.map((frame) => frames.id(frame.name, frame.kind));
+      : sample.kernel.map((frame) => frames.id(frame.name, frame.kind, frame.module));
     this.stackLeaf.get('all')!.push(node);
     this.stackLeaf.get('user')!.push(this.tries.get('user')!.leaf([commId, ...user]));
     this.stackLeaf.get('kernel')!.push(this.tries.get('kernel')!.leaf([commId, ...kernel]));
+    this.addThreadLeaves(id);
     return id;
+  }
+
+  /** The per-thread tries, built from every stack on first use. */
+  private ensureThreadTries(): Map<StackMode, FrameTrie> {
+    if (this.threadTries) return this.threadTries;
+    this.threadTries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
+    this.threadLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
+    for (let id = 0; id < this.stackIdle.length; id++) this.addThreadLeaves(id);
+    return this.threadTries;
+  }
+
+  /**
+   * Puts stack `id` into the per-thread tries (when they exist): its merged path with the root
+   * frame `comm` replaced by `comm-tid` (unchanged without a tid, e.g. `[earlier stacks]`).
+   */
+  private addThreadLeaves(id: number): void {
+    const tries = this.threadTries;
+    if (!tries) return;
+    const tid = this.stackTid[id];
+    for (const mode of MODES) {
+      const merged = this.tries.get(mode)!;
+      const path: number[] = [];
+      for (let node = this.stackLeaf.get(mode)![id]; node > 0; node = merged.parent[node]) path.push(merged.frame[node]);
+      path.reverse();
+      if (tid !== 0 && path.length > 0) path[0] = this.frames.id(threadName(this.frames.entry(path[0]).n, tid), 'p');
+      this.threadLeaf.get(mode)!.push(tries.get(mode)!.leaf(path));
+    }
   }
 
   /** Drops kept intervals whose endMs <= cutoff, taking them out of the windows first. */
@@ -541,8 +638,8 @@ export class ProfileWindow {
     view: ViewSettings,
     options: BuildOptions,
   ): { tree: FlameNode; totalSamples: number; prunedSamples: number; nodeCount: number } {
-    const trie = this.tries.get(view.stackMode)!;
-    const leaves = this.stackLeaf.get(view.stackMode)!;
+    const trie = view.perThread ? this.ensureThreadTries().get(view.stackMode)! : this.tries.get(view.stackMode)!;
+    const leaves = view.perThread ? this.threadLeaf.get(view.stackMode)! : this.stackLeaf.get(view.stackMode)!;
     const size = trie.size;
     const total = new Float64Array(size);
     const stacks = this.stackIdle.length;
@@ -557,10 +654,22 @@ export class ProfileWindow {
     const threshold = pruneThreshold(total, parent, trie.children, options);
     let prunedSamples = 0;
     let nodeCount = 0;
+    // The tree's own binary table: only binaries of nodes it holds, numbered as first met.
+    const modules: FlameModule[] = [];
+    const moduleIndex = new Map<FlameModule, number>();
     const make = (id: number): FlameNode => {
       nodeCount++;
       const entry = id === 0 ? undefined : this.frames.entry(trie.frame[id]);
       const node: FlameNode = entry ? { n: entry.n, v: total[id], k: entry.k } : { n: 'all', v: total[id] };
+      if (entry?.m !== undefined) {
+        let m = moduleIndex.get(entry.m);
+        if (m === undefined) {
+          m = modules.length;
+          moduleIndex.set(entry.m, m);
+          modules.push(entry.m);
+        }
+        node.m = m;
+      }
       let kids: FlameNode[] | undefined;
       let pruned = 0;
       for (const child of trie.children[id]) {
@@ -582,6 +691,7 @@ export class ProfileWindow {
       return node;
     };
     const tree = make(0);
+    if (modules.length > 0) tree.modules = modules;
     return { tree, totalSamples, prunedSamples, nodeCount };
   }
 }

@@ -2,7 +2,7 @@
  * How one symbolized sample becomes a path in the flame graph, for a given stack mode.
  * Shared by the folded-text export and the profile window so both draw the same picture.
  *
- * Path: comm (kind 'p'), then user frames root first, then kernel frames root first — the
+ * Path: comm (kind 'p'; `comm-tid` per thread), then user frames root first, then kernel frames root first — the
  * shape of bcc `profile -f -a`. A half whose stack the kernel could not record is replaced by
  * one synthetic frame `[lost stack: collision|fault|other]` (kind 'x'), so the sample still counts.
  */
@@ -21,9 +21,18 @@ export function isIdle(sample: { pid: number }): boolean {
   return sample.pid === 0;
 }
 
-/** The frames below the root for one sample in the given mode (comm first). */
-export function samplePath(sample: SymbolizedSample, stackMode: StackMode): FramePathEntry[] {
-  const path: FramePathEntry[] = [{ name: sample.comm, kind: 'p' }];
+/**
+ * Name of a sample's root frame in a per-thread view: `comm-tid` (as perf and bcc name
+ * threads), or just `comm` when the sample carries no thread id (tid 0: not counted apart,
+ * and the idle task, whose `swapper/N` names already differ per CPU).
+ */
+export function threadName(comm: string, tid: number | undefined): string {
+  return tid ? `${comm}-${tid}` : comm;
+}
+
+/** The frames below the root for one sample in the given mode (comm, or `comm-tid` per thread, first). */
+export function samplePath(sample: SymbolizedSample, stackMode: StackMode, perThread = false): FramePathEntry[] {
+  const path: FramePathEntry[] = [{ name: perThread ? threadName(sample.comm, sample.tid) : sample.comm, kind: 'p' }];
   if (stackMode !== 'kernel') {
     if (sample.userStackError) path.push({ name: lostStackName(sample.userStackError), kind: 'x' });
     else for (const frame of sample.user) path.push({ name: frame.name, kind: frame.kind });

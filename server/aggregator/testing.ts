@@ -3,6 +3,7 @@
  * `sample('bash', 12, 'main;readline', 'do_syscall_64;ksys_read', 3)` — frames root first.
  * A user frame written `name_[j]` is JIT, `[…]` synthetic; kernel frames are kind 'k'.
  */
+import type { FlameModule } from '../../lib/protocol.ts';
 import type { Frame } from '../symbolizer/types.ts';
 import type { StackErrorKind } from '../collectors/types.ts';
 import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
@@ -23,11 +24,15 @@ export function sample(
   user: string,
   kernel: string,
   count: number,
-  errors: { user?: StackErrorKind; kernel?: StackErrorKind } = {},
+  errors: { user?: StackErrorKind; kernel?: StackErrorKind; tid?: number; module?: FlameModule; kernelModule?: FlameModule } = {},
 ): SymbolizedSample {
   const s: SymbolizedSample = { pid, comm, user: frames(user, false), kernel: frames(kernel, true), count };
   if (errors.user) s.userStackError = errors.user;
   if (errors.kernel) s.kernelStackError = errors.kernel;
+  if (errors.tid !== undefined) s.tid = errors.tid;
+  // `module`: the binary of every user ('u') frame; `kernelModule`: of every kernel frame.
+  if (errors.module) for (const f of s.user) if (f.kind === 'u') f.module = errors.module;
+  if (errors.kernelModule) for (const f of s.kernel) f.module = errors.kernelModule;
   return s;
 }
 

@@ -4,6 +4,8 @@ import type { StackErrorKind } from '../collectors/types.ts';
 /** A sample with names instead of addresses; the aggregator's input. */
 export interface SymbolizedSample {
   pid: number;
+  /** Thread id; 0 or absent when threads were not counted apart (then only `comm` tells them). */
+  tid?: number;
   comm: string;
   /** User frames, root (outermost caller) first. */
   user: Frame[];

@@ -1,5 +1,6 @@
 /** `probeboard profile`: sample CPU stacks headless and write a flame graph. */
 import { writeFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { choiceOption, intOption, parseCommandLine, secondsOption, stringOption, UsageError } from './args.ts';
 import { createKernelChannel, preflight } from './kernel.ts';
@@ -13,13 +14,15 @@ import { checkComm } from '../../lib/validate.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { toD3Json } from '../../lib/flame/d3json.ts';
 import { speedscopeFromFolded } from '../../lib/flame/speedscope.ts';
+import { flameTreeToPprof } from '../../lib/flame/pprof.ts';
+import { ProfileWindow } from '../aggregator/profile-window.ts';
 
-export const PROFILE_FORMATS = ['folded', 'svg', 'json', 'speedscope'] as const;
+export const PROFILE_FORMATS = ['folded', 'svg', 'json', 'speedscope', 'pprof'] as const;
 export type ProfileFormat = (typeof PROFILE_FORMATS)[number];
 
 export const PROFILE_HELP = `usage: probeboard profile [--pid PID | --comm NAME] [--hz 99] [--duration SEC]
-                         [--format folded|svg|json|speedscope] [--output FILE]
-                         [--user-only | --kernel-only] [--include-idle]
+                         [--format folded|svg|json|speedscope|pprof] [--output FILE]
+                         [--user-only | --kernel-only] [--include-idle] [--per-thread]
 
 Samples stacks on every CPU with a perf_event BPF program (counted in the kernel) and writes
 a flame graph of the whole run when it ends (after --duration, or on Ctrl-C). Needs root.
@@ -32,9 +35,14 @@ a flame graph of the whole run when it ends (after --duration, or on Ctrl-C). Ne
                     svg: a standalone flame graph (the dashboard's Export SVG)
                     json: the d3-flame-graph tree {name, value, children}
                     speedscope: a file speedscope opens
+                    pprof: a gzipped pprof profile (go tool pprof, Pyroscope) with the
+                    run's start time and length, and one mapping per binary (file name
+                    and build-id; [kernel] for kernel frames); binary: --output or a pipe
   --output FILE     write there instead of stdout
   -U, --user-only   user frames only           -K, --kernel-only   kernel frames only
   --include-idle    keep the idle task (swapper); dropped by default, like bcc's profile
+  --per-thread      root each stack at its thread, comm-tid (e.g. worker-4242), instead of
+                    comm: threads with the same name are shown apart
 
 Lost stacks (the kernel could not record them) are counted, shown in the output as
 [lost stack: …] frames, and summed up on stderr.
@@ -53,6 +61,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       'user-only': { type: 'boolean', short: 'U' },
       'kernel-only': { type: 'boolean', short: 'K' },
       'include-idle': { type: 'boolean' },
+      'per-thread': { type: 'boolean' },
     },
     0,
   );
@@ -68,6 +77,10 @@ export async function runProfile(argv: string[]): Promise<number> {
   const output = stringOption(values.output);
   const stackMode: StackMode = values['user-only'] ? 'user' : values['kernel-only'] ? 'kernel' : 'all';
   const hideIdle = !values['include-idle'];
+  const perThread = values['per-thread'] === true;
+  if (format === 'pprof' && !output && process.stdout.isTTY) {
+    throw new UsageError('pprof is binary: write it with --output FILE or to a pipe, not to a terminal');
+  }
   let target: ProfileTarget = { kind: 'all' };
   if (values.pid !== undefined) {
     const pid = intOption('pid', values.pid, 0, 1, 4194304);
@@ -113,14 +126,24 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (stoppedEarly) process.stderr.write(`probeboard profile: sampling stopped early: ${stoppedEarly}\n`);
 
   const seconds = (Date.now() - startedMs) / 1000;
-  const folded = foldedFromIntervals(intervals, { stackMode, hideIdle });
+  const folded = foldedFromIntervals(intervals, { stackMode, hideIdle, perThread });
   // The tree only for the formats drawn from it; folded and speedscope need only the text.
   const tree = format === 'svg' || format === 'json' ? parseFolded(folded) : undefined;
   const sampleCount = tree ? tree.v : foldedSampleCount(folded);
+  // Sampling span: first interval's start to last interval's end (ms since the epoch).
+  const spanStartMs = intervals.length > 0 ? Math.min(...intervals.map((i) => i.startMs)) : startedMs;
+  const spanEndMs = intervals.length > 0 ? Math.max(...intervals.map((i) => i.endMs)) : Date.now();
   const targetText = target.kind === 'all' ? 'all processes' : target.kind === 'pid' ? `pid ${target.pid}` : `comm ${target.comm}`;
   const title = 'probeboard CPU flame graph';
   const subtitle = `${hostname()} · ${targetText} · ${hz} Hz · ${seconds.toFixed(1)} s · ${sampleCount} samples · ${new Date(startedMs).toISOString()}`;
-  const text = render(format, folded, tree, title, subtitle);
+  const text = format === 'pprof'
+    ? flameTreeToPprof(treeWithBinaries(intervals, { stackMode, hideIdle, perThread }, spanEndMs), {
+      periodNs: 1e9 / hz,
+      timeNanos: spanStartMs * 1e6,
+      durationNanos: Math.max(0, spanEndMs - spanStartMs) * 1e6,
+      gzip: (data) => gzipSync(data),
+    })
+    : render(format, folded, tree, title, subtitle);
   if (output) writeFileSync(output, text);
   else process.stdout.write(text);
 
@@ -129,6 +152,16 @@ export async function runProfile(argv: string[]): Promise<number> {
     `; lost stacks: user ${describeLost(health.userStackErrors)}, kernel ${describeLost(health.kernelStackErrors)}` +
     `; dropped samples: ${health.droppedSamples}\n`);
   return 0;
+}
+
+/**
+ * The whole run as a tree whose nodes know their binaries (FlameNode.m), for pprof's mappings:
+ * folded text has no room for them. Exact: nothing pruned or folded.
+ */
+function treeWithBinaries(intervals: SymbolizedInterval[], view: { stackMode: StackMode; hideIdle: boolean; perThread: boolean }, nowMs: number) {
+  const window = new ProfileWindow({ maxColdStacks: Infinity });
+  for (const interval of intervals) window.push(interval);
+  return window.build({ window: 'all', ...view }, nowMs, { maxNodes: Infinity, minFraction: 0 }).tree;
 }
 
 function describeLost(counts: StackErrorCounts): string {
@@ -149,7 +182,7 @@ export function foldedSampleCount(folded: string): number {
   return total;
 }
 
-function render(format: ProfileFormat, folded: string, tree: ReturnType<typeof parseFolded> | undefined, title: string, subtitle: string): string {
+function render(format: Exclude<ProfileFormat, 'pprof'>, folded: string, tree: ReturnType<typeof parseFolded> | undefined, title: string, subtitle: string): string {
   switch (format) {
     case 'folded':
       return folded;

@@ -21,6 +21,7 @@ export function symbolizeBatch(batch: ProfileBatch, symbolizer: Symbolizer): Sym
   // One batch: new mangled names of all its samples are demangled together at its end.
   const samples: SymbolizedSample[] = symbolizer.batch(() => batch.samples.map((sample) => ({
     pid: sample.pid,
+    tid: sample.tid,
     comm: sample.comm,
     user: symbolizer.symbolizeUser(sample.pid, sample.comm, sample.userStack).reverse(),
     kernel: symbolizer.symbolizeKernel(sample.kernelStack).reverse(),

@@ -41,6 +41,20 @@ export interface ProfileStartInfo {
   hz: number;
   target: ProfileTarget;
   intervalMs: number;
+  /** Whether samples carry their thread id (RawStackSample.tid), see ProfileStartOptions. */
+  keyByTid: boolean;
+}
+
+/** Less common start settings. */
+export interface ProfileStartOptions {
+  /**
+   * Count each thread apart: samples carry their tid, so a per-thread view (`comm-tid` roots)
+   * can be drawn from the same sampling as the merged one. Default true: per-thread is a view
+   * setting, and sampling must not restart when a viewer flips it. The extra counts-map keys
+   * are bounded by the samples of one interval (hz x CPUs per second), and stacks themselves
+   * are still stored once (the stack map dedups by content). false: tid 0, one key per process.
+   */
+  keyByTid?: boolean;
 }
 
 /**
@@ -114,7 +128,8 @@ export class ProfileCollector {
    * batch is read and emitted. Throws (with everything released) when the request is invalid or
    * the kernel refuses; throws if already running (stop first).
    */
-  start(hz: number, target: ProfileTarget, intervalMs = 1000): ProfileStartInfo {
+  start(hz: number, target: ProfileTarget, intervalMs = 1000, options: ProfileStartOptions = {}): ProfileStartInfo {
+    const keyByTid = options.keyByTid ?? true;
     if (this.#running) throw new Error('the profiler is already running');
     validateProfileRequest(hz, target, intervalMs);
     for (const feature of ['privileges', 'btf'] as const) {
@@ -128,6 +143,7 @@ export class ProfileCollector {
         filter_pid: target.kind === 'pid',
         targ_comm: target.kind === 'comm' ? target.comm : '',
         filter_comm: target.kind === 'comm',
+        key_by_tid: keyByTid,
       });
       object.load();
       const program = object.program('pb_profile');
@@ -140,7 +156,7 @@ export class ProfileCollector {
           event.close(); // no-op once the link owns it
         }
       }
-      const info: ProfileStartInfo = { cpus: cpus.length, hz, target, intervalMs };
+      const info: ProfileStartInfo = { cpus: cpus.length, hz, target, intervalMs, keyByTid };
       const running: Running = {
         object,
         info,
@@ -266,7 +282,7 @@ function readBuffer(running: Running, index: 0 | 1, startMs: number, endMs: numb
     if (count === 0) continue; // inserted, never incremented (the sample was still in flight)
     const user = resolveStack(key.userStackId, stack);
     const kernel = resolveStack(key.kernelStackId, stack);
-    const sample: RawStackSample = { pid: key.pid, comm: key.comm, userStack: user.frames, kernelStack: kernel.frames, count };
+    const sample: RawStackSample = { pid: key.pid, tid: key.tid, comm: key.comm, userStack: user.frames, kernelStack: kernel.frames, count };
     if (user.error) sample.userStackError = user.error;
     if (kernel.error) sample.kernelStackError = kernel.error;
     samples.push(sample);

@@ -18,6 +18,11 @@ export type StackErrorKind = 'collision' | 'fault' | 'other';
 export interface RawStackSample {
   /** Process id (tgid); 0 for the idle task. */
   pid: number;
+  /**
+   * Thread id, when the collector counts threads apart (it does unless started with
+   * keyByTid: false); 0 or absent when threads of one process are counted together.
+   */
+  tid?: number;
   /** Command name of the sampled thread (at most 15 bytes). */
   comm: string;
   /** User-space instruction pointers, leaf first. Empty when there is none or it was lost. */

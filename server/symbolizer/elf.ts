@@ -480,30 +480,7 @@ export class ElfFile {
 
   /** Parses a buffer of notes; `align` is 4 or 8. */
   private parseNotes(data: Buffer, baseOffset: number, align: number, what: string): ElfNote[] {
-    const out: ElfNote[] = [];
-    const up = (x: number) => Math.ceil(x / align) * align;
-    let p = 0;
-    while (p < data.length) {
-      if (p + 12 > data.length) this.fail(`truncated note header in ${what} at +${p}`);
-      const namesz = data.readUInt32LE(p);
-      const descsz = data.readUInt32LE(p + 4);
-      const type = data.readUInt32LE(p + 8);
-      const nameStart = p + 12;
-      // Padding aligns the absolute position of the descriptor and of the next note.
-      const descStart = up(nameStart + namesz);
-      const next = up(descStart + descsz);
-      if (descStart + descsz > data.length) this.fail(`note out of range in ${what} at +${p} (namesz ${namesz}, descsz ${descsz}, section size ${data.length})`);
-      let nameEnd = nameStart + namesz;
-      if (namesz > 0 && data[nameEnd - 1] === 0) nameEnd--;
-      out.push({
-        name: data.toString('latin1', nameStart, nameEnd),
-        type,
-        desc: data.subarray(descStart, descStart + descsz),
-        descOffset: baseOffset + descStart,
-      });
-      p = next; // strictly increases: next >= p + 12
-    }
-    return out;
+    return parseNoteData(data, baseOffset, align, what, (message) => this.fail(message));
   }
 
   /**
@@ -532,14 +509,51 @@ export class ElfFile {
   buildId(): string | undefined {
     let notes = this.notes('.note.gnu.build-id');
     if (notes.length === 0) notes = this.notes();
-    const n = notes.find((x) => x.name === 'GNU' && x.type === NT_GNU_BUILD_ID && x.desc.length > 0);
-    return n?.desc.toString('hex');
+    return gnuBuildId(notes);
   }
 
   /** PT_LOAD segments. */
   loadSegments(): ProgramHeader[] {
     return this.programHeaders.filter((p) => p.type === PT_LOAD);
   }
+}
+
+/**
+ * Parses a buffer of ELF notes (Elf_Nhdr, name, descriptor, each padded to `align`, 4 or 8):
+ * a note section, a PT_NOTE segment, or /sys/kernel/notes (the running kernel's notes).
+ * `baseOffset` is where `data` starts in its file (for ElfNote.descOffset); `fail` throws.
+ */
+export function parseNoteData(data: Buffer, baseOffset: number, align: number, what: string, fail: (message: string) => never): ElfNote[] {
+  const out: ElfNote[] = [];
+  const up = (x: number) => Math.ceil(x / align) * align;
+  let p = 0;
+  while (p < data.length) {
+    if (p + 12 > data.length) fail(`truncated note header in ${what} at +${p}`);
+    const namesz = data.readUInt32LE(p);
+    const descsz = data.readUInt32LE(p + 4);
+    const type = data.readUInt32LE(p + 8);
+    const nameStart = p + 12;
+    // Padding aligns the absolute position of the descriptor and of the next note.
+    const descStart = up(nameStart + namesz);
+    const next = up(descStart + descsz);
+    if (descStart + descsz > data.length) fail(`note out of range in ${what} at +${p} (namesz ${namesz}, descsz ${descsz}, section size ${data.length})`);
+    let nameEnd = nameStart + namesz;
+    if (namesz > 0 && data[nameEnd - 1] === 0) nameEnd--;
+    out.push({
+      name: data.toString('latin1', nameStart, nameEnd),
+      type,
+      desc: data.subarray(descStart, descStart + descsz),
+      descOffset: baseOffset + descStart,
+    });
+    p = next; // strictly increases: next >= p + 12
+  }
+  return out;
+}
+
+/** The GNU build-id among notes, as lowercase hex; undefined when there is none. */
+export function gnuBuildId(notes: readonly ElfNote[]): string | undefined {
+  const n = notes.find((x) => x.name === 'GNU' && x.type === NT_GNU_BUILD_ID && x.desc.length > 0);
+  return n?.desc.toString('hex');
 }
 
 /**

@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { debugFilePath, Symbolizer } from './index.ts';
+import { debugFilePath, kernelBuildId, Symbolizer, type Frame } from './index.ts';
 import { ElfFile } from './elf.ts';
 import { setCxxfiltPathForTests } from './demangle.ts';
 import { parseProcMaps, type MapEntry } from './proc-maps.ts';
@@ -46,6 +46,16 @@ function loadBase(pid: number, path: string): bigint {
 }
 
 const names = (frames: { name: string }[]) => frames.map((f) => f.name);
+/** Frames without their binary (checked on its own where it matters). */
+const bare = (frames: Frame[]) => frames.map(({ name, kind }) => ({ name, kind }));
+
+/** The GNU build-id readelf -n prints for a file. */
+function readelfBuildId(path: string): string {
+  const out = execFileSync('readelf', ['-n', path], { encoding: 'utf8' });
+  const id = /Build ID: ([0-9a-f]+)/.exec(out)?.[1];
+  assert.ok(id, `readelf -n ${path} shows a build id:\n${out}`);
+  return id;
+}
 
 test('PIE executable and shared library: names of known functions (nm + load base agrees with the program)', async () => {
   const b = buildFixtures();
@@ -60,7 +70,11 @@ test('PIE executable and shared library: names of known functions (nm + load bas
   const s = new Symbolizer();
   // Leaf first; non-leaf entries are return addresses (addr - 1 is looked up), so pass +1.
   const frames = s.symbolizeUser(r.pid, 'prog-pie', [alpha + 2n, beta + 1n, stat + 1n, libFunc + 1n]);
-  assert.deepEqual(frames, [
+  // Each frame knows its binary: path as mapped, build-id as readelf reads it.
+  const pieModule = { file: b.pie, buildId: readelfBuildId(b.pie) };
+  const libModule = { file: b.lib, buildId: readelfBuildId(b.lib) };
+  assert.deepEqual(frames.map((f) => f.module), [pieModule, pieModule, pieModule, libModule], `binaries: ${JSON.stringify(frames.map((f) => f.module))}`);
+  assert.deepEqual(bare(frames), [
     { name: 'pb_alpha', kind: 'u' },
     { name: 'pb_beta', kind: 'u' },
     { name: 'pb_static', kind: 'u' },
@@ -91,7 +105,7 @@ test('C++: demangled names', async () => {
   const r = await start(b.cxx);
   const [twice, get] = r.printed;
   const s = new Symbolizer();
-  assert.deepEqual(s.symbolizeUser(r.pid, 'cxx', [twice + 1n, get + 2n]), [
+  assert.deepEqual(bare(s.symbolizeUser(r.pid, 'cxx', [twice + 1n, get + 2n])), [
     { name: 'pbns::twice(int)', kind: 'u' },
     { name: 'pbns::Box<long>::get(long) const', kind: 'u' },
   ]);
@@ -153,7 +167,7 @@ test('stripped binary: [unknown] (binary name), counted', async () => {
   const r = await start(b.stripped);
   const s = new Symbolizer();
   const [f] = s.symbolizeUser(r.pid, 'prog-stripped', [r.printed[0]]);
-  assert.deepEqual(f, { name: `[unknown] (${basename(b.stripped)})`, kind: 'x' });
+  assert.deepEqual(f, { name: `[unknown] (${basename(b.stripped)})`, kind: 'x', module: { file: b.stripped, buildId: readelfBuildId(b.stripped) } });
   assert.equal(s.unknownFrames, 1);
   assert.equal(s.stats().unknownFrames, 1);
 });
@@ -203,7 +217,8 @@ test('deleted binary: named through /proc/PID/map_files while alive; [unknown] (
   const s2 = new Symbolizer();
   s2.notePid(r.pid);
   await r.stop();
-  assert.deepEqual(s2.symbolizeUser(r.pid, 'prog', [r.printed[0]]), [{ name: '[unknown] (prog-deleted)', kind: 'x' }]);
+  // The binary is still known by path (not readable any more: no build-id).
+  assert.deepEqual(s2.symbolizeUser(r.pid, 'prog', [r.printed[0]]), [{ name: '[unknown] (prog-deleted)', kind: 'x', module: { file: copy } }]);
   assert.equal(s2.stats().binaryErrors, 1);
 });
 
@@ -258,7 +273,11 @@ test('kernel frames from kallsyms (root): leaf exact, non-leaf addr - 1', (t) =>
   const addr = (n: string) => BigInt('0x' + lines.find((l) => l.endsWith(` ${n}`) && / [tT] /.test(l))!.split(' ')[0]);
   const sched = addr('schedule');
   const nano = addr('do_nanosleep');
-  assert.deepEqual(s.symbolizeKernel([sched, nano + 1n, sched + 1n]), [
+  const kernelFrames = s.symbolizeKernel([sched, nano + 1n, sched + 1n]);
+  const kernelModule = s.kernelModule();
+  assert.equal(kernelModule.file, '[kernel]');
+  assert.ok(kernelFrames.every((f) => f.module === kernelModule), `kernel frames carry [kernel]: ${JSON.stringify(kernelFrames)}`);
+  assert.deepEqual(bare(kernelFrames), [
     { name: 'schedule', kind: 'k' },
     { name: 'do_nanosleep', kind: 'k' },
     { name: 'schedule', kind: 'k' },
@@ -396,7 +415,7 @@ test('Rust: legacy (hash stripped) and v0 names, demangled', async (t) => {
   for (const path of [rust.legacy, rust.v0]) {
     const r = await start(path);
     const s = new Symbolizer();
-    assert.deepEqual(s.symbolizeUser(r.pid, 'rust', [r.printed[0] + 1n]), [{ name: 'rust::pbmod::pb_rust_work', kind: 'u' }], mangled(path));
+    assert.deepEqual(bare(s.symbolizeUser(r.pid, 'rust', [r.printed[0] + 1n])), [{ name: 'rust::pbmod::pb_rust_work', kind: 'u' }], mangled(path));
   }
 });
 
@@ -459,5 +478,25 @@ test('address caches bounded over all processes: the least recently sampled proc
   for (let i = 0; i < 40; i++) {
     s.symbolizeUser(i % 2 ? first.pid : second.pid, 'p', [alpha + BigInt(i)]);
     assert.ok(s.stats().cachedAddresses <= 8, `${s.stats().cachedAddresses} cached addresses`);
+  }
+});
+
+test('kernel build-id: read from the kernel notes; none from a file without a GNU note or a missing one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-notes-'));
+  try {
+    // Elf_Nhdr {namesz 4, descsz 20, type 3 (NT_GNU_BUILD_ID)} "GNU\0" + 20 bytes, after another note.
+    const other = Buffer.concat([Buffer.from([6, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0]), Buffer.from('Linux\0\0\0'), Buffer.from([1, 2, 3, 4])]);
+    const id = Buffer.from('a3e4cd60a8ec14f02aa41b41d5b5846d3d9f1dd8', 'hex');
+    const gnu = Buffer.concat([Buffer.from([4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0]), Buffer.from('GNU\0'), id]);
+    writeFileSync(join(dir, 'notes'), Buffer.concat([other, gnu]));
+    writeFileSync(join(dir, 'no-gnu'), other);
+    assert.equal(kernelBuildId(join(dir, 'notes')), id.toString('hex'));
+    assert.equal(kernelBuildId(join(dir, 'no-gnu')), undefined);
+    assert.equal(kernelBuildId(join(dir, 'missing')), undefined);
+    const s = new Symbolizer({ kernelNotesPath: join(dir, 'notes') });
+    assert.deepEqual(s.kernelModule(), { file: '[kernel]', buildId: id.toString('hex') });
+    assert.deepEqual(new Symbolizer({ kernelNotesPath: null }).kernelModule(), { file: '[kernel]' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,8 +15,10 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { FlameModule } from '../../lib/protocol.ts';
 import type { Frame } from './types.ts';
-import { ElfFile, fileOffsetToVaddr, SHT_SYMTAB, type ProgramHeader } from './elf.ts';
+import { ElfError, ElfFile, fileOffsetToVaddr, gnuBuildId, parseNoteData, SHT_SYMTAB, type ProgramHeader } from './elf.ts';
+import { readRegularFile } from '../fs/safe-file.ts';
 import { FunctionIndex, type IndexSource } from './function-index.ts';
 import { resolveKernelAddresses, sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
 import { findMapping, isFileBacked, parseExecutableMappings, parseProcMaps, type MapEntry } from './proc-maps.ts';
@@ -30,6 +32,8 @@ export interface SymbolizerOptions {
   procRoot?: string;
   /** Kernel symbol file. Default '/proc/kallsyms'. */
   kallsymsPath?: string;
+  /** The running kernel's ELF notes, for its build-id (kernel frames' FlameModule). Default '/sys/kernel/notes'; null: none. */
+  kernelNotesPath?: string | null;
   /** Directory holding perf-PID.map files. Default '/tmp'. */
   perfMapDir?: string;
   /** Most process snapshots kept (LRU). Default 4096. */
@@ -104,12 +108,14 @@ interface SymbolTable {
   /** Basename of the file, for `[unknown] (name)`. */
   file: string;
   buildId?: string;
+  /** What its frames carry as Frame.module: path (as the first process that mapped it saw it) and build-id. */
+  module?: FlameModule;
   loads: ProgramHeader[];
   index: FunctionIndex;
   /** When reading failed: why. */
   error?: string;
   /** deferLookups: the open file and the frame per wanted address, until settle(). */
-  deferred?: { elf: ElfFile; frames: Map<number, Frame> };
+  deferred?: { elf: ElfFile; frames: Map<number, Frame>; module?: FlameModule };
 }
 
 /** Most binaries held open for deferred lookups; later ones are indexed at once (each holds a file descriptor). */
@@ -185,6 +191,9 @@ function lookupTable(t: SymbolTable, vaddr: number): string | undefined {
 export class Symbolizer {
   private readonly procRoot: string;
   private readonly kallsymsPath: string;
+  private readonly kernelNotesPath: string | null;
+  /** Frame.module of kernel frames, made on first use (one read of the kernel's notes). */
+  private kernelModuleValue: FlameModule | undefined;
   private readonly perfMapDir: string;
   private readonly maxProcesses: number;
   private readonly maxBinaries: number;
@@ -230,6 +239,7 @@ export class Symbolizer {
   constructor(options: SymbolizerOptions = {}) {
     this.procRoot = options.procRoot ?? '/proc';
     this.kallsymsPath = options.kallsymsPath ?? '/proc/kallsyms';
+    this.kernelNotesPath = options.kernelNotesPath === undefined ? '/sys/kernel/notes' : options.kernelNotesPath;
     this.perfMapDir = options.perfMapDir ?? '/tmp';
     this.maxProcesses = options.maxProcesses ?? 4096;
     this.maxBinaries = options.maxBinaries ?? 512;
@@ -312,6 +322,7 @@ export class Symbolizer {
       if (name === undefined) {
         frame.name = UNKNOWN.name;
         frame.kind = 'x';
+        delete frame.module; // as an immediate lookup's UNKNOWN: no binary
         this.unknownFrames++;
       } else frame.name = name;
     });
@@ -323,6 +334,7 @@ export class Symbolizer {
     let frame = deferred.frames.get(vaddr);
     if (!frame) {
       frame = { name: '[pending]', kind: 'u' };
+      if (deferred.module) frame.module = deferred.module;
       deferred.frames.set(vaddr, frame);
     }
     return frame;
@@ -453,11 +465,15 @@ export class Symbolizer {
   }
 
   /** A user frame for a symbol name: demangled now when known, else queued for flushDemangling. */
-  private functionFrame(name: string): Frame {
-    if (!isMangled(name)) return { name, kind: 'u' };
-    const known = demangledIfKnown(name);
-    if (known !== undefined) return { name: known, kind: 'u' };
+  private functionFrame(name: string, module: FlameModule | undefined): Frame {
     const frame: Frame = { name, kind: 'u' };
+    if (module) frame.module = module;
+    if (!isMangled(name)) return frame;
+    const known = demangledIfKnown(name);
+    if (known !== undefined) {
+      frame.name = known;
+      return frame;
+    }
     this.pendingDemangle.push(frame);
     return frame;
   }
@@ -471,7 +487,7 @@ export class Symbolizer {
       let f = this.kernelCache.get(addr);
       if (!f && this.deferLookups) {
         // Named by settle(), with every other kernel address, in one pass over kallsyms.
-        f = { name: '[pending]', kind: 'k' };
+        f = { name: '[pending]', kind: 'k', module: this.kernelModule() };
         this.deferredKernel.set(addr, f);
         if (this.kernelCache.size >= 100_000) this.kernelCache.clear();
         this.kernelCache.set(addr, f);
@@ -494,7 +510,7 @@ export class Symbolizer {
             }
             hit = (this.kallsyms as KallsymsTable | null)?.lookup(addr);
           }
-          f = hit ? { name: hit.name, kind: 'k' } : UNKNOWN;
+          f = hit ? { name: hit.name, kind: 'k', module: this.kernelModule() } : UNKNOWN;
         } catch (e) {
           f = this.frameFromAddressFailure(e);
         }
@@ -505,6 +521,17 @@ export class Symbolizer {
       out[i] = f;
     }
     return out;
+  }
+
+  /**
+   * The binary of kernel frames: `[kernel]`, with the running kernel's build-id when
+   * /sys/kernel/notes has one (what `perf buildid-list -k` reports). One object, shared.
+   */
+  kernelModule(): FlameModule {
+    if (this.kernelModuleValue) return this.kernelModuleValue;
+    const buildId = this.kernelNotesPath === null ? undefined : kernelBuildId(this.kernelNotesPath);
+    this.kernelModuleValue = buildId === undefined ? { file: '[kernel]' } : { file: '[kernel]', buildId };
+    return this.kernelModuleValue;
   }
 
   /** The frame used when looking an address up failed unexpectedly. Never throws. */
@@ -618,13 +645,15 @@ export class Symbolizer {
     const m = findMapping(st.maps, addr);
     if (m && isFileBacked(m)) {
       const table = this.binaryFor(st, m);
-      if (!table || table.error) return { name: `[unknown] (${basename(m.path)})`, kind: 'x' };
+      const module = table?.module;
+      const unknown = (): Frame => (module ? { name: `[unknown] (${basename(m.path)})`, kind: 'x', module } : { name: `[unknown] (${basename(m.path)})`, kind: 'x' });
+      if (!table || table.error) return unknown();
       const off = addr - m.start + m.offset;
       const vaddr = fileOffsetToVaddr(table.loads, off);
       if (table.deferred && vaddr !== undefined) return this.deferredFrame(table.deferred, Number(vaddr));
       const name = vaddr === undefined ? undefined : lookupTable(table, Number(vaddr));
-      if (name === undefined) return { name: `[unknown] (${basename(m.path)})`, kind: 'x' };
-      return this.functionFrame(name);
+      if (name === undefined) return unknown();
+      return this.functionFrame(name, module);
     }
     if (m && m.path === '[vdso]') {
       const v = this.vdsoTable();
@@ -705,10 +734,14 @@ export class Symbolizer {
         if (shared) table = shared;
         else if (this.deferLookups && this.deferredTables.length < MAX_DEFERRED_BINARIES) {
           // Kept open until settle(), which reads its symbols for the addresses wanted by then.
-          table = { file: basename(m.path), buildId: id, loads: elf.loadSegments(), index: FunctionIndex.empty, deferred: { elf, frames: new Map() } };
+          const module: FlameModule = id === undefined ? { file: m.path } : { file: m.path, buildId: id };
+          table = { file: basename(m.path), buildId: id, module, loads: elf.loadSegments(), index: FunctionIndex.empty, deferred: { elf, frames: new Map(), module } };
           this.deferredTables.push(table);
           elf = undefined;
-        } else table = buildTable(elf, basename(m.path), this.debugRoot);
+        } else {
+          table = buildTable(elf, basename(m.path), this.debugRoot);
+          table.module = table.buildId === undefined ? { file: m.path } : { file: m.path, buildId: table.buildId };
+        }
         break;
       } catch (e) {
         lastError = e instanceof Error ? e.message : String(e);
@@ -718,7 +751,7 @@ export class Symbolizer {
     }
     if (!table) {
       this.binaryErrors++;
-      table = { file: basename(m.path), loads: [], index: FunctionIndex.empty, error: lastError };
+      table = { file: basename(m.path), module: { file: m.path }, loads: [], index: FunctionIndex.empty, error: lastError };
     }
     this.binaries.set(key, table);
     if (table.buildId) this.byBuildId.set(table.buildId, table);
@@ -781,5 +814,22 @@ export class Symbolizer {
       this.vdso = null;
     }
     return this.vdso;
+  }
+}
+
+/**
+ * The GNU build-id of the running kernel, from its ELF notes (/sys/kernel/notes: the kernel's
+ * .notes section), lowercase hex; undefined when unreadable or absent. Read like every other
+ * file the symbolizer opens (server/fs/safe-file.ts: a regular file, no symlink games).
+ */
+export function kernelBuildId(path = '/sys/kernel/notes'): string | undefined {
+  try {
+    // A few notes of a few dozen bytes each; 64 KiB is far more than any kernel has.
+    const { data } = readRegularFile(path, { maxBytes: 64 * 1024 });
+    return gnuBuildId(parseNoteData(data, 0, 4, path, (message) => {
+      throw new ElfError(path, message);
+    }));
+  } catch {
+    return undefined;
   }
 }
