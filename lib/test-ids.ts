@@ -30,6 +30,7 @@ export const TEST_IDS = {
   timeWindow: 'time-window',
   stackMode: 'stack-mode',
   hideIdle: 'hide-idle',
+  perThread: 'per-thread',
   viewError: 'view-error',
 
   // flame graph panel

@@ -66,6 +66,17 @@ export function ViewControls({
         />
         Hide idle (swapper)
       </label>
+      <label className="flex items-center gap-2 text-sm text-slate-200" title="Root each stack at its thread (comm-tid) instead of its name: threads with the same name are drawn apart">
+        <input
+          type="checkbox"
+          data-testid={TEST_IDS.perThread}
+          checked={view.perThread === true}
+          disabled={disabled}
+          onChange={(e) => onChange({ ...view, perThread: e.target.checked })}
+          className="h-4 w-4 accent-sky-500"
+        />
+        Per thread (comm-tid)
+      </label>
       {error && (
         <p role="alert" data-testid={TEST_IDS.viewError} className="text-xs text-rose-400">
           {error}

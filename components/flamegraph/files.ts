@@ -55,11 +55,11 @@ export async function flameFile(tree: FlameNode, format: FlameFormat, meta: Flam
       return { blob: new Blob([JSON.stringify(toSpeedscope(tree, { name: meta.title, exporter: 'probeboard' }))], { type: 'application/json' }), filename };
     case 'pprof': {
       const hz = meta.hz ?? 0;
-      const start = meta.windowStartMs ?? 0;
+      // Time and duration of the window shown; left unset (pprof's 0, "unknown") only without one.
+      const start = meta.windowStartMs;
       const raw = encodePprof(tree, {
         periodNs: hz > 0 ? Math.round(1e9 / hz) : undefined,
-        timeNanos: start * 1e6,
-        durationNanos: Math.max(0, (meta.windowEndMs ?? start) - start) * 1e6,
+        ...(start !== undefined && start > 0 && { timeNanos: start * 1e6, durationNanos: Math.max(0, (meta.windowEndMs ?? start) - start) * 1e6 }),
       });
       const gz = await gzipAsync(raw);
       return { blob: new Blob([gz as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), filename };
@@ -98,6 +98,7 @@ export function flameExportUrl(sessionId: string, format: FlameFormat, view: Vie
     stackMode: view.stackMode,
     hideIdle: view.hideIdle ? '1' : '0',
   });
+  if (view.perThread) params.set('perThread', '1');
   return `/api/sessions/${encodeURIComponent(sessionId)}/export?${params.toString()}`;
 }
 

@@ -34,7 +34,7 @@ export const EXPORT_HELP = `usage: probeboard export [--input FILE] --format svg
                         [--kind flame|histogram|heatmap] [--probe ID] [--window 10s|60s|all]
                         --format F [--output FILE]
        probeboard export [--data-dir DIR] --list
-       probeboard export [--data-dir DIR] --recording ID [--from MS] [--to MS] --format F [--output FILE]
+       probeboard export [--data-dir DIR] --recording ID [--from MS] [--to MS] [--per-thread] --format F [--output FILE]
        probeboard export [--data-dir DIR] --snapshot ID --format F [--output FILE]
 
 Reads folded stacks ("frame;frame;frame COUNT" per line, root first; kernel frames may end
@@ -47,6 +47,9 @@ in _[k]) from FILE or stdin — e.g. saved by \`probeboard profile\` — and wri
   pprof        a gzipped pprof profile (go tool pprof, Pyroscope); binary: to --output or
                a pipe, never a terminal. --hz HZ (the sampling rate) adds cpu nanoseconds
                per sample. Kernel frames keep their _[k] suffix (file "[kernel]").
+               From a recording, a snapshot or a server: time and duration of the
+               window, one mapping per binary (file, GNU build-id) and [kernel];
+               folded text has neither (time 0, pseudo-mappings by frame kind).
 
 --diff BEFORE AFTER compares two folded files as a differential flame graph: widths from
 AFTER, red = grew, blue = shrank (inclusive samples of the frame and its callees), frames
@@ -63,7 +66,8 @@ token may also come from --token or PROBEBOARD_TOKEN. kind flame takes the forma
 --data-dir DIR (default: as probeboard serve; also PROBEBOARD_DATA_DIR) reads the recordings
 database directly, read-only, even while a server records into it:
   --list               recordings and snapshots, with their ids
-  --recording ID       the flame graph of a recording's profile (--from/--to: ms from its start)
+  --recording ID       the flame graph of a recording's profile (--from/--to: ms from its start);
+                       --per-thread roots stacks at comm-tid (also with --server)
   --snapshot ID        a pinned flame graph
 In --diff, BEFORE and AFTER may also be snapshot:ID, or FROM-TO (ms) windows of --recording ID.
 
@@ -103,15 +107,35 @@ function openStore(dataDir: string): RecordingStore {
 }
 
 /** Source: a recording's profile, whole or between two offsets (ms from its start). */
-export function readRecordingSource(store: RecordingStore, id: string, range: RecordingRange | null): FlameNode {
+export function readRecordingSource(store: RecordingStore, id: string, range: RecordingRange | null, perThread = false): FlameNode {
+  return readRecordingPicture(store, id, range, perThread).tree;
+}
+
+/** A recording's profile with the bounds of the intervals it holds (ms since the epoch). */
+export function readRecordingPicture(store: RecordingStore, id: string, range: RecordingRange | null, perThread = false): { tree: FlameNode; time: FlameTime } {
   let built;
   try {
-    built = flameOfRecording(store, id, range, { window: 'all', stackMode: 'all', hideIdle: false });
+    built = flameOfRecording(store, id, range, { window: 'all', stackMode: 'all', hideIdle: false, perThread });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (built.tree.v === 0) throw new UsageError(`recording ${id}${range ? ` between ${range.fromMs} and ${range.toMs} ms` : ''} holds no profile samples`);
-  return built.tree;
+  return { tree: built.tree, time: { startMs: built.windowStartMs, endMs: built.windowEndMs } };
+}
+
+/** The span a picture covers, ms since the epoch (pprof's time_nanos and duration_nanos). */
+export interface FlameTime {
+  startMs: number;
+  endMs: number;
+}
+
+/** A pinned flame graph with the window it showed, when the snapshot kept it. */
+export function readSnapshotPicture(store: RecordingStore, id: string): { tree: FlameNode; time?: FlameTime } {
+  const tree = readSnapshotSource(store, id);
+  const payload = store.getSnapshot(id)!.payload as { windowStartMs?: unknown; windowEndMs?: unknown };
+  const { windowStartMs, windowEndMs } = payload;
+  if (typeof windowStartMs === 'number' && typeof windowEndMs === 'number' && windowStartMs > 0) return { tree, time: { startMs: windowStartMs, endMs: windowEndMs } };
+  return { tree };
 }
 
 /** Source: a pinned flame graph snapshot. */
@@ -162,6 +186,7 @@ export async function readServerSource(request: {
   format: string;
   probe?: string;
   window?: string;
+  perThread?: boolean;
 }): Promise<Uint8Array> {
   let base: URL;
   try {
@@ -177,6 +202,7 @@ export async function readServerSource(request: {
   url.searchParams.set('format', request.format);
   if (request.probe) url.searchParams.set('probe', request.probe);
   if (request.window) url.searchParams.set('window', request.window);
+  if (request.perThread) url.searchParams.set('perThread', '1');
   if (view && !token) url.searchParams.set('view', view);
   let response: Response;
   try {
@@ -211,6 +237,8 @@ export interface FlameOutputOptions {
   interactive: boolean;
   /** Sampling rate, for pprof's cpu nanoseconds. */
   hz?: number;
+  /** What the picture covers, for pprof's time and duration; unknown for folded text. */
+  time?: FlameTime;
 }
 
 /** Output: one tree in one format. */
@@ -225,7 +253,11 @@ export function renderFlame(tree: FlameNode, format: ExportFormat, options: Flam
     case 'folded':
       return treeToFolded(tree);
     case 'pprof':
-      return flameTreeToPprof(tree, { periodNs: options.hz ? 1e9 / options.hz : undefined, gzip: (data) => gzipSync(data) });
+      return flameTreeToPprof(tree, {
+        periodNs: options.hz ? 1e9 / options.hz : undefined,
+        ...(options.time && { timeNanos: options.time.startMs * 1e6, durationNanos: Math.max(0, options.time.endMs - options.time.startMs) * 1e6 }),
+        gzip: (data) => gzipSync(data),
+      });
   }
 }
 
@@ -273,6 +305,7 @@ export async function runExport(argv: string[]): Promise<number> {
       snapshot: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      'per-thread': { type: 'boolean' },
     },
     2,
   );
@@ -288,6 +321,11 @@ export async function runExport(argv: string[]): Promise<number> {
     interactive: values.static !== true,
   };
 
+  const perThread = values['per-thread'] === true;
+  // Only samples know their thread: folded text and pinned snapshots keep the roots they were saved with.
+  if (perThread && (values.recording === undefined || values.diff) && values.server === undefined) {
+    throw new UsageError('--per-thread needs thread ids: use it with --recording ID (not --diff) or --server; folded stacks and snapshots keep the roots they were saved with');
+  }
   const sources = [input !== undefined, values.server !== undefined, values.list === true, values.snapshot !== undefined, values.recording !== undefined && !values.diff].filter(Boolean).length;
   if (sources > 1) throw new UsageError('give one source: --input, --server, --list, --recording or --snapshot');
   let opened: RecordingStore | null = null;
@@ -305,6 +343,7 @@ export async function runExport(argv: string[]): Promise<number> {
         format: values.format as string,
         probe: stringOption(values.probe),
         window: stringOption(values.window),
+        perThread,
       });
       if (values.format === 'pprof' && !output && process.stdout.isTTY) {
         throw new UsageError('pprof is binary: write it with --output FILE or to a pipe, not to a terminal');
@@ -339,12 +378,17 @@ export async function runExport(argv: string[]): Promise<number> {
       throw new UsageError('pprof is binary: write it with --output FILE or to a pipe, not to a terminal');
     }
     let tree: FlameNode;
-    if (values.snapshot !== undefined) tree = readSnapshotSource(store(), values.snapshot as string);
-    else if (values.recording !== undefined) {
+    if (values.snapshot !== undefined) {
+      const picture = readSnapshotPicture(store(), values.snapshot as string);
+      tree = picture.tree;
+      options.time = picture.time;
+    } else if (values.recording !== undefined) {
       const from = values.from === undefined ? 0 : intOption('from', values.from, 0, 0, Number.MAX_SAFE_INTEGER);
       const to = values.to === undefined ? Number.MAX_SAFE_INTEGER : intOption('to', values.to, 0, 0, Number.MAX_SAFE_INTEGER);
       if (to < from) throw new UsageError('--to must not be before --from');
-      tree = readRecordingSource(store(), values.recording as string, values.from === undefined && values.to === undefined ? null : { fromMs: from, toMs: to });
+      const picture = readRecordingPicture(store(), values.recording as string, values.from === undefined && values.to === undefined ? null : { fromMs: from, toMs: to }, perThread);
+      tree = picture.tree;
+      options.time = picture.time;
     } else tree = readFoldedSource(input);
     write(output, renderFlame(tree, format, options));
     return 0;

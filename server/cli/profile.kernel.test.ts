@@ -4,13 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kernelTestGate } from '../testing/kernel.ts';
 import { buildWorkload } from '../../test/workloads/build.ts';
 import { checkXml } from '../../lib/flame/xml-check.ts';
+import { decodePprof, foldedOfPprof, mappingOfFunctions, mappingsOfPprof } from '../../lib/flame/pprof-reader.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The VM is emulated and several times slower: sample longer there. */
@@ -122,6 +123,67 @@ test('whole-machine profile writes svg, json and speedscope files that describe 
     const names: string[] = speedscope.shared.frames.map((frame: { name: string }) => frame.name);
     assert.ok(names.some((name) => name.endsWith('_[k]')), `kernel frames present: ${JSON.stringify(names.slice(0, 20))}`);
     assert.ok(!names.some((name) => name.startsWith('pb_work')), 'kernel-only output has no user frames');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+/** Starts the two-threads-one-name workload; resolves with its pid and its threads' ids once both are named. */
+async function startThreads(): Promise<{ child: ChildProcess; tids: number[]; bin: string }> {
+  const bin = buildWorkload('threads-same-name', ['-lpthread']);
+  const child = spawn(bin, [String(WORKLOAD_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const tids = await new Promise<number[]>((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code, signal) => reject(new Error(`${bin} exited (${signal ?? code}) before it printed its tids`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /tids (\d+) (\d+)\n/.exec(out);
+      if (match) resolve([Number(match[1]), Number(match[2])]);
+    });
+  });
+  return { child, tids, bin };
+}
+
+test('two threads with the same name: split by --per-thread (comm-tid roots), merged without; pprof maps them to the workload binary by build-id', async (t) => {
+  if (!kernelTestGate(t, ['perf_events'])) return;
+  const { child, tids, bin } = await startThreads();
+  try {
+    // Per thread: one root per thread, pbworker-TID, both busy.
+    const split = profile(['--pid', String(child.pid), '--duration', String(SECONDS), '--per-thread']).stdout;
+    const roots = new Map<string, number>();
+    for (const line of split.trim().split('\n')) {
+      const space = line.lastIndexOf(' ');
+      const root = line.slice(0, line.indexOf(';') < 0 ? space : line.indexOf(';'));
+      roots.set(root, (roots.get(root) ?? 0) + Number(line.slice(space + 1)));
+    }
+    const perThread = tids.map((tid) => roots.get(`pbworker-${tid}`) ?? 0);
+    assert.ok(perThread.every((n) => n >= 20), `each thread has its own root with samples: want pbworker-${tids[0]} and pbworker-${tids[1]}, got ${JSON.stringify([...roots])}`);
+    assert.ok(!roots.has('pbworker'), `no merged root with --per-thread: ${JSON.stringify([...roots])}`);
+    assert.ok(samplesWith(split, 'pb_thread_spin') >= 40, `pb_thread_spin on the stacks: ${samplesWith(split, 'pb_thread_spin')}\n${split}`);
+
+    // Merged (no flag), as pprof: one pbworker root; mappings carry the workload's build-id.
+    const dir = mkdtempSync(path.join(tmpdir(), 'pb-pprof-'));
+    const out = path.join(dir, 'threads.pb.gz');
+    const before = Date.now();
+    profile(['--pid', String(child.pid), '--duration', String(SECONDS), '--format', 'pprof', '--output', out]);
+    const p = decodePprof(readFileSync(out));
+    const folded = foldedOfPprof(p);
+    const pprofRoots = new Set(folded.trim().split('\n').map((line) => line.split(';')[0].replace(/ \d+$/, '')));
+    assert.deepEqual([...pprofRoots], ['pbworker'], `merged without --per-thread: roots ${JSON.stringify([...pprofRoots])}\n${folded}`);
+    const readelf = execFileSync('readelf', ['-n', bin], { encoding: 'utf8' });
+    const buildId = /Build ID: ([0-9a-f]+)/.exec(readelf)?.[1];
+    assert.ok(buildId, `readelf -n ${bin} shows a build id:\n${readelf}`);
+    const maps = mappingsOfPprof(p);
+    const workload = maps.find((m) => m.file === bin);
+    assert.ok(workload, `a mapping for ${bin}: ${JSON.stringify(maps)}`);
+    assert.equal(workload.buildId, buildId, `mapping build id ${workload.buildId}, readelf says ${buildId}`);
+    const spinMappings = mappingOfFunctions(p).get('pb_thread_spin');
+    assert.deepEqual(spinMappings, [bin], `pb_thread_spin in the workload's mapping: ${JSON.stringify(spinMappings)}`);
+    const timeMs = p.time_nanos / 1e6;
+    const durationS = p.duration_nanos / 1e9;
+    assert.ok(timeMs >= before - 1000 && timeMs <= Date.now(), `time_nanos is the run's start: ${new Date(timeMs).toISOString()}, run began ${new Date(before).toISOString()}`);
+    assert.ok(Math.abs(durationS - SECONDS) <= 1.5, `duration_nanos ${durationS.toFixed(2)} s for a ${SECONDS} s run`);
+    rmSync(dir, { recursive: true, force: true });
   } finally {
     child.kill('SIGKILL');
   }

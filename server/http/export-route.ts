@@ -3,7 +3,8 @@
  *
  * - kind=flame: format svg (standalone, interactive) | folded | json (d3-flame-graph) |
  *   speedscope | pprof (gzipped protobuf). View parameters: window (10s|60s|all, default 60s),
- *   stackMode (all|user|kernel), hideIdle (1|0, default 1).
+ *   stackMode (all|user|kernel), hideIdle (1|0, default 1), perThread (1|0, default 0: roots
+ *   `comm-tid` instead of `comm`).
  * - kind=histogram | heatmap with probe=<latency probe id>: format json | csv | svg.
  *
  * Access: the operator token (cookie, `Authorization: Bearer`, `?token=`) or a live viewer
@@ -102,10 +103,13 @@ function oneOf<T extends string>(name: string, value: string | null, allowed: re
 function viewOf(params: URLSearchParams): ViewSettings {
   const hideIdle = params.get('hideIdle');
   if (hideIdle !== null && hideIdle !== '0' && hideIdle !== '1') throw new ExportRequestError(400, 'hideIdle must be 0 or 1');
+  const perThread = params.get('perThread');
+  if (perThread !== null && perThread !== '0' && perThread !== '1') throw new ExportRequestError(400, `perThread must be 0 or 1, got ${JSON.stringify(perThread)}`);
   return {
     window: oneOf<TimeWindow>('window', params.get('window'), TIME_WINDOWS, '60s'),
     stackMode: oneOf<StackMode>('stackMode', params.get('stackMode'), STACK_MODES, 'all'),
     hideIdle: hideIdle !== '0',
+    perThread: perThread === '1',
   };
 }
 

@@ -81,7 +81,7 @@ export function flameOfRecording(
   range: RecordingRange | null,
   view: ViewSettings,
   maxNodes = 1_000_000,
-): { tree: FlameNode; totalSamples: number; intervals: number } {
+): { tree: FlameNode; totalSamples: number; intervals: number; windowStartMs: number; windowEndMs: number } {
   const info = store.getRecording(recordingId);
   // Exact for every stack of the range (no folding of older stacks): this window lives for one request.
   const window = new ProfileWindow({ maxColdStacks: Infinity });
@@ -95,5 +95,6 @@ export function flameOfRecording(
     intervals++;
   }
   const built = window.build({ ...view, window: 'all' }, lastEndMs, { maxNodes, minFraction: 0 });
-  return { tree: built.tree, totalSamples: built.totalSamples, intervals };
+  // Bounds of the intervals read (ms since the epoch): pprof's time and duration.
+  return { tree: built.tree, totalSamples: built.totalSamples, intervals, windowStartMs: built.windowStartMs, windowEndMs: built.windowEndMs };
 }
