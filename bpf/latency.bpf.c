@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * probeboard latency histograms: time from an entry event to its return/end event,
- * per thread (or per request for block, per woken task for runq), counted into log2
- * histograms in the kernel. One object is loaded per probe; user space turns off
+ * per thread (or per request for block, per woken task for runq), counted into log-linear
+ * histograms in the kernel (log2 slots split into sub_buckets linear parts; see latency.h),
+ * with each key's count, sum, minimum and maximum. One object is loaded per probe; user space turns off
  * (bpf_program__set_autoload(false)) every program the probe does not use, so the
  * object loads on kernels without kprobes or fentry.
  *
  * Programs, by probe kind:
  *   uprobe   lat_uprobe_entry / lat_uprobe_return  (attached at runtime, cookie = probe index)
  *   usdt     lat_usdt_start / lat_usdt_end         (libbpf USDT, cookie = probe index)
- *   syscall  lat_sys_enter / lat_sys_exit          (raw_syscalls tracepoints, targ_syscall)
+ *   syscall  lat_sys_enter / lat_sys_exit          (raw_syscalls tracepoints, targ_syscalls)
  *   block    lat_block_issue / lat_block_complete  (raw tracepoints, keyed by request pointer)
  *   runq     lat_sched_wakeup(_new) / lat_sched_switch (raw tracepoints, keyed by tid)
  *   kprobe   lat_kprobe_entry / lat_kprobe_return  (attached at runtime)
@@ -31,7 +32,14 @@ const volatile char targ_comm[LAT_COMM_LEN] = {}; /* comm to trace; used when fi
 const volatile bool filter_comm = false;
 const volatile bool key_by_pid = false;
 const volatile bool key_by_comm = false;
-const volatile __s32 targ_syscall = -1;            /* syscall nr, or -1 for every syscall */
+/* Syscall probes: when filter_syscall, only the syscall numbers whose bit is set here. */
+const volatile bool filter_syscall = false;
+const volatile __u64 targ_syscalls[LAT_SYSCALL_SLOTS / 64] = {};
+/* Syscall probes: count every syscall the wanted tasks enter, by number, into lat_sys_counts
+ * (user space uses it to say which neighbouring syscall a program called instead). */
+const volatile bool count_syscalls = false;
+/* Linear parts per log2 slot, 1..LAT_SUB_MAX (user space checks the range). */
+const volatile __u32 sub_buckets = 8;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -39,6 +47,21 @@ struct {
 	__type(key, __u64);
 	__type(value, struct lat_start);
 } lat_starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LAT_BUCKET_MAX_ENTRIES);
+	__type(key, struct lat_bucket_key);
+	__type(value, __u64);
+} lat_buckets SEC(".maps");
+
+/* Per CPU: syscalls entered by wanted tasks, by number (only when count_syscalls). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LAT_SYSCALL_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lat_sys_counts SEC(".maps");
 
 /* Nesting depth per (probe, thread) for function probes: recursion and nested USDT pairs
  * (Python's function__entry/return) each get their own entry timestamp. */
@@ -118,6 +141,33 @@ static __always_inline __u32 slot_of(__u64 v)
 	return slot < LAT_SLOTS ? slot : LAT_SLOTS - 1;
 }
 
+/* Bucket number of a duration (see LAT_SUB_MAX in latency.h). */
+static __always_inline __u32 bucket_of(__u64 v)
+{
+	__u32 slot = slot_of(v), sub = 0, shift, parts = sub_buckets;
+
+	if (slot >= 1 && slot <= LAT_SUB_LAST_SLOT && parts > 1) {
+		shift = slot - 1;
+		/* (v - 2^shift) < 2^shift <= 2^58 and parts <= 16: the product fits in 64 bits */
+		sub = ((v - (1ULL << shift)) * parts) >> shift;
+		if (sub >= LAT_SUB_MAX)
+			sub = LAT_SUB_MAX - 1; /* unreachable while parts <= LAT_SUB_MAX */
+	}
+	return slot << LAT_SUB_SHIFT | sub;
+}
+
+/* *ptr = max(*ptr, v), atomically. A few compare-and-swap rounds: each failed round means
+ * another CPU raised the value meanwhile, so losing after 8 rounds needs 8 concurrent raises. */
+static __always_inline void atomic_max(__u64 *ptr, __u64 v)
+{
+	for (int i = 0; i < 8; i++) {
+		__u64 old = *ptr;
+
+		if (old >= v || __sync_val_compare_and_swap(ptr, old, v) == old)
+			return;
+	}
+}
+
 /* Remember an entry of the current task (or of the task described by pid/comm). */
 static __always_inline void start_with(__u64 key, __u32 pid, __u32 id, const char *comm)
 {
@@ -149,10 +199,10 @@ static __always_inline int start_current(__u64 key, __u32 id)
 static __always_inline int finish(__u64 key, __u32 probe, bool count_missing)
 {
 	struct lat_start *start;
-	struct lat_hist_key hkey = {};
+	struct lat_bucket_key bkey = {};
+	struct lat_hist_key *hkey = &bkey.hist;
 	struct lat_hist *hist;
-	__u64 now = bpf_ktime_get_ns(), delta;
-	__u32 slot;
+	__u64 now = bpf_ktime_get_ns(), delta, one = 1, *bucket;
 
 	/* 1. Find and remove the entry. */
 	start = bpf_map_lookup_elem(&lat_starts, &key);
@@ -162,32 +212,44 @@ static __always_inline int finish(__u64 key, __u32 probe, bool count_missing)
 		return 0;
 	}
 	delta = now > start->ts ? now - start->ts : 0;
-	hkey.probe = probe;
-	hkey.id = start->id;
+	hkey->probe = probe;
+	hkey->id = start->id;
 	if (key_by_pid)
-		hkey.pid = start->pid;
+		hkey->pid = start->pid;
 	if (key_by_comm)
-		__builtin_memcpy(hkey.comm, start->comm, LAT_COMM_LEN);
+		__builtin_memcpy(hkey->comm, start->comm, LAT_COMM_LEN);
 	bpf_map_delete_elem(&lat_starts, &key);
 
-	/* 2. Histogram, inserted zeroed when new. */
-	hist = bpf_map_lookup_elem(&lat_hists, &hkey);
+	/* 2. Count, sum and bounds of the key, inserted zeroed when new. */
+	hist = bpf_map_lookup_elem(&lat_hists, hkey);
 	if (!hist) {
-		bpf_map_update_elem(&lat_hists, &hkey, &zero_hist, BPF_NOEXIST);
-		hist = bpf_map_lookup_elem(&lat_hists, &hkey);
+		bpf_map_update_elem(&lat_hists, hkey, &zero_hist, BPF_NOEXIST);
+		hist = bpf_map_lookup_elem(&lat_hists, hkey);
 		if (!hist) {
 			stat_inc(LAT_STAT_HIST_FULL);
 			return 0;
 		}
 	}
-	/* The mask is a no-op (slot < LAT_SLOTS) that older verifiers (6.1) need to see the bound;
-	 * the barrier keeps clang from dropping it. */
-	slot = slot_of(delta);
-	asm volatile("" : "+r"(slot));
-	slot &= LAT_SLOTS - 1;
-	__sync_fetch_and_add(&hist->slots[slot], 1);
 	__sync_fetch_and_add(&hist->count, 1);
 	__sync_fetch_and_add(&hist->sum, delta);
+	atomic_max(&hist->min_inverted, ~delta);
+	atomic_max(&hist->max, delta);
+
+	/* 3. Its bucket: counted in place, or inserted with 1 (a racing insert of the same bucket
+	 *    makes ours fail with EEXIST, and we add to the winner's). */
+	bkey.bucket = bucket_of(delta);
+	bucket = bpf_map_lookup_elem(&lat_buckets, &bkey);
+	if (bucket) {
+		__sync_fetch_and_add(bucket, 1);
+		return 0;
+	}
+	if (bpf_map_update_elem(&lat_buckets, &bkey, &one, BPF_NOEXIST) == 0)
+		return 0;
+	bucket = bpf_map_lookup_elem(&lat_buckets, &bkey);
+	if (bucket)
+		__sync_fetch_and_add(bucket, 1);
+	else
+		stat_inc(LAT_STAT_HIST_FULL);
 	return 0;
 }
 
@@ -320,12 +382,40 @@ int BPF_PROG(lat_fexit)
 
 /* ---- system calls ---- */
 
+/* Whether syscall nr is one this probe measures. */
+static __always_inline bool syscall_selected(__s64 nr)
+{
+	__u32 word;
+
+	if (!filter_syscall)
+		return true;
+	if (nr < 0 || nr >= LAT_SYSCALL_SLOTS)
+		return false;
+	word = (__u32)nr / 64;
+	asm volatile("" : "+r"(word)); /* keep the bound visible to older verifiers */
+	word &= LAT_SYSCALL_SLOTS / 64 - 1;
+	return (targ_syscalls[word] >> (nr & 63)) & 1;
+}
+
 SEC("tracepoint/raw_syscalls/sys_enter")
 int lat_sys_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__s32 nr = ctx->id;
+	__s64 nr = ctx->id;
 
-	if (targ_syscall >= 0 && nr != targ_syscall)
+	if (count_syscalls && nr >= 0 && nr < LAT_SYSCALL_SLOTS) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32, index = nr;
+		char comm[LAT_COMM_LEN] = {};
+		__u64 *n;
+
+		if (filter_comm)
+			bpf_get_current_comm(&comm, sizeof(comm));
+		if (wanted(tgid, comm)) {
+			n = bpf_map_lookup_elem(&lat_sys_counts, &index);
+			if (n)
+				*n += 1; /* per-CPU slot */
+		}
+	}
+	if (!syscall_selected(nr))
 		return 0;
 	return start_current(thread_key(0), nr);
 }
@@ -333,9 +423,7 @@ int lat_sys_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/raw_syscalls/sys_exit")
 int lat_sys_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__s32 nr = ctx->id;
-
-	if (targ_syscall >= 0 && nr != targ_syscall)
+	if (!syscall_selected(ctx->id))
 		return 0;
 	return finish_current(thread_key(0), 0);
 }

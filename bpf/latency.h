@@ -9,12 +9,25 @@
 
 #define LAT_COMM_LEN 16
 /*
- * log2 buckets per histogram (bcc convention): slot 0 holds 0 ns, slot i >= 1 holds
- * [2^(i-1), 2^i - 1] ns; the last slot also takes everything larger.
+ * log2 slots (bcc convention): slot 0 holds 0 ns, slot i >= 1 holds [2^(i-1), 2^i - 1] ns;
+ * the last slot also takes everything larger.
  */
 #define LAT_SLOTS 64
+/*
+ * Each slot i in 1..LAT_SUB_LAST_SLOT is split into sub_buckets (1..LAT_SUB_MAX, set per probe)
+ * equal linear parts: a duration v goes to sub = ((v - 2^(i-1)) * sub_buckets) >> (i - 1).
+ * Slots 0 and above LAT_SUB_LAST_SLOT (>= 2^59 ns, 18 years) have one part (sub = 0), which
+ * keeps the product below 2^64. Bucket number = slot << LAT_SUB_SHIFT | sub.
+ */
+#define LAT_SUB_MAX 16
+#define LAT_SUB_SHIFT 4
+#define LAT_SUB_LAST_SLOT 59
 /* Distinct histogram keys (probe x pid x comm x id). */
 #define LAT_HIST_MAX_ENTRIES 10240
+/* Occupied (key, bucket) pairs: keys x the buckets their durations reach. */
+#define LAT_BUCKET_MAX_ENTRIES 65536
+/* Syscall numbers a syscall probe can select or count (x86-64 and arm64 use < 512). */
+#define LAT_SYSCALL_SLOTS 512
 /* Entries in flight (threads inside a traced function, requests, woken tasks). */
 #define LAT_START_MAX_ENTRIES 10240
 
@@ -26,11 +39,18 @@ struct lat_hist_key {
 	char comm[LAT_COMM_LEN]; /* thread command name, when key_by_comm */
 };
 
-/* Histogram map value: cumulative since load. 528 bytes. */
+/* Histogram map value: cumulative since load. 32 bytes. The counts per bucket are in lat_buckets. */
 struct lat_hist {
 	__u64 count;             /* durations recorded */
 	__u64 sum;               /* their sum, ns */
-	__u64 slots[LAT_SLOTS];  /* log2 buckets, see LAT_SLOTS */
+	__u64 min_inverted;      /* ~(shortest duration), ns; 0 while count is 0 (so a zeroed value is "none") */
+	__u64 max;               /* longest duration, ns */
+};
+
+/* Bucket map key: one bucket of one histogram. 32 bytes, no padding. */
+struct lat_bucket_key {
+	struct lat_hist_key hist;
+	__u32 bucket;            /* slot << LAT_SUB_SHIFT | sub, see LAT_SUB_MAX */
 };
 
 /* Start map value: what the entry event saw. 32 bytes. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pushColumn, heatmapRowRange, heatmapMax, histogramRows, formatIn, windowSummary, type HeatmapColumn } from './latency-view.ts';
+import { pushColumn, heatmapRowRange, heatmapRows, heatmapMax, histogramRows, formatIn, windowSummary, MAX_FINE_HEATMAP_ROWS, type HeatmapColumn } from './latency-view.ts';
 import { histogramOf } from './histogram.ts';
 
 function col(endMs: number, buckets: number[]): HeatmapColumn {
@@ -40,4 +40,32 @@ test('formatIn and window summary', () => {
   assert.equal(s.count, 4);
   assert.equal(s.rate, 2);
   assert.ok(s.p50 >= 2 && s.p50 <= 3, 's.p50 >= 2 && s.p50 <= 3');
+});
+
+/** A heatmap column of these durations, counted as the kernel counts them (8 sub-buckets). */
+function fineColumn(endMs: number, values: number[]): HeatmapColumn {
+  const h = histogramOf(values, 8);
+  return { endMs, durationMs: 1000, buckets: h.buckets, fine: h.fine, min: h.min, max: h.max };
+}
+
+test('heatmap rows: sub-buckets while the data spans few, log2 rows beyond MAX_FINE_HEATMAP_ROWS', () => {
+  const cols = [fineColumn(1000, [2_000_000, 2_050_000]), fineColumn(2000, []), fineColumn(3000, [7_000_000])];
+  const rows = heatmapRows(cols)!;
+  assert.equal(rows.parts, 8);
+  // 2.0 ms is in [1966080, 2097151] (sub-bucket 7 of 2^20..2^21), 7 ms in [6815744, 7340031] (5 of 2^22..2^23)
+  assert.deepEqual([rows.low(rows.rows[0]), rows.high(rows.rows.at(-1)!)], [1_966_080, 7_340_031]);
+  assert.equal(rows.rows.length, 1 + 8 + 6, `rows ${rows.rows.length}`);
+  const counts = cols.map((c) => rows.rows.reduce((n, r) => n + rows.count(c, r), 0));
+  assert.deepEqual(counts, [2, 0, 1], 'every duration in exactly one row');
+  assert.equal(heatmapMax(cols, rows), 2);
+  // window percentiles use the sub-buckets and the columns' bounds
+  const summary = windowSummary(cols);
+  assert.ok(summary.p50 >= 2_000_000 && summary.p50 <= 2_050_000, `window p50 ${summary.p50}`);
+  // 1 µs to 1 s spans 20 powers of two: 160 sub-bucket rows, too many to draw; log2 rows instead
+  const wide = heatmapRows([fineColumn(1000, [1000, 1_000_000_000])])!;
+  assert.equal(wide.parts, null);
+  assert.ok(wide.rows.length <= MAX_FINE_HEATMAP_ROWS, `rows ${wide.rows.length}`);
+  // columns without sub-buckets (old recordings) keep log2 rows
+  assert.equal(heatmapRows([col(1000, [0, 3])])!.parts, null);
+  assert.equal(heatmapRows([col(1000, [])]), null);
 });

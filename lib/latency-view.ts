@@ -1,7 +1,8 @@
 /**
  * What the dashboard shows for one latency probe, and the pure helpers to build it: the
- * heatmap (one column per interval, one row per log2 bucket, colour = count), histogram rows
- * in a chosen unit, and the percentile summary. Isomorphic, no I/O, clock passed in.
+ * heatmap (one column per interval, one row per log-linear bucket — or per log2 bucket when
+ * the data spans too many — colour = count), histogram rows in a chosen unit, and the
+ * percentile summary. Isomorphic, no I/O, clock passed in.
  *
  * Proposed payload for the hub (`latency:frame`), to be wired by whoever owns lib/protocol.ts:
  * LatencyProbeFrame below. All durations are ns.
@@ -11,6 +12,9 @@ import {
   bucketHigh,
   bucketLow,
   emptyHistogram,
+  fineHigh,
+  fineLow,
+  type FineBuckets,
   formatBound,
   percentile,
   summarize,
@@ -27,6 +31,11 @@ export interface HeatmapColumn {
   durationMs: number;
   /** Log2 bucket counts (index = bucket, see lib/histogram.ts). */
   buckets: number[];
+  /** The same counts in log-linear buckets, when the probe counts them so. */
+  fine?: FineBuckets;
+  /** Bounds of the column's durations (lib/histogram.ts Log2Histogram.min/max), when known. */
+  min?: number;
+  max?: number;
 }
 
 /** Counters of durations lost in the kernel, cumulative since the probe was added. */
@@ -55,6 +64,11 @@ export interface LatencyProbeFrame {
   stale: string | null;
   /** True once the `--pid` process no longer exists (nothing more will be measured). */
   targetExited: boolean;
+  /**
+   * syscall probes: why the newest interval may show nothing, e.g. `0 calls to nanosleep; this
+   * process called clock_nanosleep 300 times (…) — try syscall:clock_nanosleep`; else null.
+   */
+  hint: string | null;
   /** Wall-clock ms of the newest read. */
   sampledAtMs: number;
 }
@@ -74,6 +88,7 @@ export function emptyProbeFrame(id: string, spec: string): LatencyProbeFrame {
     misses: { noEntry: 0, startFull: 0, histFull: 0 },
     stale: null,
     targetExited: false,
+    hint: null,
     sampledAtMs: 0,
   };
 }
@@ -82,6 +97,59 @@ export function emptyProbeFrame(id: string, spec: string): LatencyProbeFrame {
 export function pushColumn(columns: readonly HeatmapColumn[], column: HeatmapColumn, max = HEATMAP_COLUMNS): HeatmapColumn[] {
   const next = [...columns, column];
   return next.length > max ? next.slice(next.length - max) : next;
+}
+
+/** Most log-linear rows a heatmap draws; data spanning more is drawn in log2 rows. */
+export const MAX_FINE_HEATMAP_ROWS = 96;
+
+/**
+ * The heatmap's rows: fine (log-linear) buckets when every column with data has them with the
+ * same parts and they span at most MAX_FINE_HEATMAP_ROWS, else log2 buckets. Rows run from the
+ * first to the last bucket with data, leaving out parts too narrow to hold an integer ns.
+ */
+export interface HeatmapRows {
+  /** Parts per log2 bucket of the rows, or null for log2 rows. */
+  parts: number | null;
+  /** Row ids (bucket numbers), ascending: short latencies first. */
+  rows: number[];
+  /** Inclusive ns bounds of a row. */
+  low(row: number): number;
+  high(row: number): number;
+  /** Count of a column in a row. */
+  count(column: HeatmapColumn, row: number): number;
+}
+
+export function heatmapRows(columns: readonly HeatmapColumn[]): HeatmapRows | null {
+  const withData = columns.filter((c) => c.buckets.some((n) => n > 0));
+  if (withData.length === 0) return null;
+  const parts = withData[0].fine?.parts;
+  if (parts !== undefined && withData.every((c) => c.fine?.parts === parts)) {
+    let lo = Infinity;
+    let hi = -1;
+    for (const c of withData) {
+      c.fine!.counts.forEach((n, j) => {
+        if (n > 0) {
+          lo = Math.min(lo, c.fine!.start + j);
+          hi = Math.max(hi, c.fine!.start + j);
+        }
+      });
+    }
+    if (hi >= lo && hi - lo + 1 <= MAX_FINE_HEATMAP_ROWS) {
+      const rows: number[] = [];
+      for (let f = lo; f <= hi; f++) if (fineHigh(f, parts) >= fineLow(f, parts)) rows.push(f);
+      return {
+        parts,
+        rows,
+        low: (f) => fineLow(f, parts),
+        high: (f) => fineHigh(f, parts),
+        count: (c, f) => (c.fine ? (c.fine.counts[f - c.fine.start] ?? 0) : 0),
+      };
+    }
+  }
+  const range = heatmapRowRange(columns)!;
+  const rows: number[] = [];
+  for (let i = range.lo; i <= range.hi; i++) rows.push(i);
+  return { parts: null, rows, low: bucketLow, high: bucketHigh, count: (c, i) => c.buckets[i] ?? 0 };
 }
 
 /** The bucket range [lo, hi] with data in any column (so the heatmap's rows fit the data), or null. */
@@ -99,9 +167,13 @@ export function heatmapRowRange(columns: readonly HeatmapColumn[]): { lo: number
   return hi < 0 ? null : { lo, hi };
 }
 
-/** Largest count of any cell (for the colour scale). */
-export function heatmapMax(columns: readonly HeatmapColumn[]): number {
+/** Largest count of any cell (for the colour scale) with the given rows (default: log2 rows). */
+export function heatmapMax(columns: readonly HeatmapColumn[], rows?: HeatmapRows | null): number {
   let max = 0;
+  if (rows) {
+    for (const c of columns) for (const r of rows.rows) max = Math.max(max, rows.count(c, r));
+    return max;
+  }
   for (const c of columns) for (const n of c.buckets) if (n > max) max = n;
   return max;
 }
@@ -161,7 +233,11 @@ export function windowSummary(columns: readonly HeatmapColumn[]): HistogramSumma
   let h = emptyHistogram();
   let ms = 0;
   for (const c of columns) {
-    h = addHistograms(h, { count: c.buckets.reduce((a, b) => a + b, 0), sum: 0, buckets: c.buckets });
+    const column: Log2Histogram = { count: c.buckets.reduce((a, b) => a + b, 0), sum: 0, buckets: c.buckets };
+    if (c.fine) column.fine = c.fine;
+    if (c.min !== undefined) column.min = c.min;
+    if (c.max !== undefined) column.max = c.max;
+    h = addHistograms(h, column);
     ms += c.durationMs;
   }
   const s = summarize(h, ms / 1000);

@@ -31,9 +31,10 @@ test('usdt pair', () => {
 });
 
 test('syscall, block, runq, kprobe, kfunc', () => {
-  assert.deepEqual(ok('syscall:nanosleep'), { kind: 'syscall', name: 'nanosleep', nr: 35 });
-  assert.deepEqual(ok('syscall:sys_read'), { kind: 'syscall', name: 'read', nr: 0 });
-  assert.deepEqual(ok('syscall:*'), { kind: 'syscall', name: '*' });
+  assert.deepEqual(ok('syscall:nanosleep'), { kind: 'syscall', name: 'nanosleep', nrs: [35] });
+  assert.deepEqual(ok('syscall:sys_read'), { kind: 'syscall', name: 'read', nrs: [0] });
+  assert.deepEqual(ok('syscall:*'), { kind: 'syscall', name: '*', nrs: [] });
+  assert.deepEqual(ok('syscall:nanosleep,sys_clock_nanosleep'), { kind: 'syscall', name: 'nanosleep,clock_nanosleep', nrs: [35, 230] });
   assert.deepEqual(ok('block'), { kind: 'block' });
   assert.deepEqual(ok('runq'), { kind: 'runq' });
   assert.deepEqual(ok('kprobe:vfs_read'), { kind: 'kprobe', function: 'vfs_read' });
@@ -80,6 +81,20 @@ test('errors name the field and position', () => {
   assert.match(e.message, /unknown syscall "nosuchcall"/);
   e = err('syscall');
   assert.equal(e.field, 'name');
+  // comma lists: the position points at the faulty item
+  e = err('syscall:read,,write');
+  assert.equal(e.field, 'name');
+  assert.equal(e.position, 13, `position ${e.position} of "${e.message}"`);
+  assert.match(e.message, /empty syscall name/);
+  e = err('syscall:read,nosuch');
+  assert.equal(e.position, 13, `position ${e.position} of "${e.message}"`);
+  assert.match(e.message, /unknown syscall "nosuch"/);
+  e = err('syscall:read,');
+  assert.match(e.message, /empty syscall name/);
+  e = err('syscall:read,*');
+  assert.match(e.message, /cannot be part of a list/);
+  e = err('syscall:read,sys_read');
+  assert.match(e.message, /listed twice/);
   e = err('block:sda');
   assert.match(e.message, /takes no arguments/);
   e = err('kprobe:vfs_*');

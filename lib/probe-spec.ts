@@ -7,7 +7,8 @@
  *                                        BINARY: a path (contains '/') or a library name
  *                                        (`c`, `libc`, `pthread`, ...). SYMBOL may be a glob (* ? [..]).
  *   usdt:BINARY:PROVIDER:START,END       two USDT probes on the same thread.
- *   syscall:NAME | syscall:*             sys_enter -> sys_exit (x86_64 names).
+ *   syscall:NAME[,NAME...] | syscall:*  sys_enter -> sys_exit (x86_64 names); a comma list
+ *                                        measures several syscalls as one probe (one series each).
  *   block                                block I/O request issue -> completion, keyed by disk.
  *   runq                                 wakeup -> running (run-queue latency).
  *   kprobe:FUNCTION                      kernel function via kprobe + kretprobe.
@@ -34,10 +35,10 @@ export type ProbeSpec =
   | { kind: 'usdt'; binary: string; provider: string; start: string; end: string }
   | {
       kind: 'syscall';
-      /** Syscall name, or '*' for every syscall (keyed by syscall). */
+      /** Canonical names: one syscall, a comma list (`nanosleep,clock_nanosleep`), or '*' for every syscall (keyed by syscall). */
       name: string;
-      /** x86_64 syscall number; undefined for '*'. */
-      nr?: number;
+      /** x86_64 syscall numbers, in the order named; empty for '*'. */
+      nrs: number[];
     }
   | { kind: 'block' }
   | { kind: 'runq' }
@@ -110,12 +111,23 @@ export function parseProbeSpec(input: string): ProbeSpecResult {
       if (rest === null || rest.length === 0) {
         return fail('name', rest === null ? lead + s.length : restPos, 'syscall name missing: expected syscall:NAME (e.g. syscall:read) or syscall:*');
       }
-      if (rest === '*') return { ok: true, spec: { kind: 'syscall', name: '*' } };
-      const name = rest.startsWith('sys_') ? rest.slice(4) : rest;
-      if (!IDENT.test(name)) return fail('name', restPos, `syscall name "${rest}" is not a valid name`);
-      const nr = syscallNumber(name);
-      if (nr === undefined) return fail('name', restPos, `unknown syscall "${rest}" (x86_64)`);
-      return { ok: true, spec: { kind: 'syscall', name, nr } };
+      if (rest === '*') return { ok: true, spec: { kind: 'syscall', name: '*', nrs: [] } };
+      const names: string[] = [];
+      const nrs: number[] = [];
+      let pos = restPos;
+      for (const item of rest.split(',')) {
+        if (item.length === 0) return fail('name', pos, `empty syscall name in the list "${rest}" (expected syscall:NAME,NAME...)`);
+        if (item === '*') return fail('name', pos, '"*" cannot be part of a list: use syscall:* alone');
+        const name = item.startsWith('sys_') ? item.slice(4) : item;
+        if (!IDENT.test(name)) return fail('name', pos, `syscall name "${item}" is not a valid name`);
+        const nr = syscallNumber(name);
+        if (nr === undefined) return fail('name', pos, `unknown syscall "${item}" (x86_64)`);
+        if (names.includes(name)) return fail('name', pos, `syscall "${name}" is listed twice`);
+        names.push(name);
+        nrs.push(nr);
+        pos += item.length + 1;
+      }
+      return { ok: true, spec: { kind: 'syscall', name: names.join(','), nrs } };
     }
 
     case 'kprobe':

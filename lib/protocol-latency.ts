@@ -33,6 +33,8 @@ export interface LatencyProbeInfo {
   pid: number | null;
   /** The `--comm` filter, or null. */
   comm: string | null;
+  /** Linear parts per log2 bucket the probe counts (percentiles within 1/subBuckets); absent in recordings made before it existed. */
+  subBuckets?: number;
   state: LatencyProbeState;
   /** Why the probe is stale or ended; null while running. */
   error: string | null;
@@ -55,6 +57,8 @@ export interface LatencyAddRequest {
   pid?: number;
   /** Only threads with this command name (at most 15 bytes). */
   comm?: string;
+  /** Linear parts per log2 bucket, 1..16 (default 8): percentiles within 1/N of the truth. */
+  subBuckets?: number;
 }
 
 /** Value of a successful `latency:add` acknowledgement. */

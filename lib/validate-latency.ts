@@ -8,6 +8,7 @@
 import { parseProbeSpec, formatProbeSpec } from './probe-spec.ts';
 import { MAX_SPEC_LENGTH, type LatencyAddRequest, type LatencyRemoveRequest } from './protocol-latency.ts';
 import { checkComm, checkPid, type Checked } from './validate.ts';
+import { MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from './histogram.ts';
 
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
 
@@ -22,8 +23,8 @@ function unknownKey(value: Record<string, unknown>, allowed: readonly string[]):
 
 /** A `latency:add` request; `spec` comes back in canonical form. */
 export function checkLatencyAdd(input: unknown): Checked<LatencyAddRequest> {
-  if (!isRecord(input)) return fail('latency:add needs an object {spec, pid?, comm?}');
-  const extra = unknownKey(input, ['spec', 'pid', 'comm']);
+  if (!isRecord(input)) return fail('latency:add needs an object {spec, pid?, comm?, subBuckets?}');
+  const extra = unknownKey(input, ['spec', 'pid', 'comm', 'subBuckets']);
   if (extra) return fail(`latency:add: ${extra}`);
   if (typeof input.spec !== 'string' || input.spec.trim() === '') return fail('spec must be a non-empty string, e.g. uprobe:c:malloc');
   if (input.spec.length > MAX_SPEC_LENGTH) return fail(`spec is longer than ${MAX_SPEC_LENGTH} characters`);
@@ -41,7 +42,20 @@ export function checkLatencyAdd(input: unknown): Checked<LatencyAddRequest> {
     if (!comm.ok) return comm;
     value.comm = comm.value;
   }
+  if (input.subBuckets !== undefined && input.subBuckets !== null) {
+    const sub = checkSubBuckets(input.subBuckets);
+    if (!sub.ok) return sub;
+    value.subBuckets = sub.value;
+  }
   return { ok: true, value };
+}
+
+/** Linear parts per log2 bucket: a whole number 1..16. */
+export function checkSubBuckets(input: unknown): Checked<number> {
+  if (typeof input !== 'number' || !Number.isInteger(input) || input < MIN_SUB_BUCKETS || input > MAX_SUB_BUCKETS) {
+    return fail(`sub-buckets must be a whole number from ${MIN_SUB_BUCKETS} to ${MAX_SUB_BUCKETS}, got ${JSON.stringify(input)?.slice(0, 40)}`);
+  }
+  return { ok: true, value: input };
 }
 
 /** A `latency:remove` request. */

@@ -1,13 +1,14 @@
 'use client';
 /**
- * Latency heatmap: one column per interval (newest at the right, scrolling), one row per log2
- * bucket (short latencies at the bottom), colour = count on a log scale (d3 interpolateInferno).
+ * Latency heatmap: one column per interval (newest at the right, scrolling), one row per
+ * log-linear sub-bucket (log2 bucket when the data spans too many; lib/latency-view.ts
+ * heatmapRows), short latencies at the bottom, colour = count on a log scale (d3 interpolateInferno).
  * As wide as its container (measured), so the newest columns at the right edge are never cut off.
  */
 import { useEffect, useRef, useState } from 'react';
 import * as d3 from 'd3';
-import { bucketHigh, bucketLow, formatBound, type TimeUnit } from '../../lib/histogram.ts';
-import { HEATMAP_COLUMNS, heatmapMax, heatmapRowRange, type HeatmapColumn } from '../../lib/latency-view.ts';
+import { formatBound, type TimeUnit } from '../../lib/histogram.ts';
+import { HEATMAP_COLUMNS, heatmapMax, heatmapRows, type HeatmapColumn } from '../../lib/latency-view.ts';
 import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 
 const HEIGHT = 160;
@@ -35,9 +36,9 @@ export function LatencyHeatmap({ columns, unit, width: fixedWidth }: { columns: 
   useEffect(() => {
     const svg = d3.select(ref.current);
     svg.selectAll('*').remove();
-    const range = heatmapRowRange(columns);
-    if (!range) return;
-    const rows = d3.range(range.lo, range.hi + 1);
+    const scheme = heatmapRows(columns);
+    if (!scheme) return;
+    const rows = scheme.rows;
     const x = d3
       .scaleBand<number>()
       .domain(d3.range(HEATMAP_COLUMNS))
@@ -48,10 +49,10 @@ export function LatencyHeatmap({ columns, unit, width: fixedWidth }: { columns: 
       .domain(rows)
       .range([HEIGHT - BOTTOM, TOP])
       .paddingInner(0.05);
-    const max = heatmapMax(columns);
+    const max = heatmapMax(columns, scheme);
     const colour = d3.scaleSequentialLog(d3.interpolateInferno).domain([1, Math.max(2, max)]);
     const offset = HEATMAP_COLUMNS - columns.length; // newest at the right edge
-    const cells = columns.flatMap((c, ci) => rows.map((r) => ({ ci, r, n: c.buckets[r] ?? 0, endMs: c.endMs })).filter((d) => d.n > 0));
+    const cells = columns.flatMap((c, ci) => rows.map((r) => ({ ci, r, n: scheme.count(c, r), endMs: c.endMs })).filter((d) => d.n > 0));
     svg
       .append('g')
       .selectAll('rect')
@@ -65,7 +66,7 @@ export function LatencyHeatmap({ columns, unit, width: fixedWidth }: { columns: 
       .attr('height', y.bandwidth())
       .attr('fill', (d) => colour(d.n))
       .append('title')
-      .text((d) => `${new Date(d.endMs).toLocaleTimeString()}  ${formatBound(bucketLow(d.r), unit)}–${formatBound(bucketHigh(d.r), unit)} ${unit}: ${d.n}`);
+      .text((d) => `${new Date(d.endMs).toLocaleTimeString()}  ${formatBound(scheme.low(d.r), unit)}–${formatBound(scheme.high(d.r), unit)} ${unit}: ${d.n}`);
     const every = Math.max(1, Math.ceil(rows.length / 6));
     svg
       .append('g')
@@ -74,7 +75,7 @@ export function LatencyHeatmap({ columns, unit, width: fixedWidth }: { columns: 
         d3
           .axisLeft(y)
           .tickValues(rows.filter((_, i) => i % every === 0))
-          .tickFormat((r) => `${formatBound(bucketLow(r as number), unit)} ${unit === 'us' ? 'µs' : unit}`)
+          .tickFormat((r) => `${formatBound(scheme.low(r as number), unit)} ${unit === 'us' ? 'µs' : unit}`)
           .tickSizeOuter(0),
       )
       .attr('class', 'text-slate-400');

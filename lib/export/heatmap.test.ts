@@ -100,3 +100,24 @@ test('latencyExport: every kind and format of a probe frame', () => {
   assert.deepEqual(json.by.map((k: { key: string }) => k.key), ['read']);
   assert.match(latencyExport(frame, 'heatmap', 'svg').contentType, /^image\/svg\+xml/);
 });
+
+test('sub-buckets: JSON carries them, CSV and SVG rows follow them', () => {
+  const h1 = histogramOf([2_000_000, 2_050_000, 300_000], 8);
+  const h2 = histogramOf([7_000_000], 8);
+  const fine: HeatmapColumn[] = [
+    { endMs: T0, durationMs: 1000, buckets: h1.buckets, fine: h1.fine },
+    { endMs: T0 + 1000, durationMs: 1000, buckets: h2.buckets, fine: h2.fine },
+  ];
+  const json = heatmapToJson('uprobe:/bin/x:f', fine);
+  assert.deepEqual(json.columns[0].sub_buckets, [
+    { low: 294_912, high: 327_679, count: 1 },
+    { low: 1_966_080, high: 2_097_151, count: 2 },
+  ]);
+  const csv = heatmapToCsv(fine).trim().split('\n');
+  assert.deepEqual(csv.slice(1), [`${T0},294912,327679,1`, `${T0},1966080,2097151,2`, `${T0 + 1000},6815744,7340031,1`]);
+  const svg = heatmapToSvg(fine, { title: 't' });
+  assert.equal(checkXml(svg), null);
+  assert.match(svg, /log2 buckets in 8 sub-buckets/);
+  assert.equal(svg.match(/<rect class="cell"/g)!.length, 3);
+  assert.ok(svg.includes('[1966080, 2097151] ns: 2'), 'a cell titled with its sub-bucket bounds');
+});

@@ -1,11 +1,12 @@
 /**
  * Exports of a latency heatmap: the columns a probe frame carries (lib/latency-view.ts
- * HeatmapColumn: one column per interval, log2 bucket counts) as JSON, CSV and a standalone
- * SVG. Isomorphic, pure. Bounds are inclusive nanoseconds; times are the column's end,
+ * HeatmapColumn: one column per interval, log2 and log-linear bucket counts) as JSON, CSV and a
+ * standalone SVG. Rows are the heatmap's (lib/latency-view.ts heatmapRows: sub-buckets unless
+ * the data spans too many). Isomorphic, pure. Bounds are inclusive nanoseconds; times are the column's end,
  * ms since the epoch.
  */
-import { bucketHigh, bucketLow, formatBound, nonEmptyBuckets, type BucketJson, type TimeUnit } from '../histogram.ts';
-import { heatmapMax, heatmapRowRange, type HeatmapColumn } from '../latency-view.ts';
+import { formatBound, nonEmptyBuckets, nonEmptyFineBuckets, type BucketJson, type Log2Histogram, type TimeUnit } from '../histogram.ts';
+import { heatmapMax, heatmapRows, type HeatmapColumn } from '../latency-view.ts';
 import { chartHeader, countColor, groupDigits, num, xmlEscape } from './chart.ts';
 
 /** One column in the JSON export. */
@@ -16,8 +17,10 @@ export interface HeatmapColumnJson {
   duration_ms: number;
   /** Durations in the column. */
   count: number;
-  /** Non-empty buckets, ascending, inclusive ns bounds. */
+  /** Non-empty log2 buckets, ascending, inclusive ns bounds. */
   buckets: BucketJson[];
+  /** Non-empty log-linear sub-buckets, when the probe counts them. */
+  sub_buckets?: BucketJson[];
 }
 
 /** The heatmap as one JSON object; snake_case like `probeboard latency --format json`. */
@@ -33,8 +36,12 @@ export function heatmapToJson(probe: string, columns: readonly HeatmapColumn[]):
     probe,
     unit: 'ns',
     columns: columns.map((c) => {
-      const buckets = nonEmptyBuckets({ count: 0, sum: 0, buckets: c.buckets });
-      return { end_ms: c.endMs, duration_ms: c.durationMs, count: buckets.reduce((n, b) => n + b.count, 0), buckets };
+      const h: Log2Histogram = { count: 0, sum: 0, buckets: c.buckets };
+      if (c.fine) h.fine = c.fine;
+      const buckets = nonEmptyBuckets(h);
+      const column: HeatmapColumnJson = { end_ms: c.endMs, duration_ms: c.durationMs, count: buckets.reduce((n, b) => n + b.count, 0), buckets };
+      if (c.fine) column.sub_buckets = nonEmptyFineBuckets(h);
+      return column;
     }),
   };
 }
@@ -43,16 +50,18 @@ export const HEATMAP_CSV_HEADER = 'time_ms,low_ns,high_ns,count';
 
 /**
  * CSV: the header `time_ms,low_ns,high_ns,count`, then one row per non-empty cell (time_ms =
- * the column's end, ms since the epoch), columns oldest first, buckets ascending; `\n` endings.
+ * the column's end, ms since the epoch), columns oldest first, rows ascending; `\n` endings.
  */
 export function heatmapToCsv(columns: readonly HeatmapColumn[]): string {
-  const rows: string[] = [HEATMAP_CSV_HEADER];
+  const out: string[] = [HEATMAP_CSV_HEADER];
+  const rows = heatmapRows(columns);
   for (const c of columns) {
-    c.buckets.forEach((count, i) => {
-      if (count > 0) rows.push(`${c.endMs},${bucketLow(i)},${bucketHigh(i)},${count}`);
-    });
+    for (const r of rows?.rows ?? []) {
+      const count = rows!.count(c, r);
+      if (count > 0) out.push(`${c.endMs},${rows!.low(r)},${rows!.high(r)},${count}`);
+    }
   }
-  return rows.join('\n') + '\n';
+  return out.join('\n') + '\n';
 }
 
 export interface HeatmapSvgOptions {
@@ -81,8 +90,8 @@ const UNIT_NAME: Record<TimeUnit, string> = { ns: 'ns', us: 'µs', ms: 'ms' };
 export function heatmapToSvg(columns: readonly HeatmapColumn[], options: HeatmapSvgOptions): string {
   const width = Math.max(300, options.width ?? 900);
   const unit = options.unit ?? 'us';
-  const range = heatmapRowRange(columns);
-  const rows = range ? range.hi - range.lo + 1 : 0;
+  const scheme = heatmapRows(columns);
+  const rows = scheme ? scheme.rows.length : 0;
   const rowH = rows > 0 ? Math.max(6, Math.min(22, 320 / rows)) : 20;
   const left = 80;
   const right = 110; // legend
@@ -92,23 +101,24 @@ export function heatmapToSvg(columns: readonly HeatmapColumn[], options: Heatmap
   const plotH = Math.max(rowH, rows * rowH);
   const height = top + plotH + bottom;
   const out = chartHeader(width, height, options.title, options.subtitle);
-  if (!range || columns.length === 0) {
+  if (!scheme || columns.length === 0) {
     out.push(`<text class="empty" x="${num(width / 2)}" y="${num(top + plotH / 2 + 4)}">no samples</text>`, '</svg>');
     return out.join('\n') + '\n';
   }
-  const max = heatmapMax(columns);
+  const max = heatmapMax(columns, scheme);
   const colW = plotW / columns.length;
   const baseY = top + plotH;
-  const rowY = (bucket: number) => baseY - (bucket - range.lo + 1) * rowH;
+  const rowY = (index: number) => baseY - (index + 1) * rowH;
 
   out.push(`<rect x="${left}" y="${top}" width="${num(plotW)}" height="${num(plotH)}" fill="#f4f4f4"/>`);
   columns.forEach((c, x) => {
     const time = clockUtc(c.endMs);
-    c.buckets.forEach((count, i) => {
+    scheme.rows.forEach((r, index) => {
+      const count = scheme.count(c, r);
       if (count <= 0) return;
       out.push(
-        `<rect class="cell" x="${num(left + x * colW)}" y="${num(rowY(i))}" width="${num(colW)}" height="${num(rowH)}" fill="${countColor(count, max)}">` +
-          `<title>${time} UTC, [${bucketLow(i)}, ${bucketHigh(i)}] ns: ${count}</title></rect>`,
+        `<rect class="cell" x="${num(left + x * colW)}" y="${num(rowY(index))}" width="${num(colW)}" height="${num(rowH)}" fill="${countColor(count, max)}">` +
+          `<title>${time} UTC, [${scheme.low(r)}, ${scheme.high(r)}] ns: ${count}</title></rect>`,
       );
     });
   });
@@ -117,10 +127,10 @@ export function heatmapToSvg(columns: readonly HeatmapColumn[], options: Heatmap
   const everyRow = Math.max(1, Math.ceil(12 / rowH));
   out.push('<g class="axis y-axis">');
   out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${baseY}"/>`);
-  for (let i = range.lo; i <= range.hi; i += everyRow) {
-    const y = rowY(i) + rowH;
+  for (let index = 0; index < scheme.rows.length; index += everyRow) {
+    const y = rowY(index) + rowH;
     out.push(`<line x1="${left - 4}" y1="${num(y)}" x2="${left}" y2="${num(y)}"/>`);
-    out.push(`<text x="${left - 6}" y="${num(y)}" text-anchor="end">${xmlEscape(formatBound(bucketLow(i), unit))}</text>`);
+    out.push(`<text x="${left - 6}" y="${num(y)}" text-anchor="end">${xmlEscape(formatBound(scheme.low(scheme.rows[index]), unit))}</text>`);
   }
   out.push('</g>');
 
@@ -136,7 +146,7 @@ export function heatmapToSvg(columns: readonly HeatmapColumn[], options: Heatmap
   out.push('</g>');
   out.push(`<text class="axis-title" x="${num(left + plotW / 2)}" y="${height - 10}">time (UTC, end of each interval)</text>`);
   const midY = num(top + plotH / 2);
-  out.push(`<text class="axis-title" x="16" y="${midY}" transform="rotate(-90 16 ${midY})">latency, ${UNIT_NAME[unit]} (log2 buckets)</text>`);
+  out.push(`<text class="axis-title" x="16" y="${midY}" transform="rotate(-90 16 ${midY})">latency, ${UNIT_NAME[unit]} (${scheme.parts ? `log2 buckets in ${scheme.parts} sub-buckets` : 'log2 buckets'})</text>`);
 
   // Legend: a few swatches from 1 to max on the same log scale.
   const lx = width - right + 20;

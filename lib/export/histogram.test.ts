@@ -31,7 +31,8 @@ test('JSON is the object `probeboard latency --format json` prints, keys in orde
   const small = histogramOf([3, 5, 6]);
   assert.equal(
     JSON.stringify(histogramToJson('syscall:read', small, 1)),
-    '{"probe":"syscall:read","unit":"ns","interval_s":1,"count":3,"sum":14,"p50":5,"p90":7,"p99":7,"buckets":[{"low":2,"high":3,"count":1},{"low":4,"high":7,"count":2}]}',
+    // p90 and p99 interpolate to 6.55 and 6.96 in [4, 7] and are clamped to the longest call, 6
+    '{"probe":"syscall:read","unit":"ns","interval_s":1,"count":3,"sum":14,"p50":5,"p90":6,"p99":6,"min":3,"max":6,"error_bound":1,"buckets":[{"low":2,"high":3,"count":1},{"low":4,"high":7,"count":2}]}',
   );
   const keyed = histogramToJson('syscall:*', small, 2.5, {
     series: [
@@ -41,13 +42,13 @@ test('JSON is the object `probeboard latency --format json` prints, keys in orde
     ],
     final: true,
   });
-  assert.deepEqual(Object.keys(keyed), ['probe', 'unit', 'interval_s', 'count', 'sum', 'p50', 'p90', 'p99', 'buckets', 'by', 'final']);
+  assert.deepEqual(Object.keys(keyed), ['probe', 'unit', 'interval_s', 'count', 'sum', 'p50', 'p90', 'p99', 'min', 'max', 'error_bound', 'buckets', 'by', 'final']);
   assert.deepEqual(
     keyed.by!.map((k) => k.key),
     ['read', 'write'],
     'empty keys left out',
   );
-  assert.deepEqual(Object.keys(keyed.by![0]), ['key', 'count', 'sum', 'p50', 'p90', 'p99', 'buckets']);
+  assert.deepEqual(Object.keys(keyed.by![0]), ['key', 'count', 'sum', 'p50', 'p90', 'p99', 'min', 'max', 'error_bound', 'buckets']);
   assert.equal(keyed.final, true);
   assert.equal('final' in histogramToJson('x', small, 1), false);
 });

@@ -3,7 +3,7 @@
  * `probeboard latency --format json` prints), CSV and a standalone SVG bar chart.
  * Isomorphic, pure. All bounds are inclusive nanoseconds (bucket i >= 1 holds [2^(i-1), 2^i - 1]).
  */
-import { bucketHigh, bucketLow, formatBound, nonEmptyBuckets, toLatencyJson, type LatencyJson, type Log2Histogram, type TimeUnit } from '../histogram.ts';
+import { bucketHigh, bucketLow, formatBound, nonEmptyBuckets, nonEmptyFineBuckets, toLatencyJson, type LatencyJson, type Log2Histogram, type TimeUnit } from '../histogram.ts';
 import { chartHeader, groupDigits, niceTicks, num, xmlEscape } from './chart.ts';
 
 /** One key's part of a keyed probe's JSON (`by`): the per-interval fields without probe/unit/interval_s. */
@@ -41,9 +41,13 @@ export function histogramToJson(probe: string, h: Log2Histogram, intervalS: numb
 
 export const HISTOGRAM_CSV_HEADER = 'low_ns,high_ns,count';
 
-/** CSV: the header `low_ns,high_ns,count`, then one row per non-empty bucket, ascending; lines end in `\n`. */
+/**
+ * CSV: the header `low_ns,high_ns,count`, then one row per non-empty bucket, ascending — the
+ * log-linear sub-buckets when the histogram has them (the resolution the percentiles come
+ * from), else the log2 buckets; lines end in `\n`.
+ */
 export function histogramToCsv(h: Log2Histogram): string {
-  const rows = nonEmptyBuckets(h).map((b) => `${b.low},${b.high},${b.count}`);
+  const rows = (h.fine ? nonEmptyFineBuckets(h) : nonEmptyBuckets(h)).map((b) => `${b.low},${b.high},${b.count}`);
   return [HISTOGRAM_CSV_HEADER, ...rows].join('\n') + '\n';
 }
 

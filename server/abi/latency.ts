@@ -6,7 +6,15 @@
 export const LAT_COMM_LEN = 16;
 /** log2 slots per histogram (bcc convention, see lib/histogram.ts). */
 export const LAT_SLOTS = 64;
+/** Most linear parts per log2 slot, and the shift of the slot in a bucket number (slot << 4 | sub). */
+export const LAT_SUB_MAX = 16;
+export const LAT_SUB_SHIFT = 4;
+/** Highest slot split into parts; slots above hold durations >= 2^59 ns in one part. */
+export const LAT_SUB_LAST_SLOT = 59;
 export const LAT_HIST_MAX_ENTRIES = 10240;
+export const LAT_BUCKET_MAX_ENTRIES = 65536;
+/** Syscall numbers a syscall probe can select or count. */
+export const LAT_SYSCALL_SLOTS = 512;
 export const LAT_START_MAX_ENTRIES = 10240;
 
 /** enum lat_stat: indexes of the per-CPU lat_stats array. */
@@ -16,7 +24,9 @@ export const LAT_STAT_MAX = 3;
 /** struct lat_hist_key layout. */
 export const HIST_KEY = { size: 28, probe: 0, pid: 4, id: 8, comm: 12 } as const;
 /** struct lat_hist layout. */
-export const HIST_VALUE = { size: 16 + 8 * LAT_SLOTS, count: 0, sum: 8, slots: 16 } as const;
+export const HIST_VALUE = { size: 32, count: 0, sum: 8, minInverted: 16, max: 24 } as const;
+/** struct lat_bucket_key layout: a lat_hist_key, then the bucket number. */
+export const BUCKET_KEY = { size: 32, hist: 0, bucket: 28 } as const;
 /** struct lat_start layout. */
 export const START_VALUE = { size: 32, ts: 0, pid: 8, id: 12, comm: 16 } as const;
 
@@ -36,8 +46,9 @@ export interface LatHistKey {
 export interface LatHistValue {
   count: number;
   sum: number;
-  /** LAT_SLOTS log2 slots. */
-  slots: number[];
+  /** Shortest and longest duration recorded; null while count is 0. */
+  min: number | null;
+  max: number | null;
 }
 
 function cstr(buf: Buffer, offset: number, len: number): string {
@@ -69,9 +80,25 @@ function u64(buf: Buffer, offset: number): number {
 }
 
 export function decodeHistValue(buf: Buffer): LatHistValue {
-  const slots: number[] = new Array(LAT_SLOTS);
-  for (let i = 0; i < LAT_SLOTS; i++) slots[i] = u64(buf, HIST_VALUE.slots + 8 * i);
-  return { count: u64(buf, HIST_VALUE.count), sum: u64(buf, HIST_VALUE.sum), slots };
+  const count = u64(buf, HIST_VALUE.count);
+  const minInverted = buf.readBigUInt64LE(HIST_VALUE.minInverted);
+  return {
+    count,
+    sum: u64(buf, HIST_VALUE.sum),
+    min: count > 0 && minInverted !== 0n ? Number(~minInverted & 0xffffffffffffffffn) : null,
+    max: count > 0 ? u64(buf, HIST_VALUE.max) : null,
+  };
+}
+
+/** A bucket map key: which histogram, and the bucket (slot << LAT_SUB_SHIFT | sub). */
+export function decodeBucketKey(buf: Buffer): { hist: Buffer; slot: number; sub: number } {
+  const bucket = buf.readUInt32LE(BUCKET_KEY.bucket);
+  return { hist: buf.subarray(BUCKET_KEY.hist, HIST_KEY.size), slot: bucket >>> LAT_SUB_SHIFT, sub: bucket & (LAT_SUB_MAX - 1) };
+}
+
+/** A bucket map value: the count, cumulative since load. */
+export function decodeBucketValue(buf: Buffer): number {
+  return u64(buf, 0);
 }
 
 /** Block device number as the BPF program builds it (major << 20 | first_minor). */
@@ -87,8 +114,27 @@ export interface LatencyRodata {
   filter_comm: boolean;
   key_by_pid: boolean;
   key_by_comm: boolean;
-  /** syscall nr, or -1 for every syscall. */
-  targ_syscall: number;
+  /** Syscall probes: measure only the syscalls set in targ_syscalls. */
+  filter_syscall: boolean;
+  /** Bitmap of syscall numbers (bit nr % 64 of word nr / 64), LAT_SYSCALL_SLOTS / 64 words. */
+  targ_syscalls: Uint8Array;
+  /** Syscall probes: count every syscall of the wanted tasks by number (lat_sys_counts). */
+  count_syscalls: boolean;
+  /** Linear parts per log2 slot, 1..LAT_SUB_MAX. */
+  sub_buckets: number;
+}
+
+/**
+ * The targ_syscalls bitmap of a set of syscall numbers (each 0..LAT_SYSCALL_SLOTS-1): bit
+ * nr % 64 of little-endian u64 word nr / 64, i.e. bit nr % 8 of byte nr / 8.
+ */
+export function syscallBitmap(numbers: Iterable<number>): Buffer {
+  const bytes = Buffer.alloc(LAT_SYSCALL_SLOTS / 8);
+  for (const nr of numbers) {
+    if (!Number.isInteger(nr) || nr < 0 || nr >= LAT_SYSCALL_SLOTS) throw new RangeError(`syscall number ${nr} is outside 0..${LAT_SYSCALL_SLOTS - 1}`);
+    bytes[nr >> 3] |= 1 << (nr & 7);
+  }
+  return bytes;
 }
 
 /** Every program in bpf/latency.bpf.c, by probe kind. */

@@ -25,7 +25,7 @@ export class LatencyView {
   apply(batch: LatencyBatch): LatencyProbeFrame {
     this.#columns = pushColumn(
       this.#columns,
-      { endMs: batch.endMs, durationMs: Math.max(0, batch.endMs - batch.startMs), buckets: batch.interval.buckets },
+      columnOf(batch),
       this.#maxColumns,
     );
     const keyed = batch.series.length > 1 || (batch.series.length === 1 && batch.series[0].label !== '');
@@ -39,6 +39,7 @@ export class LatencyView {
       misses: batch.missesTotal,
       stale: batch.stale,
       targetExited: batch.targetExited,
+      hint: batch.hint,
       sampledAtMs: batch.endMs,
     };
     return this.#last;
@@ -48,4 +49,14 @@ export class LatencyView {
   get frame(): LatencyProbeFrame {
     return this.#last;
   }
+}
+
+/** The heatmap column of one interval: its log2 and fine counts and its bounds. */
+function columnOf(batch: LatencyBatch): HeatmapColumn {
+  const { interval } = batch;
+  const column: HeatmapColumn = { endMs: batch.endMs, durationMs: Math.max(0, batch.endMs - batch.startMs), buckets: interval.buckets };
+  if (interval.fine) column.fine = interval.fine;
+  if (interval.min !== undefined) column.min = interval.min;
+  if (interval.max !== undefined) column.max = interval.max;
+  return column;
 }

@@ -3,8 +3,13 @@ import { choiceOption, intOption, parseCommandLine, secondsOption, stringOption,
 import { exampleFor, PROBE_KINDS } from '../../lib/probe-spec.ts';
 import {
   formatDuration,
+  formatFineTable,
   formatLog2Table,
+  relativeErrorBound,
   summarize,
+  DEFAULT_SUB_BUCKETS,
+  MAX_SUB_BUCKETS,
+  MIN_SUB_BUCKETS,
   TIME_UNITS,
   type Log2Histogram,
   type TimeUnit,
@@ -13,19 +18,27 @@ import { histogramToJson } from '../../lib/export/histogram.ts';
 import { LatencyCollector, LatencyError, type LatencyBatch, type LatencyMisses } from '../collectors/latency.ts';
 
 export const LATENCY_FORMATS = ['text', 'json'] as const;
+/** Resolution of the text tables: bcc's log2 buckets, or the log-linear sub-buckets. */
+export const LATENCY_TABLES = ['log2', 'sub'] as const;
 
 export const LATENCY_HELP = `usage: probeboard latency SPEC [--pid PID] [--comm NAME] [--duration SEC] [--interval SEC]
                          [--format text|json] [--unit ns|us|ms] [--per-pid] [--per-comm]
+                         [--sub-buckets N] [--table log2|sub]
 
-Measures how long something takes, with log2 histograms built in the kernel (bcc's
-convention: bucket i holds [2^(i-1), 2^i - 1] ns). Needs root.
+Measures how long something takes, with histograms built in the kernel: log2 buckets
+(bcc's convention: bucket i holds [2^(i-1), 2^i - 1] ns), each split into N equal linear
+sub-buckets (default ${DEFAULT_SUB_BUCKETS}). Percentiles are read from the sub-buckets, so each is within
+1/N of the true value (12.5% by default), and never outside the shortest and longest
+duration the kernel saw. Needs root.
 
 SPEC is one of:
   uprobe:BINARY:SYMBOL              user function entry -> return, per thread; BINARY is a
                                     path or a library name (c, libc, pthread); SYMBOL may be
                                     a glob matching a few functions (one histogram each)
   usdt:BINARY:PROVIDER:START,END    two USDT probes on the same thread
-  syscall:NAME | syscall:*          system call enter -> exit (* = every call, per syscall)
+  syscall:NAME[,NAME...] | syscall:*
+                                    system call enter -> exit; a comma list measures several
+                                    as one probe, * every call (one series per syscall)
   block                             block I/O request issue -> completion, per disk
   runq                              run-queue latency: wakeup -> running
   kprobe:FUNCTION                   kernel function via kprobe + kretprobe
@@ -38,14 +51,23 @@ Examples: ${PROBE_KINDS.map(exampleFor).join('  ')}
   --interval SEC   print every SEC seconds (default 1)
   --format F       text (default): bcc-style tables; json: one object per interval:
                    {"probe","unit":"ns","interval_s","count","sum","p50","p90","p99",
-                    "buckets":[{"low","high","count"}]}  (low/high inclusive ns, non-empty
-                   buckets only; probes with several keys add "by": [per-key objects with
-                   "key"]); with --duration a last object with "final": true holds the totals
-                   (its interval_s is the whole run)
+                    "min","max","error_bound","buckets":[{"low","high","count"}],
+                    "sub_buckets_per_bucket","sub_buckets":[{"low","high","count"}]}
+                   (low/high inclusive ns, non-empty buckets only; buckets are log2,
+                   sub_buckets the log-linear ones the percentiles come from; error_bound is
+                   the largest relative error of a percentile; min/max bound every duration
+                   of the interval; probes with several keys add "by": [per-key objects
+                   with "key"]); with --duration a last object with "final": true holds the
+                   totals (its interval_s is the whole run)
   --unit U         unit of the text tables: ns, us (default), ms
+  --sub-buckets N  linear sub-buckets per log2 bucket, ${MIN_SUB_BUCKETS} to ${MAX_SUB_BUCKETS} (default ${DEFAULT_SUB_BUCKETS})
+  --table T        rows of the text tables: log2 (default, as bcc) or sub (sub-buckets)
   --per-pid        one histogram per process       --per-comm   one per command name
 
-Misses (a return without a recorded entry, a full map) are printed on stderr.
+Misses (a return without a recorded entry, a full map) are printed on stderr. A syscall
+probe that sees no calls while the traced tasks enter the syscall their C library uses
+for the same function (nanosleep -> clock_nanosleep, open -> openat, ...) says so on
+stderr, once.
 Exit codes: 0 ok, 1 failure while running, 2 bad usage or bad input (one line on stderr).
 `;
 
@@ -63,11 +85,23 @@ function round3(n: number): number {
 
 function summaryLine(h: Log2Histogram, seconds: number): string {
   const s = summarize(h, seconds);
-  return `count ${s.count}, avg ${formatDuration(s.avg)}, p50 ${formatDuration(s.p50)}, p90 ${formatDuration(s.p90)}, p99 ${formatDuration(s.p99)}, ${round3(s.rate)}/s`;
+  const bound = relativeErrorBound(h);
+  const range = h.count > 0 && h.min !== undefined && h.max !== undefined ? `, min ${formatDuration(h.min)}, max ${formatDuration(h.max)}` : '';
+  const error = bound < 1 ? ` (±${Number((bound * 100).toPrecision(3))}%)` : '';
+  return `count ${s.count}, avg ${formatDuration(s.avg)}, p50 ${formatDuration(s.p50)}, p90 ${formatDuration(s.p90)}, p99 ${formatDuration(s.p99)}${error}${range}, ${round3(s.rate)}/s`;
 }
 
-/** Renders one batch (interval or totals) as text. */
-export function renderText(batch: LatencyBatch, which: 'interval' | 'total', keyed: boolean, unit: TimeUnit, seconds: number, title: string): string {
+/** Renders one batch (interval or totals) as text; `table` picks the rows (log2 as bcc, or sub-buckets). */
+export function renderText(
+  batch: LatencyBatch,
+  which: 'interval' | 'total',
+  keyed: boolean,
+  unit: TimeUnit,
+  seconds: number,
+  title: string,
+  table: (typeof LATENCY_TABLES)[number] = 'log2',
+): string {
+  const formatTable = table === 'sub' ? formatFineTable : formatLog2Table;
   const out: string[] = [];
   const h = which === 'interval' ? batch.interval : batch.total;
   out.push(`${title}: ${summaryLine(h, seconds)}`);
@@ -75,10 +109,10 @@ export function renderText(batch: LatencyBatch, which: 'interval' | 'total', key
     for (const s of batch.series) {
       const sh = which === 'interval' ? s.interval : s.total;
       if (sh.count === 0) continue;
-      out.push('', `${s.label || '(all)'}: ${summaryLine(sh, seconds)}`, formatLog2Table(sh, unit).trimEnd());
+      out.push('', `${s.label || '(all)'}: ${summaryLine(sh, seconds)}`, formatTable(sh, unit).trimEnd());
     }
   } else if (h.count > 0) {
-    out.push(formatLog2Table(h, unit).trimEnd());
+    out.push(formatTable(h, unit).trimEnd());
   }
   const m = which === 'interval' ? batch.misses : batch.missesTotal;
   if (missTotal(m) > 0) out.push(`misses: ${describeMisses(m)}`);
@@ -117,6 +151,8 @@ export async function runLatency(argv: string[]): Promise<number> {
         unit: { type: 'string', short: 'u' },
         'per-pid': { type: 'boolean', short: 'P' },
         'per-comm': { type: 'boolean' },
+        'sub-buckets': { type: 'string' },
+        table: { type: 'string' },
       },
       1,
     );
@@ -132,8 +168,11 @@ export async function runLatency(argv: string[]): Promise<number> {
     const intervalS = secondsOption('interval', values.interval) ?? 1;
     const format = choiceOption('format', values.format, LATENCY_FORMATS, 'text');
     const unit = choiceOption('unit', values.unit, TIME_UNITS, 'us');
+    const subBuckets = values['sub-buckets'] === undefined ? DEFAULT_SUB_BUCKETS : intOption('sub-buckets', values['sub-buckets'], DEFAULT_SUB_BUCKETS, MIN_SUB_BUCKETS, MAX_SUB_BUCKETS);
+    const table = choiceOption('table', values.table, LATENCY_TABLES, 'log2');
+    if (values.table !== undefined && format === 'json') throw new UsageError('--table applies to --format text only (JSON always has both "buckets" and "sub_buckets")');
 
-    collector = LatencyCollector.open(spec, { pid, comm, keyByPid: !!values['per-pid'], keyByComm: !!values['per-comm'] });
+    collector = LatencyCollector.open(spec, { pid, comm, keyByPid: !!values['per-pid'], keyByComm: !!values['per-comm'], subBuckets });
     const keyed = collector.keyed;
     if (format === 'text') {
       process.stderr.write(`Tracing ${collector.probe} (${collector.attached.length} attachment${collector.attached.length === 1 ? '' : 's'})${durationS ? ` for ${durationS} s` : '; Ctrl-C to end'}\n`);
@@ -150,6 +189,7 @@ export async function runLatency(argv: string[]): Promise<number> {
     const endMs = durationS === undefined ? Infinity : startedMs + durationS * 1000;
     let last: LatencyBatch | null = null;
     let warnedStale = false;
+    let hinted = false;
     let targetExited = false;
     try {
       while (!signal.stop) {
@@ -159,7 +199,11 @@ export async function runLatency(argv: string[]): Promise<number> {
         last = batch;
         const seconds = (batch.endMs - batch.startMs) / 1000;
         if (format === 'json') process.stdout.write(renderJson(spec, batch, 'interval', keyed, intervalS, false));
-        else process.stdout.write(renderText(batch, 'interval', keyed, unit, seconds, new Date(batch.endMs).toISOString().slice(11, 19)));
+        else process.stdout.write(renderText(batch, 'interval', keyed, unit, seconds, new Date(batch.endMs).toISOString().slice(11, 19), table));
+        if (batch.hint && !hinted) {
+          hinted = true;
+          process.stderr.write(`probeboard latency: ${batch.hint}\n`);
+        }
         if (format === 'json' && missTotal(batch.misses) > 0) process.stderr.write(`probeboard latency: misses in this interval: ${describeMisses(batch.misses)}\n`);
         if (batch.stale && !warnedStale) {
           warnedStale = true;
@@ -179,7 +223,7 @@ export async function runLatency(argv: string[]): Promise<number> {
     if (last && (durationS !== undefined || targetExited)) {
       const totalS = round3((last.endMs - startedMs) / 1000);
       if (format === 'json') process.stdout.write(renderJson(spec, last, 'total', keyed, totalS, true));
-      else process.stdout.write(renderText(last, 'total', keyed, unit, totalS, `total over ${totalS} s`));
+      else process.stdout.write(renderText(last, 'total', keyed, unit, totalS, `total over ${totalS} s`, table));
     }
     if (last && missTotal(last.missesTotal) > 0) process.stderr.write(`probeboard latency: misses in total: ${describeMisses(last.missesTotal)}\n`);
     return 0;

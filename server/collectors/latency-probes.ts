@@ -15,6 +15,8 @@ export interface LatencyProbeFilters {
   comm?: string;
   keyByPid?: boolean;
   keyByComm?: boolean;
+  /** Linear parts per log2 bucket (1..16; default 8). */
+  subBuckets?: number;
 }
 
 export type AddProbeResult = { ok: true; id: string; spec: string } | { ok: false; error: string; kind: LatencyErrorKind };

@@ -365,13 +365,16 @@ test('CLI --format json: the issue shape per interval and a final total', async 
   });
   assert.equal(cliProc.exitCode, 0, err);
   const lines = out.trim().split('\n').map((l) => JSON.parse(l));
-  const keys = ['probe', 'unit', 'interval_s', 'count', 'sum', 'p50', 'p90', 'p99', 'buckets'];
+  const keys = ['probe', 'unit', 'interval_s', 'count', 'sum', 'p50', 'p90', 'p99', 'min', 'max', 'error_bound', 'buckets', 'sub_buckets_per_bucket', 'sub_buckets'];
   for (const o of lines.slice(0, -1)) {
     assert.deepEqual(Object.keys(o), keys);
     assert.equal(o.probe, 'syscall:nanosleep');
     assert.equal(o.unit, 'ns');
     assert.equal(o.interval_s, 0.5);
-    for (const b of o.buckets) assert.ok(b.count > 0 && b.low <= b.high, 'b.count > 0 && b.low <= b.high');
+    for (const b of [...o.buckets, ...o.sub_buckets]) assert.ok(b.count > 0 && b.low <= b.high, `a non-empty bucket with ordered bounds: ${JSON.stringify(b)}`);
+    assert.equal(o.sub_buckets_per_bucket, 8);
+    assert.equal(o.error_bound, 0.125);
+    if (o.count > 0) assert.ok(o.min <= o.p50 && o.p50 <= o.p99 && o.p99 <= o.max, `min <= p50 <= p99 <= max: ${JSON.stringify(o)}`);
   }
   const final = lines[lines.length - 1];
   assert.deepEqual(Object.keys(final), [...keys, 'final']);

@@ -19,7 +19,18 @@ import { join, resolve as resolvePath, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseProbeSpec, formatProbeSpec, compileGlob, type ProbeSpec } from '../../lib/probe-spec.ts';
 import { syscallName } from '../../lib/syscalls.ts';
-import { addHistograms, emptyHistogram, subtractHistograms, type Log2Histogram } from '../../lib/histogram.ts';
+import {
+  addHistograms,
+  emptyHistogram,
+  fineFromMap,
+  log2OfFine,
+  subtractHistograms,
+  DEFAULT_SUB_BUCKETS,
+  MAX_SUB_BUCKETS,
+  MIN_SUB_BUCKETS,
+  type Log2Histogram,
+} from '../../lib/histogram.ts';
+import { alternativesFor, syscallHint } from '../../lib/syscall-hints.ts';
 import { BpfObject } from '../libbpf/object.ts';
 import type { BpfMap } from '../libbpf/map.ts';
 import { probeFeature, ensureTracefs } from '../libbpf/features.ts';
@@ -32,15 +43,17 @@ import {
   LAT_STAT,
   LAT_STAT_MAX,
   decodeDev,
+  decodeBucketKey,
+  decodeBucketValue,
   decodeHistKey,
   decodeHistValue,
+  syscallBitmap,
+  HIST_KEY,
   type LatHistKey,
 } from '../abi/latency.ts';
 import { ElfFile, ElfError } from '../symbolizer/elf.ts';
 import { usdtProbesOfElf, vaddrToFileOffset, UsdtError } from '../probes/usdt-notes.ts';
 
-const ENOENT = 2;
-const ENOSPC = 28;
 /** Histogram entries read per bpf_map_lookup_batch call. */
 const BATCH_CHUNK = 256;
 
@@ -75,6 +88,8 @@ export interface LatencyOptions {
   keyByComm?: boolean;
   /** Refuse uprobe globs that match more functions than this. */
   maxGlobMatches?: number;
+  /** Linear parts per log2 bucket, 1..16 (default 8): percentiles within 1/N of the truth. */
+  subBuckets?: number;
   /** Compiled object to load (default bpf/obj/latency.bpf.o). */
   objectPath?: string;
 }
@@ -118,6 +133,11 @@ export interface LatencyBatch {
   stale: string | null;
   /** Set when the --pid process no longer exists. */
   targetExited: boolean;
+  /**
+   * syscall probes: set when this interval saw no calls but the traced tasks entered a
+   * syscall their library issues for the same function (lib/syscall-hints.ts); else null.
+   */
+  hint: string | null;
 }
 
 interface BinaryIdentity {
@@ -332,7 +352,15 @@ export class LatencyCollector {
   readonly binaryPath: string | null;
   #object: BpfObject | null;
   #hists: BpfMap;
+  #buckets: BpfMap;
   #stats: BpfMap;
+  #sysCounts: BpfMap;
+  /** Fine parts per log2 bucket the kernel counts. */
+  readonly subBuckets: number;
+  /** syscall probes: alternatives counted for hints (lib/syscall-hints.ts), and their last cumulative counts. */
+  #alternatives: { syscall: string; nr: number }[];
+  #previousAlternatives = new Map<string, number>();
+  #who: string;
   #labels = new Map<number, string>();
   #previous = new Map<string, Log2Histogram>();
   #previousMisses = zeroMisses();
@@ -347,13 +375,22 @@ export class LatencyCollector {
     this.probe = formatProbeSpec(spec);
     this.#object = object;
     this.#hists = object.map('lat_hists');
+    this.#buckets = object.map('lat_buckets');
     this.#stats = object.map('lat_stats');
+    this.#sysCounts = object.map('lat_sys_counts');
+    this.subBuckets = options.subBuckets ?? DEFAULT_SUB_BUCKETS;
+    const names = spec.kind === 'syscall' && spec.name !== '*' ? spec.name.split(',') : [];
+    const seen = new Set<string>();
+    this.#alternatives = alternativesFor(names)
+      .filter(({ alternative }) => !seen.has(alternative.syscall) && !!seen.add(alternative.syscall))
+      .map(({ alternative, nr }) => ({ syscall: alternative.syscall, nr }));
+    this.#who = options.pid !== undefined ? 'this process' : options.comm !== undefined ? `threads named ${options.comm}` : 'the system';
     this.#labels = labels;
     this.#identity = binary;
     this.binaryPath = binary?.path ?? null;
     this.#pid = options.pid;
     this.#lastReadMs = Date.now();
-    this.#keyed = labels.size > 1 || spec.kind === 'block' || (spec.kind === 'syscall' && spec.name === '*') || !!options.keyByPid || !!options.keyByComm;
+    this.#keyed = labels.size > 1 || spec.kind === 'block' || (spec.kind === 'syscall' && (spec.name === '*' || spec.nrs.length > 1)) || !!options.keyByPid || !!options.keyByComm;
   }
 
   /**
@@ -373,6 +410,9 @@ export class LatencyCollector {
     if (options.pid !== undefined) checkPid(options.pid);
     if (options.comm !== undefined && (options.comm.length === 0 || Buffer.byteLength(options.comm) > 15)) {
       throw new LatencyError('input', `comm must be 1 to 15 bytes (got "${options.comm}")`, 'comm');
+    }
+    if (options.subBuckets !== undefined && !(Number.isInteger(options.subBuckets) && options.subBuckets >= MIN_SUB_BUCKETS && options.subBuckets <= MAX_SUB_BUCKETS)) {
+      throw new LatencyError('input', `sub-buckets must be a whole number from ${MIN_SUB_BUCKETS} to ${MAX_SUB_BUCKETS} (got ${options.subBuckets})`, 'subBuckets');
     }
     let binary: BinaryIdentity | null = null;
     let functions: ElfFunction[] = [];
@@ -408,7 +448,10 @@ export class LatencyCollector {
         filter_comm: options.comm !== undefined,
         key_by_pid: !!options.keyByPid,
         key_by_comm: !!options.keyByComm,
-        targ_syscall: spec.kind === 'syscall' ? (spec.nr ?? -1) : -1,
+        filter_syscall: spec.kind === 'syscall' && spec.nrs.length > 0,
+        targ_syscalls: syscallBitmap(spec.kind === 'syscall' ? spec.nrs : []),
+        count_syscalls: spec.kind === 'syscall' && alternativesFor(spec.name === '*' ? [] : spec.name.split(',')).length > 0,
+        sub_buckets: options.subBuckets ?? DEFAULT_SUB_BUCKETS,
       });
       const wanted = new Set<string>(LATENCY_PROGRAMS[spec.kind]);
       for (const name of ALL_LATENCY_PROGRAMS) object.program(name).setAutoload(wanted.has(name));
@@ -487,7 +530,7 @@ export class LatencyCollector {
   #label(key: LatHistKey): string {
     const parts: string[] = [];
     if (this.#labels.size > 1) parts.push(this.#labels.get(key.probe) ?? `#${key.probe}`);
-    if (this.spec.kind === 'syscall' && this.spec.name === '*') parts.push(syscallName(key.id));
+    if (this.spec.kind === 'syscall' && (this.spec.name === '*' || this.spec.nrs.length > 1)) parts.push(syscallName(key.id));
     if (this.spec.kind === 'block') parts.push(blockDeviceName(key.id));
     if (key.pid) parts.push(`pid ${key.pid}`);
     if (key.comm) parts.push(key.comm);
@@ -509,56 +552,47 @@ export class LatencyCollector {
   }
 
   /**
-   * Every (key, value) of the histogram map, without deleting: bpf_map_lookup_batch in chunks
-   * where the kernel supports it (one syscall per chunk), else get_next_key + lookup per key.
+   * Cumulative histograms since load, per key: counts, sums and extremes from lat_hists, the
+   * fine buckets from lat_buckets. Two snapshots of maps the kernel keeps writing, so a
+   * duration counted between them may show in one and not yet the other; the next read
+   * catches up.
    */
-  #readHists(): [Buffer, Buffer][] {
-    const map = this.#hists;
-    if (this.#batchWorks !== false) {
-      const out = this.#readHistsBatch(map);
-      if (out) return out;
-    }
-    const entries: [Buffer, Buffer][] = [];
-    for (const k of map.keys()) {
-      const v = map.lookup(k);
-      if (v) entries.push([k, v]);
-    }
-    return entries;
+  #readCumulative(): { key: Buffer; histogram: Log2Histogram }[] {
+    const parts = this.subBuckets;
+    const fine = new Map<string, Map<number, number>>();
+    const buckets = this.#buckets.snapshot(BATCH_CHUNK);
+    buckets.keys.forEach((k, i) => {
+      const { hist, slot, sub } = decodeBucketKey(k);
+      const id = hist.toString('hex');
+      let counts = fine.get(id);
+      if (!counts) fine.set(id, (counts = new Map()));
+      const f = slot * parts + sub;
+      counts.set(f, (counts.get(f) ?? 0) + decodeBucketValue(buckets.values[i]));
+    });
+    const hists = this.#hists.snapshot(BATCH_CHUNK);
+    return hists.keys.map((k, i) => {
+      const v = decodeHistValue(hists.values[i]);
+      const f = fineFromMap(fine.get(k.subarray(0, HIST_KEY.size).toString('hex')) ?? new Map(), parts)!;
+      const histogram: Log2Histogram = { count: v.count, sum: v.sum, buckets: log2OfFine(f), fine: f };
+      if (v.min !== null) histogram.min = v.min;
+      if (v.max !== null) histogram.max = v.max;
+      return { key: k, histogram };
+    });
   }
 
-  #batchWorks: boolean | null = null;
-  #batchBuffers: { keys: Buffer; values: Buffer; count: Buffer; token: Buffer } | null = null;
-
-  #readHistsBatch(map: BpfMap): [Buffer, Buffer][] | null {
-    const chunk = BATCH_CHUNK;
-    const b = (this.#batchBuffers ??= {
-      keys: Buffer.alloc(chunk * map.keySize),
-      values: Buffer.alloc(chunk * map.valueSize),
-      count: Buffer.alloc(4),
-      token: Buffer.alloc(Math.max(8, map.keySize)),
-    });
-    const entries: [Buffer, Buffer][] = [];
-    let inBatch: Buffer | null = null;
-    for (;;) {
-      b.count.writeUInt32LE(chunk, 0);
-      const rc = ffi.bpf_map_lookup_batch(map.fd, inBatch, b.token, b.keys, b.values, b.count, null);
-      const errno = rc < 0 ? -rc : 0;
-      if (errno !== 0 && errno !== ENOENT) {
-        // EINVAL/ENOTSUPP: no batch ops here (remembered); ENOSPC: a hash bucket larger than a chunk.
-        if (errno !== ENOSPC) this.#batchWorks = false;
-        return null;
-      }
-      this.#batchWorks = true;
-      const n = b.count.readUInt32LE(0);
-      for (let i = 0; i < n; i++) {
-        entries.push([
-          Buffer.from(b.keys.subarray(i * map.keySize, (i + 1) * map.keySize)),
-          Buffer.from(b.values.subarray(i * map.valueSize, (i + 1) * map.valueSize)),
-        ]);
-      }
-      if (errno === ENOENT) return entries;
-      inBatch = Buffer.from(b.token);
+  /** Cumulative syscall counts of the alternatives (summed over CPUs). */
+  #readAlternatives(): Map<string, number> {
+    const out = new Map<string, number>();
+    const ncpuSlots = this.#sysCounts.lookupValueSize / 8;
+    for (const { syscall, nr } of this.#alternatives) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(nr, 0);
+      const v = this.#sysCounts.lookup(key);
+      let n = 0;
+      if (v) for (let c = 0; c < ncpuSlots; c++) n += Number(v.readBigUInt64LE(c * 8));
+      out.set(syscall, n);
     }
+    return out;
   }
 
   /** Whether the traced binary was deleted or replaced since attach; null when not. */
@@ -578,13 +612,13 @@ export class LatencyCollector {
   read(nowMs: number = Date.now()): LatencyBatch {
     if (!this.#object) throw new Error(`latency probe ${this.probe} is closed`);
     const series: LatencySeries[] = [];
-    let interval = emptyHistogram();
-    let total = emptyHistogram();
-    for (const [k, v] of this.#readHists()) {
-      const dv = decodeHistValue(v);
-      const cumulative: Log2Histogram = { count: dv.count, sum: dv.sum, buckets: trim(dv.slots) };
+    // start from empty fine histograms so an interval without durations still says its resolution
+    const empty = (): Log2Histogram => ({ ...emptyHistogram(), fine: { parts: this.subBuckets, start: 0, counts: [] } });
+    let interval = empty();
+    let total = empty();
+    for (const { key: k, histogram: cumulative } of this.#readCumulative()) {
       const id = k.toString('hex');
-      const delta = subtractHistograms(cumulative, this.#previous.get(id) ?? emptyHistogram());
+      const delta = subtractHistograms(cumulative, this.#previous.get(id) ?? empty());
       this.#previous.set(id, cumulative);
       const key = decodeHistKey(k);
       series.push({ label: this.#label(key), key, interval: delta, total: cumulative });
@@ -600,6 +634,14 @@ export class LatencyCollector {
       histFull: missesTotal.histFull - prev.histFull,
     };
     this.#previousMisses = missesTotal;
+    let hint: string | null = null;
+    if (this.#alternatives.length > 0) {
+      const now = this.#readAlternatives();
+      const delta = new Map<string, number>();
+      for (const [name, n] of now) delta.set(name, n - (this.#previousAlternatives.get(name) ?? 0));
+      this.#previousAlternatives = now;
+      if (interval.count === 0 && this.spec.kind === 'syscall') hint = syscallHint(this.spec.name.split(','), delta, this.#who);
+    }
     const batch: LatencyBatch = {
       probe: this.probe,
       startMs: this.#lastReadMs,
@@ -611,6 +653,7 @@ export class LatencyCollector {
       missesTotal,
       stale: this.staleReason(),
       targetExited: this.#pid !== undefined && !existsSync(`/proc/${this.#pid}`),
+      hint,
     };
     this.#lastReadMs = nowMs;
     return batch;
@@ -650,10 +693,4 @@ export class LatencyCollector {
     this.#object = null;
     object?.close();
   }
-}
-
-function trim(slots: number[]): number[] {
-  let n = slots.length;
-  while (n > 0 && slots[n - 1] === 0) n--;
-  return slots.slice(0, n);
 }

@@ -43,6 +43,7 @@ class FakeCollector {
       missesTotal: { noEntry: 0, startFull: 0, histFull: 0 },
       stale: this.stale,
       targetExited: this.exited,
+      hint: null,
     };
     this.#lastMs = nowMs;
     return batch;

@@ -18,6 +18,7 @@ import type { LatencyProbes } from '../privileged/backend.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyAdded, LatencyProbeInfo, LatencyProbeList } from '../../lib/protocol-latency.ts';
 import { checkLatencyAdd, checkLatencyRemove } from '../../lib/validate-latency.ts';
+import { DEFAULT_SUB_BUCKETS } from '../../lib/histogram.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
 import { LATENCY_FRAME, LATENCY_PROBES } from './recording.ts';
 
@@ -128,8 +129,8 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
         'latency:add': async (_socket, payload): Promise<LatencyAdded> => {
           const checked = checkLatencyAdd(payload);
           if (!checked.ok) throw new RequestError(checked.error);
-          const { spec, pid, comm } = checked.value;
-          const request = JSON.stringify([spec, pid ?? null, comm ?? null]);
+          const { spec, pid, comm, subBuckets } = checked.value;
+          const request = JSON.stringify([spec, pid ?? null, comm ?? null, subBuckets ?? DEFAULT_SUB_BUCKETS]);
           // A stale twin (its binary was replaced or deleted since it attached) watches a file that
           // is no longer there: it does not block the same request, which replaces it once attached.
           const twin = [...entries.values()].find((e) => e.request === request && e.info.state === 'running');
@@ -139,7 +140,7 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
           adding.add(request);
           let added;
           try {
-            added = await probes.add(spec, { ...(pid !== undefined && { pid }), ...(comm !== undefined && { comm }) });
+            added = await probes.add(spec, { ...(pid !== undefined && { pid }), ...(comm !== undefined && { comm }), ...(subBuckets !== undefined && { subBuckets }) });
           } finally {
             adding.delete(request);
           }
@@ -151,7 +152,7 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
           }
           const frame = added.frame;
           entries.set(added.id, {
-            info: { id: added.id, spec: added.spec, pid: pid ?? null, comm: comm ?? null, state: 'running', error: null, addedAtMs: now() },
+            info: { id: added.id, spec: added.spec, pid: pid ?? null, comm: comm ?? null, subBuckets: subBuckets ?? DEFAULT_SUB_BUCKETS, state: 'running', error: null, addedAtMs: now() },
             frame,
             request,
           });

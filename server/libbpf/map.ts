@@ -28,6 +28,7 @@ export const BPF_NOEXIST = 1;
 export const BPF_EXIST = 2;
 
 const ENOENT = 2;
+const ENOSPC = 28;
 const EINVAL = 22;
 const ENOTSUPP = 524;
 const EOPNOTSUPP = 95;
@@ -163,6 +164,69 @@ export class BpfMap {
       entries.values.push(value);
     }
     return entries;
+  }
+
+  /**
+   * Reads every entry without deleting: `bpf_map_lookup_batch` in chunks of `chunk` entries
+   * (one syscall each) where the kernel supports it, else get_next_key + lookup per key.
+   * Safe while BPF programs write: a concurrent insert may or may not be seen, and a value is
+   * whatever it was when its chunk was copied.
+   */
+  snapshot(chunk = 256): MapEntries {
+    if (this.#snapshotWorks !== false) {
+      const batch = this.#snapshotBatch(chunk);
+      if (batch !== null) return batch;
+    }
+    const entries: MapEntries = { keys: [], values: [] };
+    for (const key of this.keys()) {
+      const value = this.lookup(key);
+      if (value === null) continue;
+      entries.keys.push(key);
+      entries.values.push(value);
+    }
+    return entries;
+  }
+
+  #snapshotWorks: boolean | null = null;
+
+  /** null when lookup batches do not work for this map (remembered, unless only a chunk was too small). */
+  #snapshotBatch(chunkWanted: number): MapEntries | null {
+    const fd = this.#checkOpen();
+    const valueSize = this.lookupValueSize;
+    let chunk = Math.max(1, Math.min(chunkWanted, this.maxEntries));
+    let keys = Buffer.alloc(chunk * this.keySize);
+    let values = Buffer.alloc(chunk * valueSize);
+    const count = Buffer.alloc(4);
+    const outBatch = Buffer.alloc(Math.max(8, this.keySize));
+    let inBatch: Buffer | null = null;
+    const entries: MapEntries = { keys: [], values: [] };
+    for (;;) {
+      count.writeUInt32LE(chunk, 0);
+      const result = ffi.bpf_map_lookup_batch(fd, inBatch, outBatch, keys, values, count, null);
+      const errno = result < 0 ? -result : 0;
+      if (errno === ENOSPC && chunk < this.maxEntries) {
+        // one hash bucket holds more entries than a chunk: retry the same position with room for it
+        chunk = Math.min(this.maxEntries, chunk * 4);
+        keys = Buffer.alloc(chunk * this.keySize);
+        values = Buffer.alloc(chunk * valueSize);
+        continue;
+      }
+      if (errno !== 0 && errno !== ENOENT) {
+        if (this.#snapshotWorks === null && (errno === EINVAL || errno === ENOTSUPP || errno === EOPNOTSUPP)) {
+          this.#snapshotWorks = false;
+          return null;
+        }
+        throw new BpfError(`reading map ${this.name} (batch)`, errno);
+      }
+      this.#snapshotWorks = true;
+      const n = count.readUInt32LE(0);
+      for (let i = 0; i < n; i++) {
+        entries.keys.push(Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)));
+        entries.values.push(Buffer.from(values.subarray(i * valueSize, (i + 1) * valueSize)));
+      }
+      if (errno === ENOENT) return entries;
+      inBatch = Buffer.from(outBatch);
+    }
   }
 
   /** Deletes every entry (batch where possible). */

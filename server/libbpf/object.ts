@@ -236,8 +236,10 @@ function encodeRodata(name: string, value: RodataValue, size: number): Uint8Arra
   if (typeof value === 'boolean') {
     bytes[0] = value ? 1 : 0;
   } else if (typeof value === 'string' || value instanceof Uint8Array) {
+    // strings keep room for their NUL; raw bytes (arrays, bitmaps) may fill the variable
     const raw = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    if (raw.length >= size) throw new RangeError(`${name}: ${raw.length} bytes do not fit in ${size} (NUL included)`);
+    if (typeof value === 'string' && raw.length >= size) throw new RangeError(`${name}: ${raw.length} bytes do not fit in ${size} (NUL included)`);
+    if (raw.length > size) throw new RangeError(`${name}: ${raw.length} bytes do not fit in ${size}`);
     bytes.set(raw);
   } else {
     const big = BigInt(value);

@@ -47,6 +47,8 @@ import type {
 export interface LatencyFilters {
   pid?: number;
   comm?: string;
+  /** Linear parts per log2 bucket (1..16; default 8). */
+  subBuckets?: number;
 }
 
 export type LatencyAddResult = { ok: true; id: string; spec: string; frame: LatencyProbeFrame } | { ok: false; error: string };
@@ -457,6 +459,7 @@ export class CollectorClient implements CollectorBackend {
             spec,
             ...(filters.pid !== undefined && { pid: filters.pid }),
             ...(filters.comm !== undefined && { comm: filters.comm }),
+            ...(filters.subBuckets !== undefined && { subBuckets: filters.subBuckets }),
           });
           live.add(added.id);
           return { ok: true, ...added };

@@ -153,7 +153,11 @@ export class CollectorHost {
       }
       case 'latency.add': {
         const { set } = this.#entry(command.handle, 'latency');
-        const added = set.add(command.spec, { ...(command.pid !== undefined && { pid: command.pid }), ...(command.comm !== undefined && { comm: command.comm }) });
+        const added = set.add(command.spec, {
+          ...(command.pid !== undefined && { pid: command.pid }),
+          ...(command.comm !== undefined && { comm: command.comm }),
+          ...(command.subBuckets !== undefined && { subBuckets: command.subBuckets }),
+        });
         if (!added.ok) throw new Error(added.error);
         const frame = set.frames().find((f) => f.id === added.id)!;
         return { id: added.id, spec: added.spec, frame };

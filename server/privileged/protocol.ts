@@ -21,6 +21,7 @@ import { parseProbeSpec, PROBE_KINDS, type ProbeSpec } from '../../lib/probe-spe
 import { parseEventSpec, type EventSpec } from '../../lib/event-spec.ts';
 import { checkComm, checkHz, checkPid, checkTarget } from '../../lib/validate.ts';
 import { MAX_LATENCY_PROBES, MAX_SPEC_LENGTH } from '../../lib/protocol-latency.ts';
+import { MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from '../../lib/histogram.ts';
 import { MAX_DISCOVERY_TEXT, MAX_EVENT_SPEC_LENGTH } from '../../lib/protocol-events.ts';
 import type {
   DiscoveredObject,
@@ -55,7 +56,7 @@ export type CollectorCommand =
   | { op: 'profile.stop'; handle: number }
   /** A new, empty latency probe set under `handle`. */
   | { op: 'latency.open'; handle: number; intervalMs?: number; maxProbes?: number }
-  | { op: 'latency.add'; handle: number; spec: string; pid?: number; comm?: string }
+  | { op: 'latency.add'; handle: number; spec: string; pid?: number; comm?: string; subBuckets?: number }
   | { op: 'latency.remove'; handle: number; id: string }
   /** Opens, loads and attaches one event probe under a new `handle`. */
   | { op: 'events.start'; handle: number; spec: string; pid?: number }
@@ -332,7 +333,7 @@ function command(input: unknown): CollectorCommand {
       return { op: 'latency.open', handle, ...(intervalMs !== undefined && { intervalMs }), ...(maxProbes !== undefined && { maxProbes }) };
     }
     case 'latency.add': {
-      onlyKeys(where, input, ['op', 'handle', 'spec', 'pid', 'comm']);
+      onlyKeys(where, input, ['op', 'handle', 'spec', 'pid', 'comm', 'subBuckets']);
       const handle = handleOf(where, input.handle);
       checkLatencySpec(where, input.spec);
       const pid = input.pid === undefined ? undefined : pidOf(where, input.pid);
@@ -342,7 +343,15 @@ function command(input: unknown): CollectorCommand {
         if (!checked.ok) throw new Refusal(`${where}: ${checked.error}`);
         comm = checked.value;
       }
-      return { op: 'latency.add', handle, spec: input.spec as string, ...(pid !== undefined && { pid }), ...(comm !== undefined && { comm }) };
+      const subBuckets = optionalInteger(where, 'subBuckets', input.subBuckets, MIN_SUB_BUCKETS, MAX_SUB_BUCKETS);
+      return {
+        op: 'latency.add',
+        handle,
+        spec: input.spec as string,
+        ...(pid !== undefined && { pid }),
+        ...(comm !== undefined && { comm }),
+        ...(subBuckets !== undefined && { subBuckets }),
+      };
     }
     case 'latency.remove': {
       onlyKeys(where, input, ['op', 'handle', 'id']);
