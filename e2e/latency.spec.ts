@@ -7,7 +7,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { LATENCY_TEST_IDS, TEST_IDS } from '../lib/test-ids.ts';
 import { bucketIndex, bucketLow } from '../lib/histogram.ts';
-import { LATENCY_FUNCTION, LATENCY_SLEEP_US, startLatencyWorkload, uprobesOn, type LatencyWorkload } from './fixtures/latency-workload.ts';
+import { LATENCY_FUNCTION, LATENCY_SLEEP_US, startLatencyWorkload, startLibcSleeper, uprobesOn, type LatencyWorkload } from './fixtures/latency-workload.ts';
 
 let workload: LatencyWorkload;
 
@@ -70,10 +70,11 @@ test('a uprobe latency probe fills the histogram and heatmap live; remove detach
 
   // Percentiles and the unit switch.
   const percentiles = panel.getByTestId(LATENCY_TEST_IDS.percentiles);
-  // Log2 buckets place the median only within the bucket that holds the sleep: interpolation
-  // inside [262, 524) µs can put it below the 500 µs every call takes when the calls end before
-  // 524 µs (a quiet machine). Clamping to the kernel's min/max is issue 13's work.
-  expect(Number(await percentiles.getAttribute('data-p50'))).toBeGreaterThanOrEqual(bucketLow(bucketIndex(LATENCY_SLEEP_US * 1000)));
+  // Percentiles come from sub-buckets (within 12.5%) and are clamped to the kernel's min/max, so
+  // the median is never below the 500 µs every call sleeps (a sleep never ends early).
+  expect(Number(await percentiles.getAttribute('data-p50'))).toBeGreaterThanOrEqual(LATENCY_SLEEP_US * 1000);
+  expect(Number(await percentiles.getAttribute('data-error-bound'))).toBe(0.125);
+  await expect(percentiles).toContainText('min');
   await expect(percentiles).toContainText('µs');
   await panel.getByTestId(LATENCY_TEST_IDS.unit).getByRole('button', { name: 'ms' }).click();
   await expect(percentiles).toContainText(/\d ms/);
@@ -123,6 +124,33 @@ test('a bad spec shows its error next to the field and nothing breaks', async ({
   await expect.poll(async () => Number(await panel.getByTestId(LATENCY_TEST_IDS.percentiles).getAttribute('data-count')), { timeout: 15_000 }).toBeGreaterThan(0);
   await panel.getByTestId(LATENCY_TEST_IDS.remove).click();
   await expect(panel).toHaveCount(0);
+});
+
+test('a sub-bucket count outside 1–16 is refused next to its field; a syscall probe on a libc nanosleep() caller shows the hint', async ({ page }) => {
+  await open(page);
+  const sub = page.getByTestId(LATENCY_TEST_IDS.subBucketsInput);
+  await sub.fill('17');
+  await expect(sub).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByText('sub-buckets must be a whole number from 1 to 16')).toBeVisible();
+  await addProbe(page, 'syscall:nanosleep');
+  await expect(page.getByTestId(LATENCY_TEST_IDS.panel)).toHaveCount(0); // refused in the page, nothing sent
+  await sub.fill('4');
+  await expect(sub).not.toHaveAttribute('aria-invalid', 'true');
+
+  // libc's nanosleep() enters clock_nanosleep: the probe sees nothing and says why
+  const sleeper = await startLibcSleeper();
+  try {
+    await addProbe(page, 'syscall:nanosleep', sleeper.pid);
+    const panel = page.locator(`[data-testid="${LATENCY_TEST_IDS.panel}"][data-spec="syscall:nanosleep"]`);
+    await expect(panel).toHaveCount(1);
+    await expect(panel.getByTestId(LATENCY_TEST_IDS.hint)).toContainText(/0 calls to nanosleep; this process called clock_nanosleep \d+ times .* try syscall:clock_nanosleep/, { timeout: 15_000 });
+    // the probe counts 4 sub-buckets per power of two: percentiles within 25%
+    await expect(panel.getByTestId(LATENCY_TEST_IDS.percentiles)).toHaveAttribute('data-error-bound', '0.25');
+    await panel.getByTestId(LATENCY_TEST_IDS.remove).click();
+    await expect(panel).toHaveCount(0);
+  } finally {
+    sleeper.stop();
+  }
 });
 
 test('a probe whose process exits is shown as ended with the reason, and can be removed', async ({ page }) => {

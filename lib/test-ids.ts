@@ -82,6 +82,8 @@ export const LATENCY_TEST_IDS = {
   empty: 'latency-empty',
   commInput: 'latency-comm-input',
   series: 'latency-series',
+  subBucketsInput: 'latency-sub-buckets-input',
+  hint: 'latency-hint',
 } as const;
 
 /** The events section and probe picker ids (components/events, components/picker). */

@@ -116,6 +116,11 @@ export function LatencyPanel({
           Ended: {info?.error ?? 'the probe was detached'}
         </p>
       )}
+      {frame.hint && (
+        <p role="status" data-testid={LATENCY_TEST_IDS.hint} className="rounded border border-sky-500/50 bg-sky-500/10 px-2 py-1 text-xs text-sky-200">
+          {frame.hint}
+        </p>
+      )}
       {frame.stale && (
         <p role="status" data-testid={LATENCY_TEST_IDS.stale} className="rounded border border-amber-500/50 bg-amber-500/10 px-2 py-1 text-xs text-amber-200">
           Stale: {frame.stale}

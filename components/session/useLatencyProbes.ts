@@ -57,7 +57,7 @@ export function useLatencyProbes(session: Pick<ProfileSession, 'subscribe' | 'se
   }, [subscribe]);
 
   const add = useCallback(
-    async (spec: string, filters: { pid?: number; comm?: string }) => {
+    async (spec: string, filters: { pid?: number; comm?: string; subBuckets?: number }) => {
       const reply = await send<LatencyAdded>('latency:add', { spec, ...filters });
       return reply.ok ? null : reply.error;
     },
