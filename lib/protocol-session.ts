@@ -106,6 +106,8 @@ export interface FollowView {
   window: TimeWindow;
   stackMode: StackMode;
   hideIdle: boolean;
+  /** Stacks rooted at `comm-tid` (ViewSettings.perThread); absent = false. */
+  perThread?: boolean;
   /** Frame names from the root (exclusive) to the zoomed frame; empty = not zoomed. */
   zoom: string[];
   search: string;

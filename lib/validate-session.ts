@@ -22,12 +22,13 @@ function checkPath(input: unknown, field: string): Checked<string[]> {
 /** The presenter's view (`follow:set`). */
 export function checkFollowView(input: unknown): Checked<FollowView> {
   if (!isRecord(input)) return fail('follow view must be an object');
-  const extra = unknownKeys(input, ['window', 'stackMode', 'hideIdle', 'zoom', 'search', 'selected', 'focus', 'icicle']);
+  const extra = unknownKeys(input, ['window', 'stackMode', 'hideIdle', 'perThread', 'zoom', 'search', 'selected', 'focus', 'icicle']);
   if (extra) return fail(`follow view: ${extra}`);
   if (!TIME_WINDOWS.includes(input.window as TimeWindow)) return fail(`follow.window must be one of ${TIME_WINDOWS.join(', ')}`);
   if (!STACK_MODES.includes(input.stackMode as StackMode)) return fail(`follow.stackMode must be one of ${STACK_MODES.join(', ')}`);
   if (typeof input.hideIdle !== 'boolean') return fail('follow.hideIdle must be true or false');
   if (typeof input.icicle !== 'boolean') return fail('follow.icicle must be true or false');
+  if (input.perThread !== undefined && typeof input.perThread !== 'boolean') return fail('follow.perThread must be true or false');
   const zoom = checkPath(input.zoom, 'zoom');
   if (!zoom.ok) return zoom;
   let selected: string[] | null = null;
@@ -48,6 +49,7 @@ export function checkFollowView(input: unknown): Checked<FollowView> {
       window: input.window as TimeWindow,
       stackMode: input.stackMode as StackMode,
       hideIdle: input.hideIdle,
+      ...(input.perThread === true && { perThread: true }),
       icicle: input.icicle,
       zoom: zoom.value,
       search: input.search,

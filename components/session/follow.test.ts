@@ -31,6 +31,17 @@ test('a presenter view is what the server accepts, and a follower gets the same 
   assert.ok(!sameFollowView({ ...shared, selected: null }, shared), '!sameFollowView({ ...shared, selected: null }, shared)');
 });
 
+test("a presenter's per-thread view is followed, and a bad perThread is refused", () => {
+  const shared = followViewOf({ ...page, view: { ...page.view, perThread: true } });
+  assert.equal(shared.perThread, true);
+  const checked = checkFollowView(shared);
+  assert.ok(checked.ok && checked.value.perThread === true, JSON.stringify(checked));
+  assert.deepEqual(pageViewOf(shared).view, { ...page.view, perThread: true });
+  assert.ok(!sameFollowView(followViewOf(page), shared), 'per thread and merged are different views');
+  const bad = checkFollowView({ ...shared, perThread: 'yes' });
+  assert.deepEqual(bad, { ok: false, error: 'follow.perThread must be true or false' });
+});
+
 test('over-long paths and searches are cut to what the server accepts', () => {
   const deep = Array.from({ length: MAX_FOLLOW_PATH + 10 }, (_, i) => ({ name: `f${i}` }));
   const shared = followViewOf({ ...page, zoom: deep, search: 'x'.repeat(500), focus: 'y'.repeat(100) });

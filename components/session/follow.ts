@@ -42,6 +42,7 @@ export function followViewOf(page: PageView): FollowView {
     window: page.view.window,
     stackMode: page.view.stackMode,
     hideIdle: page.view.hideIdle,
+    ...(page.view.perThread && { perThread: true }),
     zoom: namesOf(page.zoom),
     search: page.search.slice(0, MAX_SEARCH),
     selected: page.selected ? namesOf(page.selected) : null,
@@ -53,7 +54,7 @@ export function followViewOf(page: PageView): FollowView {
 /** The page view a follower shows for the presenter's `view`. */
 export function pageViewOf(view: FollowView): PageView {
   return {
-    view: { window: view.window, stackMode: view.stackMode, hideIdle: view.hideIdle },
+    view: { window: view.window, stackMode: view.stackMode, hideIdle: view.hideIdle, ...(view.perThread && { perThread: true }) },
     zoom: stepsOf(view.zoom),
     search: view.search,
     icicle: view.icicle,
@@ -63,7 +64,7 @@ export function pageViewOf(view: FollowView): PageView {
 }
 
 export function sameViewSettings(a: ViewSettings, b: ViewSettings): boolean {
-  return a.window === b.window && a.stackMode === b.stackMode && a.hideIdle === b.hideIdle;
+  return a.window === b.window && a.stackMode === b.stackMode && a.hideIdle === b.hideIdle && !!a.perThread === !!b.perThread;
 }
 
 export function sameNames(a: readonly string[] | null, b: readonly string[] | null): boolean {
@@ -77,6 +78,7 @@ export function sameFollowView(a: FollowView | null, b: FollowView | null): bool
     a.window === b.window &&
     a.stackMode === b.stackMode &&
     a.hideIdle === b.hideIdle &&
+    !!a.perThread === !!b.perThread &&
     a.icicle === b.icicle &&
     a.search === b.search &&
     a.focus === b.focus &&
