@@ -222,6 +222,15 @@ test('view and sampling controls reach the server; bad input is refused next to 
   await page.getByTestId(TEST_IDS.timeWindow).selectOption('all');
   await expect(page.getByTestId(TEST_IDS.viewError)).toHaveCount(0);
 
+  // Per thread: the workload's root becomes comm-tid (its one thread is the process), and back.
+  const perThreadRoot = `${WORKLOAD_COMM}-${workload.pid}`;
+  await page.getByTestId(TEST_IDS.perThread).check();
+  await expect(frame(page, perThreadRoot).first()).toBeAttached({ timeout: 20_000 });
+  await expect(frame(page, WORKLOAD_COMM)).toHaveCount(0);
+  await page.getByTestId(TEST_IDS.perThread).uncheck();
+  await expect(frame(page, WORKLOAD_COMM).first()).toBeAttached({ timeout: 20_000 });
+  await expect(frame(page, perThreadRoot)).toHaveCount(0);
+
   // Sample rate: out of range is refused before it is sent; a valid one is applied by the server.
   const hz = page.getByTestId(TEST_IDS.hzInput);
   await hz.fill('0');
