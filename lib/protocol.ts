@@ -45,8 +45,12 @@ export interface FlameModule {
   buildId?: string;
 }
 
-/** u = user code, k = kernel (`_[k]`), j = JIT (perf map), p = process (comm), x = synthetic (lost stacks, pruned). */
-export type FrameKind = 'u' | 'k' | 'j' | 'p' | 'x';
+/**
+ * u = user code, k = kernel (`_[k]`), j = JIT (perf map), p = process (comm), x = synthetic (lost
+ * stacks, pruned, the `--` between a blocked stack and its waker), o = the leaf of an off-CPU
+ * stack in a wall (hot/cold) profile (`_[o]`).
+ */
+export type FrameKind = 'u' | 'k' | 'j' | 'p' | 'x' | 'o';
 
 /** Which part of each stack to show. */
 export type StackMode = 'all' | 'user' | 'kernel';
@@ -78,11 +82,49 @@ export type ProfileTarget =
   | { kind: 'pid'; pid: number }
   | { kind: 'comm'; comm: string };
 
+/**
+ * What a profile measures:
+ * - cpu: on-CPU samples at `hz` (widths are samples);
+ * - offcpu: time threads spend switched out, by the stack they blocked in (widths are µs);
+ * - wall: both, for one target, on one time axis (widths are µs; on-CPU samples weigh one
+ *   sample period; off-CPU stacks end in a leaf of kind 'o').
+ */
+export type ProfileType = 'cpu' | 'offcpu' | 'wall';
+export const PROFILE_TYPES: readonly ProfileType[] = ['cpu', 'offcpu', 'wall'];
+
+/** Which switch-outs count as off-CPU: every one (preempted threads wait on the run queue), or only one kind of sleep. */
+export type BlockState = 'all' | 'uninterruptible' | 'interruptible';
+export const BLOCK_STATES: readonly BlockState[] = ['all', 'uninterruptible', 'interruptible'];
+
+/** Off-CPU settings (types offcpu and wall). */
+export interface OffCpuSettings {
+  /** Join each blocked stack to the stack of the thread that woke it (as bcc's offwaketime). */
+  wakers: boolean;
+  /** Blocked intervals shorter than this are not counted, µs (>= 0). */
+  minBlockUs: number;
+  /** Nor longer ones, µs; null: no limit. */
+  maxBlockUs: number | null;
+  state: BlockState;
+}
+
+export const DEFAULT_OFFCPU_SETTINGS: OffCpuSettings = { wakers: false, minBlockUs: 1, maxBlockUs: null, state: 'all' };
+/** Largest --min/--max-block-us accepted: one day. */
+export const MAX_BLOCK_US = 86_400_000_000;
+
 export interface ProfileSettings {
   running: boolean;
-  /** Sampling frequency per CPU, in Hz (1..10000). */
+  /** Sampling frequency per CPU, in Hz (1..10000); types cpu and wall. */
   hz: number;
   target: ProfileTarget;
+  /** Absent: cpu (settings from before profile types existed). */
+  type?: ProfileType;
+  /** Types offcpu and wall; absent: DEFAULT_OFFCPU_SETTINGS. */
+  offcpu?: OffCpuSettings;
+}
+
+/** Unit of a flame graph's widths (FlameNode.v) for a profile type: samples, or µs of time. */
+export function profileUnit(type: ProfileType | undefined): 'samples' | 'us' {
+  return type === 'offcpu' || type === 'wall' ? 'us' : 'samples';
 }
 
 export const DEFAULT_PROFILE_SETTINGS: ProfileSettings = { running: true, hz: 99, target: { kind: 'all' } };

@@ -11,6 +11,7 @@ const KIND_LABEL: Record<FrameKind, string> = {
   j: 'JIT',
   p: 'process',
   x: 'synthetic',
+  o: 'off-CPU',
 };
 
 export function FlameTooltip({ info, x, y }: { info: HoverInfo; x: number; y: number }) {

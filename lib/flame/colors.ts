@@ -18,6 +18,7 @@ export const KIND_LABELS: Readonly<Record<FrameKind, string>> = {
   j: 'JIT',
   p: 'process',
   x: 'synthetic',
+  o: 'off-CPU',
 };
 
 /**
@@ -63,6 +64,8 @@ export function frameRgb(name: string, kind: FrameKind | undefined): [number, nu
       return [Math.round(50 + 60 * v1), Math.round(190 + 55 * v2), Math.round(50 + 60 * v1)];
     case 'p': // muted tan
       return [Math.round(190 + 30 * v1), Math.round(170 + 30 * v1), Math.round(140 + 30 * v2)];
+    case 'o': // off-CPU time in a wall profile: deep blue-violet, unlike anything on-CPU (Gregg's hot/cold: cold is blue)
+      return [Math.round(60 + 40 * v1), Math.round(70 + 40 * v2), Math.round(200 + 55 * v1)];
     case 'x': // grey
       return [Math.round(170 + 30 * v1), Math.round(170 + 30 * v1), Math.round(170 + 30 * v1)];
     case 'u':

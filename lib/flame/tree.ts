@@ -12,6 +12,8 @@ import type { FlameNode, FrameKind } from '../protocol.ts';
 export const KERNEL_SUFFIX = '_[k]';
 /** Suffix flamegraph.pl uses for JIT frames; accepted when parsing, written only on request. */
 export const JIT_SUFFIX = '_[j]';
+/** Suffix of the off-CPU leaf of a wall (hot/cold) profile in folded text, as `_[k]` marks kernel frames. */
+export const OFFCPU_SUFFIX = '_[o]';
 
 /** Name and kind of one frame on a stack. */
 export interface FramePathEntry {
@@ -190,10 +192,14 @@ export function foldedName(name: string): string {
   return /[;\r\n]/.test(name) ? name.replace(/;/g, ':').replace(/[\r\n]/g, ' ') : name;
 }
 
-/** The folded-text spelling of a frame: kernel frames get `_[k]` (JIT `_[j]` if asked). */
+/**
+ * The folded-text spelling of a frame: kernel frames get `_[k]`, the off-CPU leaf of a wall
+ * profile `_[o]` (JIT `_[j]` if asked).
+ */
 export function foldedFrame(name: string, kind: FrameKind | undefined, annotateJit = false): string {
   const base = foldedName(name);
   if (kind === 'k') return base + KERNEL_SUFFIX;
+  if (kind === 'o') return base + OFFCPU_SUFFIX;
   if (kind === 'j' && annotateJit) return base + JIT_SUFFIX;
   return base;
 }
@@ -238,12 +244,13 @@ export function compareStrings(a: string, b: string): number {
 
 /**
  * The kind of a frame read back from folded text. Depth 1 is the process (comm); `_[k]` is
- * kernel, `_[j]` JIT; a name in square brackets (`[unknown]`, `[lost stack: …]`, `[pruned]`) is
+ * kernel, `_[j]` JIT, `_[o]` an off-CPU leaf; a name in square brackets (`[unknown]`, `[lost stack: …]`, `[pruned]`) is
  * synthetic; anything else user code.
  */
 export function parseFoldedFrame(text: string, depth: number): FramePathEntry {
   if (text.endsWith(KERNEL_SUFFIX)) return { name: text.slice(0, -KERNEL_SUFFIX.length), kind: 'k' };
   if (text.endsWith(JIT_SUFFIX)) return { name: text.slice(0, -JIT_SUFFIX.length), kind: 'j' };
+  if (text.endsWith(OFFCPU_SUFFIX)) return { name: text.slice(0, -OFFCPU_SUFFIX.length), kind: 'o' };
   if (depth === 1) return { name: text, kind: 'p' };
   if (text.startsWith('[')) return { name: text, kind: 'x' };
   return { name: text, kind: 'u' };

@@ -74,7 +74,7 @@ export const DEFAULT_MAX_FRAMES = 30_000;
 export const DEFAULT_MAX_STACKS = 10_000;
 
 const ERROR_KINDS: readonly (StackErrorKind | undefined)[] = [undefined, 'collision', 'fault', 'other'];
-const FRAME_KINDS = new Set<string>(['u', 'k', 'j', 'x', 'p']);
+const FRAME_KINDS = new Set<string>(['u', 'k', 'j', 'x', 'p', 'o']);
 /** Fixed fields of a stack record before its frame ids. */
 const STACK_HEADER = 7;
 /** Same in `interned/1` recordings, which had no tid (pid, comm, errors, lengths). */
