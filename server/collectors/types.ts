@@ -7,7 +7,7 @@
  * unprivileged. Collectors themselves (ProfileCollector) emit addresses and counts
  * (ProfileBatch); a CollectorChannel names them before they leave (CollectorMessage).
  */
-import type { ProfileTarget } from '../../lib/protocol.ts';
+import type { OffCpuSettings, ProfileTarget, ProfileType } from '../../lib/protocol.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
 import type { InternedInterval, StackRefs } from '../aggregator/interned.ts';
 
@@ -55,7 +55,16 @@ export interface ProfileBatch {
 }
 
 export type CollectorCommand =
-  | { type: 'profile.start'; hz: number; target: ProfileTarget; intervalMs?: number }
+  | {
+      type: 'profile.start';
+      hz: number;
+      target: ProfileTarget;
+      intervalMs?: number;
+      /** What to measure (default cpu); offcpu and wall weigh stacks in µs (lib/protocol.ts ProfileType). */
+      profileType?: ProfileType;
+      /** offcpu and wall: filters and wakers (default DEFAULT_OFFCPU_SETTINGS). */
+      offcpu?: OffCpuSettings;
+    }
   | { type: 'profile.stop' };
 
 /**
