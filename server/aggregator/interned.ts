@@ -51,12 +51,13 @@ export interface InternedInterval {
   /**
    * New stacks, in id order, one record each: pid, tid (0: not known), comm frame id, user
    * error code, kernel error code (0 none, 1 collision, 2 fault, 3 other), user length U,
-   * kernel length K, then U user frame ids (root first), then K kernel frame ids (root first).
+   * kernel length K, flags (bit 0: off-CPU time of a wall profile), waker tail length W, then U
+   * user frame ids (root first), K kernel frame ids (root first), W waker tail frame ids.
    */
   newStacks: Uint32Array;
-  /** One entry per sample, in the interval's sample order: its stack id and its count. */
+  /** One entry per sample, in the interval's sample order: its stack id and its count (samples, or µs: may pass 2^32). */
   stackIds: Uint32Array;
-  counts: Uint32Array;
+  counts: Float64Array;
 }
 
 /** The stack ids of an interval's samples (in sample order) and the table they index. */
@@ -76,7 +77,10 @@ export const DEFAULT_MAX_STACKS = 10_000;
 const ERROR_KINDS: readonly (StackErrorKind | undefined)[] = [undefined, 'collision', 'fault', 'other'];
 const FRAME_KINDS = new Set<string>(['u', 'k', 'j', 'x', 'p', 'o']);
 /** Fixed fields of a stack record before its frame ids. */
-const STACK_HEADER = 7;
+const STACK_HEADER = 9;
+/** Same in `interned/2` recordings: no flags, no waker tail. */
+const STACK_HEADER_V2 = 7;
+const FLAG_OFFCPU = 1;
 /** Same in `interned/1` recordings, which had no tid (pid, comm, errors, lengths). */
 const STACK_HEADER_V1 = 6;
 
@@ -154,7 +158,7 @@ export class IntervalInterner {
     };
     const samples = interval.samples;
     const stackIds = new Uint32Array(samples.length);
-    const counts = new Uint32Array(samples.length);
+    const counts = new Float64Array(samples.length);
     const record: number[] = [];
     for (let i = 0; i < samples.length; i++) {
       const sample = samples[i];
@@ -167,9 +171,12 @@ export class IntervalInterner {
         errorCode(sample.kernelStackError),
         sample.user.length,
         sample.kernel.length,
+        sample.offCpu ? FLAG_OFFCPU : 0,
+        sample.waker?.length ?? 0,
       );
       for (const frame of sample.user) record.push(frameId(frame.name, frame.kind, frame.module));
       for (const frame of sample.kernel) record.push(frameId(frame.name, frame.kind, frame.module));
+      for (const frame of sample.waker ?? []) record.push(frameId(frame.name, frame.kind, frame.module));
       const key = record.join(',');
       let id = this.#stackIds.get(key);
       if (id === undefined) {
@@ -277,7 +284,9 @@ export class IntervalMirror {
       if (at + STACK_HEADER > record.length) throw new Error('interned profile interval: a stack record is cut short');
       const userLength = record[at + 5];
       const kernelLength = record[at + 6];
-      const end = at + STACK_HEADER + userLength + kernelLength;
+      const flags = record[at + 7];
+      const wakerLength = record[at + 8];
+      const end = at + STACK_HEADER + userLength + kernelLength + wakerLength;
       if (end > record.length) throw new Error('interned profile interval: a stack record is cut short');
       const userError = ERROR_KINDS[record[at + 3]];
       const kernelError = ERROR_KINDS[record[at + 4]];
@@ -288,6 +297,12 @@ export class IntervalMirror {
       for (let i = 0; i < kernelLength; i++) kernel[i] = frameAt(record[at + STACK_HEADER + userLength + i]);
       const stack: SymbolizedStack = { pid: record[at], comm: frameAt(record[at + 2]).name, user, kernel };
       if (record[at + 1] !== 0) stack.tid = record[at + 1];
+      if (flags & FLAG_OFFCPU) stack.offCpu = true;
+      if (wakerLength > 0) {
+        const waker: Frame[] = new Array(wakerLength);
+        for (let i = 0; i < wakerLength; i++) waker[i] = frameAt(record[at + STACK_HEADER + userLength + kernelLength + i]);
+        stack.waker = waker;
+      }
       if (userError) stack.userStackError = userError;
       if (kernelError) stack.kernelStackError = kernelError;
       stacks.push(stack);
@@ -303,6 +318,8 @@ export class IntervalMirror {
       if (stack.tid !== undefined) sample.tid = stack.tid;
       if (stack.userStackError) sample.userStackError = stack.userStackError;
       if (stack.kernelStackError) sample.kernelStackError = stack.kernelStackError;
+      if (stack.offCpu) sample.offCpu = true;
+      if (stack.waker) sample.waker = stack.waker;
       samples[i] = sample;
     }
     return {
@@ -328,10 +345,11 @@ export class IntervalMirror {
  */
 export interface RecordedInterval {
   /**
-   * `interned/2`: stack records with a tid, frames with binaries (`modules`, `frameModules`).
-   * `interned/1` (older recordings) is still read: no tid, no binaries.
+   * `interned/3`: stack records with a tid, flags and a waker tail, frames with binaries
+   * (`modules`, `frameModules`). Older recordings are still read: `interned/2` (no flags, no
+   * waker tail) and `interned/1` (no tid, no binaries either).
    */
-  format: 'interned/2';
+  format: 'interned/3';
   startMs: number;
   endMs: number;
   droppedSamples: number;
@@ -351,7 +369,7 @@ export interface RecordedInterval {
 export function recordedInterval(interval: SymbolizedInterval): RecordedInterval {
   const interned = new IntervalInterner().intern(interval);
   return {
-    format: 'interned/2',
+    format: 'interned/3',
     startMs: interned.startMs,
     endMs: interned.endMs,
     droppedSamples: interned.droppedSamples,
@@ -374,8 +392,8 @@ export function intervalOfRecord(payload: unknown): SymbolizedInterval {
   if (typeof payload !== 'object' || payload === null) throw new Error('a recorded profile interval must be an object');
   const record = payload as Partial<Omit<RecordedInterval, 'format'>> & Partial<SymbolizedInterval> & { format?: unknown };
   if (record.format === undefined && Array.isArray(record.samples)) return payload as SymbolizedInterval;
-  if (record.format !== 'interned/1' && record.format !== 'interned/2') {
-    throw new Error(`unknown recorded profile interval format ${JSON.stringify(record.format)} (this probeboard reads interned/1 and interned/2; a newer probeboard wrote it?)`);
+  if (record.format !== 'interned/1' && record.format !== 'interned/2' && record.format !== 'interned/3') {
+    throw new Error(`unknown recorded profile interval format ${JSON.stringify(record.format)} (this probeboard reads interned/1, interned/2 and interned/3; a newer probeboard wrote it?)`);
   }
   const numbers = (values: unknown, what: string): Uint32Array => {
     if (!Array.isArray(values)) throw new Error(`recorded profile interval: ${what} must be an array`);
@@ -385,6 +403,7 @@ export function intervalOfRecord(payload: unknown): SymbolizedInterval {
   const frameNames = Array.isArray(record.frameNames) ? record.frameNames : [];
   let stacks = numbers(record.stacks, 'stacks');
   if (v1) stacks = stacksWithTid(stacks);
+  if (record.format !== 'interned/3') stacks = stacksWithFlags(stacks);
   return new IntervalMirror().decode({
     startMs: Number(record.startMs),
     endMs: Number(record.endMs),
@@ -400,7 +419,7 @@ export function intervalOfRecord(payload: unknown): SymbolizedInterval {
     newFrameModules: v1 ? new Uint32Array(frameNames.length) : numbers(record.frameModules, 'frameModules'),
     newStacks: stacks,
     stackIds: numbers(record.stackIds, 'stackIds'),
-    counts: numbers(record.counts, 'counts'),
+    counts: Float64Array.from(Array.isArray(record.counts) ? (record.counts as number[]) : []),
   }).interval;
 }
 
@@ -413,6 +432,21 @@ function stacksWithTid(v1: Uint32Array): Uint32Array {
     if (end > v1.length) throw new Error('recorded profile interval (interned/1): a stack record is cut short');
     out.push(v1[at], 0);
     for (let i = at + 1; i < end; i++) out.push(v1[i]);
+    at = end;
+  }
+  return Uint32Array.from(out);
+}
+
+/** `interned/2` stack records in today's layout: flags 0 and an empty waker tail after the lengths. */
+function stacksWithFlags(v2: Uint32Array): Uint32Array {
+  const out: number[] = [];
+  for (let at = 0; at < v2.length; ) {
+    if (at + STACK_HEADER_V2 > v2.length) throw new Error('recorded profile interval (interned/2): a stack record is cut short');
+    const end = at + STACK_HEADER_V2 + v2[at + 5] + v2[at + 6];
+    if (end > v2.length) throw new Error('recorded profile interval (interned/2): a stack record is cut short');
+    for (let i = at; i < at + STACK_HEADER_V2; i++) out.push(v2[i]);
+    out.push(0, 0);
+    for (let i = at + STACK_HEADER_V2; i < end; i++) out.push(v2[i]);
     at = end;
   }
   return Uint32Array.from(out);

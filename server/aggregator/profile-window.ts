@@ -22,7 +22,7 @@
 import type { FlameModule, FlameNode, FrameKind, ProfileHealth, StackMode, TimeWindow, ViewSettings } from '../../lib/protocol.ts';
 import { compareFrames } from '../../lib/flame/tree.ts';
 import { addHealth, emptyHealth, intervalHealth } from './health.ts';
-import { lostStackName, threadName } from './stack.ts';
+import { OFFCPU_LEAF, lostStackName, markOffCpu, threadName } from './stack.ts';
 import type { SymbolizedInterval } from './types.ts';
 import type { StackRefs } from './interned.ts';
 
@@ -262,6 +262,9 @@ export class ProfileWindow {
   private stackTid: number[] = [];
   /** Per stack: frames of its 'all' path that are user frames (after the comm), to rebuild it. */
   private stackUserLength: number[] = [];
+  /** Per stack: frames of its waker tail (SymbolizedSample.waker), and whether it is off-CPU time of a wall profile. */
+  private stackWakerLength: number[] = [];
+  private stackOffCpu: boolean[] = [];
   private stackLeaf = new Map<StackMode, number[]>();
   /**
    * Per-thread tries (root frames `comm-tid`) and each stack's leaf in them: built on the first
@@ -306,6 +309,8 @@ export class ProfileWindow {
     this.stackIdle = [];
     this.stackTid = [];
     this.stackUserLength = [];
+    this.stackWakerLength = [];
+    this.stackOffCpu = [];
     this.threadTries = null;
     this.threadLeaf = new Map();
   }
@@ -420,6 +425,8 @@ export class ProfileWindow {
     const oldIdle = this.stackIdle;
     const oldTid = this.stackTid;
     const oldUserLength = this.stackUserLength;
+    const oldWakerLength = this.stackWakerLength;
+    const oldOffCpu = this.stackOffCpu;
     const rebuilt: SymbolizedInterval['samples'] = [];
     const keptIds: number[] = [];
     for (let id = 0; id < stacks; id++) {
@@ -431,7 +438,28 @@ export class ProfileWindow {
       }
       path.reverse();
       const userLength = oldUserLength[id];
-      rebuilt.push({ pid: oldIdle[id] === 1 ? 0 : 1, tid: oldTid[id], comm: path[0].name, user: path.slice(1, 1 + userLength), kernel: path.slice(1 + userLength), count: 1 });
+      const wakerLength = oldWakerLength[id];
+      const blocked = path.slice(0, path.length - wakerLength);
+      if (oldOffCpu[id]) {
+        // Undo the leaf's 'o' (internSample marks it again): the synthetic `[off-CPU]` leaf of a
+        // stack without frames goes; a real frame gets its half's kind back (a JIT frame's 'j'
+        // becomes 'u', a lost-stack marker 'x' again).
+        const leaf = blocked.length - 1;
+        const frame = blocked[leaf];
+        if (frame.kind === 'o' && frame.name === OFFCPU_LEAF && blocked.length === 2 && userLength === 0) blocked.pop();
+        else if (frame.kind === 'o') blocked[leaf] = { ...frame, kind: frame.name.startsWith('[lost stack: ') ? 'x' : leaf <= userLength ? 'u' : 'k' };
+      }
+      const sample: SymbolizedInterval['samples'][number] = {
+        pid: oldIdle[id] === 1 ? 0 : 1,
+        tid: oldTid[id],
+        comm: blocked[0].name,
+        user: blocked.slice(1, 1 + userLength),
+        kernel: blocked.slice(1 + userLength),
+        count: 1,
+      };
+      if (oldOffCpu[id]) sample.offCpu = true;
+      if (wakerLength > 0) sample.waker = path.slice(path.length - wakerLength);
+      rebuilt.push(sample);
       keptIds.push(id);
     }
 
@@ -471,6 +499,8 @@ export class ProfileWindow {
     this.stackIdle.push(idle);
     this.stackTid.push(0);
     this.stackUserLength.push(0);
+    this.stackWakerLength.push(0);
+    this.stackOffCpu.push(false);
     const frame = this.frames.id(FOLDED_NAME, 'x');
     for (const mode of MODES) this.stackLeaf.get(mode)!.push(this.tries.get(mode)!.leaf([frame]));
     this.addThreadLeaves(id);
@@ -542,17 +572,25 @@ export class ProfileWindow {
   private internSample(sample: SymbolizedInterval['samples'][number]): number {
     const frames = this.frames;
     const trie = this.tries.get('all')!;
-    let node = trie.child(0, frames.id(sample.comm, 'p'));
+    let node: number;
     let userLength: number;
-    if (sample.userStackError) {
-      node = trie.child(node, frames.id(lostStackName(sample.userStackError), 'x'));
-      userLength = 1;
+    const plain = !sample.offCpu && !sample.waker;
+    if (plain) {
+      // the common case, without building arrays
+      node = trie.child(0, frames.id(sample.comm, 'p'));
+      if (sample.userStackError) {
+        node = trie.child(node, frames.id(lostStackName(sample.userStackError), 'x'));
+        userLength = 1;
+      } else {
+        for (const frame of sample.user) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
+        userLength = sample.user.length;
+      }
+      if (sample.kernelStackError) node = trie.child(node, frames.id(lostStackName(sample.kernelStackError), 'x'));
+      else for (const frame of sample.kernel) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
     } else {
-      for (const frame of sample.user) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
-      userLength = sample.user.length;
+      userLength = sample.userStackError ? 1 : sample.user.length;
+      node = trie.leaf(this.modePath(sample, 'all'));
     }
-    if (sample.kernelStackError) node = trie.child(node, frames.id(lostStackName(sample.kernelStackError), 'x'));
-    else for (const frame of sample.kernel) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
     const idle = sample.pid === 0 ? 1 : 0;
     const tid = sample.tid ?? 0;
     const key = userLength < SPLIT_LIMIT ? (node * 2 + idle) * SPLIT_LIMIT + userLength : `${node},${idle},${userLength}`;
@@ -568,18 +606,33 @@ export class ProfileWindow {
     this.stackIdle.push(idle);
     this.stackTid.push(tid);
     this.stackUserLength.push(userLength);
-    const commId = frames.id(sample.comm, 'p');
-    const user = sample.userStackError
-      ? [frames.id(lostStackName(sample.userStackError), 'x')]
-      : sample.user.map((frame) => frames.id(frame.name, frame.kind, frame.module));
-    const kernel = sample.kernelStackError
-      ? [frames.id(lostStackName(sample.kernelStackError), 'x')]
-      : sample.kernel.map((frame) => frames.id(frame.name, frame.kind, frame.module));
+    this.stackWakerLength.push(sample.waker?.length ?? 0);
+    this.stackOffCpu.push(sample.offCpu === true);
     this.stackLeaf.get('all')!.push(node);
-    this.stackLeaf.get('user')!.push(this.tries.get('user')!.leaf([commId, ...user]));
-    this.stackLeaf.get('kernel')!.push(this.tries.get('kernel')!.leaf([commId, ...kernel]));
+    this.stackLeaf.get('user')!.push(this.tries.get('user')!.leaf(this.modePath(sample, 'user')));
+    this.stackLeaf.get('kernel')!.push(this.tries.get('kernel')!.leaf(this.modePath(sample, 'kernel')));
     this.addThreadLeaves(id);
     return id;
+  }
+
+  /**
+   * Frame ids of a sample's path in one stack mode: comm, the halves the mode shows (lost ones as
+   * one `[lost stack: …]` frame), the off-CPU leaf mark, the waker tail (stack.ts samplePath's shape).
+   */
+  private modePath(sample: SymbolizedInterval['samples'][number], mode: StackMode): number[] {
+    const frames = this.frames;
+    const path: { name: string; kind: FrameKind; module?: FlameModule }[] = [{ name: sample.comm, kind: 'p' }];
+    if (mode !== 'kernel') {
+      if (sample.userStackError) path.push({ name: lostStackName(sample.userStackError), kind: 'x' });
+      else path.push(...sample.user);
+    }
+    if (mode !== 'user') {
+      if (sample.kernelStackError) path.push({ name: lostStackName(sample.kernelStackError), kind: 'x' });
+      else path.push(...sample.kernel);
+    }
+    const blocked = sample.offCpu ? markOffCpu(path, (name, kind, like) => (like?.module === undefined ? { name, kind } : { name, kind, module: like.module })) : path;
+    if (sample.waker) blocked.push(...sample.waker);
+    return blocked.map((frame) => frames.id(frame.name, frame.kind, frame.module));
   }
 
   /** The per-thread tries, built from every stack on first use. */

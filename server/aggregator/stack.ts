@@ -5,7 +5,10 @@
  * Path: comm (kind 'p'; `comm-tid` per thread), then user frames root first, then kernel frames root first — the
  * shape of bcc `profile -f -a`. A half whose stack the kernel could not record is replaced by
  * one synthetic frame `[lost stack: collision|fault|other]` (kind 'x'), so the sample still counts.
+ * Off-CPU samples of a wall profile get their leaf re-kinded 'o' (markOffCpu); a waker tail
+ * (SymbolizedSample.waker) follows the blocked stack.
  */
+import type { Frame } from '../symbolizer/types.ts';
 import type { StackMode } from '../../lib/protocol.ts';
 import type { FramePathEntry } from '../../lib/flame/tree.ts';
 import type { StackErrorKind } from '../collectors/types.ts';
@@ -30,6 +33,32 @@ export function threadName(comm: string, tid: number | undefined): string {
   return tid ? `${comm}-${tid}` : comm;
 }
 
+/** Name of the leaf given to an off-CPU stack that has no frame to mark (both halves empty). */
+export const OFFCPU_LEAF = '[off-CPU]';
+/** Name of the frame between a blocked stack and its waker's, as in bcc's offwaketime. */
+export const WAKER_SEPARATOR = '--';
+
+/**
+ * `path` (root first, the comm at 0) with its leaf re-kinded 'o': the mark of off-CPU time in a
+ * wall profile. A path of the comm alone gets an `[off-CPU]` leaf. Returns a new array.
+ */
+export function markOffCpu<T extends { name: string; kind: FramePathEntry['kind'] }>(path: readonly T[], make: (name: string, kind: 'o', like?: T) => T): T[] {
+  if (path.length <= 1) return [...path, make(OFFCPU_LEAF, 'o')];
+  const leaf = path[path.length - 1];
+  return [...path.slice(0, -1), make(leaf.name, 'o', leaf)];
+}
+
+/** The waker tail of a sample (see SymbolizedSample.waker): `--`, waker kernel and user frames leaf first, waker comm. */
+export function wakerTail(waker: { comm: string; user: Frame[]; kernel: Frame[]; userStackError?: StackErrorKind; kernelStackError?: StackErrorKind }): Frame[] {
+  const tail: Frame[] = [{ name: WAKER_SEPARATOR, kind: 'x' }];
+  if (waker.kernelStackError) tail.push({ name: lostStackName(waker.kernelStackError), kind: 'x' });
+  else for (let i = waker.kernel.length - 1; i >= 0; i--) tail.push(waker.kernel[i]);
+  if (waker.userStackError) tail.push({ name: lostStackName(waker.userStackError), kind: 'x' });
+  else for (let i = waker.user.length - 1; i >= 0; i--) tail.push(waker.user[i]);
+  tail.push({ name: waker.comm, kind: 'p' });
+  return tail;
+}
+
 /** The frames below the root for one sample in the given mode (comm, or `comm-tid` per thread, first). */
 export function samplePath(sample: SymbolizedSample, stackMode: StackMode, perThread = false): FramePathEntry[] {
   const path: FramePathEntry[] = [{ name: perThread ? threadName(sample.comm, sample.tid) : sample.comm, kind: 'p' }];
@@ -41,5 +70,7 @@ export function samplePath(sample: SymbolizedSample, stackMode: StackMode, perTh
     if (sample.kernelStackError) path.push({ name: lostStackName(sample.kernelStackError), kind: 'x' });
     else for (const frame of sample.kernel) path.push({ name: frame.name, kind: frame.kind });
   }
-  return path;
+  const blocked = sample.offCpu ? markOffCpu(path, (name, kind) => ({ name, kind })) : path;
+  if (sample.waker) for (const frame of sample.waker) blocked.push({ name: frame.name, kind: frame.kind });
+  return blocked;
 }

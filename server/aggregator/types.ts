@@ -13,7 +13,19 @@ export interface SymbolizedSample {
   kernel: Frame[];
   userStackError?: StackErrorKind;
   kernelStackError?: StackErrorKind;
+  /** Samples (cpu profiles) or µs (off-CPU and wall profiles). */
   count: number;
+  /**
+   * Wall profiles: this stack is blocked time, not running time. Its leaf is drawn with kind 'o'
+   * (folded `_[o]`) in every stack mode (see stack.ts markOffCpu).
+   */
+  offCpu?: boolean;
+  /**
+   * Off-CPU profiles with wakers: what follows the blocked stack, as bcc's offwaketime prints
+   * it: a `--` frame (kind 'x'), the waker's kernel frames then user frames, leaf first, then
+   * the waker's command name (kind 'p'). Drawn after the blocked stack in every stack mode.
+   */
+  waker?: Frame[];
 }
 
 /** One interval's worth of symbolized samples. */

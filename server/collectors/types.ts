@@ -36,8 +36,29 @@ export interface RawStackSample {
   userStackError?: StackErrorKind;
   /** Same for the kernel stack (not set when the sample hit user mode). */
   kernelStackError?: StackErrorKind;
-  /** Samples, >= 1. */
+  /**
+   * Weight: samples (cpu profiles), or µs of time (off-CPU and wall profiles: blocked time, or
+   * on-CPU samples times the sample period).
+   */
   count: number;
+  /** Off-CPU samples: the blocking events (switch-out to switch-in) behind `count`. */
+  events?: number;
+  /** Set on off-CPU samples (blocked time rather than running time). */
+  offCpu?: boolean;
+  /** Off-CPU samples with wakers: the thread that woke the blocked one, and its stacks at that moment. */
+  waker?: RawWaker;
+}
+
+/** Who woke a blocked thread (sched_waking), with its stacks, leaf first. */
+export interface RawWaker {
+  pid: number;
+  /** 0 when threads are not counted apart. */
+  tid: number;
+  comm: string;
+  userStack: bigint[];
+  kernelStack: bigint[];
+  userStackError?: StackErrorKind;
+  kernelStackError?: StackErrorKind;
 }
 
 /** Everything one profile collector read from the kernel for one interval. */
