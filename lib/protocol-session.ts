@@ -190,6 +190,8 @@ export interface FlameSnapshotPayload {
   windowEndMs: number;
   /** Sampling rate, Hz. */
   hz: number;
+  /** What widths count: absent (snapshots from before profile types) means cpu, in samples; offcpu and wall count µs. */
+  type?: import('./protocol.ts').ProfileType;
 }
 
 /** One side of a `compare:windows` reply. */

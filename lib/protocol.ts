@@ -122,8 +122,11 @@ export interface ProfileSettings {
   offcpu?: OffCpuSettings;
 }
 
+/** Unit of a flame graph's widths: samples (cpu), or µs of time (offcpu, wall). */
+export type ProfileUnit = 'samples' | 'us';
+
 /** Unit of a flame graph's widths (FlameNode.v) for a profile type: samples, or µs of time. */
-export function profileUnit(type: ProfileType | undefined): 'samples' | 'us' {
+export function profileUnit(type: ProfileType | undefined): ProfileUnit {
   return type === 'offcpu' || type === 'wall' ? 'us' : 'samples';
 }
 
@@ -162,11 +165,16 @@ export interface ProfileFrame {
   seq: number;
   view: ViewSettings;
   settings: ProfileSettings;
-  /** Root node: `n` = 'all', `v` = total samples in the window. */
+  /** Root node: `n` = 'all', `v` = total samples (or µs: see `unit`) in the window. */
   tree: FlameNode;
-  /** Samples in the window (equals tree.v). */
+  /**
+   * What every width of this frame counts (tree's `v`, totalSamples, prunedSamples): 'samples'
+   * for a cpu profile, 'us' (µs of time) for offcpu and wall: profileUnit(settings.type).
+   */
+  unit: ProfileUnit;
+  /** Samples (or µs: see `unit`) in the window (equals tree.v). */
   totalSamples: number;
-  /** Samples folded into `[pruned]` nodes because their frames were too narrow to draw. */
+  /** Samples (or µs) folded into `[pruned]` nodes because their frames were too narrow to draw. */
   prunedSamples: number;
   /** Number of nodes in `tree`. */
   nodeCount: number;

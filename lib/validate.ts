@@ -5,13 +5,19 @@
  * is wrong. Nothing here throws on bad input: a malformed message is answered, never fatal.
  */
 import {
+  BLOCK_STATES,
+  MAX_BLOCK_US,
   MAX_COMM_LEN,
   MAX_HZ,
   MIN_HZ,
+  PROFILE_TYPES,
   STACK_MODES,
   TIME_WINDOWS,
+  type BlockState,
+  type OffCpuSettings,
   type ProfileSettings,
   type ProfileTarget,
+  type ProfileType,
   type ViewSettings,
 } from './protocol.ts';
 
@@ -95,10 +101,61 @@ export function checkTarget(input: unknown): Checked<ProfileTarget> {
   }
 }
 
+export function checkProfileType(input: unknown, field = 'type'): Checked<ProfileType> {
+  if (!PROFILE_TYPES.includes(input as never)) return fail(`${field} must be one of ${PROFILE_TYPES.join(', ')}, got ${JSON.stringify(input)}`);
+  return { ok: true, value: input as ProfileType };
+}
+
+/** A block-time bound, µs: a whole number from 0 to MAX_BLOCK_US (one day). */
+export function checkBlockUs(input: unknown, field: string): Checked<number> {
+  if (typeof input !== 'number' || !Number.isInteger(input) || input < 0 || input > MAX_BLOCK_US) {
+    return fail(`${field} must be a whole number of µs from 0 to ${MAX_BLOCK_US}, got ${JSON.stringify(input)}`);
+  }
+  return { ok: true, value: input };
+}
+
+/**
+ * Off-CPU settings, all four fields (a change sends the whole object: the bounds are checked
+ * against each other, so half an object could not be judged). `field` names it in errors.
+ */
+export function checkOffCpu(input: unknown, field = 'offcpu'): Checked<OffCpuSettings> {
+  if (!isRecord(input)) return fail(`${field} must be an object {wakers, minBlockUs, maxBlockUs, state}`);
+  const extra = unknownKeys(input, ['wakers', 'minBlockUs', 'maxBlockUs', 'state']);
+  if (extra) return fail(`${field}: ${extra}`);
+  if (typeof input.wakers !== 'boolean') return fail(`${field}.wakers must be true or false, got ${JSON.stringify(input.wakers)}`);
+  const min = checkBlockUs(input.minBlockUs, `${field}.minBlockUs`);
+  if (!min.ok) return min;
+  let max: number | null = null;
+  if (input.maxBlockUs !== null) {
+    const checked = checkBlockUs(input.maxBlockUs, `${field}.maxBlockUs`);
+    if (!checked.ok) return fail(`${checked.error} (or null: no limit)`);
+    max = checked.value;
+  }
+  if (max !== null && min.value > max) {
+    return fail(`${field}.minBlockUs (${min.value} µs) must not exceed ${field}.maxBlockUs (${max} µs)`);
+  }
+  if (!BLOCK_STATES.includes(input.state as never)) {
+    return fail(`${field}.state must be one of ${BLOCK_STATES.join(', ')}, got ${JSON.stringify(input.state)}`);
+  }
+  return { ok: true, value: { wakers: input.wakers, minBlockUs: min.value, maxBlockUs: max, state: input.state as BlockState } };
+}
+
+/**
+ * Rules across fields of whole settings (after a change is merged in): a wall profile needs a
+ * target, since on- and off-CPU time of every thread of the machine (idle ones included) would
+ * be one wide, meaningless block. Returns the reason, or null when the settings hold.
+ */
+export function checkProfileCombination(settings: { type?: ProfileType; target: ProfileTarget }): string | null {
+  if (settings.type === 'wall' && settings.target.kind === 'all') {
+    return 'type wall needs a target: a pid or a command name (all processes is only for cpu and offcpu)';
+  }
+  return null;
+}
+
 /** A partial change to the shared sampling settings. */
 export function checkProfileChange(input: unknown): Checked<Partial<ProfileSettings>> {
   if (!isRecord(input)) return fail('profile change must be an object');
-  const extra = unknownKeys(input, ['running', 'hz', 'target']);
+  const extra = unknownKeys(input, ['running', 'hz', 'target', 'type', 'offcpu']);
   if (extra) return fail(`profile change: ${extra}`);
   const change: Partial<ProfileSettings> = {};
   if ('running' in input) {
@@ -114,6 +171,21 @@ export function checkProfileChange(input: unknown): Checked<Partial<ProfileSetti
     const target = checkTarget(input.target);
     if (!target.ok) return target;
     change.target = target.value;
+  }
+  if ('type' in input) {
+    const type = checkProfileType(input.type);
+    if (!type.ok) return type;
+    change.type = type.value;
+  }
+  if ('offcpu' in input) {
+    const offcpu = checkOffCpu(input.offcpu);
+    if (!offcpu.ok) return offcpu;
+    change.offcpu = offcpu.value;
+  }
+  // Both in one change: judged here already (otherwise the pipeline judges the merged settings).
+  if (change.type !== undefined && change.target !== undefined) {
+    const problem = checkProfileCombination({ type: change.type, target: change.target });
+    if (problem) return fail(problem);
   }
   return { ok: true, value: change };
 }

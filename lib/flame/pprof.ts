@@ -28,7 +28,7 @@
  *   is the last one.
  */
 import { Function as PprofFunction, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import type { FlameModule, FlameNode, FrameKind } from '../protocol.ts';
+import type { FlameModule, FlameNode, FrameKind, ProfileType } from '../protocol.ts';
 import { foldedFrame, selfValue } from './tree.ts';
 
 export interface PprofOptions {
@@ -51,6 +51,17 @@ export interface PprofOptions {
    * writer that stores the data without compressing it (valid gzip, isomorphic).
    */
   gzip?: (data: Uint8Array) => Uint8Array;
+}
+
+/**
+ * The sample type and period of a profile type's pprof file:
+ * - cpu: `samples`/`count` plus `cpu`/`nanoseconds` at the period 1e9 / hz (when hz > 0);
+ * - offcpu: `offcpu`/`microseconds`, wall: `wall`/`microseconds`: the widths are already time,
+ *   and no period (a period would make pprof multiply µs by it).
+ */
+export function pprofTypeOptions(type: ProfileType | undefined, hz: number): Pick<PprofOptions, 'sampleType' | 'periodNs'> {
+  if (type === 'offcpu' || type === 'wall') return { sampleType: { type, unit: 'microseconds' } };
+  return hz > 0 ? { periodNs: Math.round(1e9 / hz) } : {};
 }
 
 /** Filename given to functions of a frame kind ('' = none). */

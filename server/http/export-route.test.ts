@@ -192,3 +192,38 @@ test('access: the token or a viewer link of that session; bad requests say what 
     await h.close();
   }
 });
+
+test('pprof of offcpu and wall profiles: µs sample types and no period; cpu keeps samples and cpu/nanoseconds', async () => {
+  const h = await start();
+  try {
+    const url = `${h.base}/api/sessions/main/export?kind=flame&format=pprof&window=all`;
+    const cpu = decodePprof((await get(url, bearer)).body);
+    const typesOf = (p: typeof cpu) => p.sample_type.map((t) => `${p.string_table[t.type]}/${p.string_table[t.unit]}`);
+    assert.deepEqual(typesOf(cpu), ['samples/count', 'cpu/nanoseconds'], `cpu sample types: ${typesOf(cpu)}`);
+    for (const [type, target] of [
+      ['offcpu', { kind: 'all' }],
+      ['wall', { kind: 'comm', comm: 'exp-a' }],
+    ] as const) {
+      await h.pipeline.configure({ running: true, type, target });
+      const end = Date.now() + 5000;
+      while (h.pipeline.frame({ window: 'all', stackMode: 'all', hideIdle: true }).totalSamples < 12) {
+        if (Date.now() > end) throw new Error(`no ${type} intervals`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await h.pipeline.configure({ running: false });
+      const expected = treeToFolded(h.pipeline.frame({ window: 'all', stackMode: 'all', hideIdle: true }).tree);
+      const response = await get(url, bearer);
+      assert.equal(response.status, 200, `${type}: ${response.body.toString().slice(0, 200)}`);
+      const decoded = decodePprof(response.body);
+      assert.deepEqual(typesOf(decoded), [`${type}/microseconds`], `${type} sample types: ${typesOf(decoded)}`);
+      assert.equal(decoded.period, 0, `${type}: no period (widths are µs already), got ${decoded.period}`);
+      assert.equal(foldedOfPprof(decoded), expected, `${type}: the same stacks, in µs`);
+      const svg = (await get(`${h.base}/api/sessions/main/export?kind=flame&format=svg&window=all`, bearer)).body.toString();
+      const title = type === 'offcpu' ? 'Off-CPU flame graph' : 'Wall-clock (hot/cold) flame graph';
+      assert.ok(svg.includes(title), `${type}: the SVG is titled ${title}: ${svg.slice(0, 600)}`);
+    }
+  } finally {
+    await h.pipeline.configure({ type: 'cpu', target: { kind: 'all' } }).catch(() => undefined);
+    await h.close();
+  }
+});

@@ -14,12 +14,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { STACK_MODES, TIME_WINDOWS, type FlameNode, type StackMode, type TimeWindow, type ViewSettings } from '../../lib/protocol.ts';
+import { STACK_MODES, TIME_WINDOWS, type FlameNode, type ProfileType, type StackMode, type TimeWindow, type ViewSettings } from '../../lib/protocol.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { treeToFolded } from '../../lib/flame/tree.ts';
 import { toD3Json } from '../../lib/flame/d3json.ts';
 import { toSpeedscope } from '../../lib/flame/speedscope.ts';
-import { flameTreeToPprof } from '../../lib/flame/pprof.ts';
+import { flameTreeToPprof, pprofTypeOptions } from '../../lib/flame/pprof.ts';
+import { formatCount } from '../../lib/format.ts';
+import { formatMicros, profileTitle } from '../../lib/profile-units.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import { latencyExport, LATENCY_EXPORT_FORMATS } from '../../lib/export/latency.ts';
 import type { Hub } from '../hub/index.ts';
@@ -54,6 +56,8 @@ export interface FlameExportMeta {
   title: string;
   subtitle: string;
   hz: number;
+  /** What the widths count (absent: cpu, samples); offcpu and wall count µs. */
+  type?: ProfileType;
   windowStartMs: number;
   windowEndMs: number;
   version: string;
@@ -81,7 +85,7 @@ export function flameFile(tree: FlameNode, format: FlameFormat, meta: FlameExpor
     case 'pprof':
       return {
         body: flameTreeToPprof(tree, {
-          periodNs: meta.hz > 0 ? Math.round(1e9 / meta.hz) : undefined,
+          ...pprofTypeOptions(meta.type, meta.hz),
           timeNanos: meta.windowStartMs * 1e6,
           durationNanos: Math.max(0, meta.windowEndMs - meta.windowStartMs) * 1e6,
           gzip: (data) => gzipSync(data),
@@ -137,11 +141,19 @@ export function exportFor(hub: Hub, url: URL, credentials: { token: string | nul
     const source = session.features.find((feature) => feature.exports?.flame)?.exports?.flame;
     if (!source) throw new ExportRequestError(404, `session ${sessionId} has no flame graph`);
     const picture = source(view);
-    const subtitle = `${picture.totalSamples} samples at ${picture.hz} Hz, ${view.window === 'all' ? 'since start' : `last ${view.window}`}, ${view.stackMode} stacks`;
+    const window = view.window === 'all' ? 'since start' : `last ${view.window}`;
+    // Widths are samples (cpu) or µs of time (offcpu: blocked; wall: on- and off-CPU).
+    const amount =
+      picture.type === 'offcpu'
+        ? `${formatMicros(picture.totalSamples)} off-CPU`
+        : picture.type === 'wall'
+          ? `${formatMicros(picture.totalSamples)} on- and off-CPU (on-CPU samples at ${picture.hz} Hz)`
+          : `${formatCount(picture.totalSamples)} samples at ${picture.hz} Hz`;
+    const subtitle = `${amount}, ${window}, ${view.stackMode} stacks`;
     return flameFile(
       picture.tree,
       format,
-      { title: 'CPU flame graph', subtitle, hz: picture.hz, windowStartMs: picture.windowStartMs, windowEndMs: picture.windowEndMs, version },
+      { title: profileTitle(picture.type), subtitle, hz: picture.hz, type: picture.type, windowStartMs: picture.windowStartMs, windowEndMs: picture.windowEndMs, version },
       `probeboard-${sessionId}-flame-${stamp}`,
     );
   }

@@ -6,7 +6,7 @@
  * throw becomes an error reply (`error:message` and a failed ack) and nothing else stops.
  */
 import type { Socket } from 'socket.io';
-import type { Ack, FlameNode, ViewSettings } from '../../lib/protocol.ts';
+import type { Ack, FlameNode, ProfileType, ViewSettings } from '../../lib/protocol.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 
 /** Per-connection state every feature can keep data in (under its own key). */
@@ -68,8 +68,11 @@ export interface HubFeature {
  * snapshots): plain values, computed on request.
  */
 export interface FeatureExports {
-  /** The flame graph of one view of the current window. */
-  flame?(view: ViewSettings): { tree: FlameNode; totalSamples: number; windowStartMs: number; windowEndMs: number; hz: number };
+  /**
+   * The flame graph of one view of the current window. `type` says what widths count: samples
+   * (cpu) or µs (offcpu, wall; lib/protocol.ts profileUnit).
+   */
+  flame?(view: ViewSettings): { tree: FlameNode; totalSamples: number; windowStartMs: number; windowEndMs: number; hz: number; type: ProfileType };
   /** The newest frame of a latency probe, or null when there is no such probe. */
   latency?(id: string): LatencyProbeFrame | null;
 }

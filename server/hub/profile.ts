@@ -61,6 +61,7 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
             windowStartMs: frame.windowStartMs,
             windowEndMs: frame.windowEndMs,
             hz: frame.settings.hz,
+            type: frame.settings.type ?? 'cpu',
           };
         },
       },

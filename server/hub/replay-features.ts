@@ -9,13 +9,13 @@
  *   (a viewer that falls behind is told how many rows it skipped, as live).
  * Requests that would change probes are refused: a replay shows what was recorded.
  */
-import type { ProfileTarget } from '../../lib/protocol.ts';
+import type { ProfileSettings } from '../../lib/protocol.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyProbeList } from '../../lib/protocol-latency.ts';
 import type { EventProbeList, EventRow } from '../../lib/protocol-events.ts';
 import type { CollectorChannel, CollectorCommand, CollectorMessage } from '../collectors/types.ts';
 import { intervalOfRecord } from '../aggregator/interned.ts';
-import { ProfilePipeline } from '../pipeline/profile.ts';
+import { completeSettings, ProfilePipeline, startCommand } from '../pipeline/profile.ts';
 import { profileFeature } from './profile.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
 import { EVENTS_PROBES, EVENTS_ROWS, LATENCY_FRAME, LATENCY_PROBES, PROFILE_INTERVAL, PROFILE_STATUS } from './recording.ts';
@@ -23,34 +23,40 @@ import type { ReplaySource } from './replay-source.ts';
 
 const REPLAY_REFUSAL = 'this session replays a recording: probes cannot be changed here (open a live session)';
 
-/** Recorded `profile.status` payload: the settings that were in force. */
+/**
+ * Recorded `profile.status` payload: the settings that were in force. Recordings from before
+ * profile types have no `type` nor `offcpu`: they are cpu profiles (completeSettings).
+ */
 interface RecordedStatus {
-  settings: { hz: number; target: ProfileTarget };
+  settings: ProfileSettings;
   cpus: number;
 }
+
+/** The sampling settings of a replay before its recording says otherwise. */
+const REPLAY_START: ProfileSettings = completeSettings({ running: true, hz: 99, target: { kind: 'all' } });
 
 /** A profile source that plays recorded intervals. */
 export class ReplayProfileChannel implements CollectorChannel {
   readonly #listeners = new Set<(message: CollectorMessage) => void>();
   readonly #unsubscribe: () => void;
-  #hz = 99;
   #cpus = 0;
-  #target: ProfileTarget = { kind: 'all' };
+  #settings: ProfileSettings = REPLAY_START;
 
-  constructor(source: ReplaySource, hooks: { reset(): void; settings(hz: number, target: ProfileTarget, cpus: number): void }) {
+  constructor(source: ReplaySource, hooks: { reset(): void; settings(settings: ProfileSettings, cpus: number): void }) {
     this.#unsubscribe = source.subscribe({
       reset: () => hooks.reset(),
       update: (update) => {
         if (update.kind === PROFILE_STATUS) {
           const status = update.payload as RecordedStatus;
-          const changed = status.settings.hz !== this.#hz || JSON.stringify(status.settings.target) !== JSON.stringify(this.#target);
-          this.#hz = status.settings.hz;
+          const next = completeSettings({ ...status.settings, running: true });
+          // What was sampled changed (rate, target, type, off-CPU filters), not just running.
+          const changed = JSON.stringify(startCommand(next)) !== JSON.stringify(startCommand(this.#settings));
+          this.#settings = next;
           this.#cpus = status.cpus;
-          this.#target = status.settings.target;
           // As live: new settings restart sampling, which starts a new window.
-          if (changed) hooks.settings(this.#hz, this.#target, this.#cpus);
+          if (changed) hooks.settings(next, this.#cpus);
         } else if (update.kind === PROFILE_INTERVAL) {
-          this.#emit({ type: 'profile.interval', interval: intervalOfRecord(update.payload), hz: this.#hz, cpus: this.#cpus });
+          this.#emit({ type: 'profile.interval', interval: intervalOfRecord(update.payload), hz: this.#settings.hz, cpus: this.#cpus });
         }
       },
     });
@@ -58,8 +64,8 @@ export class ReplayProfileChannel implements CollectorChannel {
 
   async request(command: CollectorCommand): Promise<void> {
     // The pipeline starts its source once; anything else would change what was recorded.
-    if (command.type === 'profile.start' && command.hz === this.#hz && JSON.stringify(command.target) === JSON.stringify(this.#target)) {
-      this.#emit({ type: 'profile.started', cpus: this.#cpus, hz: this.#hz, target: this.#target });
+    if (command.type === 'profile.start' && JSON.stringify(command) === JSON.stringify(startCommand(this.#settings))) {
+      this.#emit({ type: 'profile.started', cpus: this.#cpus, hz: this.#settings.hz, target: this.#settings.target });
       return;
     }
     throw new Error(REPLAY_REFUSAL);
@@ -85,11 +91,11 @@ export function replayProfileFeature(source: ReplaySource): FeatureFactory {
   let pipeline: ProfilePipeline | null = null;
   const channel = new ReplayProfileChannel(source, {
     reset: () => pipeline?.reset(),
-    settings: (hz, target, cpus) => pipeline?.adopt({ running: true, hz, target }, cpus),
+    settings: (settings, cpus) => pipeline?.adopt(settings, cpus),
   });
   pipeline = new ProfilePipeline(channel, { now: () => source.now() });
   // Shown as running at the recorded settings; the first interval brings them.
-  void pipeline.configure({ running: true, hz: 99, target: { kind: 'all' } }).catch(() => undefined);
+  void pipeline.configure(REPLAY_START).catch(() => undefined);
   const live = profileFeature(pipeline);
   return (hub) => {
     const feature = live(hub);

@@ -6,13 +6,16 @@
  * Knows nothing of socket.io: the hub subscribes to `onInterval` / `onStatus` and asks `frame(view)`.
  */
 import {
+  DEFAULT_OFFCPU_SETTINGS,
   DEFAULT_PROFILE_SETTINGS,
+  profileUnit,
   type ProfileFrame,
   type ProfileSettings,
   type ProfileStatus,
   type ViewSettings,
 } from '../../lib/protocol.ts';
-import type { CollectorChannel } from '../collectors/types.ts';
+import type { CollectorChannel, CollectorCommand } from '../collectors/types.ts';
+import { checkProfileCombination } from '../../lib/validate.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
 import type { StackRefs } from '../aggregator/interned.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
@@ -45,8 +48,35 @@ export const DEFAULT_MAX_NODES = 3000;
 
 type Listener<T> = (value: T) => void;
 
+/**
+ * Settings with every optional field filled in: `type` (absent: cpu, as settings and recordings
+ * from before profile types) and `offcpu` (absent: the defaults), so viewers always see both.
+ */
+export function completeSettings(settings: ProfileSettings): ProfileSettings {
+  return {
+    ...settings,
+    type: settings.type ?? 'cpu',
+    offcpu: structuredClone(settings.offcpu ?? DEFAULT_OFFCPU_SETTINGS),
+  };
+}
+
+/**
+ * The collector command that samples `settings`. A cpu profile carries neither profileType nor
+ * offcpu (as before profile types: its off-CPU settings are kept but mean nothing to it), so
+ * changing them alone does not restart a cpu profile.
+ */
+export function startCommand(settings: ProfileSettings): Extract<CollectorCommand, { type: 'profile.start' }> {
+  const type = settings.type ?? 'cpu';
+  return {
+    type: 'profile.start',
+    hz: settings.hz,
+    target: settings.target,
+    ...(type !== 'cpu' && { profileType: type, offcpu: structuredClone(settings.offcpu ?? DEFAULT_OFFCPU_SETTINGS) }),
+  };
+}
+
 export class ProfilePipeline {
-  private settings: ProfileSettings = { ...DEFAULT_PROFILE_SETTINGS, running: false };
+  private settings: ProfileSettings = completeSettings({ ...DEFAULT_PROFILE_SETTINGS, running: false });
   private error: string | null = null;
   private cpus = 0;
   private window: ProfileWindow;
@@ -88,23 +118,25 @@ export class ProfilePipeline {
   }
 
   /**
-   * Applies a change to what is sampled. Restarts the collector when rate or target change
-   * (and clears the window: samples of another target or rate must not be mixed in).
+   * Applies a change to what is sampled. Restarts the collector when what it is asked to sample
+   * changes: rate, target, profile type, or the off-CPU settings of an offcpu/wall profile (and
+   * clears the window: samples of another target, rate or unit must not be mixed in).
    * Rejects with a user-facing message; the previous settings stay in force then.
    */
   configure(change: Partial<ProfileSettings>): Promise<ProfileSettings> {
     const run = async (): Promise<ProfileSettings> => {
-      const next: ProfileSettings = { ...this.settings, ...change };
+      const next: ProfileSettings = completeSettings({ ...this.settings, ...change });
+      // Judged on the merged settings: e.g. a target of `all` sent while the type is wall.
+      const problem = checkProfileCombination(next);
+      if (problem) throw new Error(problem);
       const restart =
         next.running &&
-        (!this.settings.running ||
-          next.hz !== this.settings.hz ||
-          JSON.stringify(next.target) !== JSON.stringify(this.settings.target));
+        (!this.settings.running || JSON.stringify(startCommand(next)) !== JSON.stringify(startCommand(this.settings)));
       if (!next.running && this.settings.running) {
         await this.channel.request({ type: 'profile.stop' });
       } else if (restart) {
         try {
-          await this.channel.request({ type: 'profile.start', hz: next.hz, target: next.target });
+          await this.channel.request(startCommand(next));
         } catch (error) {
           this.error = (error as Error).message;
           this.emitStatus();
@@ -133,7 +165,7 @@ export class ProfilePipeline {
    * asking the source to restart, and starts a new window as a restart would. Synchronous.
    */
   adopt(settings: ProfileSettings, cpus: number): void {
-    this.settings = structuredClone(settings);
+    this.settings = completeSettings(settings);
     this.cpus = cpus;
     this.reset();
     this.emitStatus();
@@ -148,6 +180,7 @@ export class ProfilePipeline {
     return {
       view,
       settings: structuredClone(this.settings),
+      unit: profileUnit(this.settings.type),
       tree: built.tree,
       totalSamples: built.totalSamples,
       prunedSamples: built.prunedSamples,

@@ -405,7 +405,15 @@ export class CollectorClient implements CollectorBackend {
         if (command.type === 'profile.stop') {
           await this.request({ op: 'profile.stop', handle });
         } else {
-          await this.request({ op: 'profile.start', handle, hz: command.hz, target: command.target, ...(command.intervalMs !== undefined && { intervalMs: command.intervalMs }) });
+          await this.request({
+            op: 'profile.start',
+            handle,
+            hz: command.hz,
+            target: command.target,
+            ...(command.intervalMs !== undefined && { intervalMs: command.intervalMs }),
+            ...(command.profileType !== undefined && { profileType: command.profileType }),
+            ...(command.offcpu !== undefined && { offcpu: command.offcpu }),
+          });
         }
       },
       onMessage: (listener) => {

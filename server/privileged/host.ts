@@ -132,7 +132,14 @@ export class CollectorHost {
       }
       case 'profile.start': {
         const { channel } = this.#entry(command.handle, 'profile');
-        await channel.request({ type: 'profile.start', hz: command.hz, target: command.target, ...(command.intervalMs !== undefined && { intervalMs: command.intervalMs }) });
+        await channel.request({
+          type: 'profile.start',
+          hz: command.hz,
+          target: command.target,
+          ...(command.intervalMs !== undefined && { intervalMs: command.intervalMs }),
+          ...(command.profileType !== undefined && { profileType: command.profileType }),
+          ...(command.offcpu !== undefined && { offcpu: command.offcpu }),
+        });
         return null;
       }
       case 'profile.stop':

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkCommand, checkRequest } from './protocol.ts';
 import { CollectorHost } from './host.ts';
+import { inProcessBackend } from './in-process.ts';
+import type { CollectorChannel, CollectorCommand as ChannelCommand } from '../collectors/types.ts';
 
 function refused(command: unknown, expected: RegExp): void {
   const checked = checkCommand(command);
@@ -18,6 +20,9 @@ test('good commands pass and come back as copies', () => {
     { op: 'profile.open', handle: 1 },
     { op: 'profile.start', handle: 1, hz: 99, target: { kind: 'all' } },
     { op: 'profile.start', handle: 1, hz: 49, target: { kind: 'pid', pid: 1 }, intervalMs: 250 },
+    { op: 'profile.start', handle: 1, hz: 99, target: { kind: 'all' }, profileType: 'offcpu', offcpu: { wakers: true, minBlockUs: 10, maxBlockUs: null, state: 'all' } },
+    { op: 'profile.start', handle: 1, hz: 99, target: { kind: 'comm', comm: 'pb' }, profileType: 'wall', offcpu: { wakers: false, minBlockUs: 0, maxBlockUs: 1000, state: 'interruptible' } },
+    { op: 'profile.start', handle: 1, hz: 99, target: { kind: 'all' }, profileType: 'cpu' },
     { op: 'latency.open', handle: 2, intervalMs: 200, maxProbes: 2 },
     { op: 'latency.add', handle: 2, spec: 'uprobe:c:malloc', pid: 1, comm: 'bash' },
     { op: 'latency.add', handle: 2, spec: 'uprobe:/usr/lib/x86_64-linux-gnu/libc.so.6:mall*' },
@@ -151,5 +156,51 @@ test('requests: ids are checked, and the host answers each with exactly one repl
     assert.deepEqual(events, []);
   } finally {
     await host.close();
+  }
+});
+
+test('profile.start: the profile type and off-CPU settings are checked as the hub checks them', () => {
+  const offcpu = { wakers: false, minBlockUs: 1, maxBlockUs: null, state: 'all' };
+  const start = { op: 'profile.start', handle: 1, hz: 99, target: { kind: 'all' } };
+  refused({ ...start, profileType: 'oncpu' }, /^profile\.start: profileType must be one of cpu, offcpu, wall, got "oncpu"$/);
+  refused({ ...start, profileType: 'wall', offcpu }, /^profile\.start: type wall needs a target/);
+  refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, minBlockUs: 10, maxBlockUs: 5 } }, /^profile\.start: offcpu\.minBlockUs \(10 µs\) must not exceed offcpu\.maxBlockUs \(5 µs\)$/);
+  refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, minBlockUs: -1 } }, /offcpu\.minBlockUs must be a whole number/);
+  refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, maxBlockUs: 1e12 } }, /offcpu\.maxBlockUs must be a whole number/);
+  refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, state: 'stopped' } }, /offcpu\.state must be one of all, uninterruptible, interruptible, got "stopped"/);
+  refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, bpf: 'x' } }, /offcpu: unknown field "bpf"/);
+});
+
+test('profile.start: the type and off-CPU settings reach the collector channel through the client and host', async () => {
+  const seen: ChannelCommand[] = [];
+  const channel: CollectorChannel = {
+    request: async (command) => {
+      seen.push(command);
+    },
+    onMessage: () => () => undefined,
+    close: async () => undefined,
+  };
+  const backend = inProcessBackend({ openProfile: () => channel });
+  try {
+    const profile = backend.openProfile();
+    const offcpu = { wakers: true, minBlockUs: 50, maxBlockUs: 2000, state: 'uninterruptible' as const };
+    await profile.request({ type: 'profile.start', hz: 49, target: { kind: 'pid', pid: 4242 }, profileType: 'wall', offcpu });
+    await profile.request({ type: 'profile.start', hz: 99, target: { kind: 'all' } });
+    assert.deepEqual(
+      seen,
+      [
+        { type: 'profile.start', hz: 49, target: { kind: 'pid', pid: 4242 }, profileType: 'wall', offcpu },
+        { type: 'profile.start', hz: 99, target: { kind: 'all' } },
+      ],
+      `the channel got ${JSON.stringify(seen)}`,
+    );
+    await assert.rejects(
+      profile.request({ type: 'profile.start', hz: 99, target: { kind: 'all' }, profileType: 'wall', offcpu }),
+      /type wall needs a target/,
+      'the host refuses wall of all processes before the channel sees it',
+    );
+    assert.equal(seen.length, 2, `nothing more reached the channel: ${JSON.stringify(seen.slice(2))}`);
+  } finally {
+    await backend.close();
   }
 });

@@ -19,7 +19,7 @@
 import path from 'node:path';
 import { parseProbeSpec, PROBE_KINDS, type ProbeSpec } from '../../lib/probe-spec.ts';
 import { parseEventSpec, type EventSpec } from '../../lib/event-spec.ts';
-import { checkComm, checkHz, checkPid, checkTarget } from '../../lib/validate.ts';
+import { checkComm, checkHz, checkOffCpu, checkPid, checkProfileCombination, checkProfileType, checkTarget } from '../../lib/validate.ts';
 import { MAX_LATENCY_PROBES, MAX_SPEC_LENGTH } from '../../lib/protocol-latency.ts';
 import { MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from '../../lib/histogram.ts';
 import { MAX_DISCOVERY_TEXT, MAX_EVENT_SPEC_LENGTH } from '../../lib/protocol-events.ts';
@@ -32,7 +32,7 @@ import type {
   DiscoveryList,
   EventRow,
 } from '../../lib/protocol-events.ts';
-import type { ProfileTarget } from '../../lib/protocol.ts';
+import type { OffCpuSettings, ProfileTarget, ProfileType } from '../../lib/protocol.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { CollectorWireMessage } from '../collectors/types.ts';
 
@@ -51,8 +51,11 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export type CollectorCommand =
   /** A new profile source (sampling + symbolization) under `handle`. */
   | { op: 'profile.open'; handle: number }
-  /** Starts (or restarts with new settings) sampling. */
-  | { op: 'profile.start'; handle: number; hz: number; target: ProfileTarget; intervalMs?: number }
+  /**
+   * Starts (or restarts with new settings) sampling. `profileType` absent: cpu; `offcpu` (types
+   * offcpu and wall) absent: DEFAULT_OFFCPU_SETTINGS. Wall needs a pid or comm target.
+   */
+  | { op: 'profile.start'; handle: number; hz: number; target: ProfileTarget; intervalMs?: number; profileType?: ProfileType; offcpu?: OffCpuSettings }
   | { op: 'profile.stop'; handle: number }
   /** A new, empty latency probe set under `handle`. */
   | { op: 'latency.open'; handle: number; intervalMs?: number; maxProbes?: number }
@@ -316,14 +319,36 @@ function command(input: unknown): CollectorCommand {
       onlyKeys(where, input, ['op', 'handle']);
       return { op, handle: handleOf(where, input.handle) } as CollectorCommand;
     case 'profile.start': {
-      onlyKeys(where, input, ['op', 'handle', 'hz', 'target', 'intervalMs']);
+      onlyKeys(where, input, ['op', 'handle', 'hz', 'target', 'intervalMs', 'profileType', 'offcpu']);
       const handle = handleOf(where, input.handle);
       const hz = checkHz(input.hz);
       if (!hz.ok) throw new Refusal(`${where}: ${hz.error}`);
       const target = checkTarget(input.target);
       if (!target.ok) throw new Refusal(`${where}: ${target.error}`);
       const intervalMs = optionalInteger(where, 'intervalMs', input.intervalMs, 10, 60_000);
-      return { op: 'profile.start', handle, hz: hz.value, target: target.value, ...(intervalMs !== undefined && { intervalMs }) };
+      let profileType: ProfileType | undefined;
+      if (input.profileType !== undefined) {
+        const checked = checkProfileType(input.profileType, 'profileType');
+        if (!checked.ok) throw new Refusal(`${where}: ${checked.error}`);
+        profileType = checked.value;
+      }
+      let offcpu: OffCpuSettings | undefined;
+      if (input.offcpu !== undefined) {
+        const checked = checkOffCpu(input.offcpu);
+        if (!checked.ok) throw new Refusal(`${where}: ${checked.error}`);
+        offcpu = checked.value;
+      }
+      const problem = checkProfileCombination({ type: profileType, target: target.value });
+      if (problem) throw new Refusal(`${where}: ${problem}`);
+      return {
+        op: 'profile.start',
+        handle,
+        hz: hz.value,
+        target: target.value,
+        ...(intervalMs !== undefined && { intervalMs }),
+        ...(profileType !== undefined && { profileType }),
+        ...(offcpu !== undefined && { offcpu }),
+      };
     }
     case 'latency.open': {
       onlyKeys(where, input, ['op', 'handle', 'intervalMs', 'maxProbes']);
