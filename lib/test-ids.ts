@@ -25,6 +25,14 @@ export const TEST_IDS = {
   targetComm: 'target-comm',
   targetApply: 'target-apply',
   targetError: 'target-error',
+  profileType: 'profile-type',
+  profileTypeError: 'profile-type-error',
+  offcpuWakers: 'offcpu-wakers',
+  offcpuMinBlock: 'offcpu-min-block-us',
+  offcpuMaxBlock: 'offcpu-max-block-us',
+  offcpuState: 'offcpu-state',
+  offcpuApply: 'offcpu-apply',
+  offcpuError: 'offcpu-error',
 
   // view controls (per viewer)
   timeWindow: 'time-window',
@@ -45,6 +53,8 @@ export const TEST_IDS = {
   flameGraph: 'flame-graph',
   flameEmpty: 'flame-empty',
   tooltip: 'flame-tooltip',
+  tooltipValue: 'flame-tooltip-value',
+  wallLegend: 'wall-legend',
 
   // status line
   statusLine: 'status-line',

@@ -1,14 +1,16 @@
 'use client';
 /**
- * What is sampled: start/stop, rate, target. Shared by every viewer (the server restarts
+ * What is sampled: start/stop, profile type (CPU, off-CPU, wall) and off-CPU filters, rate,
+ * target. Shared by every viewer (the server restarts
  * sampling on change), so the shown values follow `profile:status`; each control keeps
  * its own error, from local validation (lib/validate.ts, the server's own rules) or from
  * the server's reply.
  */
 import { useEffect, useId, useState } from 'react';
-import type { Ack, ProfileSettings, ProfileStatus, ProfileTarget } from '../../lib/protocol.ts';
-import { MAX_HZ, MIN_HZ, MAX_COMM_LEN } from '../../lib/protocol.ts';
-import { checkHz, checkTarget } from '../../lib/validate.ts';
+import type { Ack, BlockState, ProfileSettings, ProfileStatus, ProfileTarget, ProfileType } from '../../lib/protocol.ts';
+import { BLOCK_STATES, DEFAULT_OFFCPU_SETTINGS, MAX_BLOCK_US, MAX_HZ, MIN_HZ, MAX_COMM_LEN, PROFILE_TYPES } from '../../lib/protocol.ts';
+import { checkHz, checkOffCpu, checkProfileCombination, checkTarget } from '../../lib/validate.ts';
+import { PROFILE_TYPE_LABELS } from '../../lib/profile-units.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, Field, inputClass } from './Field.tsx';
 
@@ -84,9 +86,69 @@ export function SamplingControls({
       setTargetError(checked.error);
       return;
     }
+    const problem = checkProfileCombination({ type: settings?.type, target: checked.value });
+    if (problem) {
+      setTargetError(problem);
+      return;
+    }
     const reply = await configure({ target: checked.value });
     setTargetError(reply.ok ? null : reply.error);
     if (reply.ok) setTargetDirty(false);
+  };
+
+  // profile type: applied on selection (as the server would judge it: wall needs a target)
+  const type: ProfileType = settings?.type ?? 'cpu';
+  const [typeError, setTypeError] = useState<string | null>(null);
+  const [typeBusy, setTypeBusy] = useState(false);
+  const applyType = async (next: ProfileType) => {
+    if (!settings || next === type) return;
+    const problem = checkProfileCombination({ type: next, target: settings.target });
+    if (problem) {
+      setTypeError(problem);
+      return;
+    }
+    setTypeBusy(true);
+    const reply = await configure({ type: next });
+    setTypeBusy(false);
+    setTypeError(reply.ok ? null : reply.error);
+  };
+
+  // off-CPU filters (types offcpu and wall): checked with lib/validate.ts checkOffCpu, as the server does
+  const [wakers, setWakers] = useState(DEFAULT_OFFCPU_SETTINGS.wakers);
+  const [minText, setMinText] = useState(String(DEFAULT_OFFCPU_SETTINGS.minBlockUs));
+  const [maxText, setMaxText] = useState('');
+  const [blockState, setBlockState] = useState<BlockState>(DEFAULT_OFFCPU_SETTINGS.state);
+  const [offcpuDirty, setOffcpuDirty] = useState(false);
+  const [offcpuError, setOffcpuError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!settings || offcpuDirty) return;
+    const o = settings.offcpu ?? DEFAULT_OFFCPU_SETTINGS;
+    setWakers(o.wakers);
+    setMinText(String(o.minBlockUs));
+    setMaxText(o.maxBlockUs === null ? '' : String(o.maxBlockUs));
+    setBlockState(o.state);
+  }, [settings, offcpuDirty]);
+  const editOffcpu = () => {
+    setOffcpuDirty(true);
+    setOffcpuError(null);
+  };
+  const applyOffcpu = async () => {
+    // Empty min: 0; empty max: no limit. Anything else must be a number the validator accepts.
+    const number = (text: string) => (text.trim() === '' ? NaN : Number(text));
+    const candidate = {
+      wakers,
+      minBlockUs: minText.trim() === '' ? 0 : number(minText),
+      maxBlockUs: maxText.trim() === '' ? null : number(maxText),
+      state: blockState,
+    };
+    const checked = checkOffCpu(candidate);
+    if (!checked.ok) {
+      setOffcpuError(checked.error);
+      return;
+    }
+    const reply = await configure({ offcpu: checked.value });
+    setOffcpuError(reply.ok ? null : reply.error);
+    if (reply.ok) setOffcpuDirty(false);
   };
 
   const running = settings?.running ?? false;
@@ -113,6 +175,110 @@ export function SamplingControls({
           {running ? '■ Stop' : '▶ Start'}
         </button>
       </Field>
+
+      <Field label="Profile type" htmlFor={`${ids}-type`} error={typeError} errorTestId={TEST_IDS.profileTypeError} hint={type === 'wall' ? 'on- and off-CPU time of the target' : type === 'offcpu' ? 'time threads spend blocked' : undefined}>
+        <select
+          id={`${ids}-type`}
+          data-testid={TEST_IDS.profileType}
+          value={type}
+          disabled={disabled || typeBusy}
+          aria-invalid={typeError ? true : undefined}
+          onChange={(e) => void applyType(e.target.value as ProfileType)}
+          className={inputClass}
+        >
+          {PROFILE_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {PROFILE_TYPE_LABELS[t]}
+            </option>
+          ))}
+        </select>
+      </Field>
+
+      {type !== 'cpu' && (
+        <Field label="Off-CPU filters" htmlFor={`${ids}-min`} error={offcpuError} errorTestId={TEST_IDS.offcpuError}>
+          <form
+            noValidate
+            className="flex flex-col gap-2"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void applyOffcpu();
+            }}
+          >
+            <label className="flex items-center gap-2 text-sm text-slate-200">
+              <input
+                type="checkbox"
+                data-testid={TEST_IDS.offcpuWakers}
+                checked={wakers}
+                disabled={disabled}
+                onChange={(e) => {
+                  setWakers(e.target.checked);
+                  editOffcpu();
+                }}
+              />
+              Wakers (join each blocked stack to its waker's)
+            </label>
+            <div className="flex gap-2">
+              <input
+                id={`${ids}-min`}
+                data-testid={TEST_IDS.offcpuMinBlock}
+                aria-label="minimum block time, µs"
+                type="number"
+                inputMode="numeric"
+                min={0}
+                max={MAX_BLOCK_US}
+                step={1}
+                placeholder="min µs"
+                value={minText}
+                disabled={disabled}
+                aria-invalid={offcpuError && /minBlockUs/.test(offcpuError) ? true : undefined}
+                onChange={(e) => {
+                  setMinText(e.target.value);
+                  editOffcpu();
+                }}
+                className={inputClass}
+              />
+              <input
+                data-testid={TEST_IDS.offcpuMaxBlock}
+                aria-label="maximum block time, µs (empty: no limit)"
+                type="number"
+                inputMode="numeric"
+                min={0}
+                max={MAX_BLOCK_US}
+                step={1}
+                placeholder="max µs (none)"
+                value={maxText}
+                disabled={disabled}
+                aria-invalid={offcpuError && /maxBlockUs/.test(offcpuError) ? true : undefined}
+                onChange={(e) => {
+                  setMaxText(e.target.value);
+                  editOffcpu();
+                }}
+                className={inputClass}
+              />
+            </div>
+            <select
+              data-testid={TEST_IDS.offcpuState}
+              aria-label="task state"
+              value={blockState}
+              disabled={disabled}
+              onChange={(e) => {
+                setBlockState(e.target.value as BlockState);
+                editOffcpu();
+              }}
+              className={inputClass}
+            >
+              {BLOCK_STATES.map((state) => (
+                <option key={state} value={state}>
+                  {state === 'all' ? 'Any state (incl. preempted)' : state === 'uninterruptible' ? 'Uninterruptible (D: I/O)' : 'Interruptible (S: sleeps, waits)'}
+                </option>
+              ))}
+            </select>
+            <button type="submit" data-testid={TEST_IDS.offcpuApply} disabled={disabled || !offcpuDirty} className={buttonClass}>
+              Apply filters
+            </button>
+          </form>
+        </Field>
+      )}
 
       <Field label="Sample rate (Hz per CPU)" htmlFor={`${ids}-hz`} error={hzError} errorTestId={TEST_IDS.hzError}>
         <form

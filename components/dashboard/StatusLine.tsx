@@ -4,6 +4,7 @@ import { formatClock, formatCount, formatPercent, formatRate } from '../../lib/f
 import type { ProfileFrame, StackErrorCounts } from '../../lib/protocol.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
 import { SVG_MIN_PX } from '../flamegraph/budget.ts';
+import { formatMicros } from '../../lib/profile-units.ts';
 
 const sum = (c: StackErrorCounts) => c.collision + c.fault + c.other;
 const describe = (c: StackErrorCounts) => `${c.collision} collisions (-EEXIST), ${c.fault} faults (-EFAULT), ${c.other} other`;
@@ -46,14 +47,31 @@ export function StatusLine({
   const userLost = sum(h.userStackErrors);
   const kernelLost = sum(h.kernelStackErrors);
   const lost = userLost + kernelLost + h.droppedSamples;
+  // offcpu and wall widths are µs of time: the total is time, and time per second of window
+  // is how many threads were (on average) blocked, or running and blocked, at once.
+  const time = frame.unit === 'us';
+  const type = frame.settings.type ?? 'cpu';
+  const amount = (v: number) => (time ? formatMicros(v) : formatCount(v));
   return (
-    <div data-testid={TEST_IDS.statusLine} className="flex flex-wrap gap-x-5 gap-y-1 font-mono text-xs">
-      <Item label="samples" testId={TEST_IDS.totalSamples} title={`in the window (${seconds.toFixed(1)} s)`}>
-        {formatCount(frame.totalSamples)}
-      </Item>
-      <Item label="rate" testId={TEST_IDS.sampleRate} title="samples per second over the window">
-        {formatRate(frame.totalSamples / seconds)}
-      </Item>
+    <div data-testid={TEST_IDS.statusLine} data-unit={frame.unit} className="flex flex-wrap gap-x-5 gap-y-1 font-mono text-xs">
+      {time ? (
+        <Item label={type === 'offcpu' ? 'off-CPU time' : 'time'} testId={TEST_IDS.totalSamples} title={`${type === 'offcpu' ? 'blocked time' : 'on- and off-CPU time'} of the threads sampled, summed, in the window (${seconds.toFixed(1)} s)`}>
+          {formatMicros(frame.totalSamples)}
+        </Item>
+      ) : (
+        <Item label="samples" testId={TEST_IDS.totalSamples} title={`in the window (${seconds.toFixed(1)} s)`}>
+          {formatCount(frame.totalSamples)}
+        </Item>
+      )}
+      {time ? (
+        <Item label="threads" testId={TEST_IDS.sampleRate} title="time per second of window: the average number of threads counted at once">
+          {(frame.totalSamples / 1e6 / seconds).toFixed(2)}
+        </Item>
+      ) : (
+        <Item label="rate" testId={TEST_IDS.sampleRate} title="samples per second over the window">
+          {formatRate(frame.totalSamples / seconds)}
+        </Item>
+      )}
       <Item label="CPUs" testId={TEST_IDS.cpus}>
         {cpus ?? '–'}
       </Item>
@@ -68,9 +86,9 @@ export function StatusLine({
       <Item
         label="pruned"
         testId={TEST_IDS.prunedSamples}
-        title="samples in frames too narrow to draw, folded into [pruned]"
+        title={`${time ? 'time' : 'samples'} in frames too narrow to draw, folded into [pruned]`}
       >
-        {formatCount(frame.prunedSamples)} ({formatPercent(frame.prunedSamples, frame.totalSamples)})
+        {amount(frame.prunedSamples)} ({formatPercent(frame.prunedSamples, frame.totalSamples)})
       </Item>
       <Item
         label="nodes"

@@ -10,6 +10,7 @@
 import { useCallback, useRef, useState } from 'react';
 import { fileTimestamp } from '../../lib/format.ts';
 import type { ProfileFrame, ViewSettings } from '../../lib/protocol.ts';
+import { profileTitle } from '../../lib/profile-units.ts';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass } from '../controls/Field.tsx';
 import { useDismiss } from '../dashboard/useDismiss.ts';
@@ -43,7 +44,7 @@ export function ExportMenu({
         const file = await flameFile(
           shown.tree,
           format,
-          { title: 'probeboard: CPU flame graph', subtitle: exportSubtitle(shown), hz: shown.settings.hz, windowStartMs: shown.windowStartMs, windowEndMs: shown.windowEndMs },
+          { title: `probeboard: ${profileTitle(shown.settings.type)}`, subtitle: exportSubtitle(shown), hz: shown.settings.hz, type: shown.settings.type, windowStartMs: shown.windowStartMs, windowEndMs: shown.windowEndMs },
           `probeboard-${sessionId}-flame-${fileTimestamp(Date.now())}`,
         );
         downloadBlob(file.blob, file.filename);

@@ -11,7 +11,7 @@
  * draw took, and then the newest tree is drawn.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { FlameNode } from '../../lib/protocol.ts';
+import type { FlameNode, ProfileUnit } from '../../lib/protocol.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
 import { FlameChart, type HoverInfo } from './chart.ts';
 import { FlameTooltip } from './FlameTooltip.tsx';
@@ -39,6 +39,8 @@ export interface FlameGraphProps {
   onPainted?(timing: PaintTiming): void;
   /** data-testid of the graph's container (default TEST_IDS.flameGraph, the live graph). */
   testId?: string;
+  /** What widths count (ProfileFrame.unit): hover shows samples, or time for 'us'. Default samples. */
+  unit?: ProfileUnit;
 }
 
 export interface PaintTiming {
@@ -51,7 +53,7 @@ export interface PaintTiming {
   paintedAtMs: number;
 }
 
-export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, marked = null, onPointAt, emptyMessage, onDrawn, onPainted, testId = TEST_IDS.flameGraph }: FlameGraphProps) {
+export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, marked = null, onPointAt, emptyMessage, onDrawn, onPainted, testId = TEST_IDS.flameGraph, unit = 'samples' }: FlameGraphProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
   // Deep stacks make the graph taller than its panel. The root is what matters: keep the view
@@ -122,6 +124,10 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, mar
   useEffect(() => {
     chartRef.current?.setSearch(search);
   }, [search]);
+
+  useEffect(() => {
+    chartRef.current?.setUnit(unit);
+  }, [unit]);
 
   useEffect(() => {
     chartRef.current?.setMarked(marked);
@@ -202,7 +208,7 @@ export function FlameGraph({ tree, zoomPath, onZoomChange, inverted, search, mar
           {emptyMessage ?? 'Waiting for samples…'}
         </div>
       )}
-      {hover && <FlameTooltip {...hover} />}
+      {hover && <FlameTooltip {...hover} unit={unit} />}
     </div>
   );
 }

@@ -7,6 +7,8 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { searchShare } from '../../lib/flame/search.ts';
 import { formatCount, formatPercent } from '../../lib/format.ts';
+import { frameColor } from '../../lib/flame/colors.ts';
+import { formatMicros, profileTitle } from '../../lib/profile-units.ts';
 import type { ProfileFrame, ViewSettings } from '../../lib/protocol.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
@@ -122,10 +124,13 @@ export function FlamePanel({
     [shown],
   );
 
+  const type = shown?.settings.type ?? frame?.settings.type ?? 'cpu';
+  const unit = shown?.unit ?? 'samples';
+  const title = profileTitle(type);
   return (
-    <section aria-label="CPU flame graph" data-focus-panel="profile" className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
+    <section aria-label={title} data-focus-panel="profile" data-profile-type={type} className="flex min-w-0 flex-col gap-3 rounded-lg border border-slate-700 bg-slate-900/60 p-4">
       <div className="flex flex-wrap items-center gap-2">
-        <h2 className="mr-2 text-sm font-semibold text-slate-100">CPU flame graph</h2>
+        <h2 className="mr-2 text-sm font-semibold text-slate-100">{title}</h2>
         <div className="flex items-center gap-2">
           <input
             type="search"
@@ -138,7 +143,9 @@ export function FlamePanel({
           />
           {share && (
             <span data-testid={TEST_IDS.searchShare} data-percent={share.percent} className="whitespace-nowrap text-xs text-fuchsia-300">
-              {formatPercent(share.matchedSamples, share.totalSamples)} of samples ({formatCount(share.matchedSamples)})
+              {unit === 'us'
+                ? `${formatPercent(share.matchedSamples, share.totalSamples)} of time (${formatMicros(share.matchedSamples)})`
+                : `${formatPercent(share.matchedSamples, share.totalSamples)} of samples (${formatCount(share.matchedSamples)})`}
             </span>
           )}
         </div>
@@ -222,10 +229,38 @@ export function FlamePanel({
         emptyMessage={emptyMessage}
         onDrawn={setDrawn}
         onPainted={onPainted}
+        unit={unit}
       />
+      {type === 'wall' && <WallLegend />}
       <p className="text-[11px] text-slate-500">
-        Click a frame to zoom into it; hover for samples. Colours: red–yellow = user code, blue = kernel, green = JIT, tan = process, grey = lost/pruned/unknown.
+        {type === 'cpu'
+          ? 'Click a frame to zoom into it; hover for samples.'
+          : type === 'offcpu'
+            ? 'Widths are time spent blocked (switched out), by the stack that blocked. Click a frame to zoom into it; hover for time.'
+            : 'Widths are time, running (on-CPU samples at the sample rate) and blocked (off-CPU) on one axis. Click a frame to zoom into it; hover for time.'}{' '}
+        Colours: red–yellow = user code, blue = kernel, green = JIT, tan = process, grey = lost/pruned/unknown{type === 'wall' ? ', violet = off-CPU' : ''}.
       </p>
     </section>
+  );
+}
+
+/**
+ * Hot/cold legend of a wall profile: on-CPU stacks keep the usual colours (user warm, kernel
+ * blue); each off-CPU stack ends in a frame of kind 'o' (`_[o]`), drawn in its own colour.
+ */
+function WallLegend() {
+  const swatch = (fill: string) => <span aria-hidden className="inline-block h-3 w-5 rounded-sm" style={{ background: fill }} />;
+  return (
+    <div data-testid={TEST_IDS.wallLegend} role="note" aria-label="Wall legend" className="flex flex-wrap items-center gap-4 text-xs text-slate-300">
+      <span className="flex items-center gap-1.5">
+        {swatch(frameColor('on-cpu', 'u'))}
+        {swatch(frameColor('on-cpu', 'k'))}
+        <span data-legend="on-cpu">on-CPU (running: user, kernel)</span>
+      </span>
+      <span className="flex items-center gap-1.5">
+        {swatch(frameColor('off-cpu', 'o'))}
+        <span data-legend="off-cpu">off-CPU (blocked: the leaf where the thread waited)</span>
+      </span>
+    </div>
   );
 }

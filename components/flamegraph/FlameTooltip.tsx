@@ -1,7 +1,12 @@
 'use client';
-/** Hover card for a frame: name, kind, samples and share of the whole window. */
+/**
+ * Hover card for a frame: name, kind, width and share of the whole window. Widths are samples
+ * (cpu) or µs of time (offcpu, wall), shown as µs/ms/s. (Counts of blocking events are not in
+ * the data: a tree carries one number per frame.)
+ */
 import { formatCount, formatPercent } from '../../lib/format.ts';
-import type { FrameKind } from '../../lib/protocol.ts';
+import { formatMicros } from '../../lib/profile-units.ts';
+import type { FrameKind, ProfileUnit } from '../../lib/protocol.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
 import type { HoverInfo } from './chart.ts';
 
@@ -14,7 +19,8 @@ const KIND_LABEL: Record<FrameKind, string> = {
   o: 'off-CPU',
 };
 
-export function FlameTooltip({ info, x, y }: { info: HoverInfo; x: number; y: number }) {
+export function FlameTooltip({ info, x, y, unit = 'samples' }: { info: HoverInfo; x: number; y: number; unit?: ProfileUnit }) {
+  const amount = unit === 'us' ? formatMicros : formatCount;
   // Keep the card inside the viewport: flip to the left/top near the right/bottom edge.
   const vw = typeof window === 'undefined' ? 1920 : window.innerWidth;
   const vh = typeof window === 'undefined' ? 1080 : window.innerHeight;
@@ -39,13 +45,13 @@ export function FlameTooltip({ info, x, y }: { info: HoverInfo; x: number; y: nu
             <span>{KIND_LABEL[info.kind]}</span>
           </>
         )}
-        <span className="text-slate-400">samples</span>
-        <span>
-          {formatCount(info.samples)} ({formatPercent(info.samples, info.totalSamples)} of all)
+        <span className="text-slate-400">{unit === 'us' ? 'time' : 'samples'}</span>
+        <span data-testid={TEST_IDS.tooltipValue} data-unit={unit}>
+          {amount(info.samples)} ({formatPercent(info.samples, info.totalSamples)} of all)
         </span>
         <span className="text-slate-400">self</span>
         <span>
-          {formatCount(info.selfSamples)} ({formatPercent(info.selfSamples, info.totalSamples)})
+          {amount(info.selfSamples)} ({formatPercent(info.selfSamples, info.totalSamples)})
         </span>
       </div>
     </div>

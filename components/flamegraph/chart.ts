@@ -20,7 +20,8 @@
  */
 import flamegraph, { type FlameGraph, type FlameGraphNode } from 'd3-flame-graph';
 import { select } from 'd3-selection';
-import type { FlameNode } from '../../lib/protocol.ts';
+import type { FlameNode, ProfileUnit } from '../../lib/protocol.ts';
+import { formatMicros } from '../../lib/profile-units.ts';
 import { applyZoomFlags, pathOfNode, samePath, type ZoomPath, type ZoomStep } from './zoom.ts';
 import { frameFill, frameMatcher } from './search.ts';
 import { IMMEDIATE_CLASS, installImmediateTransitions } from './immediate.ts';
@@ -63,6 +64,8 @@ export class FlameChart {
   private zoom: ZoomStep[] = [];
   private match: ((name: string) => boolean) | null = null;
   private marked: ZoomPath | null = null;
+  /** What widths count: samples, or µs (offcpu and wall), for frame labels. */
+  private unit: ProfileUnit = 'samples';
   private mounted = false;
   /** Frames on screen after the last draw (SVG + canvas). */
   private drawnFrames = 0;
@@ -363,7 +366,12 @@ export class FlameChart {
   private label(d: Node): string {
     const total = this.tree?.v ?? 0;
     const pct = total > 0 ? ((100 * d.data.v) / total).toFixed(2) : '0';
-    return `${d.data.n}\n${d.data.v} samples (${pct}%)`;
+    return `${d.data.n}\n${this.unit === 'us' ? formatMicros(d.data.v) : `${d.data.v} samples`} (${pct}%)`;
+  }
+
+  /** Widths count samples or µs (ProfileFrame.unit): frame labels say which. Takes effect at the next draw. */
+  setUnit(unit: ProfileUnit): void {
+    this.unit = unit;
   }
 }
 

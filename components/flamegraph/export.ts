@@ -5,6 +5,7 @@
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { fileTimestamp, formatClock } from '../../lib/format.ts';
 import type { ProfileFrame, ProfileTarget } from '../../lib/protocol.ts';
+import { PROFILE_TYPE_LABELS, profileTitle } from '../../lib/profile-units.ts';
 import type { ZoomPath } from './zoom.ts';
 
 export interface ExportView {
@@ -24,9 +25,11 @@ function targetText(target: ProfileTarget): string {
 
 /** The subtitle printed under the title: what, how and when. */
 export function exportSubtitle(frame: ProfileFrame): string {
+  const type = frame.settings.type ?? 'cpu';
   return [
     targetText(frame.settings.target),
-    `${frame.settings.hz} Hz`,
+    // Off-CPU widths are µs of blocked time: no sampling rate is involved.
+    type === 'cpu' ? `${frame.settings.hz} Hz` : type === 'wall' ? `${PROFILE_TYPE_LABELS.wall}, µs (on-CPU at ${frame.settings.hz} Hz)` : `${PROFILE_TYPE_LABELS.offcpu}, µs`,
     MODE_TEXT[frame.view.stackMode],
     frame.view.hideIdle ? 'idle hidden' : 'idle shown',
     `${WINDOW_TEXT[frame.view.window]} (${formatClock(frame.windowStartMs)}–${formatClock(frame.windowEndMs)})`,
@@ -37,7 +40,7 @@ export function exportSubtitle(frame: ProfileFrame): string {
 /** The SVG text for `frame` as viewed. */
 export function frameToSvg(frame: ProfileFrame, view: ExportView): string {
   return renderFlameSvg(frame.tree, {
-    title: 'probeboard: CPU flame graph',
+    title: `probeboard: ${profileTitle(frame.settings.type)}`,
     subtitle: exportSubtitle(frame),
     icicle: view.icicle,
     search: view.search || undefined,

@@ -7,11 +7,11 @@
  *   cookie authorizes it (operator token or viewer link), so a plain download link works.
  */
 import { toD3Json } from '../../lib/flame/d3json.ts';
-import { encodePprof, gzipAsync } from '../../lib/flame/pprof.ts';
+import { encodePprof, gzipAsync, pprofTypeOptions } from '../../lib/flame/pprof.ts';
 import { toSpeedscope } from '../../lib/flame/speedscope.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { treeToFolded } from '../../lib/flame/tree.ts';
-import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
+import type { FlameNode, ProfileType, ViewSettings } from '../../lib/protocol.ts';
 
 export const FLAME_FORMATS = ['svg', 'folded', 'json', 'speedscope', 'pprof'] as const;
 export type FlameFormat = (typeof FLAME_FORMATS)[number];
@@ -35,8 +35,10 @@ const EXTENSIONS: Record<FlameFormat, string> = {
 export interface FlameFileMeta {
   title: string;
   subtitle?: string;
-  /** Sampling rate (pprof period), Hz; 0 = unknown. */
+  /** Sampling rate (pprof period of a cpu profile), Hz; 0 = unknown. */
   hz?: number;
+  /** What widths count: absent or cpu = samples; offcpu and wall = µs (pprof sample type offcpu/wall, microseconds). */
+  type?: ProfileType;
   windowStartMs?: number;
   windowEndMs?: number;
 }
@@ -58,7 +60,7 @@ export async function flameFile(tree: FlameNode, format: FlameFormat, meta: Flam
       // Time and duration of the window shown; left unset (pprof's 0, "unknown") only without one.
       const start = meta.windowStartMs;
       const raw = encodePprof(tree, {
-        periodNs: hz > 0 ? Math.round(1e9 / hz) : undefined,
+        ...pprofTypeOptions(meta.type, hz),
         ...(start !== undefined && start > 0 && { timeNanos: start * 1e6, durationNanos: Math.max(0, (meta.windowEndMs ?? start) - start) * 1e6 }),
       });
       const gz = await gzipAsync(raw);

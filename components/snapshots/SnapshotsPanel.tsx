@@ -9,6 +9,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { latencyExport, type LatencyExportFormat, type LatencyExportKind } from '../../lib/export/latency.ts';
 import { fileTimestamp } from '../../lib/format.ts';
+import { profileUnit } from '../../lib/protocol.ts';
+import { formatWidth } from '../../lib/profile-units.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { FlameSnapshotPayload, Role, SnapshotRecord, SnapshotSummary } from '../../lib/protocol-session.ts';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
@@ -186,7 +188,7 @@ function SnapshotViewer({ record, onClose }: { record: SnapshotRecord; onClose()
         const file = await flameFile(
           payload.tree,
           format as FlameFormat,
-          { title: `probeboard snapshot: ${info.name}`, subtitle: `${payload.totalSamples} samples, taken ${new Date(info.takenAtMs).toISOString()}`, hz: payload.hz, windowStartMs: payload.windowStartMs, windowEndMs: payload.windowEndMs },
+          { title: `probeboard snapshot: ${info.name}`, subtitle: `${formatWidth(payload.totalSamples, profileUnit(payload.type))}, taken ${new Date(info.takenAtMs).toISOString()}`, hz: payload.hz, type: payload.type, windowStartMs: payload.windowStartMs, windowEndMs: payload.windowEndMs },
           stemOf(info),
         );
         downloadBlob(file.blob, file.filename);
@@ -206,7 +208,7 @@ function SnapshotViewer({ record, onClose }: { record: SnapshotRecord; onClose()
         <span className="font-semibold text-slate-100">{info.name}</span>
         <span className="text-slate-400">
           {info.kind} · {new Date(info.takenAtMs).toLocaleString()}
-          {isFlamePayload(payload) && ` · ${payload.totalSamples} samples · ${payload.view.window === 'all' ? 'since start' : `last ${payload.view.window}`}`}
+          {isFlamePayload(payload) && ` · ${formatWidth(payload.totalSamples, profileUnit(payload.type))} · ${payload.view.window === 'all' ? 'since start' : `last ${payload.view.window}`}`}
         </span>
         <div className="ml-auto flex items-center gap-2">
           <select aria-label="Download format" value={format} onChange={(e) => setFormat(e.target.value)} className="rounded-md border border-slate-600 bg-slate-900 px-1 py-0.5 text-xs text-slate-200">
@@ -234,7 +236,7 @@ function SnapshotViewer({ record, onClose }: { record: SnapshotRecord; onClose()
       </div>
       {error && <p className="text-xs text-rose-400">{error}</p>}
       {info.kind === 'flame' && isFlamePayload(payload) ? (
-        <FlameGraph tree={payload.tree} zoomPath={zoom} onZoomChange={(path, cause) => cause === 'click' && setZoom(path)} inverted={false} search="" emptyMessage="This snapshot has no samples." testId={RECORDING_TEST_IDS.snapshotFlame} />
+        <FlameGraph tree={payload.tree} zoomPath={zoom} onZoomChange={(path, cause) => cause === 'click' && setZoom(path)} inverted={false} search="" emptyMessage="This snapshot has no samples." testId={RECORDING_TEST_IDS.snapshotFlame} unit={profileUnit(payload.type)} />
       ) : isLatencyFrame(payload) ? (
         <LatencyPanel frame={payload} />
       ) : (
