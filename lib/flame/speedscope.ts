@@ -45,6 +45,8 @@ export interface SpeedscopeOptions {
   name?: string;
   /** Exporter string, e.g. 'probeboard@0.1.0'. */
   exporter?: string;
+  /** Unit of the weights: 'none' (sample counts, default) or 'microseconds' (off-CPU and wall profiles). */
+  unit?: 'none' | 'microseconds';
 }
 
 /**
@@ -87,7 +89,7 @@ export function toSpeedscope(tree: FlameNode, options: SpeedscopeOptions = {}): 
     $schema: SPEEDSCOPE_SCHEMA,
     version: '0.0.1',
     shared: { frames },
-    profiles: [{ type: 'sampled', name, unit: 'none', startValue: 0, endValue: total, samples, weights }],
+    profiles: [{ type: 'sampled', name, unit: options.unit ?? 'none', startValue: 0, endValue: total, samples, weights }],
     name,
     activeProfileIndex: 0,
   };

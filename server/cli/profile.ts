@@ -8,36 +8,56 @@ import { Symbolizer } from '../symbolizer/index.ts';
 import { foldedFromIntervals, parseFolded } from '../aggregator/folded.ts';
 import { intervalHealth, sumHealth } from '../aggregator/health.ts';
 import type { SymbolizedInterval } from '../aggregator/types.ts';
-import type { ProfileTarget, StackMode, StackErrorCounts } from '../../lib/protocol.ts';
-import { MAX_HZ, MIN_HZ } from '../../lib/protocol.ts';
+import type { OffCpuSettings, ProfileTarget, ProfileType, StackMode, StackErrorCounts } from '../../lib/protocol.ts';
+import { BLOCK_STATES, DEFAULT_OFFCPU_SETTINGS, MAX_BLOCK_US, MAX_HZ, MIN_HZ, PROFILE_TYPES } from '../../lib/protocol.ts';
+import { offCpuSettingsError } from '../collectors/offcpu.ts';
 import { checkComm } from '../../lib/validate.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { toD3Json } from '../../lib/flame/d3json.ts';
 import { speedscopeFromFolded } from '../../lib/flame/speedscope.ts';
-import { flameTreeToPprof } from '../../lib/flame/pprof.ts';
+import { flameTreeToPprof, pprofTypeOptions } from '../../lib/flame/pprof.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
 
 export const PROFILE_FORMATS = ['folded', 'svg', 'json', 'speedscope', 'pprof'] as const;
 export type ProfileFormat = (typeof PROFILE_FORMATS)[number];
 
-export const PROFILE_HELP = `usage: probeboard profile [--pid PID | --comm NAME] [--hz 99] [--duration SEC]
-                         [--format folded|svg|json|speedscope|pprof] [--output FILE]
-                         [--user-only | --kernel-only] [--include-idle] [--per-thread]
+export const PROFILE_HELP = `usage: probeboard profile [--type cpu|offcpu|wall] [--pid PID | --comm NAME] [--hz 99]
+                         [--duration SEC] [--format folded|svg|json|speedscope|pprof]
+                         [--output FILE] [--user-only | --kernel-only] [--include-idle]
+                         [--per-thread] [--wakers] [--min-block-us N] [--max-block-us N]
+                         [--state all|uninterruptible|interruptible]
 
-Samples stacks on every CPU with a perf_event BPF program (counted in the kernel) and writes
-a flame graph of the whole run when it ends (after --duration, or on Ctrl-C). Needs root.
+Writes a flame graph of the whole run when it ends (after --duration, or on Ctrl-C), counted
+in the kernel. Needs root.
+  --type cpu        (default) where threads run: stacks sampled on every CPU at --hz by a
+                    perf_event BPF program; counts are samples
+  --type offcpu     where threads wait: the scheduler switch is traced (tp_btf, else raw_tp
+                    sched_switch) and each blocked interval, switch-out to switch-in, is
+                    added to the stack the thread blocked in; counts are microseconds
+  --type wall       both, for one --pid or --comm, on one time axis: counts are microseconds
+                    (an on-CPU sample weighs one sample period, 1e6/hz); the leaf of every
+                    off-CPU stack is marked _[o] (as _[k] marks kernel frames)
+  --wakers          offcpu/wall: follow each blocked stack by a -- frame and the stack of
+                    the thread that woke it (kernel then user frames, leaf first) and its
+                    name, as bcc's offwaketime prints them
+  --min-block-us N  offcpu/wall: leave out blocked intervals shorter than N µs (default 1)
+  --max-block-us N  offcpu/wall: and longer than N µs (default: no limit)
+  --state S         offcpu/wall: all (default: every switch-out, preemption included),
+                    interruptible (S: sleeps) or uninterruptible (D: mostly disk I/O)
 
   --pid PID         only this process          --comm NAME    only threads with this name
   --hz N            samples per second per CPU (default 99)
   --duration SEC    stop after SEC seconds (default: run until Ctrl-C)
   --format F        folded (default): Brendan Gregg's folded stacks, one line per stack,
-                    root first: comm;user frames;kernel frames_[k] COUNT
+                    root first: comm;user frames;kernel frames_[k] COUNT (COUNT in µs
+                    for offcpu and wall)
                     svg: a standalone flame graph (the dashboard's Export SVG)
                     json: the d3-flame-graph tree {name, value, children}
                     speedscope: a file speedscope opens
                     pprof: a gzipped pprof profile (go tool pprof, Pyroscope) with the
                     run's start time and length, and one mapping per binary (file name
-                    and build-id; [kernel] for kernel frames); binary: --output or a pipe
+                    and build-id; [kernel] for kernel frames); sample type samples/count
+                    (cpu), offcpu/microseconds or wall/microseconds; binary: --output or a pipe
   --output FILE     write there instead of stdout
   -U, --user-only   user frames only           -K, --kernel-only   kernel frames only
   --include-idle    keep the idle task (swapper); dropped by default, like bcc's profile
@@ -62,6 +82,11 @@ export async function runProfile(argv: string[]): Promise<number> {
       'kernel-only': { type: 'boolean', short: 'K' },
       'include-idle': { type: 'boolean' },
       'per-thread': { type: 'boolean' },
+      type: { type: 'string', short: 't' },
+      wakers: { type: 'boolean' },
+      'min-block-us': { type: 'string' },
+      'max-block-us': { type: 'string' },
+      state: { type: 'string' },
     },
     0,
   );
@@ -78,6 +103,23 @@ export async function runProfile(argv: string[]): Promise<number> {
   const stackMode: StackMode = values['user-only'] ? 'user' : values['kernel-only'] ? 'kernel' : 'all';
   const hideIdle = !values['include-idle'];
   const perThread = values['per-thread'] === true;
+  const profileType: ProfileType = choiceOption('type', values.type, PROFILE_TYPES, 'cpu');
+  const offCpu: OffCpuSettings = {
+    wakers: values.wakers === true,
+    minBlockUs: intOption('min-block-us', values['min-block-us'], DEFAULT_OFFCPU_SETTINGS.minBlockUs, 0, MAX_BLOCK_US),
+    maxBlockUs: values['max-block-us'] === undefined ? null : intOption('max-block-us', values['max-block-us'], 0, 0, MAX_BLOCK_US),
+    state: choiceOption('state', values.state, BLOCK_STATES, 'all'),
+  };
+  if (profileType === 'cpu') {
+    const offCpuOnly = ['wakers', 'min-block-us', 'max-block-us', 'state'].find((name) => values[name as keyof typeof values] !== undefined);
+    if (offCpuOnly) throw new UsageError(`--${offCpuOnly} applies to --type offcpu or wall, not to the cpu profile`);
+  } else {
+    const bad = offCpuSettingsError(offCpu);
+    if (bad) throw new UsageError(bad);
+  }
+  if (profileType === 'wall' && values.pid === undefined && values.comm === undefined) {
+    throw new UsageError('--type wall needs --pid PID or --comm NAME: on- and off-CPU time of one target on one time axis');
+  }
   if (format === 'pprof' && !output && process.stdout.isTTY) {
     throw new UsageError('pprof is binary: write it with --output FILE or to a pipe, not to a terminal');
   }
@@ -101,14 +143,16 @@ export async function runProfile(argv: string[]): Promise<number> {
   const symbolizer = new Symbolizer({ deferLookups: true });
   const channel = createKernelChannel(symbolizer);
   let stoppedEarly: string | undefined;
+  let offCpuVia: string | undefined;
   channel.onMessage((message) => {
     // Intervals arrive symbolized (the channel names frames while the processes are alive).
     if (message.type === 'profile.interval') intervals.push(message.interval);
     if (message.type === 'profile.stopped' && message.reason) stoppedEarly = message.reason;
+    if (message.type === 'profile.started' && message.offCpuVia) offCpuVia = message.offCpuVia;
   });
   const startedMs = Date.now();
   try {
-    await channel.request({ type: 'profile.start', hz, target });
+    await channel.request({ type: 'profile.start', hz, target, ...(profileType !== 'cpu' && { profileType, offcpu: offCpu }) });
     await new Promise<void>((resolve) => {
       const timer = durationS === undefined ? undefined : setTimeout(resolve, durationS * 1000);
       const onSignal = () => {
@@ -134,24 +178,34 @@ export async function runProfile(argv: string[]): Promise<number> {
   const spanStartMs = intervals.length > 0 ? Math.min(...intervals.map((i) => i.startMs)) : startedMs;
   const spanEndMs = intervals.length > 0 ? Math.max(...intervals.map((i) => i.endMs)) : Date.now();
   const targetText = target.kind === 'all' ? 'all processes' : target.kind === 'pid' ? `pid ${target.pid}` : `comm ${target.comm}`;
-  const title = 'probeboard CPU flame graph';
-  const subtitle = `${hostname()} · ${targetText} · ${hz} Hz · ${seconds.toFixed(1)} s · ${sampleCount} samples · ${new Date(startedMs).toISOString()}`;
+  const timed = profileType !== 'cpu';
+  const title = profileType === 'cpu' ? 'probeboard CPU flame graph' : profileType === 'offcpu' ? 'probeboard off-CPU flame graph' : 'probeboard wall-clock (hot/cold) flame graph';
+  const amount = timed ? `${formatUs(sampleCount)} ${profileType === 'offcpu' ? 'blocked' : 'on + off CPU'}` : `${sampleCount} samples`;
+  const rate = profileType === 'offcpu' ? '' : ` · ${hz} Hz`;
+  const subtitle = `${hostname()} · ${targetText}${rate} · ${seconds.toFixed(1)} s · ${amount} · ${new Date(startedMs).toISOString()}`;
   const text = format === 'pprof'
     ? flameTreeToPprof(treeWithBinaries(intervals, { stackMode, hideIdle, perThread }, spanEndMs), {
-      periodNs: 1e9 / hz,
+      ...pprofTypeOptions(profileType, hz),
       timeNanos: spanStartMs * 1e6,
       durationNanos: Math.max(0, spanEndMs - spanStartMs) * 1e6,
       gzip: (data) => gzipSync(data),
     })
-    : render(format, folded, tree, title, subtitle);
+    : render(format, folded, tree, title, subtitle, timed);
   if (output) writeFileSync(output, text);
   else process.stdout.write(text);
 
   const health = sumHealth(intervals.map(intervalHealth));
-  process.stderr.write(`probeboard profile: ${sampleCount} samples in ${seconds.toFixed(1)} s (${targetText}, ${hz} Hz)` +
+  process.stderr.write(`probeboard profile: ${amount} in ${seconds.toFixed(1)} s (${targetText}${rate.replace(' · ', ', ')}${offCpuVia ? `, ${offCpuVia}` : ''})` +
     `; lost stacks: user ${describeLost(health.userStackErrors)}, kernel ${describeLost(health.kernelStackErrors)}` +
-    `; dropped samples: ${health.droppedSamples}\n`);
+    `; dropped ${timed ? 'samples or blocked intervals' : 'samples'}: ${health.droppedSamples}\n`);
   return 0;
+}
+
+/** µs as a short human duration (the total of an off-CPU or wall profile). */
+function formatUs(us: number): string {
+  if (us < 1000) return `${us} µs`;
+  if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
+  return `${(us / 1e6).toFixed(2)} s`;
 }
 
 /**
@@ -182,7 +236,7 @@ export function foldedSampleCount(folded: string): number {
   return total;
 }
 
-function render(format: Exclude<ProfileFormat, 'pprof'>, folded: string, tree: ReturnType<typeof parseFolded> | undefined, title: string, subtitle: string): string {
+function render(format: Exclude<ProfileFormat, 'pprof'>, folded: string, tree: ReturnType<typeof parseFolded> | undefined, title: string, subtitle: string, timed: boolean): string {
   switch (format) {
     case 'folded':
       return folded;
@@ -191,6 +245,6 @@ function render(format: Exclude<ProfileFormat, 'pprof'>, folded: string, tree: R
     case 'json':
       return JSON.stringify(toD3Json(tree ?? parseFolded(folded))) + '\n';
     case 'speedscope':
-      return JSON.stringify(speedscopeFromFolded(folded, { name: `${title} (${subtitle})` })) + '\n';
+      return JSON.stringify(speedscopeFromFolded(folded, { name: `${title} (${subtitle})`, ...(timed && { unit: 'microseconds' as const }) })) + '\n';
   }
 }

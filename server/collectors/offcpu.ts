@@ -18,6 +18,7 @@ import {
 } from '../abi/offcpu.ts';
 import { MAX_BLOCK_US, MAX_COMM_LEN, BLOCK_STATES, type OffCpuSettings, type ProfileTarget } from '../../lib/protocol.ts';
 import type { RawStackSample, RawWaker, StackErrorKind } from './types.ts';
+import { resolveKernelAddresses } from '../symbolizer/kallsyms.ts';
 
 export const OFFCPU_OBJECT_PATH = fileURLToPath(new URL('../../bpf/obj/offcpu.bpf.o', import.meta.url));
 
@@ -112,6 +113,8 @@ export class OffCpuCollector {
   #previous = new Map<string, { ns: bigint; count: number }>();
   #lastDropped = 0;
   #lastReadMs: number;
+  /** Kernel addresses near a stack's leaf, by whether they are BPF glue (see #trimGlue). */
+  #glue = new Map<bigint, boolean>();
 
   private constructor(object: BpfObject, via: string, settings: OffCpuSettings) {
     this.#object = object;
@@ -241,12 +244,49 @@ export class OffCpuCollector {
       }
       samples.push(sample);
     });
+    this.#trimGlue(samples);
     const stats = this.stats();
     const droppedTotal = stats.startFull + stats.countsFull;
     const read: OffCpuRead = { startMs: this.#lastReadMs, endMs: nowMs, samples, dropped: droppedTotal - this.#lastDropped, stats };
     this.#lastDropped = droppedTotal;
     this.#lastReadMs = nowMs;
     return read;
+  }
+
+  /**
+   * A kernel stack taken inside a tracepoint program starts (leaf first) with the program itself
+   * and the tracepoint's BPF glue (`bpf_trace_run4`, `__bpf_trace_sched_switch`): frames of
+   * probeboard, not of the thread. Cuts each kernel stack (and waker's) after the last glue frame
+   * among its first 6. Addresses are named once (one pass over /proc/kallsyms for new ones).
+   */
+  #trimGlue(samples: RawStackSample[]): void {
+    const LEAF_FRAMES = 6;
+    const stacks: bigint[][] = [];
+    for (const s of samples) {
+      stacks.push(s.kernelStack);
+      if (s.waker) stacks.push(s.waker.kernelStack);
+    }
+    const unknown = new Set<bigint>();
+    for (const stack of stacks) for (const ip of stack.slice(0, LEAF_FRAMES)) if (!this.#glue.has(ip)) unknown.add(ip);
+    if (unknown.size > 0) {
+      const addrs = [...unknown];
+      let names: (string | undefined)[];
+      try {
+        names = resolveKernelAddresses(addrs);
+      } catch {
+        names = addrs.map(() => undefined); // kallsyms hidden: nothing to cut by name
+      }
+      addrs.forEach((ip, i) => this.#glue.set(ip, /^(bpf_trace_run\d+|__bpf_trace_\w+|__traceiter_\w+)$/.test(names[i] ?? '')));
+    }
+    const cut = (stack: bigint[]): bigint[] => {
+      let last = -1;
+      for (let i = 0; i < Math.min(stack.length, LEAF_FRAMES); i++) if (this.#glue.get(stack[i])) last = i;
+      return last < 0 ? stack : stack.slice(last + 1);
+    };
+    for (const s of samples) {
+      s.kernelStack = cut(s.kernelStack);
+      if (s.waker) s.waker.kernelStack = cut(s.waker.kernelStack);
+    }
   }
 
   get closed(): boolean {

@@ -99,7 +99,8 @@ export type CollectorMessage =
    * stack id in the sender's table, so the window finds known stacks without walking frames.
    */
   | { type: 'profile.interval'; interval: SymbolizedInterval; hz: number; cpus: number; refs?: StackRefs }
-  | { type: 'profile.started'; cpus: number; hz: number; target: ProfileTarget }
+  /** `profileType` absent means cpu; `offCpuVia`: how the scheduler is traced for offcpu/wall (`tp_btf/sched_switch` or `raw_tp/sched_switch`). */
+  | { type: 'profile.started'; cpus: number; hz: number; target: ProfileTarget; profileType?: ProfileType; offCpuVia?: string }
   | { type: 'profile.stopped'; reason?: string };
 
 /**
