@@ -23,6 +23,7 @@
 #define TASK_RUNNING 0
 #define TASK_INTERRUPTIBLE 1
 #define TASK_UNINTERRUPTIBLE 2
+#define TASK_DEAD 0x80
 
 /* Settings, written by user space before load. */
 const volatile __u32 targ_pid = 0;               /* tgid to trace; used when filter_pid */
@@ -111,18 +112,30 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 {
 	struct oc_start start = {};
 	__u32 tid = BPF_CORE_READ(prev, pid);
+	unsigned int state = BPF_CORE_READ(prev, __state);
 
 	start.pid = BPF_CORE_READ(prev, tgid);
 	if (filter_pid && start.pid != targ_pid)
 		goto filtered;
-	if (filter_state && (BPF_CORE_READ(prev, __state) & 3) != targ_state)
+	/* An exiting thread's last switch: it never comes back, and its thread id may be reused
+	 * by a new thread whose first switch-in must not find this start. */
+	if (state & TASK_DEAD) {
+		stat_inc(OC_STAT_EXITED);
+		return;
+	}
+	if (filter_state && (state & 3) != targ_state)
 		goto filtered;
 	bpf_probe_read_kernel_str(&start.comm, sizeof(start.comm), prev->comm);
 	if (filter_comm && !comm_matches(start.comm))
 		goto filtered;
 	current_stacks(ctx, prev, &start.user_stack_id, &start.kernel_stack_id);
 	start.ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&oc_starts, &tid, &start, BPF_ANY) != 0)
+	if (bpf_map_update_elem(&oc_starts, &tid, &start, BPF_NOEXIST) == 0)
+		return;
+	/* a start for this thread id already: its switch-in was never seen */
+	if (bpf_map_update_elem(&oc_starts, &tid, &start, BPF_EXIST) == 0)
+		stat_inc(OC_STAT_OVERWRITTEN);
+	else
 		stat_inc(OC_STAT_START_FULL);
 	return;
 filtered:

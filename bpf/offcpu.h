@@ -60,8 +60,8 @@ struct oc_waker {
 };
 
 /* Index into the per-CPU oc_stats array: cumulative counters since load. Every switch-out is
- * exactly one of FILTERED, START_FULL or a start; every start ends as RECORDED, BLOCK_FILTERED,
- * COUNTS_FULL or is still in flight (in oc_starts). */
+ * exactly one of FILTERED, EXITED, START_FULL or a start; every start ends as RECORDED,
+ * BLOCK_FILTERED, COUNTS_FULL, OVERWRITTEN or is still in flight (in oc_starts). */
 enum oc_stat {
 	OC_STAT_SWITCHES = 0,        /* sched_switch events seen (idle task excluded) */
 	OC_STAT_FILTERED = 1,        /* switch-outs of threads outside the target or state filter */
@@ -72,7 +72,10 @@ enum oc_stat {
 	OC_STAT_USER_STACK_LOST = 6, /* bpf_get_stackid failed for a user stack (any cause) */
 	OC_STAT_KERN_STACK_LOST = 7,
 	OC_STAT_WAKEUPS = 8,         /* wakeups recorded (with_wakers) */
-	OC_STAT_MAX = 9,
+	OC_STAT_EXITED = 9,          /* last switch-outs of exiting threads (TASK_DEAD): never back */
+	OC_STAT_OVERWRITTEN = 10,    /* starts replaced by a later switch-out of the same thread id
+	                              * before a switch-in was seen (none expected; counted to know) */
+	OC_STAT_MAX = 11,
 };
 
 #endif /* PROBEBOARD_OFFCPU_H */

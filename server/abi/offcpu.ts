@@ -22,8 +22,10 @@ export const OC_STAT = {
   USER_STACK_LOST: 6,
   KERN_STACK_LOST: 7,
   WAKEUPS: 8,
+  EXITED: 9,
+  OVERWRITTEN: 10,
 } as const;
-export const OC_STAT_MAX = 9;
+export const OC_STAT_MAX = 11;
 
 /** struct oc_key layout (bytes). */
 export const OC_KEY = {

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap } from '../libbpf/object.ts';
+import type { BpfLink } from '../libbpf/link.ts';
 import { ensureTracefs, probeFeature } from '../libbpf/features.ts';
 import { BpfError, errnoName } from '../libbpf/errors.ts';
 import { classifyStackId, decodeStack, sumPerCpuU64 } from '../abi/profile.ts';
@@ -40,6 +41,10 @@ export interface OffCpuStats {
   userStacksLost: number;
   kernelStacksLost: number;
   wakeups: number;
+  /** Last switch-outs of exiting threads (not counted as blocked). */
+  exited: number;
+  /** Starts replaced before their switch-in was seen (their blocked time is lost; none expected). */
+  overwritten: number;
   /** Threads switched out and not back yet (in the start map now). */
   inFlight: number;
 }
@@ -80,7 +85,7 @@ export function offCpuSettingsError(settings: OffCpuSettings): string | null {
 const STATE_CODE = { all: 0, interruptible: 1, uninterruptible: 2 } as const;
 
 /** A process running BTF-typed tracepoint programs needs kernel BTF; raw tracepoints do not. */
-function loadWith(objectPath: string, rodata: OffCpuRodata, flavour: 'btf' | 'raw', wakers: boolean): BpfObject {
+function loadWith(objectPath: string, rodata: OffCpuRodata, flavour: 'btf' | 'raw', wakers: boolean): { object: BpfObject; links: BpfLink[] } {
   const object = BpfObject.open(objectPath);
   try {
     object.setRodata(rodata as unknown as Record<string, number | bigint | boolean | string>);
@@ -91,9 +96,9 @@ function loadWith(objectPath: string, rodata: OffCpuRodata, flavour: 'btf' | 'ra
       }
     }
     object.load();
-    object.program(OFFCPU_PROGRAMS.switch[flavour]).attach();
-    if (wakers) object.program(OFFCPU_PROGRAMS.waking[flavour]).attach();
-    return object;
+    const links = [object.program(OFFCPU_PROGRAMS.switch[flavour]).attach()];
+    if (wakers) links.push(object.program(OFFCPU_PROGRAMS.waking[flavour]).attach());
+    return { object, links };
   } catch (error) {
     object.close();
     throw error;
@@ -105,6 +110,7 @@ export class OffCpuCollector {
   readonly attachedVia: string;
   readonly settings: OffCpuSettings;
   #object: BpfObject | null;
+  #links: BpfLink[];
   readonly #counts: BpfMap;
   readonly #stacks: BpfMap;
   readonly #starts: BpfMap;
@@ -116,8 +122,9 @@ export class OffCpuCollector {
   /** Kernel addresses near a stack's leaf, by whether they are BPF glue (see #trimGlue). */
   #glue = new Map<bigint, boolean>();
 
-  private constructor(object: BpfObject, via: string, settings: OffCpuSettings) {
+  private constructor(object: BpfObject, links: BpfLink[], via: string, settings: OffCpuSettings) {
     this.#object = object;
+    this.#links = links;
     this.attachedVia = via;
     this.settings = settings;
     this.#counts = object.map('oc_counts');
@@ -158,8 +165,8 @@ export class OffCpuCollector {
     const flavours: ('btf' | 'raw')[] = options.forceRawTracepoint ? ['raw'] : probeFeature('btf').available ? ['btf', 'raw'] : ['raw'];
     for (const flavour of flavours) {
       try {
-        const object = loadWith(objectPath, rodata, flavour, settings.wakers);
-        return new OffCpuCollector(object, flavour === 'btf' ? 'tp_btf/sched_switch' : 'raw_tp/sched_switch', settings);
+        const { object, links } = loadWith(objectPath, rodata, flavour, settings.wakers);
+        return new OffCpuCollector(object, links, flavour === 'btf' ? 'tp_btf/sched_switch' : 'raw_tp/sched_switch', settings);
       } catch (error) {
         const detail = error instanceof BpfError ? `${errnoName(error.errno)}: ${error.message}` : (error as Error).message;
         failures.push(`${flavour === 'btf' ? 'tp_btf' : 'raw_tp'}/sched_switch: ${detail}`);
@@ -188,6 +195,8 @@ export class OffCpuCollector {
       userStacksLost: values[OC_STAT.USER_STACK_LOST],
       kernelStacksLost: values[OC_STAT.KERN_STACK_LOST],
       wakeups: values[OC_STAT.WAKEUPS],
+      exited: values[OC_STAT.EXITED],
+      overwritten: values[OC_STAT.OVERWRITTEN],
       inFlight: this.#starts.keys().length,
     };
   }
@@ -246,7 +255,7 @@ export class OffCpuCollector {
     });
     this.#trimGlue(samples);
     const stats = this.stats();
-    const droppedTotal = stats.startFull + stats.countsFull;
+    const droppedTotal = stats.startFull + stats.countsFull + stats.overwritten;
     const read: OffCpuRead = { startMs: this.#lastReadMs, endMs: nowMs, samples, dropped: droppedTotal - this.#lastDropped, stats };
     this.#lastDropped = droppedTotal;
     this.#lastReadMs = nowMs;
@@ -287,6 +296,12 @@ export class OffCpuCollector {
       s.kernelStack = cut(s.kernelStack);
       if (s.waker) s.waker.kernelStack = cut(s.waker.kernelStack);
     }
+  }
+
+  /** Detaches the programs but keeps the maps readable (a final read, exact counters). Idempotent. */
+  detach(): void {
+    for (const link of this.#links) link.close();
+    this.#links = [];
   }
 
   get closed(): boolean {
