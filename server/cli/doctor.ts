@@ -2,12 +2,15 @@
 import { release } from 'node:os';
 import { choiceOption, parseCommandLine } from './args.ts';
 import { ensureTracefs, FEATURE_NAMES, probeFeature, type FeatureName } from '../libbpf/features.ts';
+import { OffCpuCollector } from '../collectors/offcpu.ts';
+import { DEFAULT_OFFCPU_SETTINGS } from '../../lib/protocol.ts';
 
 export const DOCTOR_HELP = `usage: probeboard doctor [--format text|json]
 
 Probes, for real, what this kernel and these privileges allow: privileges, BTF, perf events,
 tracepoints (and tracefs, mounted when missing and running as root), uprobes, kprobes, fentry,
-ring buffer. Each line says available, or why not. Exit code 0 when what the dashboard needs
+ring buffer, and off-CPU profiles (the scheduler switch traced with tp_btf or raw_tp: which
+one, loaded and attached for a moment). Each line says available, or why not. Exit code 0 when what the dashboard needs
 (privileges, BTF, perf events) is there, 1 otherwise.
 `;
 
@@ -46,17 +49,30 @@ export async function runDoctor(argv: string[]): Promise<number> {
   const tracefsRow = tracefs.mounted
     ? { feature: 'tracefs', available: true, reason: tracefs.mountedNow ? `mounted now at ${tracefs.path}` : null }
     : { feature: 'tracefs', available: false, reason: `${tracefs.reason}; run: ${tracefs.command}` };
-  const all = [...rows, tracefsRow];
+  const all = [...rows, tracefsRow, offCpuRow()];
   if (format === 'json') {
     process.stdout.write(JSON.stringify({ kernel: release(), features: all }, null, 2) + '\n');
   } else {
     process.stdout.write(`kernel ${release()}\n`);
-    const width = Math.max(...Object.values(LABELS).map((label) => label.length), 'tracefs (/sys/kernel/tracing)'.length);
+    const extra: Record<string, string> = { tracefs: 'tracefs (/sys/kernel/tracing)', offcpu: 'off-CPU profiles (sched_switch)' };
+    const width = Math.max(...Object.values(LABELS).map((label) => label.length), ...Object.values(extra).map((label) => label.length));
     for (const row of all) {
-      const label = row.feature === 'tracefs' ? 'tracefs (/sys/kernel/tracing)' : LABELS[row.feature as FeatureName];
+      const label = extra[row.feature] ?? LABELS[row.feature as FeatureName];
       const state = row.available ? 'yes' : 'NO ';
       process.stdout.write(`  ${state}  ${row.reason ? `${label.padEnd(width)}  ${row.reason}` : label}\n`);
     }
   }
   return rows.every((row) => row.available || !NEEDED.includes(row.feature as FeatureName)) ? 0 : 1;
+}
+
+/** Off-CPU profiles, probed for real: the program loaded and attached (on this process only), then closed. */
+function offCpuRow(): { feature: string; available: boolean; reason: string | null } {
+  try {
+    const collector = OffCpuCollector.open({ kind: 'pid', pid: process.pid }, DEFAULT_OFFCPU_SETTINGS);
+    const via = collector.attachedVia;
+    collector.close();
+    return { feature: 'offcpu', available: true, reason: `via ${via}` };
+  } catch (error) {
+    return { feature: 'offcpu', available: false, reason: (error as Error).message };
+  }
 }
