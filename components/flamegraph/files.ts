@@ -11,7 +11,7 @@ import { encodePprof, gzipAsync, pprofTypeOptions } from '../../lib/flame/pprof.
 import { toSpeedscope } from '../../lib/flame/speedscope.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { treeToFolded } from '../../lib/flame/tree.ts';
-import type { FlameNode, ProfileType, ViewSettings } from '../../lib/protocol.ts';
+import { profileUnit, type FlameNode, type ProfileType, type ViewSettings } from '../../lib/protocol.ts';
 
 export const FLAME_FORMATS = ['svg', 'folded', 'json', 'speedscope', 'pprof'] as const;
 export type FlameFormat = (typeof FLAME_FORMATS)[number];
@@ -54,7 +54,11 @@ export async function flameFile(tree: FlameNode, format: FlameFormat, meta: Flam
     case 'json':
       return { blob: new Blob([JSON.stringify(toD3Json(tree))], { type: 'application/json' }), filename };
     case 'speedscope':
-      return { blob: new Blob([JSON.stringify(toSpeedscope(tree, { name: meta.title, exporter: 'probeboard' }))], { type: 'application/json' }), filename };
+      // offcpu and wall weights are µs: speedscope then shows times, not counts.
+      return {
+        blob: new Blob([JSON.stringify(toSpeedscope(tree, { name: meta.title, exporter: 'probeboard', ...(profileUnit(meta.type) === 'us' && { unit: 'microseconds' as const }) }))], { type: 'application/json' }),
+        filename,
+      };
     case 'pprof': {
       const hz = meta.hz ?? 0;
       // Time and duration of the window shown; left unset (pprof's 0, "unknown") only without one.

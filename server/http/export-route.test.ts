@@ -218,6 +218,8 @@ test('pprof of offcpu and wall profiles: µs sample types and no period; cpu kee
       assert.deepEqual(typesOf(decoded), [`${type}/microseconds`], `${type} sample types: ${typesOf(decoded)}`);
       assert.equal(decoded.period, 0, `${type}: no period (widths are µs already), got ${decoded.period}`);
       assert.equal(foldedOfPprof(decoded), expected, `${type}: the same stacks, in µs`);
+      const speedscope = JSON.parse((await get(`${h.base}/api/sessions/main/export?kind=flame&format=speedscope&window=all`, bearer)).body.toString()) as { profiles: { unit: string }[] };
+      assert.equal(speedscope.profiles[0].unit, 'microseconds', `${type}: speedscope weights in µs, got ${speedscope.profiles[0].unit}`);
       const svg = (await get(`${h.base}/api/sessions/main/export?kind=flame&format=svg&window=all`, bearer)).body.toString();
       const title = type === 'offcpu' ? 'Off-CPU flame graph' : 'Wall-clock (hot/cold) flame graph';
       assert.ok(svg.includes(title), `${type}: the SVG is titled ${title}: ${svg.slice(0, 600)}`);

@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { STACK_MODES, TIME_WINDOWS, type FlameNode, type ProfileType, type StackMode, type TimeWindow, type ViewSettings } from '../../lib/protocol.ts';
+import { profileUnit, STACK_MODES, TIME_WINDOWS, type FlameNode, type ProfileType, type StackMode, type TimeWindow, type ViewSettings } from '../../lib/protocol.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { treeToFolded } from '../../lib/flame/tree.ts';
 import { toD3Json } from '../../lib/flame/d3json.ts';
@@ -78,7 +78,8 @@ export function flameFile(tree: FlameNode, format: FlameFormat, meta: FlameExpor
       return { body: JSON.stringify(toD3Json(tree)), contentType: 'application/json', filename: `${stem}.json` };
     case 'speedscope':
       return {
-        body: JSON.stringify(toSpeedscope(tree, { name: meta.title, exporter: `probeboard@${meta.version}` })),
+        // offcpu and wall weights are µs: speedscope then shows times, not counts.
+        body: JSON.stringify(toSpeedscope(tree, { name: meta.title, exporter: `probeboard@${meta.version}`, ...(profileUnit(meta.type) === 'us' && { unit: 'microseconds' as const }) })),
         contentType: 'application/json',
         filename: `${stem}.speedscope.json`,
       };
