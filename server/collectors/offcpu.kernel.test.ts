@@ -78,10 +78,15 @@ function share(lines: [string, number][], match: (stack: string) => boolean): nu
 }
 
 const PROFILE_S = IN_VM ? 4 : 2;
+/**
+ * How much longer than a profile the workload runs: the CLI starts (slowly, under emulation)
+ * after the workload, and names its frames only while it still runs.
+ */
+const SLACK_S = IN_VM ? 10 : 2;
 
 test('offcpu: blocked time splits between the two waiting functions as the program measured it (±5 points), in µs', async (t) => {
   if (!kernelTestGate(t, ['tracepoints'])) return;
-  const w = await startWorkload('split', PROFILE_S + 2);
+  const w = await startWorkload('split', PROFILE_S + SLACK_S);
   const measured = w.go();
   const run = await profile(['--type', 'offcpu', '--comm', 'pb-oc-main', '--duration', String(PROFILE_S), '--format', 'folded']);
   const own = await measured;
@@ -104,7 +109,7 @@ test('offcpu: blocked time splits between the two waiting functions as the progr
 
 test('wall: a thread that computes 25% and sleeps 75% looks like that; off-CPU leaves are marked _[o]', async (t) => {
   if (!kernelTestGate(t, ['tracepoints', 'perf_events'])) return;
-  const w = await startWorkload('wall', PROFILE_S + 2);
+  const w = await startWorkload('wall', PROFILE_S + SLACK_S);
   const measured = w.go();
   // 499 Hz: enough on-CPU samples in a short run for a ±5 point share
   const run = await profile(['--type', 'wall', '--comm', 'pb-wall-main', '--hz', '499', '--duration', String(PROFILE_S), '--format', 'folded']);
@@ -129,7 +134,7 @@ test('wall: a thread that computes 25% and sleeps 75% looks like that; off-CPU l
 
 test('wakers: the blocked pipe read is joined to the waking function of the other thread', async (t) => {
   if (!kernelTestGate(t, ['tracepoints'])) return;
-  const w = await startWorkload('split', PROFILE_S + 2);
+  const w = await startWorkload('split', PROFILE_S + SLACK_S);
   const measured = w.go();
   const run = await profile(['--type', 'offcpu', '--wakers', '--comm', 'pb-oc-main', '--duration', String(PROFILE_S), '--format', 'folded']);
   await measured;
@@ -148,7 +153,7 @@ test('filters: --min-block-us and --max-block-us keep the right waits, --state u
   if (!kernelTestGate(t, ['tracepoints'])) return;
   // The 6 ms sleeps and the ~4 ms pipe waits (the waker sleeps 4 ms before writing); in the
   // emulated VM sleeps overshoot, so the split sits between them with room either side.
-  const w = await startWorkload('split', 3 * PROFILE_S + 4);
+  const w = await startWorkload('split', 3 * PROFILE_S + 2 * SLACK_S);
   const measured = w.go();
   const long = await profile(['--type', 'offcpu', '--comm', 'pb-oc-main', '--min-block-us', '5500', '--duration', String(PROFILE_S)]);
   const short = await profile(['--type', 'offcpu', '--comm', 'pb-oc-main', '--max-block-us', '5500', '--duration', String(PROFILE_S)]);
@@ -208,7 +213,10 @@ test('the raw_tp fallback (kernels without BTF-typed tracepoints) measures the s
     const read = collector.read();
     const us = read.samples.reduce((n, s) => n + s.count, 0);
     const ownUs = (own.get('sleep_ns')! + own.get('pipe_ns')!) / 1000;
-    assert.ok(Math.abs(us - ownUs) <= ownUs * 0.1, `${us} µs blocked vs the program's ${ownUs} µs`);
+    // In the emulated VM a good part of each "sleep" the program times is spent running the
+    // syscall path itself (slowly), on CPU: blocked time is then well below the program's figure.
+    const tolerance = IN_VM ? 0.4 : 0.1;
+    assert.ok(Math.abs(us - ownUs) <= ownUs * tolerance, `${us} µs blocked vs the program's ${ownUs} µs (tolerance ${tolerance * 100}%)`);
   } finally {
     collector.close();
   }
