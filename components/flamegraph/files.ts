@@ -48,7 +48,7 @@ export async function flameFile(tree: FlameNode, format: FlameFormat, meta: Flam
   const filename = `${stem}.${EXTENSIONS[format]}`;
   switch (format) {
     case 'svg':
-      return { blob: new Blob([renderFlameSvg(tree, { title: meta.title, subtitle: meta.subtitle })], { type: 'image/svg+xml' }), filename };
+      return { blob: new Blob([renderFlameSvg(tree, { title: meta.title, subtitle: meta.subtitle, unit: profileUnit(meta.type) })], { type: 'image/svg+xml' }), filename };
     case 'folded':
       return { blob: new Blob([treeToFolded(tree)], { type: 'text/plain' }), filename };
     case 'json':

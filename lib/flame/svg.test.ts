@@ -186,3 +186,17 @@ test('colour and tooltip hooks', () => {
   assert.match(svg, /<title>memcpy: 30\/1076<\/title><rect [^>]*fill="rgb\(1,2,3\)"/);
   assert.equal(svg.match(/fill="rgb\(9,9,9\)"/g)!.length, 14);
 });
+
+test('unit us: totals, tooltips and the search share read as time; the script formats µs too', () => {
+  // an off-CPU tree: widths are µs of blocked time
+  const tree = treeFromFolded('app;main;wait_for_data 1500000\napp;main;poll 250\napp;main;read_[o] 42000\n');
+  const svg = renderFlameSvg(tree, { title: 'off-CPU', unit: 'us', search: 'wait' });
+  assert.equal(checkXml(svg), null);
+  assert.ok(svg.includes('Total: 1.54 s'), `total as time: ${svg.match(/Total:[^<]*/)?.[0]}`);
+  assert.ok(svg.includes('<title>wait_for_data (1.50 s, 97.26%)</title>'), `a tooltip in seconds: ${svg.match(/<title>wait[^<]*/)?.[0]}`);
+  assert.ok(svg.includes('<title>poll (250 µs, 0.02%)</title>'), `a tooltip in µs: ${svg.match(/<title>poll[^<]*/)?.[0]}`);
+  assert.ok(svg.includes('(1.50 s of 1.54 s)'), `search share in time: ${svg.match(/Matched[^<]*/)?.[0]}`);
+  assert.ok(!/\d samples/.test(svg.replace(/<script[\s\S]*<\/script>/, '')), 'no "samples" outside the script');
+  assert.match(flameScript(100, 0.1, 'us'), /MICROS = true/);
+  assert.match(flameScript(100, 0.1), /MICROS = false/);
+});

@@ -26,6 +26,7 @@ import type { FlameNode } from '../protocol.ts';
 import { frameColor, SEARCH_HIGHLIGHT } from './colors.ts';
 import { compileQuery, searchShare } from './search.ts';
 import { findPathPrefix, type PathStep } from './tree.ts';
+import { formatMicros } from '../profile-units.ts';
 
 export interface FlameSvgOptions {
   /** Printed at the top, e.g. 'CPU flame graph'. */
@@ -54,6 +55,8 @@ export interface FlameSvgOptions {
   frameFill?: (node: FlameNode, depth: number) => string;
   /** Tooltip override: the <title> text of a frame (default `name (N samples, P%)`); `total` = root samples. */
   frameTitle?: (node: FlameNode, total: number) => string;
+  /** Unit of the widths: samples (default), or µs of time (off-CPU and wall profiles: shown as µs/ms/s). */
+  unit?: 'samples' | 'us';
 }
 
 const FONT_SIZE = 12;
@@ -174,14 +177,17 @@ export function renderFlameSvg(tree: FlameNode, options: FlameSvgOptions): strin
   out.push(`<text class="title" x="${num(width / 2)}" y="24">${xmlEscape(options.title)}</text>`);
   if (options.subtitle) out.push(`<text class="subtitle" x="${num(width / 2)}" y="42">${xmlEscape(options.subtitle)}</text>`);
   const infoY = options.subtitle ? 60 : 42;
-  let info = `Total: ${formatSamples(total)} samples`;
-  if (focus !== tree) info += ` · zoomed: ${focus.n} (${formatSamples(focus.v)} samples, ${formatPercent(focus.v, total)}%)`;
+  const amount = (v: number) => (options.unit === 'us' ? formatMicros(v) : `${formatSamples(v)} samples`);
+  let info = `Total: ${amount(total)}`;
+  if (focus !== tree) info += ` · zoomed: ${focus.n} (${amount(focus.v)}, ${formatPercent(focus.v, total)}%)`;
   out.push(`<text class="info" x="${X_PAD}" y="${infoY}">${xmlEscape(info)}</text>`);
   if (options.search || interactive) {
     let text = '';
     if (options.search) {
       const share = searchShare(tree, options.search);
-      text = `Matched “${options.search}”: ${share.percent.toFixed(2)}% (${formatSamples(share.matchedSamples)} of ${formatSamples(share.totalSamples)} samples)`;
+      text = options.unit === 'us'
+        ? `Matched “${options.search}”: ${share.percent.toFixed(2)}% (${amount(share.matchedSamples)} of ${amount(share.totalSamples)})`
+        : `Matched “${options.search}”: ${share.percent.toFixed(2)}% (${formatSamples(share.matchedSamples)} of ${formatSamples(share.totalSamples)} samples)`;
     }
     out.push(`<text class="info search" x="${width - X_PAD}" y="${infoY}" text-anchor="end" fill="${SEARCH_HIGHLIGHT}">${xmlEscape(text)}</text>`);
   }
@@ -199,7 +205,7 @@ export function renderFlameSvg(tree: FlameNode, options: FlameSvgOptions): strin
     const fill = highlighted ? SEARCH_HIGHLIGHT : ownFill;
     const tooltip = options.frameTitle
       ? options.frameTitle(node, total)
-      : `${node.n} (${formatSamples(node.v)} samples, ${formatPercent(node.v, total)}%)`;
+      : `${node.n} (${amount(node.v)}, ${formatPercent(node.v, total)}%)`;
     const label = fitText(node.n, w);
     const data = interactive
       ? ` data-name="${xmlEscape(node.n)}" data-samples="${node.v}" data-parent="${up}"${highlighted ? ` data-fill="${ownFill}"` : ''}`
@@ -212,7 +218,7 @@ export function renderFlameSvg(tree: FlameNode, options: FlameSvgOptions): strin
         '</g>',
     );
   }
-  if (interactive) out.push(`<script type="text/ecmascript"><![CDATA[\n${flameScript(inner, minWidthPx)}\n]]></script>`);
+  if (interactive) out.push(`<script type="text/ecmascript"><![CDATA[\n${flameScript(inner, minWidthPx, options.unit ?? 'samples')}\n]]></script>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
@@ -222,10 +228,10 @@ export function renderFlameSvg(tree: FlameNode, options: FlameSvgOptions): strin
  * frames from their <g> elements (see the module comment) and only changes attributes, so the
  * file still reads as the picture it was exported as. Exported for the tests.
  */
-export function flameScript(innerWidth: number, minWidthPx: number): string {
+export function flameScript(innerWidth: number, minWidthPx: number, unit: 'samples' | 'us' = 'samples'): string {
   return `(function () {
 'use strict';
-var XPAD = ${X_PAD}, INNER = ${num(innerWidth)}, MINW = ${minWidthPx}, FONT = ${FONT_SIZE}, FW = ${FONT_WIDTH};
+var XPAD = ${X_PAD}, INNER = ${num(innerWidth)}, MINW = ${minWidthPx}, FONT = ${FONT_SIZE}, FW = ${FONT_WIDTH}, MICROS = ${unit === 'us'};
 var HIGHLIGHT = '${SEARCH_HIGHLIGHT}', NS = 'http://www.w3.org/2000/svg';
 var script = document.currentScript;
 var svg = (script && script.ownerSVGElement) || document.documentElement;
@@ -255,6 +261,13 @@ function fit(name, w) {
   if (n < 3) return '';
   var chars = Array.from(name);
   return chars.length <= n ? name : chars.slice(0, n - 2).join('') + '..';
+}
+/** A width as text: samples, or µs as µs/ms/s (lib/profile-units.ts formatMicros). */
+function amount(v) {
+  if (!MICROS) return samples(v) + ' samples';
+  if (v < 1000) return Math.round(v) + ' \\u00b5s';
+  var d = function (x) { return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2); };
+  return v < 1e6 ? d(v / 1000) + ' ms' : d(v / 1e6) + ' s';
 }
 function samples(v) {
   var s = Number.isInteger(v) ? String(v) : v.toFixed(2);
@@ -325,7 +338,7 @@ function search(q) {
   }
   var percent = total > 0 ? (matched / total) * 100 : 0;
   searchText.textContent = q
-    ? 'Matched \\u201c' + q + '\\u201d: ' + percent.toFixed(2) + '% (' + samples(matched) + ' of ' + samples(total) + ' samples)'
+    ? 'Matched \\u201c' + q + '\\u201d: ' + percent.toFixed(2) + '% (' + (MICROS ? amount(matched) + ' of ' + amount(total) : samples(matched) + ' of ' + samples(total) + ' samples') + ')'
     : '';
   searchCtl.textContent = q ? 'Reset Search' : 'Search';
 }

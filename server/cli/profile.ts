@@ -241,7 +241,7 @@ function render(format: Exclude<ProfileFormat, 'pprof'>, folded: string, tree: R
     case 'folded':
       return folded;
     case 'svg':
-      return renderFlameSvg(tree ?? parseFolded(folded), { title, subtitle });
+      return renderFlameSvg(tree ?? parseFolded(folded), { title, subtitle, ...(timed && { unit: 'us' as const }) });
     case 'json':
       return JSON.stringify(toD3Json(tree ?? parseFolded(folded))) + '\n';
     case 'speedscope':

@@ -68,7 +68,7 @@ export function flameFile(tree: FlameNode, format: FlameFormat, meta: FlameExpor
   switch (format) {
     case 'svg':
       return {
-        body: renderFlameSvg(tree, { title: meta.title, subtitle: meta.subtitle }),
+        body: renderFlameSvg(tree, { title: meta.title, subtitle: meta.subtitle, unit: profileUnit(meta.type) }),
         contentType: 'image/svg+xml; charset=utf-8',
         filename: `${stem}.svg`,
       };
