@@ -15,6 +15,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "events.h"
+#include "pb_helpers.h"
 
 /* Settings, written by user space before load. */
 const volatile __u32 targ_tgid = 0;        /* only this process (exec: or its children); 0 = all */
@@ -82,10 +83,7 @@ struct {
 
 static __always_inline void stat_inc(__u32 index)
 {
-	__u64 *value = bpf_map_lookup_elem(&pb_ev_stats, &index);
-
-	if (value)
-		*value += 1;
+	pb_percpu_inc(&pb_ev_stats, index);
 }
 
 static __always_inline void *scratch(void)

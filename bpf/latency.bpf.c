@@ -22,6 +22,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "latency.h"
+#include "pb_helpers.h"
 
 #define TASK_RUNNING 0
 
@@ -91,21 +92,12 @@ static struct lat_hist zero_hist;
 
 static __always_inline void stat_inc(__u32 index)
 {
-	__u64 *value = bpf_map_lookup_elem(&lat_stats, &index);
-
-	if (value)
-		*value += 1; /* per-CPU slot: no other writer */
+	pb_percpu_inc(&lat_stats, index);
 }
 
 static __always_inline bool comm_matches(const char *comm)
 {
-	for (int i = 0; i < LAT_COMM_LEN; i++) {
-		if (comm[i] != targ_comm[i])
-			return false;
-		if (comm[i] == '\0')
-			return true;
-	}
-	return true;
+	return pb_comm_equal(comm, targ_comm, LAT_COMM_LEN);
 }
 
 static __always_inline bool wanted(__u32 tgid, const char *comm)
@@ -117,27 +109,14 @@ static __always_inline bool wanted(__u32 tgid, const char *comm)
 	return true;
 }
 
-/* floor(log2(v)) for v > 0 (bcc's bits.bpf.h). */
-static __always_inline __u32 log2_32(__u32 v)
-{
-	__u32 shift, r;
-
-	r = (v > 0xFFFF) << 4; v >>= r;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
 /* Slot of a duration: 0 for 0, else its bit length, capped at LAT_SLOTS - 1. */
 static __always_inline __u32 slot_of(__u64 v)
 {
-	__u32 hi = v >> 32, slot;
+	__u32 slot;
 
 	if (v == 0)
 		return 0;
-	slot = (hi ? log2_32(hi) + 32 : log2_32((__u32)v)) + 1;
+	slot = pb_log2_64(v) + 1;
 	return slot < LAT_SLOTS ? slot : LAT_SLOTS - 1;
 }
 

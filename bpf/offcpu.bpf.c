@@ -18,6 +18,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
+#include "pb_helpers.h"
 
 #define PF_KTHREAD 0x00200000
 #define TASK_RUNNING 0
@@ -76,21 +77,12 @@ struct {
 
 static __always_inline void stat_inc(__u32 index)
 {
-	__u64 *value = bpf_map_lookup_elem(&oc_stats, &index);
-
-	if (value)
-		*value += 1; /* per-CPU slot: no other writer */
+	pb_percpu_inc(&oc_stats, index);
 }
 
 static __always_inline bool comm_matches(const char *comm)
 {
-	for (int i = 0; i < OC_COMM_LEN; i++) {
-		if (comm[i] != targ_comm[i])
-			return false;
-		if (comm[i] == '\0')
-			return true;
-	}
-	return true;
+	return pb_comm_equal(comm, targ_comm, OC_COMM_LEN);
 }
 
 /* The current task's stacks into oc_stacks (the current task: sched_switch and sched_waking

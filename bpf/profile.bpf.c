@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "profile.h"
+#include "pb_helpers.h"
 
 #define EEXIST 17
 #define EFAULT 14
@@ -57,10 +58,7 @@ struct {
 
 static __always_inline void stat_inc(__u32 index)
 {
-	__u64 *value = bpf_map_lookup_elem(&pb_stats, &index);
-
-	if (value)
-		*value += 1; /* per-CPU slot: no other writer */
+	pb_percpu_inc(&pb_stats, index);
 }
 
 /* Count a failed bpf_get_stackid by cause; base is PB_STAT_USER_EEXIST or PB_STAT_KERN_EEXIST. */
@@ -76,13 +74,7 @@ static __always_inline void count_stack_error(__s32 id, __u32 base)
 
 static __always_inline bool comm_matches(const char *comm)
 {
-	for (int i = 0; i < PB_COMM_LEN; i++) {
-		if (comm[i] != targ_comm[i])
-			return false;
-		if (comm[i] == '\0')
-			return true;
-	}
-	return true;
+	return pb_comm_equal(comm, targ_comm, PB_COMM_LEN);
 }
 
 /* Record one sample into one buffer. */
