@@ -141,6 +141,9 @@ test('(a) switching the session to Off-CPU shows where the workload sleeps, for 
   await expect(tooltip).toContainText(SLEEPER_WAIT);
   await expect(tooltip).toContainText(/time\s*[\d.]+ (µs|ms|s) \([\d.<]+% of all\)/);
   await expect(operator.getByTestId(TEST_IDS.tooltipValue)).toHaveAttribute('data-unit', 'us');
+  // and how many blocking events make up that time
+  await expect(operator.getByTestId(TEST_IDS.tooltipEvents)).toContainText(/[\d,]+ blocking events?/);
+  expect(Number(await operator.getByTestId(TEST_IDS.tooltipEvents).getAttribute('data-events'))).toBeGreaterThan(0);
   await expect(tooltip).not.toContainText('samples');
   await setPaused(operator, false);
 });

@@ -22,6 +22,8 @@ export interface FlameNode {
   c?: FlameNode[];
   /** Frame kind, for colouring: see FrameKind. Omitted for the root. */
   k?: FrameKind;
+  /** Off-CPU time: the blocking events (switch-out to switch-in) behind `v`, inclusive; omitted when none or not known. */
+  e?: number;
   /**
    * The binary of this frame's code: an index into the root's `modules`. Omitted when unknown
    * (process, JIT and synthetic frames) and in trees without a module table.

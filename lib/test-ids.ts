@@ -39,6 +39,7 @@ export const TEST_IDS = {
   stackMode: 'stack-mode',
   hideIdle: 'hide-idle',
   perThread: 'per-thread',
+  tooltipEvents: 'tooltip-events',
   viewError: 'view-error',
 
   // flame graph panel

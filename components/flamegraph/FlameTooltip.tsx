@@ -1,8 +1,8 @@
 'use client';
 /**
  * Hover card for a frame: name, kind, width and share of the whole window. Widths are samples
- * (cpu) or µs of time (offcpu, wall), shown as µs/ms/s. (Counts of blocking events are not in
- * the data: a tree carries one number per frame.)
+ * (cpu) or µs of time (offcpu, wall), shown as µs/ms/s; off-CPU frames also show how many
+ * blocking events (switch-out to switch-in) make up their blocked time.
  */
 import { formatCount, formatPercent } from '../../lib/format.ts';
 import { formatMicros } from '../../lib/profile-units.ts';
@@ -53,6 +53,14 @@ export function FlameTooltip({ info, x, y, unit = 'samples' }: { info: HoverInfo
         <span>
           {amount(info.selfSamples)} ({formatPercent(info.selfSamples, info.totalSamples)})
         </span>
+        {unit === 'us' && info.events !== undefined && info.events > 0 && (
+          <>
+            <span className="text-slate-400">blocked</span>
+            <span data-testid={TEST_IDS.tooltipEvents} data-events={info.events}>
+              {formatCount(info.events)} blocking event{info.events === 1 ? '' : 's'}
+            </span>
+          </>
+        )}
       </div>
     </div>
   );

@@ -42,6 +42,8 @@ export interface HoverInfo {
   samples: number;
   selfSamples: number;
   totalSamples: number;
+  /** Off-CPU time: blocking events behind `samples` (FlameNode.e), when known. */
+  events?: number;
   /** The frame's path from the root (root excluded). */
   path: ZoomStep[];
 }
@@ -359,6 +361,7 @@ export class FlameChart {
       samples: data.v,
       selfSamples: data.v - childSamples,
       totalSamples: this.tree?.v ?? data.v,
+      ...(data.e !== undefined && { events: data.e }),
       path,
     };
   }

@@ -214,6 +214,7 @@ test('off-CPU stacks (wall flag, waker tail) and µs counts beyond 2^32 cross th
     {
       ...sample('sleeper', 7, 'main;wait_for_data', 'schedule', 1, { tid: 8 }),
       count: 7_200_000_000, // a two-hour block, in µs
+      events: 3,
       offCpu: true,
       waker: [
         { name: '--', kind: 'x' },

@@ -58,6 +58,8 @@ export interface InternedInterval {
   /** One entry per sample, in the interval's sample order: its stack id and its count (samples, or µs: may pass 2^32). */
   stackIds: Uint32Array;
   counts: Float64Array;
+  /** Off-CPU profiles: blocking events per sample, aligned with `counts`; absent when no sample has any. */
+  events?: Float64Array;
 }
 
 /** The stack ids of an interval's samples (in sample order) and the table they index. */
@@ -159,6 +161,7 @@ export class IntervalInterner {
     const samples = interval.samples;
     const stackIds = new Uint32Array(samples.length);
     const counts = new Float64Array(samples.length);
+    let events: Float64Array | undefined;
     const record: number[] = [];
     for (let i = 0; i < samples.length; i++) {
       const sample = samples[i];
@@ -186,6 +189,7 @@ export class IntervalInterner {
       }
       stackIds[i] = id;
       counts[i] = sample.count;
+      if (sample.events !== undefined) (events ??= new Float64Array(samples.length))[i] = sample.events;
     }
     return {
       startMs: interval.startMs,
@@ -203,6 +207,7 @@ export class IntervalInterner {
       newStacks: Uint32Array.from(newStacks),
       stackIds,
       counts,
+      ...(events && { events }),
     };
   }
 
@@ -308,8 +313,9 @@ export class IntervalMirror {
       stacks.push(stack);
       at = end;
     }
-    const { stackIds, counts } = interned;
+    const { stackIds, counts, events } = interned;
     if (stackIds.length !== counts.length) throw new Error(`interned profile interval: ${stackIds.length} stack ids but ${counts.length} counts`);
+    if (events && events.length !== counts.length) throw new Error(`interned profile interval: ${events.length} event counts for ${counts.length} samples`);
     const samples: SymbolizedSample[] = new Array(stackIds.length);
     for (let i = 0; i < stackIds.length; i++) {
       const stack = stacks[stackIds[i]];
@@ -320,6 +326,7 @@ export class IntervalMirror {
       if (stack.kernelStackError) sample.kernelStackError = stack.kernelStackError;
       if (stack.offCpu) sample.offCpu = true;
       if (stack.waker) sample.waker = stack.waker;
+      if (events && events[i] > 0) sample.events = events[i];
       samples[i] = sample;
     }
     return {
@@ -363,6 +370,8 @@ export interface RecordedInterval {
   stacks: number[];
   stackIds: number[];
   counts: number[];
+  /** As InternedInterval.events. */
+  events?: number[];
 }
 
 /** The stored form of an interval. */
@@ -381,6 +390,7 @@ export function recordedInterval(interval: SymbolizedInterval): RecordedInterval
     stacks: Array.from(interned.newStacks),
     stackIds: Array.from(interned.stackIds),
     counts: Array.from(interned.counts),
+    ...(interned.events && { events: Array.from(interned.events) }),
   };
 }
 
@@ -420,6 +430,7 @@ export function intervalOfRecord(payload: unknown): SymbolizedInterval {
     newStacks: stacks,
     stackIds: numbers(record.stackIds, 'stackIds'),
     counts: Float64Array.from(Array.isArray(record.counts) ? (record.counts as number[]) : []),
+    ...(Array.isArray(record.events) && { events: Float64Array.from(record.events as number[]) }),
   }).interval;
 }
 

@@ -375,3 +375,31 @@ test('nodes carry their binary as an index into the root\'s module table; `main`
   assert.equal(jit.m, undefined, `JIT frame without a binary: ${JSON.stringify(jit)}`);
   assert.equal(new Set(modules.map((m) => m.file)).size, modules.length, `each binary once: ${JSON.stringify(modules)}`);
 });
+
+test('off-CPU blocking events are summed per frame like the time (FlameNode.e), through pruning, windows and the IPC form', async () => {
+  const { IntervalInterner, IntervalMirror } = await import('./interned.ts');
+  const blocked = (events: number, us: number, leaf: string) => ({ ...sample('app', 10, `main;${leaf}`, 'schedule', us, { tid: 11 }), events });
+  const window = new ProfileWindow();
+  const interner = new IntervalInterner();
+  const mirror = new IntervalMirror();
+  const intervals = [
+    interval(1000, [blocked(3, 3000, 'read_config'), blocked(5, 500, 'poll_socket')]),
+    interval(2000, [blocked(2, 2000, 'read_config'), blocked(1, 1, 'rare_wait')]),
+  ];
+  for (const i of intervals) {
+    const decoded = mirror.decode(interner.intern(i));
+    window.push(decoded.interval, decoded.refs);
+  }
+  const view = { window: 'all' as const, stackMode: 'all' as const, hideIdle: true };
+  const { tree } = window.build(view, 2000, { minFraction: 0.001 }); // 1 µs of 5501 is pruned
+  const find = (node: FlameNode, name: string): FlameNode | undefined => (node.n === name ? node : node.c?.map((c) => find(c, name)).find(Boolean));
+  assert.equal(find(tree, 'read_config')?.e, 5, JSON.stringify(find(tree, 'read_config')));
+  assert.equal(find(tree, 'poll_socket')?.e, 5);
+  assert.equal(find(tree, 'main')?.e, 11, 'a parent holds its children\'s events');
+  assert.equal(find(tree, '[pruned]')?.e, 1, `the pruned frame keeps its events: ${JSON.stringify(find(tree, 'main'))}`);
+  assert.equal(find(tree, 'app')?.v, 5501);
+  // CPU samples carry none
+  const cpu = new ProfileWindow();
+  cpu.push(interval(1000, [sample('app', 10, 'main;spin', '', 7)]));
+  assert.equal(find(cpu.build(view, 1000).tree, 'spin')?.e, undefined);
+});

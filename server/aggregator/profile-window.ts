@@ -88,12 +88,16 @@ interface StoredInterval {
   endMs: number;
   stackIds: Int32Array;
   counts: Float64Array;
+  /** Blocking events per stack (off-CPU samples), aligned with stackIds; absent when none. */
+  events?: Float64Array;
   health: ProfileHealth;
 }
 
 /** Running per-stack counts for one window. */
 class WindowCounts {
   counts = new Float64Array(1024);
+  /** Blocking events per stack (off-CPU profiles), allocated on first use. */
+  events: Float64Array | null = null;
   health = emptyHealth();
   /** Absolute index of the first interval included (window kinds with expiry only). */
   from = 0;
@@ -103,6 +107,10 @@ class WindowCounts {
     for (let i = 0; i < stackIds.length; i++) if (stackIds[i] > max) max = stackIds[i];
     this.ensure(max + 1);
     for (let i = 0; i < stackIds.length; i++) this.counts[stackIds[i]] += sign * counts[i];
+    if (interval.events) {
+      const events = (this.events ??= new Float64Array(this.counts.length));
+      for (let i = 0; i < stackIds.length; i++) events[stackIds[i]] += sign * interval.events[i];
+    }
     addHealth(this.health, interval.health, sign);
   }
   ensure(size: number): void {
@@ -112,6 +120,11 @@ class WindowCounts {
     const grown = new Float64Array(length);
     grown.set(this.counts);
     this.counts = grown;
+    if (this.events) {
+      const events = new Float64Array(length);
+      events.set(this.events);
+      this.events = events;
+    }
   }
 }
 
@@ -354,6 +367,7 @@ export class ProfileWindow {
    */
   push(interval: SymbolizedInterval, refs?: StackRefs): void {
     const merged = new Map<number, number>();
+    let mergedEvents: Map<number, number> | null = null;
     const known = refs ? this.knownStacks(refs) : null;
     const samples = interval.samples;
     for (let i = 0; i < samples.length; i++) {
@@ -369,6 +383,7 @@ export class ProfileWindow {
         }
       } else id = this.internSample(sample);
       merged.set(id, (merged.get(id) ?? 0) + sample.count);
+      if (sample.events) (mergedEvents ??= new Map()).set(id, (mergedEvents.get(id) ?? 0) + sample.events);
     }
     const stored: StoredInterval = {
       startMs: interval.startMs,
@@ -377,6 +392,10 @@ export class ProfileWindow {
       counts: Float64Array.from(merged.values()),
       health: intervalHealth(interval),
     };
+    if (mergedEvents) {
+      const events = mergedEvents;
+      stored.events = Float64Array.from(merged.keys(), (id) => events.get(id) ?? 0);
+    }
     this.intervals.push(stored);
     for (const window of this.windows.values()) window.apply(stored, 1);
     this.cumulative.apply(stored, 1);
@@ -476,6 +495,12 @@ export class ProfileWindow {
       const old = counts.counts;
       for (let id = 0; id < Math.min(stacks, old.length); id++) if (old[id] !== 0) next[newId[id]] += old[id];
       counts.counts = next;
+      if (counts.events) {
+        const nextEvents = new Float64Array(next.length);
+        const oldEvents = counts.events;
+        for (let id = 0; id < Math.min(stacks, oldEvents.length); id++) if (oldEvents[id] !== 0) nextEvents[newId[id]] += oldEvents[id];
+        counts.events = nextEvents;
+      }
     };
     for (const window of this.windows.values()) remap(window);
     remap(this.cumulative);
@@ -540,7 +565,7 @@ export class ProfileWindow {
     const key = [view.window, view.stackMode, view.hideIdle, view.perThread === true, options.maxNodes, options.minFraction, this.version, counts.from, startMs, endMs].join('|');
     const cached = options.reuse === false ? undefined : this.cache.get(key);
     if (cached) return cached;
-    const built = this.buildTree(counts.counts, view, options);
+    const built = this.buildTree(counts.counts, view, options, counts.events);
     const snapshot: ProfileSnapshot = {
       ...built,
       windowStartMs: startMs,
@@ -690,6 +715,7 @@ export class ProfileWindow {
     stackCounts: Float64Array,
     view: ViewSettings,
     options: BuildOptions,
+    stackEvents: Float64Array | null = null,
   ): { tree: FlameNode; totalSamples: number; prunedSamples: number; nodeCount: number } {
     const trie = view.perThread ? this.ensureThreadTries().get(view.stackMode)! : this.tries.get(view.stackMode)!;
     const leaves = view.perThread ? this.threadLeaf.get(view.stackMode)! : this.stackLeaf.get(view.stackMode)!;
@@ -702,6 +728,15 @@ export class ProfileWindow {
     }
     const parent = trie.parent;
     for (let id = size - 1; id > 0; id--) if (total[id] !== 0) total[parent[id]] += total[id];
+    // Blocking events (off-CPU), summed the same way: FlameNode.e.
+    let events: Float64Array | null = null;
+    if (stackEvents) {
+      events = new Float64Array(size);
+      for (let s = 0; s < Math.min(stacks, stackEvents.length); s++) {
+        if (stackEvents[s] > 0 && stackCounts[s] > 0 && !(view.hideIdle && this.stackIdle[s] === 1)) events[leaves[s]] += stackEvents[s];
+      }
+      for (let id = size - 1; id > 0; id--) if (events[id] !== 0) events[parent[id]] += events[id];
+    }
 
     const totalSamples = total[0];
     const threshold = pruneThreshold(total, parent, trie.children, options);
@@ -714,6 +749,7 @@ export class ProfileWindow {
       nodeCount++;
       const entry = id === 0 ? undefined : this.frames.entry(trie.frame[id]);
       const node: FlameNode = entry ? { n: entry.n, v: total[id], k: entry.k } : { n: 'all', v: total[id] };
+      if (events && events[id] > 0) node.e = Math.round(events[id]);
       if (entry?.m !== undefined) {
         let m = moduleIndex.get(entry.m);
         if (m === undefined) {
@@ -725,16 +761,21 @@ export class ProfileWindow {
       }
       let kids: FlameNode[] | undefined;
       let pruned = 0;
+      let prunedEvents = 0;
       for (const child of trie.children[id]) {
         const value = total[child];
         if (value <= 0) continue;
         if (value >= threshold) (kids ??= []).push(make(child));
-        else pruned += value;
+        else {
+          pruned += value;
+          if (events) prunedEvents += events[child];
+        }
       }
       if (pruned > 0) {
         nodeCount++;
         prunedSamples += pruned;
         const prunedNode: FlameNode = { n: PRUNED_NAME, v: pruned, k: 'x' };
+        if (prunedEvents > 0) prunedNode.e = Math.round(prunedEvents);
         kids ??= [];
         let at = 0;
         while (at < kids.length && compareFrames(kids[at], prunedNode) < 0) at++;

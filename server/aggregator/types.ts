@@ -15,6 +15,8 @@ export interface SymbolizedSample {
   kernelStackError?: StackErrorKind;
   /** Samples (cpu profiles) or µs (off-CPU and wall profiles). */
   count: number;
+  /** Off-CPU samples: the blocking events (switch-out to switch-in) behind `count`. */
+  events?: number;
   /**
    * Wall profiles: this stack is blocked time, not running time. Its leaf is drawn with kind 'o'
    * (folded `_[o]`) in every stack mode (see stack.ts markOffCpu).

@@ -39,6 +39,7 @@ export function symbolizeBatch(batch: ProfileBatch, symbolizer: Symbolizer, opti
       count: sample.count,
     };
     if (options.markOffCpu && sample.offCpu) symbolized.offCpu = true;
+    if (sample.events !== undefined) symbolized.events = sample.events;
     if (sample.waker) {
       const w = sample.waker;
       symbolized.waker = wakerTail({
