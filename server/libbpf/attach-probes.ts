@@ -6,19 +6,13 @@
  * Same conventions as ffi.ts/link.ts: 1:1 libbpf (1.1) prototypes, errors as BpfError,
  * every link is adopted by its BpfObject so that `object.close()` detaches it.
  */
-import koffi from 'koffi';
 import * as ffi from './ffi.ts';
 import { checkInt, checkPtr } from './errors.ts';
 import { BpfLink } from './link.ts';
 import { openRegularFile } from '../fs/safe-file.ts';
 import type { BpfObject } from './object.ts';
 
-const libbpf = koffi.load('libbpf.so.1');
-
-type Fn<A extends unknown[], R> = (...args: A) => R;
-function fn<A extends unknown[], R>(decl: string): Fn<A, R> {
-  return libbpf.func(decl) as unknown as Fn<A, R>;
-}
+const fn = ffi.libbpfFunction;
 
 export const bpf_program__attach_usdt = fn<[prog: ffi.Ptr, pid: number, binaryPath: string, provider: string, name: string, opts: ffi.Mem], ffi.Ptr | null>(
   'void *bpf_program__attach_usdt(void *prog, int pid, const char *binary_path, const char *usdt_provider, const char *usdt_name, const void *opts)',

@@ -26,13 +26,8 @@ import type { BpfObject } from './object.ts';
 import { programPointer } from './attach-probes.ts';
 import { RingBuffer } from './ringbuf.ts';
 
-const libbpf = koffi.load('libbpf.so.1');
 koffi.opaque('perf_buffer');
-
-type Fn<A extends unknown[], R> = (...args: A) => R;
-function fn<A extends unknown[], R>(decl: string): Fn<A, R> {
-  return libbpf.func(decl) as unknown as Fn<A, R>;
-}
+const fn = ffi.libbpfFunction;
 
 /** `void (*perf_buffer_sample_fn)(void *ctx, int cpu, void *data, __u32 size)`. */
 const perf_buffer_sample_fn = koffi.proto('void perf_buffer_sample_fn(void *ctx, int cpu, void *data, uint32_t size)');

@@ -34,6 +34,14 @@ function fn<A extends unknown[], R>(lib: LibraryHandle, decl: string): Fn<A, R> 
   return lib.func(decl) as unknown as Fn<A, R>;
 }
 
+/**
+ * A binding of one more libbpf function, for modules that keep theirs next to their use
+ * (attach-probes.ts, event-reader.ts): the library is loaded once, here, for the whole process.
+ */
+export function libbpfFunction<A extends unknown[], R>(decl: string): Fn<A, R> {
+  return fn<A, R>(libbpf, decl);
+}
+
 // --- libbpf: objects and programs ---
 export const bpf_object__open_file = fn<[path: string, opts: Mem], Ptr | null>(libbpf, 'bpf_object *bpf_object__open_file(const char *path, const void *opts)');
 export const bpf_object__load = fn<[obj: Ptr], number>(libbpf, 'int bpf_object__load(bpf_object *obj)');
