@@ -30,7 +30,7 @@ import type {
 } from '../../lib/protocol-events.ts';
 import { MAX_LATENCY_PROBES } from '../../lib/protocol-latency.ts';
 import type {
-  CollectorCommand,
+  HostCommand,
   CollectorEvent,
   CollectorOp,
   CollectorOutput,
@@ -256,7 +256,7 @@ export class CollectorClient implements CollectorBackend {
    * collector is gone, or, when no reply came within the op's deadline, with an error naming
    * the op and the deadline.
    */
-  request<C extends CollectorCommand>(command: C): Promise<CommandResults[C['op']]> {
+  request<C extends HostCommand>(command: C): Promise<CommandResults[C['op']]> {
     if (this.#down !== null) return Promise.reject(new Error(this.#down));
     if (this.#closed) return Promise.reject(new Error('the collector backend is closed'));
     const id = this.#nextId++;

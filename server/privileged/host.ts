@@ -21,7 +21,7 @@ import { IntervalInterner } from '../aggregator/interned.ts';
 import { discoverObjects, discoverSymbols, discoverTracepoints, discoverUsdt, listProcesses } from './discovery.ts';
 import {
   checkRequest,
-  type CollectorCommand,
+  type HostCommand,
   type CollectorEvent,
   type CollectorReply,
   type CommandResults,
@@ -107,8 +107,8 @@ export class CollectorHost {
   }
 
   /** Carries out a validated command. Rejects with a message meant for the user. */
-  async execute<C extends CollectorCommand>(command: C): Promise<CommandResults[C['op']]>;
-  async execute(command: CollectorCommand): Promise<unknown> {
+  async execute<C extends HostCommand>(command: C): Promise<CommandResults[C['op']]>;
+  async execute(command: HostCommand): Promise<unknown> {
     if (this.#closed) throw new Error('the collector is shutting down');
     switch (command.op) {
       case 'profile.open': {

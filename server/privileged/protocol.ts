@@ -48,7 +48,8 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 // ---------------------------------------------------------------------------------------
 // Commands (web -> collector)
 
-export type CollectorCommand =
+/** A command from the web process to the privileged host (not the in-process CollectorChannel.request command: collectors/types.ts CollectorCommand). */
+export type HostCommand =
   /** A new profile source (sampling + symbolization) under `handle`. */
   | { op: 'profile.open'; handle: number }
   /**
@@ -79,11 +80,11 @@ export type CollectorCommand =
    */
   | { op: 'ping' };
 
-export type CollectorOp = CollectorCommand['op'];
+export type CollectorOp = HostCommand['op'];
 
 export interface CollectorRequest {
   id: number;
-  command: CollectorCommand;
+  command: HostCommand;
 }
 
 /** Counters of one event probe. */
@@ -296,7 +297,7 @@ function plainData(value: unknown, where: string, depth: number): void {
 }
 
 /** Checks one command; returns a fresh, typed copy (never the input object). */
-export function checkCommand(input: unknown): Validated<CollectorCommand> {
+export function checkCommand(input: unknown): Validated<HostCommand> {
   try {
     if (isPlainObject(input)) plainData(input, typeof input.op === 'string' && (OPS as readonly string[]).includes(input.op) ? input.op : 'command', 0);
     return { ok: true, value: command(input) };
@@ -306,7 +307,7 @@ export function checkCommand(input: unknown): Validated<CollectorCommand> {
   }
 }
 
-function command(input: unknown): CollectorCommand {
+function command(input: unknown): HostCommand {
   if (!isPlainObject(input)) throw new Refusal(`a command must be an object {op, ...}, got ${shown(input)}`);
   const op = input.op;
   if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op)) throw new Refusal(`unknown command op ${shown(op)} (known: ${OPS.join(', ')})`);
@@ -317,7 +318,7 @@ function command(input: unknown): CollectorCommand {
     case 'events.stop':
     case 'close':
       onlyKeys(where, input, ['op', 'handle']);
-      return { op, handle: handleOf(where, input.handle) } as CollectorCommand;
+      return { op, handle: handleOf(where, input.handle) } as HostCommand;
     case 'profile.start': {
       onlyKeys(where, input, ['op', 'handle', 'hz', 'target', 'intervalMs', 'profileType', 'offcpu']);
       const handle = handleOf(where, input.handle);
