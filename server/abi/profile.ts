@@ -3,7 +3,7 @@
  * server/abi/profile.test.ts compiles a C program against bpf/profile.h and checks every
  * offset and size below, so a change to the header that is not mirrored here fails the tests.
  */
-import type { StackErrorKind } from '../collectors/types.ts';
+import type { StackErrorKind } from '../symbolizer/types.ts';
 
 export const PB_COMM_LEN = 16;
 export const PB_MAX_STACK_DEPTH = 127;

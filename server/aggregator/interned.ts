@@ -19,7 +19,7 @@
  * Pure: no I/O, no clock.
  */
 import type { FlameModule, FrameKind } from '../../lib/protocol.ts';
-import type { StackErrorKind } from '../collectors/types.ts';
+import type { StackErrorKind } from '../symbolizer/types.ts';
 import type { Frame } from '../symbolizer/types.ts';
 import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
 

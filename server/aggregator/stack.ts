@@ -8,10 +8,9 @@
  * Off-CPU samples of a wall profile get their leaf re-kinded 'o' (markOffCpu); a waker tail
  * (SymbolizedSample.waker) follows the blocked stack.
  */
-import type { Frame } from '../symbolizer/types.ts';
 import type { StackMode } from '../../lib/protocol.ts';
 import type { FramePathEntry } from '../../lib/flame/tree.ts';
-import type { StackErrorKind } from '../collectors/types.ts';
+import type { Frame, StackErrorKind } from '../symbolizer/types.ts';
 import type { SymbolizedSample } from './types.ts';
 
 /** Name of the frame standing in for a stack the kernel could not record. */

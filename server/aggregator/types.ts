@@ -1,5 +1,4 @@
-import type { Frame } from '../symbolizer/types.ts';
-import type { StackErrorKind } from '../collectors/types.ts';
+import type { Frame, StackErrorKind } from '../symbolizer/types.ts';
 
 /** A sample with names instead of addresses; the aggregator's input. */
 export interface SymbolizedSample {

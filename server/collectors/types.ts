@@ -11,8 +11,9 @@ import type { OffCpuSettings, ProfileTarget, ProfileType } from '../../lib/proto
 import type { SymbolizedInterval } from '../aggregator/types.ts';
 import type { InternedInterval, StackRefs } from '../aggregator/interned.ts';
 
-/** Why bpf_get_stackid gave no stack for one half of a sample. */
-export type StackErrorKind = 'collision' | 'fault' | 'other';
+import type { StackErrorKind } from '../symbolizer/types.ts';
+
+export type { StackErrorKind } from '../symbolizer/types.ts';
 
 /** One distinct (process, user stack, kernel stack) with the samples that hit it in one interval. */
 export interface RawStackSample {

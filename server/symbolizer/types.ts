@@ -12,3 +12,10 @@ export interface Frame {
    */
   module?: FlameModule;
 }
+
+/**
+ * Why bpf_get_stackid gave no stack for one half of a sample. Here, beside Frame, because both
+ * the collectors (which read the kernel's answer) and the aggregator (which draws the
+ * `[lost stack: …]` frame) use it, and neither layer may import the other's types.
+ */
+export type StackErrorKind = 'collision' | 'fault' | 'other';
