@@ -40,7 +40,7 @@ import { ElfError, ElfFile } from '../symbolizer/elf.ts';
 import { functionSymbolsOfElf, type FunctionSymbol } from '../probes/symbols.ts';
 import { decodeRecord, fieldByName, readTracepointFormat, recordFixedSize, TracefsError, type FieldValue, type TracepointFormat } from '../probes/tracefs.ts';
 import { usdtProbesOfElf, UsdtError, type UsdtProbe } from '../probes/usdt-notes.ts';
-import { ProbeInputError, resolveBinaryPath } from '../probes/list.ts';
+import { ProbeInputError, resolveBinary as resolveProbeBinary } from '../probes/binaries.ts';
 
 /** Largest ring buffer an events probe may ask for (bytes); the default is 4 MiB. */
 export const MAX_RING_BYTES = 1 << 26;
@@ -153,11 +153,13 @@ function openElf(path: string): ElfFile {
   }
 }
 
+/** resolveBinary of server/probes, its refusal as this collector's input error. */
 function resolveBinary(binary: string): string {
   try {
-    return resolveBinaryPath(binary);
+    return resolveProbeBinary(binary);
   } catch (error) {
-    throw new EventsInputError((error as Error).message);
+    if (error instanceof ProbeInputError) throw new EventsInputError(error.message);
+    throw error;
   }
 }
 

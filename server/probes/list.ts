@@ -8,7 +8,7 @@
  * functions at all; anything else is unexpected.
  */
 import { UnsafeFileError, withRegularFile } from '../fs/safe-file.ts';
-import { resolveBinary } from '../collectors/latency.ts';
+import { ProbeInputError, resolveBinary } from './binaries.ts';
 import { ElfError, ElfFile } from '../symbolizer/elf.ts';
 import { forEachKernelFunction, functionSymbolsOfElf, processObjects, type FunctionSymbol, type KernelFunction, type MappedObject } from './symbols.ts';
 import { listTracepointsSync, readTracepointFormat, TracefsError, type TracepointField } from './tracefs.ts';
@@ -17,13 +17,7 @@ import { usdtProbesOfElf, UsdtError, type UsdtProbe } from './usdt-notes.ts';
 export { KfuncsUnavailable } from './symbols.ts';
 export type { FunctionSymbol, KernelFunction, MappedObject } from './symbols.ts';
 
-/** Bad input the user must fix; the CLI exits 2 with this one-line message. */
-export class ProbeInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProbeInputError';
-  }
-}
+export { ProbeInputError } from './binaries.ts';
 
 export interface ListedTracepoint {
   /** `category:name`. */
@@ -93,13 +87,7 @@ function listedUsdt(binary: string, p: UsdtProbe): ListedUsdt {
 }
 
 /** Resolves a binary argument (path or library name like `c`) to a real path, or ProbeInputError. */
-export function resolveBinaryPath(binary: string): string {
-  try {
-    return resolveBinary(binary);
-  } catch (error) {
-    throw new ProbeInputError((error as Error).message);
-  }
-}
+export const resolveBinaryPath = resolveBinary;
 
 /**
  * True when the file starts with the ELF magic (checked before parsing so a short text file is
