@@ -492,10 +492,11 @@ export class LatencyCollector {
   }
 
   /**
-   * Cumulative histograms since load, per key: counts, sums and extremes from lat_hists, the
-   * fine buckets from lat_buckets. Two snapshots of maps the kernel keeps writing, so a
-   * duration counted between them may show in one and not yet the other; the next read
-   * catches up.
+   * Cumulative histograms since load, per key: the fine buckets from lat_buckets, then sums and
+   * extremes from lat_hists. Two snapshots of maps the kernel keeps writing, read in this
+   * order so that the extremes (read second) bound every duration the buckets hold; the count
+   * is the buckets' own total, so count and buckets always agree. A duration that lands
+   * between the two reads is in the sum (and maybe the extremes) one read early.
    */
   #readCumulative(): { key: Buffer; histogram: Log2Histogram }[] {
     const parts = this.subBuckets;
@@ -513,7 +514,8 @@ export class LatencyCollector {
     return hists.keys.map((k, i) => {
       const v = decodeHistValue(hists.values[i]);
       const f = fineFromMap(fine.get(k.subarray(0, HIST_KEY.size).toString('hex')) ?? new Map(), parts)!;
-      const histogram: Log2Histogram = { count: v.count, sum: v.sum, buckets: log2OfFine(f), fine: f };
+      const count = f.counts.reduce((n, c) => n + c, 0);
+      const histogram: Log2Histogram = { count, sum: v.sum, buckets: log2OfFine(f), fine: f };
       if (v.min !== null) histogram.min = v.min;
       if (v.max !== null) histogram.max = v.max;
       return { key: k, histogram };
