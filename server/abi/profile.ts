@@ -118,3 +118,16 @@ export function classifyStackId(id: number): StackIdMeaning {
   if (id === -EFAULT) return { kind: 'lost', cause: 'fault' };
   return { kind: 'lost', cause: 'other' };
 }
+
+/**
+ * The frames a stack id stands for, read through `stack` (a stack trace map lookup, leaf
+ * first): none for PB_STACK_NONE, a lost stack's cause for a negative errno, and 'other' for an
+ * id whose entry is gone or empty (lost after the fact). Shared by the CPU and off-CPU collectors.
+ */
+export function resolveStack(id: number, stack: (id: number) => bigint[] | null): { frames: bigint[]; error?: StackErrorKind } {
+  const meaning = classifyStackId(id);
+  if (meaning.kind === 'none') return { frames: [] };
+  if (meaning.kind === 'lost') return { frames: [], error: meaning.cause };
+  const frames = stack(meaning.id);
+  return frames && frames.length > 0 ? { frames } : { frames: [], error: 'other' };
+}

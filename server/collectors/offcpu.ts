@@ -13,12 +13,12 @@ import { BpfObject, type BpfMap } from '../libbpf/object.ts';
 import type { BpfLink } from '../libbpf/link.ts';
 import { ensureTracefs, probeFeature } from '../libbpf/features.ts';
 import { BpfError, errnoName } from '../libbpf/errors.ts';
-import { classifyStackId, decodeStack, sumPerCpuU64 } from '../abi/profile.ts';
+import { decodeStack, resolveStack, sumPerCpuU64 } from '../abi/profile.ts';
 import {
   OC_STACK_NONE, OC_STAT, OC_STAT_MAX, OFFCPU_PROGRAMS, decodeOffCpuKey, decodeOffCpuValue, type OffCpuRodata,
 } from '../abi/offcpu.ts';
 import { MAX_BLOCK_US, MAX_COMM_LEN, BLOCK_STATES, type OffCpuSettings, type ProfileTarget } from '../../lib/protocol.ts';
-import type { RawStackSample, RawWaker, StackErrorKind } from './types.ts';
+import type { RawStackSample, RawWaker } from './types.ts';
 import { resolveKernelAddresses } from '../symbolizer/kallsyms.ts';
 
 export const OFFCPU_OBJECT_PATH = fileURLToPath(new URL('../../bpf/obj/offcpu.bpf.o', import.meta.url));
@@ -322,12 +322,4 @@ export class OffCpuInputError extends Error {
     super(message);
     this.name = 'OffCpuInputError';
   }
-}
-
-function resolveStack(id: number, stack: (id: number) => bigint[] | null): { frames: bigint[]; error?: StackErrorKind } {
-  const meaning = classifyStackId(id);
-  if (meaning.kind === 'none') return { frames: [] };
-  if (meaning.kind === 'lost') return { frames: [], error: meaning.cause };
-  const frames = stack(meaning.id);
-  return frames && frames.length > 0 ? { frames } : { frames: [], error: 'other' };
 }

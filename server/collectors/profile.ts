@@ -12,9 +12,9 @@ import { BpfObject, type BpfMap } from '../libbpf/object.ts';
 import { PerfEvent, onlineCpus } from '../libbpf/perf-event.ts';
 import { probeFeature } from '../libbpf/features.ts';
 import {
-  PB_STAT, PB_STAT_MAX, classifyStackId, decodeStack, decodeStackKey, encodeControl, sumPerCpuU64,
+  PB_STAT, PB_STAT_MAX, decodeStack, decodeStackKey, encodeControl, resolveStack, sumPerCpuU64,
 } from '../abi/profile.ts';
-import type { ProfileBatch, RawStackSample, StackErrorKind } from './types.ts';
+import type { ProfileBatch, RawStackSample } from './types.ts';
 
 /** Default location of the compiled program. */
 export const PROFILE_OBJECT_PATH = fileURLToPath(new URL('../../bpf/obj/profile.bpf.o', import.meta.url));
@@ -295,13 +295,4 @@ function readBuffer(running: Running, index: 0 | 1, startMs: number, endMs: numb
   const droppedSamples = stats[PB_STAT.DROPPED] - running.lastStats[PB_STAT.DROPPED];
   running.lastStats = stats;
   return { startMs, endMs, hz: running.info.hz, cpus: running.info.cpus, samples, droppedSamples };
-}
-
-function resolveStack(id: number, stack: (id: number) => bigint[] | null): { frames: bigint[]; error?: StackErrorKind } {
-  const meaning = classifyStackId(id);
-  if (meaning.kind === 'none') return { frames: [] };
-  if (meaning.kind === 'lost') return { frames: [], error: meaning.cause };
-  const frames = stack(meaning.id);
-  // A stack id whose entry is gone (or empty) was lost after the fact.
-  return frames && frames.length > 0 ? { frames } : { frames: [], error: 'other' };
 }
