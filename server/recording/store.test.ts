@@ -55,7 +55,7 @@ test('updates round-trip in time order, filtered by kind and time range', () => 
       latency,
       appended.filter((u) => u.kind === 'latency.frame' && u.tMs >= 1_100 && u.tMs <= 1_400),
     );
-    assert.ok(latency.length > 10, 'the range holds several latency frames');
+    assert.ok(latency.length > 10, `the range holds several latency frames (${latency.length})`);
     assert.deepEqual([...store.readUpdates(info.id, { kinds: [] })], []);
     assert.deepEqual([...store.readUpdates(info.id, { fromMs: 2_000, toMs: 1_000 })], []);
 
@@ -64,7 +64,7 @@ test('updates round-trip in time order, filtered by kind and time range', () => 
     assert.equal(stopped.updates, 202);
     assert.equal(stopped.stoppedReason, null);
     assert.equal(stopped.lastUpdateAtMs, 1_995);
-    assert.ok(stopped.bytes > 0, 'stopped.bytes > 0');
+    assert.ok(stopped.bytes > 0, `a stopped recording has a size (${stopped.bytes} bytes)`);
     const raw = appended.reduce((sum, u) => sum + JSON.stringify(u.payload).length + u.kind.length, 0);
     assert.ok(stopped.bytes < raw * 0.8, `big payloads are stored deflated (${stopped.bytes} of ${raw} bytes)`);
     assert.equal(store.append(info.id, { tMs: 3_000, kind: 'x', payload: 1 }), false, 'a stopped recording takes no more updates');
@@ -94,7 +94,9 @@ test('the iterator may be consumed slowly while appends and flushes go on', () =
   }
 });
 
-test('buffered appends are written by the flush timer', async () => {
+test('buffered appends are written by the flush timer', (t) => {
+  // The store's flush is a setTimeout: mocked, so the test moves time instead of waiting for it.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const dir = dataDir();
   const store = RecordingStore.open(dir, { flushIntervalMs: 20 });
   const reader = new Database(join(dir, DATABASE_FILE), { readonly: true });
@@ -103,8 +105,10 @@ test('buffered appends are written by the flush timer', async () => {
     store.append(id, { tMs: 1, kind: 'k', payload: 1 });
     const count = reader.prepare('SELECT count(*) FROM updates').pluck();
     assert.equal(count.get(), 0, 'buffered, not yet written');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(count.get(), 1);
+    t.mock.timers.tick(19);
+    assert.equal(count.get(), 0, 'still buffered 1 ms before the 20 ms flush interval');
+    t.mock.timers.tick(1);
+    assert.equal(count.get(), 1, 'written once the 20 ms flush interval passed');
   } finally {
     reader.close();
     store.close();
@@ -166,7 +170,7 @@ test('a crash loses only the updates not yet flushed; the recording is marked in
   const store = RecordingStore.open(dir);
   try {
     const [info] = store.listRecordings();
-    assert.ok(info, 'info');
+    assert.ok(info, `the interrupted recording is listed (${JSON.stringify(store.listRecordings())})`);
     assert.equal(info.updates, 3);
     assert.equal(info.endedAtMs, 103);
     assert.match(info.stoppedReason ?? '', /^interrupted: /);
@@ -218,7 +222,7 @@ test('the size limit stops the recording and saves the reason', () => {
     assert.ok(accepted >= 9 && accepted < 12, `about 1000 bytes of ~100-byte updates (${accepted})`);
     const info = store.getRecording(id);
     assert.equal(info.updates, accepted);
-    assert.ok(info.bytes <= 1_000, 'info.bytes <= 1_000');
+    assert.ok(info.bytes <= 1_000, `a capped recording stays within its 1000 bytes (${info.bytes})`);
     assert.equal(info.endedAtMs, 10 + accepted - 1);
     assert.match(info.stoppedReason ?? '', /^size limit: .*would exceed the limit of 1000 bytes/);
     assert.deepEqual(stoppedByStore, [info]);
