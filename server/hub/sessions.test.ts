@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io as connect, type Socket } from 'socket.io-client';
 import { startTestHub, type TestHub } from './testing.ts';
+import { untilReceived } from '../testing/received.ts';
 import type { FeatureFactory } from './feature.ts';
 import type { Ack } from '../../lib/protocol.ts';
 import type { FollowView, SessionState, ViewerLinkCreated } from '../../lib/protocol-session.ts';
@@ -17,12 +18,16 @@ interface Probe {
   session: string;
   started: number;
   closed: boolean;
+  /** Resolves when the hub closes this session's features. */
+  whenClosed: Promise<void>;
 }
 
 function probeFeatures(probes: Probe[]) {
   return (sessionId: string): FeatureFactory[] => [
     () => {
-      const probe: Probe = { session: sessionId, started: 0, closed: false };
+      let markClosed!: () => void;
+      const whenClosed = new Promise<void>((resolve) => (markClosed = resolve));
+      const probe: Probe = { session: sessionId, started: 0, closed: false, whenClosed };
       probes.push(probe);
       return {
         viewerHandlers: ['test:look'],
@@ -32,17 +37,19 @@ function probeFeatures(probes: Probe[]) {
         },
         async close() {
           probe.closed = true;
+          markClosed();
         },
       };
     },
   ];
 }
 
-async function startHub(probes: Probe[], extra: { idleStopMs?: number; stallMs?: number } = {}): Promise<TestHub> {
+/** `now`: the hub's clock (ms), for link expiry without waiting for it. */
+type HubOptions = { idleStopMs?: number; stallMs?: number; now?: () => number };
+
+async function startHub(probes: Probe[], extra: HubOptions = {}): Promise<TestHub> {
   return startTestHub([], TOKEN, { sessionFeatures: probeFeatures(probes), ...extra });
 }
-
-type HubOptions = { idleStopMs?: number; stallMs?: number };
 type HubTest = (h: TestHub, sockets: Socket[], probes: Probe[]) => Promise<void>;
 
 /** Runs `body` against a fresh hub; every socket it pushes to `sockets` and the hub are closed after, pass or fail. */
@@ -91,12 +98,16 @@ function next<T>(socket: Socket, event: string, timeoutMs = 5000): Promise<T> {
   });
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Resolves with `promise`, or fails naming `what` after `timeoutMs` (ms). */
+function within<T>(promise: Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Fails with the reply (the hub's reason) unless the request was accepted. */
+function assertAccepted(reply: Ack<unknown>, what: string): void {
+  assert.ok(reply.ok, `${what}: ${JSON.stringify(reply)}`);
 }
 
 async function viewerLink(operator: Socket, minutes = 60): Promise<ViewerLinkCreated> {
@@ -192,20 +203,22 @@ test('bad credentials are refused: wrong token, forged or foreign link, unknown 
 });
 
 test('a revoked link is disconnected at once and cannot come back; an expired link is refused', async () => {
-  await withHub(async (h, sockets, probes) => {
+  let clock = Date.now();
+  await withHub({ now: () => clock }, async (h, sockets, probes) => {
     const { operator, link, viewer } = await operatorAndViewer(h.url, sockets);
     const closed = next<{ reason: string }>(viewer, 'session:closed');
     const gone = new Promise<number>((resolve) => viewer.once('disconnect', () => resolve(Date.now())));
     const revokedAt = Date.now();
-    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok, '(await ask(operator, \'link:revoke\', { id: link.id })).ok');
+    assertAccepted(await ask(operator, 'link:revoke', { id: link.id }), 'link:revoke');
     assert.match((await closed).reason, /revoked/);
-    assert.ok((await gone) - revokedAt < 5000, 'disconnected within 5 s');
+    const goneAfterMs = (await gone) - revokedAt;
+    assert.ok(goneAfterMs < 5000, `disconnected within 5 s (after ${goneAfterMs} ms)`);
     const again = client(h.url, { view: link.token });
     sockets.push(again);
     assert.match(await refusal(again), /revoked/);
 
-    const short = await viewerLink(operator, 0.001); // 60 ms
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    const short = await viewerLink(operator, 1);
+    clock += 60_001; // the hub's clock past the link's minute
     const late = client(h.url, { view: short.token });
     sockets.push(late);
     assert.match(await refusal(late), /expired/);
@@ -230,7 +243,7 @@ test('viewers follow the presenter; a late joiner gets the current view in sessi
     const followed = next<FollowView>(viewer, 'follow:view');
     let echoed = false;
     operator.on('follow:view', () => (echoed = true));
-    assert.ok((await ask(operator, 'follow:set', view)).ok, '(await ask(operator, \'follow:set\', view)).ok');
+    assertAccepted(await ask(operator, 'follow:set', view), 'follow:set');
     assert.deepEqual(await followed, view);
     assert.equal(echoed, false, 'the presenter does not get its own view back');
 
@@ -267,14 +280,15 @@ test('sessions are separate; an idle session stops and closes its probes; main c
     assert.equal((await ask(operator, 'session:create', { name: '' })).ok, false);
 
     inDemo.close();
-    await until(() => demo.closed, 'the idle session to close its features');
+    // The hub's once-a-second sweep stops it 300 ms after its last connection left.
+    await within(demo.whenClosed, 'the idle session to close its features');
     assert.equal(main.closed, false, 'main has its operator connected');
     const rejoin = client(h.url, { token: TOKEN, session: id });
     sockets.push(rejoin);
     assert.match(await refusal(rejoin), /no session/);
 
     operator.close();
-    await until(() => main.closed, 'main to stop when idle');
+    await within(main.whenClosed, 'main to stop when idle');
     // Credentials first: a stranger's handshake, or the HTTP check, does not bring main back.
     const stranger = client(h.url, {});
     sockets.push(stranger);
@@ -310,9 +324,11 @@ test('a connection that leaves a message unacknowledged is dropped after stallMs
     const healthy = client(h.url, { token: TOKEN });
     sockets.push(stalled, healthy);
     let healthyTicks = 0;
+    let onHealthyTick: (() => void) | null = null;
     stalled.on('test:tick', () => undefined); // never acks
     healthy.on('test:tick', (_tick: unknown, ack: () => void) => {
       healthyTicks++;
+      onHealthyTick?.();
       ack();
     });
     await Promise.all([connected(stalled), connected(healthy)]);
@@ -320,7 +336,7 @@ test('a connection that leaves a message unacknowledged is dropped after stallMs
     await dropped;
     assert.equal(h.hub.stalledConnections(), 1);
     const before = healthyTicks;
-    await until(() => healthyTicks > before + 3, 'the healthy client to keep getting ticks');
+    await within(new Promise<void>((resolve) => (onHealthyTick = () => healthyTicks > before + 3 && resolve())), `the healthy client to keep getting ticks (${healthyTicks - before} since the drop)`);
     assert.ok(healthy.connected, 'the healthy client is still connected');
   } finally {
     (push as (() => void) | null)?.();
@@ -363,9 +379,12 @@ test('a viewer whose connection drops comes back by itself (same socket object, 
     // The network drops (the server side of the transport closes): the client reconnects itself.
     const serverSide = () => [...h.hub.io.of('/').sockets.values()].find((s) => s.handshake.auth.view === link.token);
     const back = new Promise<void>((resolve) => viewer.io.once('reconnect', () => resolve()));
+    // Nothing else is announced to the viewer meanwhile: the next state is the one it gets back.
+    const stateBack = new Promise<void>((resolve) => viewer.once('session:state', () => resolve()));
     serverSide()!.conn.close();
-    await back;
-    await until(() => viewer.connected && states.length > 0, 'the viewer back with its state');
+    await within(back, 'the viewer to reconnect');
+    await within(stateBack, 'the viewer back with its state');
+    assert.ok(viewer.connected, `the viewer is connected after reconnecting (${states.length} states received)`);
     assert.equal(states.at(-1)!.role, 'viewer', 'still a viewer');
     assert.deepEqual(await ask(viewer, 'test:look', {}), { ok: true, value: 'looked' }, 'requests work again');
 
@@ -374,7 +393,7 @@ test('a viewer whose connection drops comes back by itself (same socket object, 
     const session = h.hub.session('main');
     assert.ok(session, 'main exists');
     viewer.io.engine.close(); // drop without telling the server why
-    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok, 'revoked');
+    assertAccepted(await ask(operator, 'link:revoke', { id: link.id }), 'link:revoke while the viewer is away');
     assert.match(await refused, /revoked/);
   });
 });
@@ -439,8 +458,15 @@ test('10,000 viewer links: link:create stays fast and small (deltas), the live l
     const creator = client(h.url, { token: TOKEN });
     const watcher = client(h.url, { token: TOKEN });
     sockets.push(creator, watcher);
+    // Presence: each join is announced to both; once both have seen two operators, no more come.
+    const operatorsSeen = (socket: Socket) => {
+      let operators = 0;
+      socket.on('session:state', (state: SessionState) => (operators = state.operators));
+      return () => operators;
+    };
+    const [creatorSees, watcherSees] = [operatorsSeen(creator), operatorsSeen(watcher)];
     await Promise.all([connected(creator), connected(watcher)]);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // presence announcements settle
+    await untilReceived([creator, watcher], () => creatorSees() === 2 && watcherSees() === 2, 'both operators announced to both', 5000, () => `creator sees ${creatorSees()}, watcher ${watcherSees()}`);
     // What another operator's page receives, as JSON text.
     let watcherBytes = 0;
     let added = 0;
@@ -480,7 +506,7 @@ test('10,000 viewer links: link:create stays fast and small (deltas), the live l
     }
     assert.match(refusedAtCap, /already has 1000 live viewer links.*revoke some or wait for them to expire/);
     assert.equal(removed.length, LINKS - CAP, 'every purged link was announced as removed');
-    assert.ok(removed.every((r) => r.reason === 'expired'));
+    assert.deepEqual([...new Set(removed.map((r) => r.reason))], ['expired'], 'every purged link was removed as expired');
 
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const first = roundTripMs.slice(0, 100);
@@ -495,7 +521,7 @@ test('10,000 viewer links: link:create stays fast and small (deltas), the live l
     assert.ok(Math.max(...bytesPerCreate) < 400, `another operator receives a small delta per create, not the list (max ${Math.max(...bytesPerCreate)} bytes)`);
     const firstBytes = bytesPerCreate.slice(0, 100);
     const lastBytes = bytesPerCreate.slice(-100);
-    assert.ok(Math.max(...lastBytes) <= Math.max(...firstBytes) + 8, 'bytes per create do not grow with the number of links');
+    assert.ok(Math.max(...lastBytes) <= Math.max(...firstBytes) + 8, `bytes per create do not grow with the number of links (first 100: max ${Math.max(...firstBytes)}, last 100: max ${Math.max(...lastBytes)})`);
 
     // The full list (a joining operator's) holds only live links, at most the cap.
     const state = await ask<SessionState>(creator, 'session:state');
@@ -515,7 +541,7 @@ test('a revoked link leaves the list at once (link:removed), is refused as revok
   await withHub(async (h, sockets, probes) => {
     const { operator, link } = await operatorAndViewer(h.url, sockets);
     const removed = next<{ id: string; reason: string }>(operator, 'link:removed');
-    assert.ok((await ask(operator, 'link:revoke', { id: link.id })).ok);
+    assertAccepted(await ask(operator, 'link:revoke', { id: link.id }), 'link:revoke');
     assert.deepEqual(await removed, { id: link.id, reason: 'revoked' });
     const state = await ask<SessionState>(operator, 'session:state');
     assert.deepEqual(state.ok && state.value!.links, [], 'purged from the list');
