@@ -3,11 +3,11 @@
  * names the condition, and it is re-checked each time a message arrives.
  */
 
-/** The part of a socket.io client (typed or not) this needs. */
-interface Receiver {
-  onAny(listener: (...args: never[]) => void): unknown;
-  offAny(listener: (...args: never[]) => void): unknown;
-}
+import type { Socket } from 'socket.io-client';
+
+/** The part of a socket.io client (typed with any event maps, or not) this needs. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Receiver = Pick<Socket<any, any>, 'onAny' | 'offAny'>;
 
 /**
  * Resolves once `condition()` holds: checked now and after every message any of `sockets`
