@@ -10,7 +10,7 @@ import type { RecordingSummary, SessionState } from '../../lib/protocol-session.
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
-import { useDismiss } from './useDismiss.ts';
+import { useDismiss } from '../ui/useDismiss.ts';
 
 /** `mm:ss`, or `h:mm:ss` from one hour. */
 export function formatDuration(ms: number): string {

@@ -5,13 +5,12 @@
  * `replay:open {recordingId, speed}` and opens the new replay session in a new tab; "Compare"
  * opens the window comparison of that recording; "Delete" sends `recording:delete {id}`.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { RecordingSummary, ReplayOpened } from '../../lib/protocol-session.ts';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
-import { buttonClass } from '../controls/Field.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
 import { formatDuration } from './RecordControls.tsx';
-import { useDismiss } from './useDismiss.ts';
+import { Menu } from '../ui/Menu.tsx';
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -29,9 +28,6 @@ export function RecordingsMenu({
   onCompare(recording: RecordingSummary): void;
 }) {
   const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const dismiss = useCallback(() => setOpen(false), []);
-  useDismiss(root, open, dismiss);
   const [recordings, setRecordings] = useState<RecordingSummary[] | null>(null);
   const [speed, setSpeed] = useState<1 | 2 | 4>(1);
   const [error, setError] = useState<string | null>(null);
@@ -64,12 +60,19 @@ export function RecordingsMenu({
   }
 
   return (
-    <div ref={root} className="relative">
-      <button type="button" data-testid={RECORDING_TEST_IDS.recordingsOpen} aria-expanded={open} disabled={!connected} onClick={() => setOpen((o) => !o)} className={buttonClass + ' text-xs'}>
-        Recordings ▾
-      </button>
-      {open && (
-        <div className="absolute right-0 z-20 mt-2 flex w-[34rem] max-w-[90vw] flex-col gap-3 rounded-lg border border-slate-600 bg-slate-900 p-4 shadow-xl">
+    <Menu
+      kind="dialog"
+      title="Recordings"
+      label="Recordings ▾"
+      buttonTestId={RECORDING_TEST_IDS.recordingsOpen}
+      buttonClassName="text-xs"
+      disabled={!connected}
+      open={open}
+      onOpenChange={setOpen}
+      panelClassName="flex w-[34rem] max-w-[90vw] flex-col gap-3 p-4"
+    >
+      {({ close }) => (
+        <>
           <div className="flex items-center gap-2 text-xs text-slate-400">
             Replay speed
             {([1, 2, 4] as const).map((s) => (
@@ -102,7 +105,7 @@ export function RecordingsMenu({
                           data-testid={RECORDING_TEST_IDS.recordingCompare}
                           onClick={() => {
                             onCompare(r);
-                            setOpen(false);
+                            close();
                           }}
                           className="text-sky-300 hover:underline"
                         >
@@ -128,8 +131,8 @@ export function RecordingsMenu({
               {error}
             </p>
           )}
-        </div>
+        </>
       )}
-    </div>
+    </Menu>
   );
 }

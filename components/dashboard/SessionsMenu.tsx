@@ -4,12 +4,12 @@
  * its own URL, `/?session=ID`), open or close one. `main` cannot be closed. A server that runs a
  * single session refuses `session:create`; the refusal is shown here.
  */
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { MAX_SESSION_NAME, type SessionSummary } from '../../lib/protocol-session.ts';
 import { SESSION_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
-import { useDismiss } from './useDismiss.ts';
+import { Menu } from '../ui/Menu.tsx';
 
 export function sessionUrl(id: string): string {
   return `/?${new URLSearchParams({ session: id }).toString()}`;
@@ -17,9 +17,6 @@ export function sessionUrl(id: string): string {
 
 export function SessionsMenu({ current, send, connected }: { current: string; send: ProfileSession['send']; connected: boolean }) {
   const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const dismiss = useCallback(() => setOpen(false), []);
-  useDismiss(root, open, dismiss);
   const [sessions, setSessions] = useState<SessionSummary[] | null>(null);
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -64,71 +61,67 @@ export function SessionsMenu({ current, send, connected }: { current: string; se
   }
 
   return (
-    <div ref={root} className="relative">
-      <button
-        type="button"
-        data-testid={SESSION_TEST_IDS.sessionsOpen}
-        aria-expanded={open}
-        disabled={!connected}
-        onClick={() => setOpen((o) => !o)}
-        className={buttonClass + ' text-xs'}
-      >
-        Sessions ▾
-      </button>
-      {open && (
-        <div className="absolute right-0 z-20 mt-2 flex w-80 flex-col gap-3 rounded-lg border border-slate-600 bg-slate-900 p-4 shadow-xl">
-          <ul data-testid={SESSION_TEST_IDS.sessionsList} className="flex flex-col gap-1">
-            {sessions === null ? (
-              <li className="text-xs text-slate-500">Loading…</li>
-            ) : (
-              sessions.map((s) => (
-                <li key={s.id} data-testid={SESSION_TEST_IDS.sessionItem} data-id={s.id} className="flex items-center gap-2 text-xs">
-                  <span className="min-w-0 flex-1 truncate text-slate-200" title={s.id}>
-                    {s.name} <span className="font-mono text-slate-500">{s.id}</span>
-                    {s.id === current && <span className="ml-1 text-sky-300">(this tab)</span>}
-                  </span>
-                  <span className="text-slate-400">{s.connections} connected</span>
-                  {s.id !== current && (
-                    <a href={sessionUrl(s.id)} target="_blank" rel="noopener" className="text-sky-300 hover:underline">
-                      open
-                    </a>
-                  )}
-                  {s.id !== 'main' && (
-                    <button
-                      type="button"
-                      data-testid={SESSION_TEST_IDS.sessionsClose}
-                      onClick={() => void close(s.id)}
-                      className="text-rose-300 hover:underline"
-                    >
-                      close
-                    </button>
-                  )}
-                </li>
-              ))
-            )}
-          </ul>
-          <form noValidate onSubmit={create} className="flex gap-2">
-            <input
-              data-testid={SESSION_TEST_IDS.sessionsName}
-              aria-label="New session name"
-              placeholder="new session name"
-              maxLength={MAX_SESSION_NAME}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              className={inputClass}
-            />
-            <button type="submit" data-testid={SESSION_TEST_IDS.sessionsCreate} disabled={busy || name.trim() === ''} className={buttonClass}>
-              New
-            </button>
-          </form>
-          <p className="text-[11px] text-slate-500">A new session has its own probes and opens in a new tab.</p>
-          {error && (
-            <p role="alert" data-testid={SESSION_TEST_IDS.sessionsError} className="text-xs text-rose-400">
-              {error}
-            </p>
-          )}
-        </div>
+    <Menu
+      kind="dialog"
+      title="Sessions"
+      label="Sessions ▾"
+      buttonTestId={SESSION_TEST_IDS.sessionsOpen}
+      buttonClassName="text-xs"
+      disabled={!connected}
+      open={open}
+      onOpenChange={setOpen}
+      panelClassName="flex w-80 flex-col gap-3 p-4"
+    >
+      <ul data-testid={SESSION_TEST_IDS.sessionsList} className="flex flex-col gap-1">
+        {sessions === null ? (
+          <li className="text-xs text-slate-500">Loading…</li>
+        ) : (
+          sessions.map((s) => (
+            <li key={s.id} data-testid={SESSION_TEST_IDS.sessionItem} data-id={s.id} className="flex items-center gap-2 text-xs">
+              <span className="min-w-0 flex-1 truncate text-slate-200" title={s.id}>
+                {s.name} <span className="font-mono text-slate-500">{s.id}</span>
+                {s.id === current && <span className="ml-1 text-sky-300">(this tab)</span>}
+              </span>
+              <span className="text-slate-400">{s.connections} connected</span>
+              {s.id !== current && (
+                <a href={sessionUrl(s.id)} target="_blank" rel="noopener" className="text-sky-300 hover:underline">
+                  open
+                </a>
+              )}
+              {s.id !== 'main' && (
+                <button
+                  type="button"
+                  data-testid={SESSION_TEST_IDS.sessionsClose}
+                  onClick={() => void close(s.id)}
+                  className="text-rose-300 hover:underline"
+                >
+                  close
+                </button>
+              )}
+            </li>
+          ))
+        )}
+      </ul>
+      <form noValidate onSubmit={create} className="flex gap-2">
+        <input
+          data-testid={SESSION_TEST_IDS.sessionsName}
+          aria-label="New session name"
+          placeholder="new session name"
+          maxLength={MAX_SESSION_NAME}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          className={inputClass}
+        />
+        <button type="submit" data-testid={SESSION_TEST_IDS.sessionsCreate} disabled={busy || name.trim() === ''} className={buttonClass}>
+          New
+        </button>
+      </form>
+      <p className="text-[11px] text-slate-500">A new session has its own probes and opens in a new tab.</p>
+      {error && (
+        <p role="alert" data-testid={SESSION_TEST_IDS.sessionsError} className="text-xs text-rose-400">
+          {error}
+        </p>
       )}
-    </div>
+    </Menu>
   );
 }

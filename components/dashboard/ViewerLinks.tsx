@@ -4,12 +4,12 @@
  * copy its full URL. The server sends the link's secret only in this reply, so the URL is shown
  * once, here; afterwards the list shows each link's label and expiry, with Revoke.
  */
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { MAX_LINK_LABEL, type ViewerLinkCreated, type ViewerLinkInfo } from '../../lib/protocol-session.ts';
 import { SESSION_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
-import { useDismiss } from './useDismiss.ts';
+import { Menu } from '../ui/Menu.tsx';
 
 export const LINK_LIFETIMES: { minutes: number; label: string }[] = [
   { minutes: 15, label: '15 min' },
@@ -63,9 +63,6 @@ export function ViewerLinks({
   connected: boolean;
 }) {
   const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const dismiss = useCallback(() => setOpen(false), []);
-  useDismiss(root, open, dismiss);
   const [minutes, setMinutes] = useState(60);
   const [label, setLabel] = useState('');
   const [busy, setBusy] = useState(false);
@@ -107,126 +104,122 @@ export function ViewerLinks({
 
   const live = links.filter((l) => !l.revoked && l.expiresAtMs > now);
   return (
-    <div ref={root} className="relative">
-      <button
-        type="button"
-        data-testid={SESSION_TEST_IDS.shareOpen}
-        aria-expanded={open}
-        disabled={!connected}
-        onClick={() => setOpen((o) => !o)}
-        className={buttonClass + ' border-sky-500/60 text-sky-100'}
-      >
-        Share viewer link{live.length > 0 ? ` (${live.length})` : ''}
-      </button>
-      {open && (
-        <div className="absolute right-0 z-20 mt-2 flex w-[28rem] flex-col gap-3 rounded-lg border border-slate-600 bg-slate-900 p-4 shadow-xl">
-          <p className="text-xs text-slate-400">
-            A viewer link opens this session read-only: viewers see every probe and follow your view, but cannot start,
-            stop or change anything.
-          </p>
-          <form noValidate onSubmit={create} className="flex flex-wrap items-end gap-2">
-            <label className="flex flex-col gap-1 text-[11px] uppercase tracking-wide text-slate-400">
-              Valid for
-              <select
-                data-testid={SESSION_TEST_IDS.shareLifetime}
-                value={minutes}
-                onChange={(e) => setMinutes(Number(e.target.value))}
-                className={inputClass + ' w-28 normal-case tracking-normal'}
-              >
-                {LINK_LIFETIMES.map((l) => (
-                  <option key={l.minutes} value={l.minutes}>
-                    {l.label}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label className="flex min-w-0 flex-1 flex-col gap-1 text-[11px] uppercase tracking-wide text-slate-400">
-              Label (optional)
-              <input
-                data-testid={SESSION_TEST_IDS.shareLabel}
-                value={label}
-                maxLength={MAX_LINK_LABEL}
-                placeholder="e.g. team call"
-                onChange={(e) => setLabel(e.target.value)}
-                className={inputClass + ' normal-case tracking-normal'}
-              />
-            </label>
-            <button type="submit" data-testid={SESSION_TEST_IDS.shareCreate} disabled={busy || !connected} className={buttonClass}>
-              {busy ? 'Creating…' : 'Create link'}
+    <Menu
+      kind="dialog"
+      title="Share viewer link"
+      label={`Share viewer link${live.length > 0 ? ` (${live.length})` : ''}`}
+      buttonTestId={SESSION_TEST_IDS.shareOpen}
+      buttonClassName="border-sky-500/60 text-sky-100"
+      disabled={!connected}
+      open={open}
+      onOpenChange={setOpen}
+      panelClassName="flex w-[28rem] flex-col gap-3 p-4"
+    >
+      <p className="text-xs text-slate-400">
+        A viewer link opens this session read-only: viewers see every probe and follow your view, but cannot start,
+        stop or change anything.
+      </p>
+      <form noValidate onSubmit={create} className="flex flex-wrap items-end gap-2">
+        <label className="flex flex-col gap-1 text-[11px] uppercase tracking-wide text-slate-400">
+          Valid for
+          <select
+            data-testid={SESSION_TEST_IDS.shareLifetime}
+            value={minutes}
+            onChange={(e) => setMinutes(Number(e.target.value))}
+            className={inputClass + ' w-28 normal-case tracking-normal'}
+          >
+            {LINK_LIFETIMES.map((l) => (
+              <option key={l.minutes} value={l.minutes}>
+                {l.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex min-w-0 flex-1 flex-col gap-1 text-[11px] uppercase tracking-wide text-slate-400">
+          Label (optional)
+          <input
+            data-testid={SESSION_TEST_IDS.shareLabel}
+            value={label}
+            maxLength={MAX_LINK_LABEL}
+            placeholder="e.g. team call"
+            onChange={(e) => setLabel(e.target.value)}
+            className={inputClass + ' normal-case tracking-normal'}
+          />
+        </label>
+        <button type="submit" data-testid={SESSION_TEST_IDS.shareCreate} disabled={busy || !connected} className={buttonClass}>
+          {busy ? 'Creating…' : 'Create link'}
+        </button>
+      </form>
+      {error && (
+        <p role="alert" data-testid={SESSION_TEST_IDS.shareError} className="text-xs text-rose-400">
+          {error}
+        </p>
+      )}
+      {created && (
+        <div className="flex flex-col gap-1 rounded-md border border-emerald-600/50 bg-emerald-950/30 p-2">
+          <div className="flex gap-2">
+            <input
+              ref={setUrlInput}
+              readOnly
+              aria-label="Viewer link URL"
+              data-testid={SESSION_TEST_IDS.shareUrl}
+              value={created.url}
+              onFocus={(e) => e.currentTarget.select()}
+              className={inputClass + ' font-mono text-xs'}
+            />
+            <button
+              type="button"
+              data-testid={SESSION_TEST_IDS.shareCopy}
+              onClick={() => void copyText(created.url, urlInput).then(setCopied)}
+              className={buttonClass}
+            >
+              {copied ? 'Copied' : 'Copy'}
             </button>
-          </form>
-          {error && (
-            <p role="alert" data-testid={SESSION_TEST_IDS.shareError} className="text-xs text-rose-400">
-              {error}
-            </p>
-          )}
-          {created && (
-            <div className="flex flex-col gap-1 rounded-md border border-emerald-600/50 bg-emerald-950/30 p-2">
-              <div className="flex gap-2">
-                <input
-                  ref={setUrlInput}
-                  readOnly
-                  aria-label="Viewer link URL"
-                  data-testid={SESSION_TEST_IDS.shareUrl}
-                  value={created.url}
-                  onFocus={(e) => e.currentTarget.select()}
-                  className={inputClass + ' font-mono text-xs'}
-                />
-                <button
-                  type="button"
-                  data-testid={SESSION_TEST_IDS.shareCopy}
-                  onClick={() => void copyText(created.url, urlInput).then(setCopied)}
-                  className={buttonClass}
-                >
-                  {copied ? 'Copied' : 'Copy'}
-                </button>
-              </div>
-              <p className="text-[11px] text-emerald-200/80">
-                Copy it now: the link{created.label ? ` “${created.label}”` : ''} is shown only once. Anyone with it can watch until
-                it expires or you revoke it.
-              </p>
-            </div>
-          )}
-          <div className="flex flex-col gap-1">
-            <h3 className="text-[11px] font-medium uppercase tracking-wide text-slate-400">Links of this session</h3>
-            {links.length === 0 ? (
-              <p className="text-xs text-slate-500">None yet.</p>
-            ) : (
-              <ul data-testid={SESSION_TEST_IDS.links} className="flex max-h-56 flex-col gap-1 overflow-y-auto">
-                {[...links].reverse().map((link) => {
-                  const dead = link.revoked || link.expiresAtMs <= now;
-                  return (
-                    <li
-                      key={link.id}
-                      data-testid={SESSION_TEST_IDS.link}
-                      data-id={link.id}
-                      data-state={link.revoked ? 'revoked' : dead ? 'expired' : 'live'}
-                      className="flex items-center gap-2 text-xs"
-                    >
-                      <span className={'min-w-0 flex-1 truncate ' + (dead ? 'text-slate-500 line-through' : 'text-slate-200')}>
-                        {link.label || <span className="italic text-slate-400">no label</span>}
-                      </span>
-                      <span className="whitespace-nowrap text-slate-400" title={new Date(link.expiresAtMs).toLocaleString()}>
-                        {link.revoked ? 'revoked' : dead ? 'expired' : `expires ${expiresIn(link.expiresAtMs, now)}`}
-                      </span>
-                      {!dead && (
-                        <button
-                          type="button"
-                          data-testid={SESSION_TEST_IDS.linkRevoke}
-                          onClick={() => void revoke(link.id)}
-                          className={buttonClass + ' px-2 py-0 text-xs text-rose-200'}
-                        >
-                          Revoke
-                        </button>
-                      )}
-                    </li>
-                  );
-                })}
-              </ul>
-            )}
           </div>
+          <p className="text-[11px] text-emerald-200/80">
+            Copy it now: the link{created.label ? ` “${created.label}”` : ''} is shown only once. Anyone with it can watch until
+            it expires or you revoke it.
+          </p>
         </div>
       )}
-    </div>
+      <div className="flex flex-col gap-1">
+        <h3 className="text-[11px] font-medium uppercase tracking-wide text-slate-400">Links of this session</h3>
+        {links.length === 0 ? (
+          <p className="text-xs text-slate-500">None yet.</p>
+        ) : (
+          <ul data-testid={SESSION_TEST_IDS.links} className="flex max-h-56 flex-col gap-1 overflow-y-auto">
+            {[...links].reverse().map((link) => {
+              const dead = link.revoked || link.expiresAtMs <= now;
+              return (
+                <li
+                  key={link.id}
+                  data-testid={SESSION_TEST_IDS.link}
+                  data-id={link.id}
+                  data-state={link.revoked ? 'revoked' : dead ? 'expired' : 'live'}
+                  className="flex items-center gap-2 text-xs"
+                >
+                  <span className={'min-w-0 flex-1 truncate ' + (dead ? 'text-slate-500 line-through' : 'text-slate-200')}>
+                    {link.label || <span className="italic text-slate-400">no label</span>}
+                  </span>
+                  <span className="whitespace-nowrap text-slate-400" title={new Date(link.expiresAtMs).toLocaleString()}>
+                    {link.revoked ? 'revoked' : dead ? 'expired' : `expires ${expiresIn(link.expiresAtMs, now)}`}
+                  </span>
+                  {!dead && (
+                    <button
+                      type="button"
+                      data-testid={SESSION_TEST_IDS.linkRevoke}
+                      onClick={() => void revoke(link.id)}
+                      className={buttonClass + ' px-2 py-0 text-xs text-rose-200'}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </div>
+    </Menu>
   );
 }

@@ -7,13 +7,12 @@
  * - paused view: the same formats made here from the frame on screen (the server's picture
  *   has moved on; the frozen one is what the user means).
  */
-import { useCallback, useRef, useState } from 'react';
+import { useState } from 'react';
 import { fileTimestamp } from '../../lib/format.ts';
 import type { ProfileFrame, ViewSettings } from '../../lib/protocol.ts';
 import { profileTitle } from '../../lib/profile-units.ts';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
-import { buttonClass } from '../controls/Field.tsx';
-import { useDismiss } from '../dashboard/useDismiss.ts';
+import { Menu, MenuItem } from '../ui/Menu.tsx';
 import { exportSubtitle } from './export.ts';
 import { downloadBlob, downloadUrl, FLAME_FORMAT_LABELS, FLAME_FORMATS, flameExportUrl, flameFile, type FlameFormat } from './files.ts';
 
@@ -31,13 +30,9 @@ export function ExportMenu({
   /** The drawing is frozen: export the frame on screen instead of the server's newest. */
   paused: boolean;
 }) {
-  const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const root = useRef<HTMLDivElement>(null);
-  const dismiss = useCallback(() => setOpen(false), []);
-  useDismiss(root, open, dismiss);
 
-  async function download(format: FlameFormat) {
+  async function download(format: FlameFormat, close: () => void) {
     setError(null);
     try {
       if (paused && shown) {
@@ -51,50 +46,37 @@ export function ExportMenu({
       } else {
         downloadUrl(flameExportUrl(sessionId, format, view));
       }
-      setOpen(false);
+      close();
     } catch (e) {
       setError((e as Error).message);
     }
   }
 
   return (
-    <div ref={root} className="relative">
-      <button
-        type="button"
-        data-testid={RECORDING_TEST_IDS.exportMenu}
-        aria-expanded={open}
-        aria-haspopup="menu"
-        onClick={() => setOpen((o) => !o)}
-        className={buttonClass}
-      >
-        Export ▾
-      </button>
-      {open && (
-        <div role="menu" className="absolute right-0 z-20 mt-2 flex w-64 flex-col gap-1 rounded-lg border border-slate-600 bg-slate-900 p-2 shadow-xl">
-          <p className="px-2 pb-1 text-[11px] text-slate-500">
-            {paused ? 'The paused picture, as on screen (made in this page):' : `This view (${view.window === 'all' ? 'since start' : `last ${view.window}`}, ${view.stackMode} stacks) from the server:`}
+    <Menu
+      label="Export ▾"
+      buttonTestId={RECORDING_TEST_IDS.exportMenu}
+      panelClassName="flex w-64 flex-col gap-1 p-2"
+      header={
+        <p className="px-2 pb-1 text-[11px] text-slate-500">
+          {paused ? 'The paused picture, as on screen (made in this page):' : `This view (${view.window === 'all' ? 'since start' : `last ${view.window}`}, ${view.stackMode} stacks) from the server:`}
+        </p>
+      }
+      footer={
+        error && (
+          <p role="alert" className="px-2 text-xs text-rose-400">
+            {error}
           </p>
-          {FLAME_FORMATS.map((format) => (
-            <button
-              key={format}
-              type="button"
-              role="menuitem"
-              data-testid={RECORDING_TEST_IDS.exportFormat}
-              data-format={format}
-              disabled={paused && !shown}
-              onClick={() => void download(format)}
-              className="rounded px-2 py-1 text-left text-sm text-slate-200 hover:bg-slate-800 disabled:opacity-50"
-            >
-              {FLAME_FORMAT_LABELS[format]}
-            </button>
-          ))}
-          {error && (
-            <p role="alert" className="px-2 text-xs text-rose-400">
-              {error}
-            </p>
-          )}
-        </div>
-      )}
-    </div>
+        )
+      }
+    >
+      {({ close }) =>
+        FLAME_FORMATS.map((format) => (
+          <MenuItem key={format} data-testid={RECORDING_TEST_IDS.exportFormat} data-format={format} disabled={paused && !shown} onClick={() => void download(format, close)}>
+            {FLAME_FORMAT_LABELS[format]}
+          </MenuItem>
+        ))
+      }
+    </Menu>
   );
 }

@@ -7,7 +7,7 @@
 import { useCallback, useRef, useState } from 'react';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass } from '../controls/Field.tsx';
-import { useDismiss } from '../dashboard/useDismiss.ts';
+import { useDismiss } from '../ui/useDismiss.ts';
 import { downloadUrl, latencyExportUrl, type LatencyFormat, type LatencyKind } from '../flamegraph/files.ts';
 
 const KINDS: LatencyKind[] = ['histogram', 'heatmap'];

@@ -7,7 +7,7 @@ import { useCallback, useRef, useState, type FormEvent } from 'react';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import type { SnapshotSummary } from '../../lib/protocol-session.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
-import { useDismiss } from '../dashboard/useDismiss.ts';
+import { useDismiss } from '../ui/useDismiss.ts';
 import type { ProfileSession } from '../session/useProfileSession.ts';
 
 export function PinButton({
