@@ -187,7 +187,7 @@ describe('events (kernel)', () => {
       ['tracepoint:sched:sched_switch(prev_comm,nope)', /has no field "nope" \(fields: prev_comm/],
       [`usdt:${target.path}:pbev:nope`, /unknown USDT probe pbev:nope in .*\(it has pbev:flood, pbev:tick\)/],
       [`usdt:${target.path}:pbev:tick(arg5)`, /has 3 arguments: arg5 does not exist/],
-      [`uprobe:${target.path}:no_such_function`, /function "no_such_function" not found/],
+      [`uprobe:${target.path}:no_such_function`, /symbol "no_such_function" not found in .*function symbols.*probeboard list symbols/],
       [`uprobe:${notElf}:f`, /not a usable ELF file|not an ELF/],
       ['usdt:/no/such/binary:p:n', /not found/],
       ['kprobe:vfs_read', /unknown event type/],

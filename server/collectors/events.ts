@@ -37,7 +37,7 @@ import { attachUprobeAt, attachUsdt } from '../libbpf/attach-probes.ts';
 import { attachTracepoint, BoundedRingReader, PerfBufferReader, useArrayInsteadOfRingbuf, type EventReader } from '../libbpf/event-reader.ts';
 import { errnoName } from '../libbpf/errors.ts';
 import { ElfError, ElfFile } from '../symbolizer/elf.ts';
-import { functionSymbolsOfElf, type FunctionSymbol } from '../probes/symbols.ts';
+import { uprobeFunctionsOfElf, type UprobeFunction } from '../probes/symbols.ts';
 import { decodeRecord, fieldByName, readTracepointFormat, recordFixedSize, TracefsError, type FieldValue, type TracepointFormat } from '../probes/tracefs.ts';
 import { usdtProbesOfElf, UsdtError, type UsdtProbe } from '../probes/usdt-notes.ts';
 import { ProbeInputError, resolveBinary as resolveProbeBinary } from '../probes/binaries.ts';
@@ -163,23 +163,6 @@ function resolveBinary(binary: string): string {
   }
 }
 
-/** The function a uprobe spec names: by ELF (mangled) name, else by demangled name (with or without parameters). */
-export function findFunction(symbols: FunctionSymbol[], wanted: string, path: string): FunctionSymbol {
-  let hits = symbols.filter((s) => s.symbol === wanted);
-  if (hits.length === 0) hits = symbols.filter((s) => s.symbol.replace(/@.*$/, '') === wanted);
-  if (hits.length === 0) hits = symbols.filter((s) => s.name === wanted || s.name.replace(/\(.*$/, '') === wanted);
-  const byAddress = new Map(hits.map((s) => [s.address, s]));
-  if (byAddress.size === 0) {
-    throw new EventsInputError(`function "${wanted}" not found in ${path} (probeboard list symbols ${path} '*${wanted.replace(/[^A-Za-z0-9_]/g, '*')}*' shows similar ones)`);
-  }
-  if (byAddress.size > 1) {
-    throw new EventsInputError(`"${wanted}" names ${byAddress.size} functions in ${path}: ${[...byAddress.values()].slice(0, 5).map((s) => s.symbol).join(', ')} — give the mangled name`);
-  }
-  const hit = [...byAddress.values()][0];
-  if (hit.offset === undefined) throw new EventsInputError(`function ${hit.symbol} of ${path} is not in a loadable segment`);
-  return hit;
-}
-
 function argKinds(args: ArgPlan[]): Uint8Array {
   const kinds = new Uint8Array(PB_EV_MAX_ARGS);
   for (const a of args) kinds[a.index] = a.type === 'str' ? PB_ARG.STR : PB_ARG.INT;
@@ -293,12 +276,13 @@ export function planEvents(specText: string | EventSpec): EventPlan {
     case 'uprobe': {
       const path = resolveBinary(spec.binary);
       const elf = openElf(path);
-      let fn: FunctionSymbol;
+      let fn: UprobeFunction;
       try {
         if (elf.sections.length === 0) throw new EventsInputError(`${path} has no section headers, so no symbol tables`);
-        fn = findFunction(functionSymbolsOfElf(elf), spec.symbol, path);
+        // An event names one function: an exact name that several functions share is refused.
+        [fn] = uprobeFunctionsOfElf(elf, path, spec.symbol, { glob: false, max: 1 });
       } catch (error) {
-        if (error instanceof ElfError) throw new EventsInputError(error.message);
+        if (error instanceof ElfError || error instanceof ProbeInputError) throw new EventsInputError(error.message);
         throw error;
       } finally {
         elf.close();
@@ -306,7 +290,7 @@ export function planEvents(specText: string | EventSpec): EventPlan {
       const args = planArgs((spec.args ?? [0, 1, 2, 3, 4, 5].map((index) => ({ index } as EventArg))).map((a) => ({ index: a.index, type: a.type ?? 'u64' })));
       const hasStrings = args.some((a) => a.type === 'str');
       const label = fn.symbol;
-      const offset = fn.offset!;
+      const offset = fn.offset;
       return {
         spec, probe, program: 'pb_ev_uprobe', needs: ['uprobes'], rodata: { arg_kind: argKinds(args) },
         attach: (object, pid) => {

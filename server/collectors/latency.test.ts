@@ -82,7 +82,7 @@ test('ELF: functions with file offsets, USDT notes', () => {
   const [f] = resolveSymbols(sleepBin, 'pb_sleep_us', false);
   const nm = execFileSync('nm', [sleepBin], { encoding: 'utf8' });
   const addr = /^([0-9a-f]+) T pb_sleep_us$/m.exec(nm)![1];
-  assert.equal(f.address, BigInt(`0x${addr}`));
+  assert.equal(BigInt(f.address), BigInt(`0x${addr}`));
   assert.ok(f.offset > 0, 'f.offset > 0');
   const [malloc] = resolveSymbols(resolveBinary('c'), 'malloc', false);
   assert.ok(malloc.offset > 0, 'malloc.offset > 0');

@@ -17,7 +17,7 @@ import { describeFileType } from '../fs/safe-file.ts';
 import { execFileSync } from 'node:child_process';
 import { join, resolve as resolvePath, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseProbeSpec, formatProbeSpec, compileGlob, type ProbeSpec } from '../../lib/probe-spec.ts';
+import { parseProbeSpec, formatProbeSpec, type ProbeSpec } from '../../lib/probe-spec.ts';
 import { syscallName } from '../../lib/syscalls.ts';
 import {
   addHistograms,
@@ -53,7 +53,8 @@ import {
 } from '../abi/latency.ts';
 import { ElfFile, ElfError } from '../symbolizer/elf.ts';
 import { ProbeInputError, resolveBinary as resolveProbeBinary } from '../probes/binaries.ts';
-import { usdtProbesOfElf, vaddrToFileOffset, UsdtError } from '../probes/usdt-notes.ts';
+import { resolveUprobeFunctions, type UprobeFunction } from '../probes/symbols.ts';
+import { usdtProbesOfElf, UsdtError } from '../probes/usdt-notes.ts';
 
 /** Histogram entries read per bpf_map_lookup_batch call. */
 const BATCH_CHUNK = 256;
@@ -160,15 +161,6 @@ function resolveBinary(binary: string): string {
   }
 }
 
-/** A defined function symbol with the file offset a uprobe attaches at. */
-export interface ElfFunction {
-  name: string;
-  /** Virtual address (st_value). */
-  address: bigint;
-  /** File offset of its first instruction. */
-  offset: number;
-}
-
 function openElf(path: string): ElfFile {
   try {
     // ElfFile.open refuses a FIFO, device or directory without blocking (openRegularFile).
@@ -183,52 +175,17 @@ function openElf(path: string): ElfFile {
   }
 }
 
-/** Defined function symbols (.symtab, then .dynsym), one per name, with file offsets. */
-function elfFunctions(path: string): ElfFunction[] {
-  const elf = openElf(path);
+/**
+ * Functions of `path` a uprobe spec names (exact or glob), one per address: the one resolver
+ * of server/probes (uprobeFunctionsOfElf states the rules), its refusals as LatencyErrors.
+ */
+export function resolveSymbols(path: string, symbol: string, glob: boolean, max = DEFAULT_MAX_GLOB_MATCHES): UprobeFunction[] {
   try {
-    const out = new Map<string, ElfFunction>();
-    for (const sym of elf.functionSymbols()) {
-      if (sym.value === 0n || sym.shndx === 0) continue;
-      const at = sym.name.indexOf('@');
-      const name = at > 0 ? sym.name.slice(0, at) : sym.name;
-      if (!name || out.has(name)) continue;
-      const offset = vaddrToFileOffset(elf, sym.value);
-      if (offset === undefined) continue;
-      out.set(name, { name, address: sym.value, offset: Number(offset) });
-    }
-    return [...out.values()];
-  } catch (e) {
-    if (e instanceof ElfError) throw new LatencyError('input', `${path} is not a readable ELF file (${e.message})`, 'binary');
-    throw e;
-  } finally {
-    elf.close();
+    return resolveUprobeFunctions(path, symbol, { glob, max });
+  } catch (error) {
+    if (error instanceof ProbeInputError) throw new LatencyError('input', error.message, error.field ?? 'symbol');
+    throw error;
   }
-}
-
-/** Functions of `path` matching `symbol` (exact or glob), deduplicated by address. */
-export function resolveSymbols(path: string, symbol: string, glob: boolean, max = DEFAULT_MAX_GLOB_MATCHES): ElfFunction[] {
-  const functions = elfFunctions(path);
-  const bare = symbol.replace(/@.*$/, '');
-  let matches: ElfFunction[];
-  if (glob) {
-    const re = compileGlob(bare);
-    matches = functions.filter((f) => re.test(f.name));
-  } else {
-    matches = functions.filter((f) => f.name === bare);
-  }
-  if (matches.length === 0) {
-    const what = glob ? `no function matches "${symbol}"` : `symbol "${symbol}" not found`;
-    throw new LatencyError('input', `${what} in ${path} (${functions.length} function symbols${functions.length === 0 ? ': the binary is stripped' : ''})`, 'symbol');
-  }
-  const seen = new Set<number>();
-  matches = matches
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .filter((f) => (seen.has(f.offset) ? false : (seen.add(f.offset), true)));
-  if (matches.length > max) {
-    throw new LatencyError('input', `symbol glob "${symbol}" matches ${matches.length} functions in ${path}; at most ${max} are allowed: narrow it`, 'symbol');
-  }
-  return matches;
 }
 
 /** Checks that both USDT probes exist in `path`. */
@@ -355,7 +312,7 @@ export class LatencyCollector {
       throw new LatencyError('input', `sub-buckets must be a whole number from ${MIN_SUB_BUCKETS} to ${MAX_SUB_BUCKETS} (got ${options.subBuckets})`, 'subBuckets');
     }
     let binary: BinaryIdentity | null = null;
-    let functions: ElfFunction[] = [];
+    let functions: UprobeFunction[] = [];
     const labels = new Map<number, string>();
     if (spec.kind === 'uprobe') {
       const path = resolveBinary(spec.binary);
@@ -424,7 +381,7 @@ export class LatencyCollector {
     }
   }
 
-  #attach(functions: ElfFunction[], pid: number): void {
+  #attach(functions: UprobeFunction[], pid: number): void {
     const object = this.#object!;
     const spec = this.spec;
     const note = (d: string) => this.attached.push(d);

@@ -10,7 +10,11 @@ import { describeFileType } from '../fs/safe-file.ts';
 
 /** Bad input the user must fix; the CLI exits 2 with this one-line message. */
 export class ProbeInputError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The spec field at fault ('binary', 'symbol', 'probes'), when one is. */
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'ProbeInputError';
   }

@@ -9,8 +9,9 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { compileGlob } from '../../lib/probe-spec.ts';
-import { ElfFile, PT_LOAD, STT_GNU_IFUNC, type ElfSymbol } from '../symbolizer/elf.ts';
-import { demangle, isMangled } from '../symbolizer/demangle.ts';
+import { ElfError, ElfFile, PT_LOAD, STT_GNU_IFUNC, type ElfSymbol } from '../symbolizer/elf.ts';
+import { demangleMany, isMangled } from '../symbolizer/demangle.ts';
+import { ProbeInputError } from './binaries.ts';
 import { isFileBacked, readProcMaps } from '../symbolizer/proc-maps.ts';
 import { probeFeature } from '../libbpf/features.ts';
 import { tracefsRoot } from './tracefs.ts';
@@ -46,17 +47,23 @@ export function symbolMatcher(glob: string | undefined): (s: { name: string; sym
 export function functionSymbolsOfElf(elf: ElfFile, glob?: string): FunctionSymbol[] {
   const match = symbolMatcher(glob);
   const seen = new Set<string>();
-  const out: FunctionSymbol[] = [];
-  const loads = elf.programHeaders.filter((p) => p.type === PT_LOAD);
-  for (const s of elf.functionSymbols() as ElfSymbol[]) {
-    const symbol = s.name;
-    const key = `${symbol}@${s.value}`;
+  const unique: ElfSymbol[] = [];
+  for (const s of elf.functionSymbols()) {
+    const key = `${s.name}@${s.value}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const name = isMangled(symbol) ? demangle(symbol) : symbol;
+    unique.push(s);
+  }
+  // One demangler pass for every mangled name (one c++filt process, not one per symbol).
+  const mangled = unique.filter((s) => isMangled(s.name)).map((s) => s.name);
+  const demangled = new Map<string, string>();
+  demangleMany(mangled).forEach((name, i) => demangled.set(mangled[i], name));
+  const loads = elf.programHeaders.filter((p) => p.type === PT_LOAD);
+  const out: FunctionSymbol[] = [];
+  for (const s of unique) {
     const entry: FunctionSymbol = {
-      name,
-      symbol,
+      name: demangled.get(s.name) ?? s.name,
+      symbol: s.name,
       address: `0x${s.value.toString(16)}`,
       size: s.size,
       bind: BINDS[s.bind] ?? 'other',
@@ -69,6 +76,85 @@ export function functionSymbolsOfElf(elf: ElfFile, glob?: string): FunctionSymbo
   }
   out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return out;
+}
+
+/** The symbol name without its ELF version suffix (`memcpy@GLIBC_2.14` → `memcpy`). */
+function unversioned(symbol: string): string {
+  const at = symbol.indexOf('@');
+  return at > 0 ? symbol.slice(0, at) : symbol;
+}
+
+/** A function a uprobe attaches to: a FunctionSymbol whose file offset is known. */
+export type UprobeFunction = FunctionSymbol & { offset: number };
+
+/**
+ * The functions of an open ELF file a uprobe spec's symbol names, by the one set of rules every
+ * collector (latency, events) uses:
+ * - a glob (`glob: true`) matches the ELF name, the ELF name without its version suffix, or the
+ *   demangled name (with or without its parameter list);
+ * - an exact name is tried as the ELF name, then without version suffixes, then as the
+ *   demangled name (with or without its parameter list) — the first rule with a hit wins, so a
+ *   mangled name is never shadowed by a demangled one;
+ * - one function per address (aliases and versioned copies count once); functions outside any
+ *   loadable segment (no file offset) cannot take a uprobe and are left out.
+ * More than `max` functions is refused: `ambiguous` says what to tell the user for an exact
+ * name (events need one function), the glob message says to narrow it.
+ * Errors are ProbeInputError with `field` 'symbol'.
+ */
+export function uprobeFunctionsOfElf(elf: ElfFile, path: string, wanted: string, options: { glob: boolean; max: number }): UprobeFunction[] {
+  const all = functionSymbolsOfElf(elf).filter((f): f is UprobeFunction => f.offset !== undefined);
+  const bareName = (f: FunctionSymbol) => f.name.replace(/\(.*$/, '');
+  let hits: UprobeFunction[];
+  if (options.glob) {
+    const re = compileGlob(unversioned(wanted));
+    hits = all.filter((f) => re.test(f.symbol) || re.test(unversioned(f.symbol)) || re.test(f.name) || re.test(bareName(f)));
+  } else {
+    const rules: ((f: FunctionSymbol) => boolean)[] = [
+      (f) => f.symbol === wanted,
+      (f) => unversioned(f.symbol) === unversioned(wanted),
+      (f) => f.name === wanted || bareName(f) === wanted,
+    ];
+    hits = [];
+    for (const rule of rules) {
+      hits = all.filter(rule);
+      if (hits.length > 0) break;
+    }
+  }
+  if (hits.length === 0) {
+    const what = options.glob ? `no function matches "${wanted}"` : `symbol "${wanted}" not found`;
+    const stripped = all.length === 0 ? ': the binary is stripped' : '';
+    const similar = options.glob ? '' : `; probeboard list symbols ${path} '*${wanted.replace(/[^A-Za-z0-9_]/g, '*')}*' shows similar ones`;
+    throw new ProbeInputError(`${what} in ${path} (${all.length} function symbols${stripped})${similar}`, 'symbol');
+  }
+  const byOffset = new Map<number, UprobeFunction>();
+  // .symtab names come first in functionSymbols order; sorting by name keeps the result stable.
+  for (const f of [...hits].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0))) if (!byOffset.has(f.offset)) byOffset.set(f.offset, f);
+  const unique = [...byOffset.values()];
+  if (unique.length > options.max) {
+    if (options.glob) throw new ProbeInputError(`symbol glob "${wanted}" matches ${unique.length} functions in ${path}; at most ${options.max} are allowed: narrow it`, 'symbol');
+    throw new ProbeInputError(`"${wanted}" names ${unique.length} functions in ${path}: ${unique.slice(0, 5).map((f) => `${f.symbol} at ${f.address}`).join(', ')} — give the mangled name, or a glob to take them all`, 'symbol');
+  }
+  return unique;
+}
+
+/** uprobeFunctionsOfElf of the ELF file at `path` (opened here, refused unless a regular ELF file). */
+export function resolveUprobeFunctions(path: string, wanted: string, options: { glob: boolean; max: number }): UprobeFunction[] {
+  let elf: ElfFile;
+  try {
+    elf = ElfFile.open(path);
+  } catch (error) {
+    if (error instanceof ElfError) throw new ProbeInputError(`${path} is not an ELF file (${error.message.replace(`${path}: `, '').replace(/^not an ELF file \((.*)\)$/, '$1')})`, 'binary');
+    throw new ProbeInputError(`cannot read binary ${path}: ${(error as Error).message}`, 'binary');
+  }
+  try {
+    if (elf.sections.length === 0) throw new ProbeInputError(`${path} has no section headers, so no symbol tables`, 'symbol');
+    return uprobeFunctionsOfElf(elf, path, wanted, options);
+  } catch (error) {
+    if (error instanceof ElfError) throw new ProbeInputError(`${path} is not a readable ELF file (${error.message})`, 'binary');
+    throw error;
+  } finally {
+    elf.close();
+  }
 }
 
 /** Function symbols of the ELF file at `path` matching `glob`. Throws ElfError / fs errors. */
