@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpfObject } from './object.ts';
+import { BpfMap } from './map.ts';
 import { PerfEvent, onlineCpus } from './perf-event.ts';
 import { PROFILE_OBJECT_PATH } from '../collectors/profile.ts';
 import { decodeStack, decodeStackKey, encodeControl } from '../abi/profile.ts';
@@ -83,4 +84,32 @@ test('a link closed by hand detaches, and the object closes cleanly after', (t) 
   object.close();
   object.close();
   assert.deepEqual(newFds(fdsBefore, openFds()), []);
+});
+
+test('map batch reads: snapshot in chunks smaller than a bucket keeps every entry, drain then empties the map', (t) => {
+  if (!kernelTestGate(t, ['btf'])) return;
+  const BPF_MAP_TYPE_HASH = 1;
+  const map = BpfMap.create(BPF_MAP_TYPE_HASH, 'pb_test_batch', 4, 8, 1024);
+  try {
+    const written = new Map<number, bigint>();
+    for (let k = 0; k < 700; k++) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(k * 7919);
+      const value = Buffer.alloc(8);
+      value.writeBigUInt64LE(BigInt(k) * 3n + 1n);
+      map.update(key, value);
+      written.set(k * 7919, BigInt(k) * 3n + 1n);
+    }
+    const read = (entries: { keys: Buffer[]; values: Buffer[] }) => new Map(entries.keys.map((key, i) => [key.readUInt32LE(0), entries.values[i].readBigUInt64LE(0)]));
+    // chunk 1: any bucket with two entries forces the ENOSPC retry path
+    const snapshot = read(map.snapshot(1));
+    assert.deepEqual(snapshot, written, `snapshot read ${snapshot.size} of ${written.size} entries`);
+    assert.equal(map.keys().length, written.size, 'a snapshot deletes nothing');
+    const drained = read(map.drain());
+    assert.deepEqual(drained, written, `drain read ${drained.size} of ${written.size} entries`);
+    assert.equal(map.batchSupported, true);
+    assert.equal(map.keys().length, 0, `entries left after drain: ${map.keys().length}`);
+  } finally {
+    map.close();
+  }
 });

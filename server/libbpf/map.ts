@@ -43,6 +43,9 @@ function isPerCpu(type: number): boolean {
   return type === BPF_MAP_TYPE.PERCPU_ARRAY || type === BPF_MAP_TYPE.PERCPU_HASH || type === BPF_MAP_TYPE.LRU_PERCPU_HASH;
 }
 
+/** The two batch reads of BPF_MAP_LOOKUP(_AND_DELETE)_BATCH. */
+type BatchOperation = 'lookup' | 'lookupAndDelete';
+
 export class BpfMap {
   readonly name: string;
   readonly type: number;
@@ -53,8 +56,8 @@ export class BpfMap {
   readonly maxEntries: number;
   #fd: number;
   readonly #owned: boolean;
-  /** null: not tried yet; false: the kernel refused batch ops for this map. */
-  #batchWorks: boolean | null = null;
+  /** Per batch operation — null: not tried yet; false: the kernel refused it for this map (remembered). */
+  readonly #batchWorks: Record<BatchOperation, boolean | null> = { lookup: null, lookupAndDelete: null };
 
   /** @internal Made by BpfObject.map() or BpfMap.create(). */
   constructor(fd: number, info: { name: string; type: number; keySize: number; valueSize: number; maxEntries: number }, owned: boolean) {
@@ -76,7 +79,7 @@ export class BpfMap {
 
   /** Whether `drain` could use batch operations: null until the first drain, then true or false. */
   get batchSupported(): boolean | null {
-    return this.#batchWorks;
+    return this.#batchWorks.lookupAndDelete;
   }
 
   /** The map fd; -1 once closed. */
@@ -150,8 +153,9 @@ export class BpfMap {
    * program is writing (e.g. the inactive half of a double buffer), or entries may be missed.
    */
   drain(): MapEntries {
-    if (this.#batchWorks !== false) {
-      const batch = this.#drainBatch();
+    if (this.#batchWorks.lookupAndDelete !== false) {
+      // A chunk of the whole map: one syscall per drain in the usual case.
+      const batch = this.#readBatches('lookupAndDelete', this.maxEntries);
       if (batch !== null) return batch;
     }
     const keys = this.keys();
@@ -173,8 +177,8 @@ export class BpfMap {
    * whatever it was when its chunk was copied.
    */
   snapshot(chunk = 256): MapEntries {
-    if (this.#snapshotWorks !== false) {
-      const batch = this.#snapshotBatch(chunk);
+    if (this.#batchWorks.lookup !== false) {
+      const batch = this.#readBatches('lookup', chunk);
       if (batch !== null) return batch;
     }
     const entries: MapEntries = { keys: [], values: [] };
@@ -187,11 +191,15 @@ export class BpfMap {
     return entries;
   }
 
-  #snapshotWorks: boolean | null = null;
-
-  /** null when lookup batches do not work for this map (remembered, unless only a chunk was too small). */
-  #snapshotBatch(chunkWanted: number): MapEntries | null {
+  /**
+   * Every entry through one batch operation, `chunkWanted` entries per syscall, or null when the
+   * kernel refuses that operation for this map (remembered). When one hash bucket holds more
+   * entries than a chunk (ENOSPC: nothing of that bucket was copied or deleted), the same
+   * position is retried with a larger chunk.
+   */
+  #readBatches(operation: BatchOperation, chunkWanted: number): MapEntries | null {
     const fd = this.#checkOpen();
+    const call = operation === 'lookup' ? ffi.bpf_map_lookup_batch : ffi.bpf_map_lookup_and_delete_batch;
     const valueSize = this.lookupValueSize;
     let chunk = Math.max(1, Math.min(chunkWanted, this.maxEntries));
     let keys = Buffer.alloc(chunk * this.keySize);
@@ -202,23 +210,22 @@ export class BpfMap {
     const entries: MapEntries = { keys: [], values: [] };
     for (;;) {
       count.writeUInt32LE(chunk, 0);
-      const result = ffi.bpf_map_lookup_batch(fd, inBatch, outBatch, keys, values, count, null);
+      const result = call(fd, inBatch, outBatch, keys, values, count, null);
       const errno = result < 0 ? -result : 0;
       if (errno === ENOSPC && chunk < this.maxEntries) {
-        // one hash bucket holds more entries than a chunk: retry the same position with room for it
         chunk = Math.min(this.maxEntries, chunk * 4);
         keys = Buffer.alloc(chunk * this.keySize);
         values = Buffer.alloc(chunk * valueSize);
         continue;
       }
       if (errno !== 0 && errno !== ENOENT) {
-        if (this.#snapshotWorks === null && (errno === EINVAL || errno === ENOTSUPP || errno === EOPNOTSUPP)) {
-          this.#snapshotWorks = false;
+        if (this.#batchWorks[operation] === null && (errno === EINVAL || errno === ENOTSUPP || errno === EOPNOTSUPP)) {
+          this.#batchWorks[operation] = false;
           return null;
         }
         throw new BpfError(`reading map ${this.name} (batch)`, errno);
       }
-      this.#snapshotWorks = true;
+      this.#batchWorks[operation] = true;
       const n = count.readUInt32LE(0);
       for (let i = 0; i < n; i++) {
         entries.keys.push(Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)));
@@ -232,40 +239,6 @@ export class BpfMap {
   /** Deletes every entry (batch where possible). */
   clear(): void {
     this.drain();
-  }
-
-  /** null when batch operations are not supported for this map (remembered). */
-  #drainBatch(): MapEntries | null {
-    const fd = this.#checkOpen();
-    const chunk = Math.max(1, this.maxEntries); // a whole hash bucket must fit in one call
-    const valueSize = this.lookupValueSize;
-    const keys = Buffer.alloc(chunk * this.keySize);
-    const values = Buffer.alloc(chunk * valueSize);
-    const count = Buffer.alloc(4);
-    const tokenSize = Math.max(8, this.keySize);
-    let inBatch: Buffer | null = null;
-    const outBatch = Buffer.alloc(tokenSize);
-    const entries: MapEntries = { keys: [], values: [] };
-    for (;;) {
-      count.writeUInt32LE(chunk, 0);
-      const result = ffi.bpf_map_lookup_and_delete_batch(fd, inBatch, outBatch, keys, values, count, null);
-      const errno = result < 0 ? -result : 0;
-      if (errno !== 0 && errno !== ENOENT) {
-        if (this.#batchWorks === null && (errno === EINVAL || errno === ENOTSUPP || errno === EOPNOTSUPP)) {
-          this.#batchWorks = false;
-          return null;
-        }
-        throw new BpfError(`reading map ${this.name} (batch)`, errno);
-      }
-      this.#batchWorks = true;
-      const n = count.readUInt32LE(0);
-      for (let i = 0; i < n; i++) {
-        entries.keys.push(Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)));
-        entries.values.push(Buffer.from(values.subarray(i * valueSize, (i + 1) * valueSize)));
-      }
-      if (errno === ENOENT) return entries;
-      inBatch = Buffer.from(outBatch);
-    }
   }
 
   /** Releases the fd if this map owns it (standalone maps); maps of an object close with it. */
