@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { startTestHub, type TestHub } from './testing.ts';
+import { untilReceived } from '../testing/received.ts';
 import { latencyFeature } from './latency.ts';
 import { inProcessBackend } from '../privileged/in-process.ts';
 import { LatencyError, type LatencyBatch, type LatencyCollector, type LatencyOptions } from '../collectors/latency.ts';
@@ -57,7 +58,8 @@ interface Harness extends TestHub {
   collectors: FakeCollector[];
 }
 
-async function startHub(maxProbes = 3, intervalMs = 30, maxProbeMs?: number): Promise<Harness> {
+/** `now`: the feature's clock (ms), which the maximum probe duration is measured on. */
+async function startHub(maxProbes = 3, intervalMs = 30, maxProbeMs?: number, now?: () => number): Promise<Harness> {
   const collectors: FakeCollector[] = [];
   const backend = inProcessBackend({
     openLatencyCollector: (spec, options) => {
@@ -68,7 +70,7 @@ async function startHub(maxProbes = 3, intervalMs = 30, maxProbeMs?: number): Pr
     },
   });
   const probes = backend.openLatency({ intervalMs, maxProbes });
-  return { ...(await startTestHub([latencyFeature(probes, { maxProbeMs })])), collectors };
+  return { ...(await startTestHub([latencyFeature(probes, { maxProbeMs, now })])), collectors };
 }
 
 function client(url: string): ClientSocket {
@@ -79,12 +81,14 @@ function request<T = unknown>(socket: ClientSocket, event: string, payload: unkn
   return new Promise((resolve) => socket.emit(event, payload, resolve));
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** Resolves once `condition` holds, re-checked on every message `socket` receives. */
+function until(socket: ClientSocket, condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  return untilReceived(socket, condition, what, timeoutMs);
+}
+
+/** Fails with the reply (the hub's reason) unless the request was accepted. */
+function assertAccepted(reply: Ack<unknown>, what: string): void {
+  assert.ok(reply.ok, `${what}: ${JSON.stringify(reply)}`);
 }
 
 /** Keeps the newest list and, per probe, every frame; acks at once unless told not to. */
@@ -107,20 +111,21 @@ test('flow control is per probe: a viewer that does not ack holds one frame per 
     watch(adder);
     const slow = client(h.url);
     const s = watch(slow, { ack: false });
-    await until(() => s.lists.length > 0, 'the list');
+    await until(slow, () => s.lists.length > 0, 'the list');
     const a = await request<{ id: string }>(adder, 'latency:add', { spec: 'syscall:read' });
     const b = await request<{ id: string }>(adder, 'latency:add', { spec: 'syscall:write' });
-    assert.ok(a.ok && b.ok, 'a.ok && b.ok');
+    assert.ok(a.ok && b.ok, `both added: ${JSON.stringify([a, b])}`);
     const [idA, idB] = [a.value!.id, b.value!.id];
-    await until(() => h.hub.droppedFrames() >= 6, 'frames replaced while unacked');
+    // The adder acks every frame: it hears each interval in which the slow viewer's frames were replaced.
+    await until(adder, () => h.hub.droppedFrames() >= 6, 'frames replaced while unacked');
     assert.equal(s.frames.get(idA)?.length, 1, 'one frame of probe A in flight');
     assert.equal(s.frames.get(idB)?.length, 1, 'one frame of probe B in flight: streams are independent');
     const sentA = s.frames.get(idA)![0];
     s.acks.get(idA)!();
-    await until(() => s.frames.get(idA)!.length === 2, 'the pending frame after the ack');
+    await until(slow, () => s.frames.get(idA)!.length === 2, 'the pending frame after the ack');
     const next = s.frames.get(idA)![1];
     assert.equal(next.seq, 2);
-    assert.ok(next.total.count > sentA.total.count + 3, 'the pending frame is the newest, not the next in line');
+    assert.ok(next.total.count > sentA.total.count + 3, `the pending frame is the newest, not the next in line (count ${next.total.count} after ${sentA.total.count})`);
     assert.equal(s.frames.get(idB)!.length, 1, 'probe B still waits for its own ack');
     adder.close();
     slow.close();
@@ -134,7 +139,7 @@ test('refusals name what is wrong and change nothing; the cap; remove closes the
   try {
     const socket = client(h.url);
     const s = watch(socket);
-    await until(() => s.lists.length > 0, 'the list');
+    await until(socket, () => s.lists.length > 0, 'the list');
     assert.deepEqual(s.lists[0], { probes: [], max: 2 });
     const ok = await request<{ id: string; spec: string }>(socket, 'latency:add', { spec: ' syscall:read ', pid: process.pid });
     assert.deepEqual(ok, { ok: true, value: { id: 'lat-1', spec: 'syscall:read' } });
@@ -153,13 +158,13 @@ test('refusals name what is wrong and change nothing; the cap; remove closes the
       assert.match(reply.ok ? '' : reply.error, expected);
     }
     assert.equal(h.collectors.length, 1, 'no refused request opened a collector');
-    assert.ok((await request(socket, 'latency:add', { spec: 'syscall:write' })).ok, '(await request(socket, \'latency:add\', { spec: \'syscall:write\' })).ok');
+    assertAccepted(await request(socket, 'latency:add', { spec: 'syscall:write' }), 'syscall:write');
     const full = await request(socket, 'latency:add', { spec: 'runq' });
     assert.match(full.ok ? '' : full.error, /at most 2 latency probes at once/);
 
     assert.deepEqual(await request(socket, 'latency:remove', { id: 'lat-1' }), { ok: true });
     assert.equal(h.collectors[0].closed, true, 'closed at once');
-    await until(() => s.lists.at(-1)!.probes.map((p) => p.id).join() === 'lat-2', 'the list without lat-1');
+    await until(socket, () => s.lists.at(-1)!.probes.map((p) => p.id).join() === 'lat-2', 'the list without lat-1');
     const bad = await request(socket, 'latency:remove', { id: 'lat-1' });
     assert.match(bad.ok ? '' : bad.error, /no latency probe lat-1/);
     assert.match(((await request(socket, 'latency:remove', {})) as { error: string }).error, /id must be/);
@@ -167,7 +172,7 @@ test('refusals name what is wrong and change nothing; the cap; remove closes the
   } finally {
     await h.close();
   }
-  assert.ok(h.collectors.every((c) => c.closed), 'closing the hub closes every probe');
+  assert.deepEqual(h.collectors.map((c) => c.closed), h.collectors.map(() => true), 'closing the hub closes every probe');
 });
 
 test('stale, exited and broken probes change state for every viewer; the others keep running', async () => {
@@ -175,31 +180,31 @@ test('stale, exited and broken probes change state for every viewer; the others 
   try {
     const socket = client(h.url);
     const s = watch(socket);
-    await until(() => s.lists.length > 0, 'the list');
-    for (const spec of ['syscall:read', 'syscall:write', 'syscall:openat', 'runq']) assert.ok((await request(socket, 'latency:add', { spec, ...(spec === 'syscall:write' && { pid: 1 }) })).ok, '(await request(socket, \'latency:add\', { spec, ...(spec === \'syscall:write\' && { pid: 1 }) })).ok');
+    await until(socket, () => s.lists.length > 0, 'the list');
+    for (const spec of ['syscall:read', 'syscall:write', 'syscall:openat', 'runq']) assertAccepted(await request(socket, 'latency:add', { spec, ...(spec === 'syscall:write' && { pid: 1 }) }), spec);
     const [stale, exited, broken, healthy] = h.collectors;
     stale.stale = '/usr/bin/x was replaced (new inode): still watching the old file';
     exited.exited = true;
     broken.broken = true;
     const stateOf = (id: string) => s.lists.at(-1)!.probes.find((p) => p.id === id);
-    await until(() => stateOf('lat-1')?.state === 'stale' && stateOf('lat-2')?.state === 'ended' && stateOf('lat-3')?.state === 'ended', 'the new states');
+    await until(socket, () => stateOf('lat-1')?.state === 'stale' && stateOf('lat-2')?.state === 'ended' && stateOf('lat-3')?.state === 'ended', 'the new states');
     assert.match(stateOf('lat-1')!.error!, /replaced/);
     assert.match(stateOf('lat-2')!.error!, /process 1 exited/);
     assert.match(stateOf('lat-3')!.error!, /reading failed: map lookup failed/);
     assert.equal(stateOf('lat-4')!.state, 'running');
-    assert.ok(exited.closed && broken.closed, 'ended probes are detached');
-    assert.ok(!stale.closed && !healthy.closed, '!stale.closed && !healthy.closed');
+    assert.deepEqual([exited.closed, broken.closed], [true, true], 'ended probes (exited, broken) are detached');
+    assert.deepEqual([stale.closed, healthy.closed], [false, false], 'the stale and the healthy probe stay attached');
     const count = s.frames.get('lat-4')!.at(-1)!.total.count;
-    await until(() => s.frames.get('lat-4')!.at(-1)!.total.count > count, 'the healthy probe keeps going');
+    await until(socket, () => s.frames.get('lat-4')!.at(-1)!.total.count > count, 'the healthy probe keeps going');
 
     // A late joiner sees the states and the ended probes' last frames.
     const late = client(h.url);
     const l = watch(late);
-    await until(() => l.lists.length > 0 && l.frames.has('lat-2') && l.frames.has('lat-3') && l.frames.has('lat-4'), 'list and frames');
+    await until(late, () => l.lists.length > 0 && l.frames.has('lat-2') && l.frames.has('lat-3') && l.frames.has('lat-4'), 'list and frames');
     assert.deepEqual(l.lists[0].probes.map((p) => p.state), ['stale', 'ended', 'ended', 'running']);
-    assert.ok(l.frames.get('lat-2')![0].total.count > 0, 'l.frames.get(\'lat-2\')![0].total.count > 0');
+    assert.ok(l.frames.get('lat-2')![0].total.count > 0, `the ended probe's last frame has its calls (count ${l.frames.get('lat-2')![0].total.count})`);
     // An ended probe does not count against the cap and can be removed.
-    assert.ok((await request(late, 'latency:add', { spec: 'block' })).ok, '(await request(late, \'latency:add\', { spec: \'block\' })).ok');
+    assertAccepted(await request(late, 'latency:add', { spec: 'block' }), 'block, with two ended probes in the list');
     assert.deepEqual(await request(late, 'latency:remove', { id: 'lat-2' }), { ok: true });
     socket.close();
     late.close();
@@ -209,16 +214,18 @@ test('stale, exited and broken probes change state for every viewer; the others 
 });
 
 test('a probe is detached when it reaches the maximum probe duration, with the reason; newer probes run on', async () => {
-  const h = await startHub(3, 20, 400);
+  let clock = 1_000_000; // the feature's clock, ms
+  const h = await startHub(3, 20, 400, () => clock);
   try {
     const socket = client(h.url);
     const s = watch(socket);
-    await until(() => s.lists.length > 0, 'the list');
-    assert.ok((await request(socket, 'latency:add', { spec: 'syscall:read' })).ok, 'first probe added');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.ok((await request(socket, 'latency:add', { spec: 'syscall:write' })).ok, 'second probe added');
+    await until(socket, () => s.lists.length > 0, 'the list');
+    assertAccepted(await request(socket, 'latency:add', { spec: 'syscall:read' }), 'first probe');
+    clock += 250;
+    assertAccepted(await request(socket, 'latency:add', { spec: 'syscall:write' }), 'second probe');
+    clock += 150; // the first probe has run 400 ms, its maximum; the second 150 ms
     const stateOf = (id: string) => s.lists.at(-1)!.probes.find((p) => p.id === id);
-    await until(() => stateOf('lat-1')?.state === 'ended', 'the first probe to end');
+    await until(socket, () => stateOf('lat-1')?.state === 'ended', 'the first probe to end');
     assert.match(stateOf('lat-1')!.error!, /maximum probe duration \(0 min, serve --max-probe-minutes\)/);
     assert.equal(h.collectors[0].closed, true, 'its collector was detached');
     assert.equal(stateOf('lat-2')!.state, 'running', 'the younger probe still runs');
@@ -234,14 +241,14 @@ test('a stale probe does not block re-adding the same spec: the new probe replac
   try {
     const socket = client(h.url);
     const s = watch(socket);
-    await until(() => s.lists.length > 0, 'the list');
+    await until(socket, () => s.lists.length > 0, 'the list');
     const spec = 'uprobe:/usr/bin/x:f';
-    assert.ok((await request(socket, 'latency:add', { spec, pid: 1 })).ok);
+    assertAccepted(await request(socket, 'latency:add', { spec, pid: 1 }), spec);
     const twin = await request(socket, 'latency:add', { spec, pid: 1 });
     assert.match(twin.ok ? '' : twin.error, /already live as lat-1/, 'a running twin is still refused');
     h.collectors[0].stale = '/usr/bin/x was replaced since the probe was attached (new inode); the probe still watches the old file: re-add it';
     const stateOf = (id: string) => s.lists.at(-1)!.probes.find((p) => p.id === id)?.state;
-    await until(() => stateOf('lat-1') === 'stale', 'lat-1 stale');
+    await until(socket, () => stateOf('lat-1') === 'stale', 'lat-1 stale');
 
     const again = await request<{ id: string }>(socket, 'latency:add', { spec, pid: 1 });
     assert.ok(again.ok, `re-added: ${JSON.stringify(again)}`);
