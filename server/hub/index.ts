@@ -26,39 +26,20 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { emitWithSeq } from './encoded-emit.ts';
-import { DEFAULT_VIEW, PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
-import { checkView } from '../../lib/validate.ts';
-import {
-  MAIN_SESSION,
-  type FollowView,
-  type Role,
-  type SessionState,
-  type SessionSummary,
-  type ViewerLinkRemoved,
-} from '../../lib/protocol-session.ts';
-import { checkFollowView, checkSessionRequest, checkText } from '../../lib/validate-session.ts';
-import { unknownKeys } from '../../lib/validate.ts';
-import { checkHostAndOrigin, tokenFromRequest, type HostPolicy } from '../http/security.ts';
-import { RequestError, type FeatureFactory, type Handler, type HubContext, type HubFeature, type HubSocket } from './feature.ts';
-import {
-  admit,
-  checkSessionName,
-  createLink,
-  expireLinks,
-  linkInfo,
-  newSessionId,
-  newSessionRecord,
-  revokeLink,
-  sessionIdProblem,
-  SessionInputError,
-  type Admission,
-  type Credentials,
-  type SessionRecord,
-} from './sessions.ts';
-import { viewTokenFromRequest } from '../http/security.ts';
+import { PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
+import { MAIN_SESSION } from '../../lib/protocol-session.ts';
+import { checkSessionRequest } from '../../lib/validate-session.ts';
+import { checkHostAndOrigin, tokenFromRequest, viewTokenFromRequest, type HostPolicy } from '../http/security.ts';
+import { RequestError, type FeatureFactory, type HubContext, type HubFeature, type HubSocket } from './feature.ts';
+import { admit, newSessionRecord, sessionIdProblem, SessionInputError, type Admission, type Credentials } from './sessions.ts';
 import type { RecordingStore } from '../recording/store.ts';
-import { ReplaySource } from './replay-source.ts';
-import { checkReplayControl, flameOfRecording, recordingRange } from './recording.ts';
+import type { ReplaySource } from './replay-source.ts';
+import { SessionRegistry, type ConnectionInfo } from './session-features/registry.ts';
+import type { HubLevelContext, HubLevelFeature, SessionHandler } from './session-features/feature.ts';
+import { sessionsFeature } from './session-features/sessions.ts';
+import { recordingFeature } from './session-features/recording.ts';
+import { snapshotsFeature } from './session-features/snapshots.ts';
+import { compareFeature } from './session-features/compare.ts';
 
 export interface HubOptions {
   /** Required operator token, or null when the server is open (loopback only). */
@@ -115,25 +96,14 @@ const MAX_ECHO = 64;
 const MAX_WRITE_BUFFER = 256;
 const SWEEP_MS = 1000;
 
-/** Session-level events any role may send (the rest of the session events need an operator). */
-const VIEWER_SESSION_EVENTS = new Set(['session:state', 'snapshots:list', 'snapshot:get']);
+/** The hub-level features (session-features/), in dispatch order; each event has one owner. */
+const HUB_LEVEL_FEATURES = [sessionsFeature, recordingFeature, snapshotsFeature, compareFeature];
 
-interface Session extends SessionRecord {
-  room: string;
-  features: HubFeature[];
-  handlers: Map<string, Handler>;
-  viewerEvents: Set<string>;
-  follow: FollowView | null;
-  /** ms since the epoch when its last connection left (null while anyone is connected). */
-  emptySinceMs: number | null;
-  recording: { id: string; name: string; startedAtMs: number } | null;
-  replay: ReplaySource | null;
-}
-
-interface Connection {
-  session: string;
-  role: Role;
-  linkId: string | null;
+/** One hub-level event: its handler, whether viewers may call it, how its payload is checked. */
+interface HubLevelEvent {
+  handler: SessionHandler;
+  viewerMay: boolean;
+  checksWholePayload: boolean;
 }
 
 export function createHub(http: HttpServer, options: HubOptions): Hub {
@@ -158,13 +128,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
   });
   let dropped = 0;
   let stalled = 0;
-  const sessions = new Map<string, Session>();
-  const connections = new WeakMap<HubSocket, Connection>();
-
-  const allSockets = () => io.of('/').sockets.values() as Iterable<HubSocket>;
-  const socketsOf = function* (session: Session): Iterable<HubSocket> {
-    for (const socket of allSockets()) if (connections.get(socket)?.session === session.id) yield socket;
-  };
+  const connections = new WeakMap<HubSocket, ConnectionInfo>();
 
   const sendLatest: HubContext['sendLatest'] = (socket, stream, event, payload) => {
     let state = socket.data.streams.get(stream);
@@ -193,117 +157,42 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     openedStore ??= options.recordings();
     return openedStore;
   };
-  const stopRecording = (session: Session) => {
-    if (!session.recording || !openedStore) return;
-    openedStore.stopRecording(session.recording.id, now());
-    session.recording = null;
-  };
 
-  const openSession = (id: string, name: string, replay: ReplaySource | null = null): Session => {
-    const record = newSessionRecord(id, name, now());
-    const session: Session = {
-      ...record,
-      room: `session:${id}`,
-      features: [],
-      handlers: new Map(),
-      viewerEvents: new Set(),
-      follow: null,
-      emptySinceMs: now(),
-      recording: null,
-      replay,
-    };
-    const context: HubContext = {
-      sockets: () => socketsOf(session),
-      sendLatest,
-      broadcast: (event, payload) => io.to(session.room).emit(event, payload),
-      record: (kind, payload) => {
-        if (session.recording) store().append(session.recording.id, { tMs: now(), kind, payload });
-      },
-      recording: () => session.recording !== null,
-    };
-    const factories = replay ? (options.replayFeatures?.(id, replay) ?? []) : featuresOf(id);
-    session.features = factories.map((factory) => factory(context));
-    for (const feature of session.features) {
-      for (const [event, handler] of Object.entries(feature.handlers)) {
-        if (session.handlers.has(event)) throw new Error(`two hub features handle ${event}`);
-        session.handlers.set(event, handler);
-      }
-      for (const event of feature.viewerHandlers ?? []) session.viewerEvents.add(event);
+  const registry = new SessionRegistry({
+    io,
+    connectionOf: (socket) => connections.get(socket),
+    now,
+    idleStopMs,
+    sendLatest,
+    appendToRecording: (recordingId, kind, payload) => store().append(recordingId, { tMs: now(), kind, payload }),
+    featuresOf: (id, replay) => (replay ? (options.replayFeatures?.(id, replay) ?? []) : featuresOf(id)),
+  });
+
+  const hubContext: HubLevelContext = {
+    registry,
+    roleOf: (socket) => connections.get(socket)!.role,
+    store,
+    openedStore: () => openedStore,
+    now,
+    maxSessions,
+    canCreateSessions: canRebuild,
+    canReplay: options.replayFeatures !== undefined,
+  };
+  const hubLevelFeatures: HubLevelFeature[] = HUB_LEVEL_FEATURES.map((factory) => factory(hubContext));
+  const hubLevelEvents = new Map<string, HubLevelEvent>();
+  for (const feature of hubLevelFeatures) {
+    for (const [event, handler] of Object.entries(feature.handlers)) {
+      if (hubLevelEvents.has(event)) throw new Error(`two hub-level features handle ${event}`);
+      hubLevelEvents.set(event, {
+        handler,
+        viewerMay: feature.viewerEvents?.includes(event) ?? false,
+        checksWholePayload: feature.checksWholePayload?.includes(event) ?? false,
+      });
     }
-    sessions.set(id, session);
-    return session;
-  };
+    if (feature.onSessionClose) registry.onSessionClose(feature.onSessionClose);
+  }
 
-  const closeSession = async (session: Session, reason: string) => {
-    sessions.delete(session.id);
-    stopRecording(session);
-    session.replay?.stop();
-    for (const socket of [...socketsOf(session)]) {
-      socket.emit('session:closed', { id: session.id, reason });
-      socket.disconnect(true);
-    }
-    for (const feature of session.features) await feature.close?.();
-  };
-
-  openSession(MAIN_SESSION, 'main');
-
-  /** `withLinks`: the full link list, for an operator who joins or asks (later changes go as deltas). */
-  const stateFor = (session: Session, role: Role, withLinks: boolean): SessionState => {
-    let viewers = 0;
-    let operators = 0;
-    for (const socket of socketsOf(session)) {
-      if (connections.get(socket)?.role === 'viewer') viewers++;
-      else operators++;
-    }
-    return {
-      id: session.id,
-      name: session.name,
-      role,
-      createdAtMs: session.createdAtMs,
-      viewers,
-      operators,
-      follow: session.follow,
-      recording: session.recording,
-      replay: session.replay?.state() ?? null,
-      idleStopMs,
-      ...(role === 'operator' && withLinks && { links: [...session.links.values()].filter((l) => l.expiresAtMs > now()).map(linkInfo) }),
-    };
-  };
-
-  /**
-   * Sends the session's state to everyone in it. Without the link list (it can be long, and it
-   * changes by `link:added` / `link:removed`), except to `joining`, an operator who just joined.
-   */
-  const announce = (session: Session, joining?: HubSocket) => {
-    const operatorState = stateFor(session, 'operator', false);
-    const viewerState = stateFor(session, 'viewer', false);
-    for (const socket of socketsOf(session)) {
-      const role = connections.get(socket)?.role;
-      if (socket === joining && role === 'operator') socket.emit('session:state', stateFor(session, 'operator', true));
-      else socket.emit('session:state', role === 'operator' ? operatorState : viewerState);
-    }
-  };
-
-  const toOperators = (session: Session, event: string, payload: unknown) => {
-    for (const socket of socketsOf(session)) if (connections.get(socket)?.role === 'operator') socket.emit(event, payload);
-  };
-
-  /** Links that left the list: their viewers are told and disconnected; operators get `link:removed`. */
-  const linksRemoved = (session: Session, removed: ViewerLinkRemoved[]) => {
-    if (removed.length === 0) return;
-    const reasons = new Map(removed.map((r) => [r.id, r.reason]));
-    for (const socket of [...socketsOf(session)]) {
-      const reason = reasons.get(connections.get(socket)?.linkId ?? '');
-      if (reason) {
-        socket.emit('session:closed', { id: session.id, reason: `this viewer link ${reason === 'revoked' ? 'was revoked' : 'has expired'}` });
-        socket.disconnect(true);
-      }
-    }
-    for (const entry of removed) toOperators(session, 'link:removed', entry);
-  };
-
-  const dropExpiredLinks = (session: Session) =>
-    linksRemoved(session, expireLinks(session, now()).map((id): ViewerLinkRemoved => ({ id, reason: 'expired' })));
+  registry.open(MAIN_SESSION, 'main');
 
   /**
    * The role `credentials` give in a session, or why none. Credentials are checked before
@@ -316,7 +205,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
   const admitTo = (sessionId: string, credentials: Credentials, rebuild: boolean): Admission => {
     const problem = sessionIdProblem(sessionId);
     if (problem) return { ok: false, error: problem };
-    const session = sessions.get(sessionId);
+    const session = registry.get(sessionId);
     if (session) return admit(session, token, credentials, now());
     if (sessionId !== MAIN_SESSION || !canRebuild) return { ok: false, error: `no session ${sessionId} (it may have stopped after being idle)` };
     // Checked against a session with no links: only the operator token (or an open server) passes.
@@ -327,7 +216,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
         : admission;
     }
     if (!rebuild) return { ok: false, error: 'no session main (it stopped after being idle; opening the dashboard as the operator starts it again)' };
-    openSession(MAIN_SESSION, 'main');
+    registry.open(MAIN_SESSION, 'main');
     return admission;
   };
 
@@ -349,203 +238,10 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     if (typeof ack === 'function') (ack as (reply: Ack) => void)({ ok: false, error: message });
   };
 
-  /** A recording or snapshot name: 1-80 printable characters (the store checks it again). */
-  const checkedName = (name: unknown): string => {
-    const checked = checkText(name, 'name', { min: 1, max: 80 });
-    if (!checked.ok) throw new RequestError(checked.error);
-    return checked.value;
-  };
-
-  /**
-   * Session management requests (operators only, except where noted). Their payload arrives
-   * checked by checkSessionRequest (a plain object with only the fields the request takes;
-   * `{}` when none was sent), except `follow:set`'s, which checkFollowView checks whole.
-   */
-  const sessionHandlers: Record<string, (socket: HubSocket, session: Session, payload: Record<string, unknown>) => unknown> = {
-    'session:state': (socket, session) => stateFor(session, connections.get(socket)!.role, true),
-    'session:list': (): SessionSummary[] =>
-      [...sessions.values()].map((s) => ({
-        id: s.id,
-        name: s.name,
-        createdAtMs: s.createdAtMs,
-        connections: [...socketsOf(s)].length,
-        recording: s.recording !== null,
-        replay: s.replay !== null,
-      })),
-    'session:create': (_socket, _session, payload) => {
-      if (!canRebuild) throw new RequestError('this server runs a single session');
-      if (sessions.size >= maxSessions) throw new RequestError(`at most ${maxSessions} sessions at once: close one first`);
-      const name = checkSessionName(payload.name);
-      let id = newSessionId();
-      while (sessions.has(id)) id = newSessionId();
-      const created = openSession(id, name);
-      return { id: created.id, name: created.name, path: `/?session=${encodeURIComponent(created.id)}` };
-    },
-    'session:close': async (_socket, _session, payload) => {
-      const id = payload.id;
-      const problem = sessionIdProblem(id);
-      if (problem) throw new RequestError(problem);
-      const target = sessions.get(id as string);
-      if (!target) throw new RequestError(`no session ${String(id)}`);
-      if (target.id === MAIN_SESSION) throw new RequestError('the main session cannot be closed (stop its probes instead)');
-      await closeSession(target, 'an operator closed this session');
-      return undefined;
-    },
-    'link:create': (_socket, session, payload) => {
-      dropExpiredLinks(session);
-      const created = createLink(session, payload, now());
-      // A delta, not the whole state: its cost does not grow with the number of links.
-      toOperators(session, 'link:added', linkInfo(created));
-      return created;
-    },
-    'link:revoke': (_socket, session, payload) => {
-      const revoked = revokeLink(session, payload.id);
-      linksRemoved(session, [{ id: revoked.id, reason: 'revoked' }]);
-      return revoked;
-    },
-    'record:start': (_socket, session, payload) => {
-      if (session.replay) throw new RequestError('a replay session cannot be recorded');
-      if (session.recording) throw new RequestError(`session ${session.id} is already recording (${session.recording.name})`);
-      const name = payload.name === undefined ? `${session.name} ${new Date(now()).toISOString()}` : checkedName(payload.name);
-      let info;
-      try {
-        info = store().startRecording({ sessionId: session.id, name, startedAtMs: now() });
-      } catch (error) {
-        throw new RequestError((error as Error).message);
-      }
-      session.recording = { id: info.id, name: info.name, startedAtMs: info.startedAtMs };
-      for (const feature of session.features) feature.onRecordingStart?.();
-      announce(session);
-      return session.recording;
-    },
-    'record:stop': (_socket, session) => {
-      if (!session.recording) throw new RequestError(`session ${session.id} is not recording`);
-      const id = session.recording.id;
-      stopRecording(session);
-      announce(session);
-      return store().getRecording(id);
-    },
-    'recordings:list': () => store().listRecordings(),
-    'recording:delete': (_socket, _session, payload) => {
-      const id = payload.id;
-      if (typeof id !== 'string') throw new RequestError('recording:delete takes {id}');
-      for (const s of sessions.values()) {
-        if (s.recording?.id === id || s.replay?.recordingId === id) throw new RequestError(`recording ${id} is in use by session ${s.id}`);
-      }
-      store().deleteRecording(id);
-      return undefined;
-    },
-    'replay:open': (_socket, _session, payload) => {
-      const request = payload as { recordingId?: unknown; speed?: unknown };
-      if (typeof request.recordingId !== 'string') throw new RequestError('replay:open takes {recordingId, speed?}: recordingId must be a string');
-      if (!options.replayFeatures) throw new RequestError('replay is not available on this server');
-      if (sessions.size >= maxSessions) throw new RequestError(`at most ${maxSessions} sessions at once: close one first`);
-      let source: ReplaySource;
-      try {
-        const info = store().getRecording(request.recordingId);
-        if (info.endedAtMs === null && [...sessions.values()].some((s) => s.recording?.id === info.id)) {
-          throw new Error(`recording ${info.name} is still running: stop it first`);
-        }
-        source = new ReplaySource(store(), request.recordingId, request.speed === undefined ? 1 : (request.speed as number));
-      } catch (error) {
-        throw new RequestError((error as Error).message);
-      }
-      let id = newSessionId();
-      while (sessions.has(id)) id = newSessionId();
-      const recording = store().getRecording(request.recordingId);
-      const created = openSession(id, `replay: ${recording.name}`, source);
-      source.onStateChange(() => announce(created));
-      source.seek(0);
-      source.play();
-      return { id, name: created.name, path: `/?session=${encodeURIComponent(id)}` };
-    },
-    'replay:control': (_socket, session, payload) => {
-      const checked = checkReplayControl(payload);
-      if (!checked.ok) throw new RequestError(checked.error);
-      if (!session.replay) throw new RequestError(`session ${session.id} is live, not a replay`);
-      const control = checked.value;
-      if (control.action === 'play') session.replay.play();
-      else if (control.action === 'pause') session.replay.pause();
-      else if (control.action === 'seek') session.replay.seek(control.positionMs);
-      else session.replay.setSpeed(control.speed);
-      return session.replay.state();
-    },
-    'snapshot:pin': (_socket, session, payload) => {
-      const request = payload as { name?: unknown; kind?: unknown; view?: unknown; probe?: unknown };
-      const fieldsOfKind: Record<string, string[]> = { flame: ['name', 'kind', 'view'], histogram: ['name', 'kind', 'probe'] };
-      const extra = typeof request.kind === 'string' && Object.hasOwn(fieldsOfKind, request.kind) ? unknownKeys(payload, fieldsOfKind[request.kind]) : null;
-      if (extra) throw new RequestError(`snapshot:pin of a ${String(request.kind)}: ${extra}`);
-      const name = checkedName(request.name);
-      let data: unknown;
-      if (request.kind === 'flame') {
-        const checked = checkView(request.view ?? DEFAULT_VIEW);
-        if (!checked.ok) throw new RequestError(checked.error);
-        const source = session.features.find((f) => f.exports?.flame)?.exports?.flame;
-        if (!source) throw new RequestError('this session has no flame graph');
-        data = { view: checked.value, ...source(checked.value) };
-      } else if (request.kind === 'histogram') {
-        if (typeof request.probe !== 'string') throw new RequestError('a histogram snapshot needs {probe: <latency probe id>}');
-        let frame = null;
-        for (const feature of session.features) frame ??= feature.exports?.latency?.(request.probe) ?? null;
-        if (!frame) throw new RequestError(`no latency probe ${request.probe.slice(0, 40)} in this session`);
-        data = frame;
-      } else {
-        throw new RequestError(`snapshot kind must be flame or histogram, got ${JSON.stringify(request.kind)}`);
-      }
-      try {
-        return store().pinSnapshot({ sessionId: session.id, name, kind: request.kind, takenAtMs: now(), payload: data });
-      } catch (error) {
-        throw new RequestError((error as Error).message);
-      }
-    },
-    'snapshots:list': (socket, session) =>
-      // Viewers see their own session's snapshots; operators see all.
-      store().listSnapshots(connections.get(socket)?.role === 'operator' ? undefined : session.id),
-    'snapshot:get': (socket, session, payload) => {
-      const id = payload.id;
-      if (typeof id !== 'string') throw new RequestError('snapshot:get takes {id}');
-      const found = store().getSnapshot(id);
-      if (!found || (connections.get(socket)?.role !== 'operator' && found.info.sessionId !== session.id)) {
-        throw new RequestError(`no snapshot ${id.slice(0, 40)}`);
-      }
-      return found;
-    },
-    'snapshot:delete': (_socket, _session, payload) => {
-      const id = payload.id;
-      if (typeof id !== 'string') throw new RequestError('snapshot:delete takes {id}');
-      store().deleteSnapshot(id);
-      return undefined;
-    },
-    'compare:windows': (_socket, _session, payload) => {
-      const request = payload as { recordingId?: unknown; before?: unknown; after?: unknown; view?: unknown };
-      if (typeof request.recordingId !== 'string') throw new RequestError('compare:windows takes {recordingId, before: {fromMs, toMs}, after: {fromMs, toMs}, view?}');
-      const view = checkView(request.view ?? { ...DEFAULT_VIEW, window: 'all' });
-      if (!view.ok) throw new RequestError(view.error);
-      const before = recordingRange(request.before, 'before');
-      const after = recordingRange(request.after, 'after');
-      try {
-        return {
-          before: flameOfRecording(store(), request.recordingId, before, view.value),
-          after: flameOfRecording(store(), request.recordingId, after, view.value),
-        };
-      } catch (error) {
-        throw new RequestError((error as Error).message);
-      }
-    },
-    'follow:set': (socket, session, payload) => {
-      const checked = checkFollowView(payload);
-      if (!checked.ok) throw new RequestError(checked.error);
-      session.follow = checked.value;
-      // Everyone but the presenter applies it (the presenter already shows it).
-      socket.to(session.room).emit('follow:view', checked.value);
-      return undefined;
-    },
-  };
-
   io.on('connection', (raw) => {
     const socket = raw as unknown as HubSocket;
     const connection = connections.get(socket);
-    const session = connection ? sessions.get(connection.session) : undefined;
+    const session = connection ? registry.get(connection.session) : undefined;
     if (!connection || !session) {
       socket.disconnect(true);
       return;
@@ -561,7 +257,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       role: connection.role,
       session: session.id,
     });
-    announce(session, socket);
+    registry.announce(session, socket);
     for (const feature of session.features) feature.onConnect?.(socket);
 
     // One dispatcher for every event: unknown ones are answered, handlers' errors become replies.
@@ -569,23 +265,22 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       const name = String(event).slice(0, MAX_ECHO);
       const ack = typeof args.at(-1) === 'function' ? args.at(-1) : undefined;
       const payload = args.length > (ack ? 1 : 0) ? args[0] : undefined;
-      const live = sessions.get(connection.session);
+      const live = registry.get(connection.session);
       if (!live) return refuse(socket, name, 'this session has stopped', ack);
-      // Own properties only: a client sending "constructor" must not reach Object.prototype.
-      const sessionHandler = Object.hasOwn(sessionHandlers, String(event)) ? sessionHandlers[String(event)] : undefined;
+      // Maps, not objects: a client sending "constructor" must not reach Object.prototype.
+      const hubLevel = hubLevelEvents.get(String(event));
       const handler = live.handlers.get(String(event));
-      if (!sessionHandler && !handler) return refuse(socket, name, `unknown event ${JSON.stringify(name)}`, ack);
-      const viewerMay = sessionHandler ? VIEWER_SESSION_EVENTS.has(String(event)) : live.viewerEvents.has(String(event));
+      if (!hubLevel && !handler) return refuse(socket, name, `unknown event ${JSON.stringify(name)}`, ack);
+      const viewerMay = hubLevel ? hubLevel.viewerMay : live.viewerEvents.has(String(event));
       if (connection.role !== 'operator' && !viewerMay) {
         return refuse(socket, name, `${name} needs an operator: this is a read-only viewer link`, ack);
       }
       let result: unknown;
       try {
-        if (sessionHandler) {
-          // follow:set's payload is the view itself, checked whole by checkFollowView.
-          const checked = event === 'follow:set' ? { ok: true as const, value: payload as Record<string, unknown> } : checkSessionRequest(String(event), payload);
+        if (hubLevel) {
+          const checked = hubLevel.checksWholePayload ? { ok: true as const, value: payload as Record<string, unknown> } : checkSessionRequest(String(event), payload);
           if (!checked.ok) return refuse(socket, name, checked.error, ack);
-          result = sessionHandler(socket, live, checked.value);
+          result = hubLevel.handler(socket, live, checked.value);
         } else {
           result = handler!(socket, payload);
         }
@@ -601,16 +296,16 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     });
     socket.on('disconnect', () => {
       for (const feature of session.features) feature.onDisconnect?.(socket);
-      if (!sessions.has(session.id)) return;
-      if ([...socketsOf(session)].length === 0) session.emptySinceMs = now();
-      announce(session);
+      if (!registry.has(session.id)) return;
+      if ([...registry.socketsOf(session)].length === 0) session.emptySinceMs = now();
+      registry.announce(session);
     });
   });
 
   /** Once a second: drop stalled connections and dead links; stop idle sessions. */
   const sweep = setInterval(() => {
     const at = now();
-    for (const socket of [...allSockets()]) {
+    for (const socket of [...registry.allSockets()]) {
       const buffered = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
       let stuck = buffered > MAX_WRITE_BUFFER;
       for (const state of socket.data.streams?.values() ?? []) {
@@ -621,12 +316,12 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
         socket.disconnect(true);
       }
     }
-    for (const session of [...sessions.values()]) {
-      dropExpiredLinks(session);
+    for (const session of registry.all()) {
+      registry.dropExpiredLinks(session);
       // A recording keeps its session alive: it is watched by the database.
       const idle = session.recording === null && session.emptySinceMs !== null && at - session.emptySinceMs >= idleStopMs;
       if (idle && (session.id !== MAIN_SESSION || canRebuild)) {
-        void closeSession(session, 'stopped after being idle');
+        void registry.close(session, 'stopped after being idle');
       }
     }
   }, SWEEP_MS);
@@ -637,16 +332,12 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     droppedFrames: () => dropped,
     stalledConnections: () => stalled,
     admit: (sessionId, credentials) => admitTo(sessionId, credentials, false),
-    admitViewer: (view) => [...sessions.values()].some((session) => admit(session, token ?? '', { view }, now()).ok),
-    session: (id) => sessions.get(id) ?? null,
+    admitViewer: (view) => registry.all().some((session) => admit(session, token ?? '', { view }, now()).ok),
+    session: (id) => registry.get(id) ?? null,
     close: async () => {
       clearInterval(sweep);
-      for (const session of [...sessions.values()]) {
-        sessions.delete(session.id);
-        stopRecording(session);
-        session.replay?.stop();
-        for (const feature of session.features) await feature.close?.();
-      }
+      await registry.closeAll();
+      for (const feature of hubLevelFeatures) await feature.close?.();
       openedStore?.close();
       openedStore = null;
       await new Promise<void>((resolve) => io.close(() => resolve()));
