@@ -366,6 +366,9 @@ function request(child: ChildProcess, message: ToServer): Promise<ServerSample> 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** ms: the p99 latency (interval end to receipt) a viewer should see at the production 1 s interval. */
+const P99_TARGET_MS = 500;
+
 function quantile(sorted: number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
@@ -463,6 +466,12 @@ async function main(): Promise<void> {
   console.log(line(header));
   for (const cells of table) console.log(line(cells));
   const stalledRow = rows.at(-1)!;
+  // The latency target (moved here from the unit suite, where it measured the machine's load as
+  // much as the hub): at the production 1 s interval, p99 under 500 ms with the stalled client.
+  console.log(
+    `p99 latency with ${stalledRow.label} viewers: ${stalledRow.p99.toFixed(0)} ms ` +
+      `(target: under ${P99_TARGET_MS} ms at a 1000 ms interval: ${stalledRow.p99 < P99_TARGET_MS ? 'met' : 'MISSED'})`,
+  );
   console.log(
     `stalled client: ${stalledRow.stalledAttached ? 'still attached at the end of its row' : 'NOT attached at the end (dropped?)'}; ` +
       `'dropped' = frames replaced before they could be sent (hub.droppedFrames) during the measured seconds`,

@@ -1,6 +1,10 @@
 /**
  * Load: 50 real socket.io viewers on one live session plus one client stalled at the transport
  * level, against a real hub on loopback port 0, fed by a synthetic profile (no kernel).
+ * Functional checks only: every viewer receives, in order, large frames; the stalled client
+ * holds one frame and one pending, the rest counted as dropped; server memory does not grow
+ * with it; the stall sweep drops it. The latency it prints is not asserted: a wall-clock bound
+ * measures the machine's load as much as the hub, so it lives in bench/fanout.ts (its p99 line).
  *
  * - Source: bench/fanout.ts SyntheticProfileSource, a seeded 6,000-node flame graph with new
  *   widths every interval. The pipeline keeps its defaults, so what viewers get is what the
@@ -49,7 +53,6 @@ const INTERVAL_MS = 1000;
 const READINGS_MS = [2000, 5500, 9000] as const;
 const STALL_MS = 13_000;
 const NODES = 6000;
-const P99_BOUND_MS = 500;
 
 /** What the viewer thread reports about one viewer. */
 interface ViewerReport {
@@ -107,8 +110,7 @@ class ViewerThread {
     });
   }
   async close(): Promise<void> {
-    this.worker.postMessage('close');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // terminate() ends the thread and with it the viewers' sockets; the hub sees them disconnect.
     await this.worker.terminate();
   }
 }
@@ -139,7 +141,7 @@ async function startFanout(stallMs: number): Promise<Fanout> {
   const started = await startTestHub([profileFeature(pipeline)], null, { stallMs });
   await pipeline.configure({ running: true });
   const viewers = new ViewerThread(started.url, VIEWERS);
-  await until(async () => (await viewers.report()).every((report) => report.frames > 0), 'a first frame on every viewer', 20_000);
+  await afterIntervalsUntil(pipeline, async () => (await viewers.report()).every((report) => report.frames > 0), 'a first frame on every viewer', 20_000);
   const stalled = await connectStalledClient(started.port, 'stalled=1');
   const stalledSocket = () => {
     for (const socket of started.hub.io.of('/').sockets.values()) {
@@ -147,7 +149,7 @@ async function startFanout(stallMs: number): Promise<Fanout> {
     }
     return null;
   };
-  await until(() => stalledSocket()?.data.streams?.get('profile') !== undefined, 'the stalled client to get its first frame');
+  await afterIntervalsUntil(pipeline, () => stalledSocket()?.data.streams?.get('profile') !== undefined, 'the stalled client to get its first frame');
   const stalledSince = stalledSocket()!.data.streams.get('profile')!.sentAtMs;
   const watch = { maxSeq: 0, maxWriteBuffer: 0, pendingSeen: 0, intervalsAttached: 0, fanOutMs: [] as number[] };
   // Registered after the profile feature's listener: runs once this interval's frames are sent.
@@ -180,12 +182,36 @@ async function startFanout(stallMs: number): Promise<Fanout> {
   };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/**
+ * Resolves once `condition` holds, checked now and after every interval the pipeline fans out
+ * (what the hub sends, and so what can change, happens on those); fails after `timeoutMs` (ms).
+ */
+function afterIntervalsUntil(pipeline: ProfilePipeline, condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let checking = false;
+    let done = false;
+    const finish = (error?: Error) => {
+      done = true;
+      stop();
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    };
+    const check = async () => {
+      if (checking || done) return;
+      checking = true;
+      try {
+        if (await condition()) finish();
+      } catch (error) {
+        finish(error as Error);
+      } finally {
+        checking = false;
+      }
+    };
+    const stop = pipeline.onInterval(() => void check());
+    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    void check();
+  });
 }
 
 /** Each viewer's latencies (ms) for the frames whose newest interval was emitted at or after `fromMs`. */
@@ -228,8 +254,10 @@ async function loadTest(t: TestContext): Promise<void> {
     gc();
     return process.memoryUsage().heapUsed;
   };
+  // Each reading right after the first interval fanned out at or past its time point: the same
+  // place in the update cycle every time, and the wall-clock points keep clear of the stall sweep.
   const reading = async (ms: number) => {
-    await new Promise((resolve) => setTimeout(resolve, f.stalledSince + ms - Date.now()));
+    await afterIntervalsUntil(f.pipeline, () => Date.now() >= f.stalledSince + ms, `the interval after ${ms} ms`, ms + 10_000);
     return { heap: heap(), updates: f.source.intervals, buffered: stalledBuffered() };
   };
   const stalledBuffered = () => {
@@ -260,7 +288,7 @@ async function loadTest(t: TestContext): Promise<void> {
     // (the server's socket shows it written in a standalone run, not always here; unexplained).
     // What the hub must guarantee is asserted below: its own buffers for the stalled client stay
     // bounded, it keeps one pending frame, and the stall sweep drops it.
-    assert.ok(attachedThrough, 'the stalled client stayed attached through the memory readings');
+    assert.ok(attachedThrough, `the stalled client stayed attached through the memory readings (dropped by the sweep: ${f.hub.stalledConnections()})`);
     assert.ok(n1 >= 3 && n2 >= 3, `updates between readings: ${n1}, ${n2} (want >= 3 each: is the machine overloaded?)`);
     // Had the hub kept each frame for the stalled client (as a pending queue, or encoded in its
     // engine.io write buffer), each update would keep one more frame: n2 * ~165 KB, ~0.7 MB
@@ -272,7 +300,13 @@ async function loadTest(t: TestContext): Promise<void> {
     assert.ok(second.buffered <= first.buffered + 4096, `stalled ws buffer grew from ${first.buffered} to ${second.buffered} bytes`);
     assert.ok(second.buffered < 2 * frameBytes, `stalled ws buffer holds ${second.buffered} bytes`);
 
-    await until(() => f.stalledSocket() === null, 'the stall sweep to drop the stalled client', STALL_MS + 10_000);
+    const stalledServerSide = f.stalledSocket();
+    if (stalledServerSide) {
+      await Promise.race([
+        new Promise((resolve) => stalledServerSide.once('disconnect', resolve)),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('the stall sweep did not drop the stalled client')), STALL_MS + 10_000).unref()),
+      ]);
+    }
     assert.equal(f.hub.stalledConnections(), 1, 'dropped by the stall sweep, not for another reason');
     // While it was attached: only its first frame was ever sent to it; after every interval the
     // newest frame waited in the single pending slot (older ones dropped, hub.droppedFrames).
@@ -280,20 +314,29 @@ async function loadTest(t: TestContext): Promise<void> {
     assert.ok(f.watch.intervalsAttached >= second.updates - warm.updates, `watched over ${f.watch.intervalsAttached} intervals`);
     assert.equal(f.watch.pendingSeen, f.watch.intervalsAttached, 'one pending frame held after each interval');
     assert.ok(f.watch.maxWriteBuffer <= 4, `its engine.io write buffer held up to ${f.watch.maxWriteBuffer} packets`);
-    assert.ok(f.hub.droppedFrames() - droppedBefore >= f.watch.intervalsAttached - 2, 'frames it could not take were dropped, not queued');
+    assert.ok(
+      f.hub.droppedFrames() - droppedBefore >= f.watch.intervalsAttached - 2,
+      `frames it could not take were dropped, not queued (${f.hub.droppedFrames() - droppedBefore} dropped over ${f.watch.intervalsAttached} intervals attached)`,
+    );
 
     // The others carried on before, during and after: every healthy viewer got >= 10 updates,
     // large ones, including one emitted after the stalled client was dropped.
     const droppedAt = Date.now();
     let reports: ViewerReport[] = [];
-    await until(
+    await afterIntervalsUntil(
+      f.pipeline,
       async () => latenciesSince(f, (reports = await f.viewers.report()), droppedAt).every((after) => after.length > 0),
       'every viewer to get a frame emitted after the stalled client was dropped',
-      5 * INTERVAL_MS,
+      6 * INTERVAL_MS,
     );
     const perViewer = latenciesSince(f, reports, fromMs);
     perViewer.forEach((latencies, i) => assert.ok(latencies.length >= 10, `viewer ${i} got ${latencies.length} updates (want >= 10)`));
     reports.forEach((report, i) => assert.ok(report.nodeCount > 2000, `viewer ${i} gets large frames (${report.nodeCount} nodes)`));
+    // In order: each viewer's frames carry strictly newer intervals (a replaced frame is skipped, never sent late).
+    reports.forEach((report, i) => {
+      const outOfOrder = report.receipts.findIndex(([sampledAtMs], k) => k > 0 && sampledAtMs <= report.receipts[k - 1][0]);
+      assert.equal(outOfOrder, -1, `viewer ${i}'s frame ${outOfOrder} is not newer than the one before (${JSON.stringify(report.receipts.slice(Math.max(0, outOfOrder - 1), outOfOrder + 1))})`);
+    });
     const latencies = perViewer.flat().sort((a, b) => a - b);
     const quantile = (q: number) => latencies[Math.floor(q * latencies.length)];
     const fanOut = [...f.watch.fanOutMs].sort((a, b) => a - b);
@@ -303,14 +346,13 @@ async function loadTest(t: TestContext): Promise<void> {
         `synchronous): median ${fanOut[fanOut.length >> 1]} ms, max ${fanOut.at(-1)} ms; stalled client attached for ` +
         `${f.watch.intervalsAttached} intervals; ${f.hub.droppedFrames() - droppedBefore} frames dropped in all`,
     );
-    assert.ok(quantile(0.99) < P99_BOUND_MS, `p99 latency ${quantile(0.99)} ms (bound ${P99_BOUND_MS} ms)`);
   } finally {
     await f.close();
   }
 }
 
 if (isMainThread) {
-  test('50 viewers keep p99 latency under 500 ms and server memory stays bounded while one client stalls', { timeout: 60_000 }, loadTest);
+  test('50 viewers keep receiving large frames in order, drops are counted, and server memory stays bounded while one client stalls', { timeout: 60_000 }, loadTest);
 } else if ((workerData as WorkerRole | null)?.role === 'fanout-viewers') {
   runViewers(workerData as WorkerRole);
 }
