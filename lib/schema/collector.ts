@@ -1,0 +1,251 @@
+/**
+ * The private channel between the web process (unprivileged) and the collector process (holds
+ * the BPF privileges; server/privileged/): every command and the request envelope, checked by
+ * the collector on every request before it touches anything. A network agent speaking to the
+ * collector will use the same schemas.
+ *
+ * Rules (docs in server/privileged/protocol.ts):
+ * - No code and no shell text crosses: probe specs are parsed with the grammars of
+ *   lib/probe-spec.ts and lib/event-spec.ts; binaries are absolute, normalized paths or bare
+ *   library names (`c`, `pthread`); pids are whole numbers from 1 to 4194304; strings have
+ *   maximum lengths and no control characters; kinds come from fixed lists.
+ * - Only plain data crosses, at most 4 deep (plainDataProblem), before any field is looked at.
+ * Isomorphic: no Node or DOM APIs (the checks run in the collector, a later agent, and tests).
+ */
+import { parseProbeSpec, PROBE_KINDS } from '../probe-spec.ts';
+import { parseEventSpec } from '../event-spec.ts';
+import { MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from '../histogram.ts';
+import { isPlainObject, plainText, record, shown, v, wholeMessage, wholeNumber, type Result, check } from './core.ts';
+import { profileCombinationProblem, CommSchema, HzSchema, OffCpuSettingsSchema, PidSchema, ProfileTargetSchema, ProfileTypeSchema } from './view.ts';
+import { MAX_LATENCY_PROBES, MAX_SPEC_LENGTH } from './latency.ts';
+import { EVENT_KINDS, MAX_DISCOVERY_TEXT, MAX_EVENT_SPEC_LENGTH } from './events.ts';
+
+/** Longest absolute path accepted (PATH_MAX). */
+export const MAX_PATH_LENGTH = 4096;
+/** Largest handle or request id. */
+export const MAX_ID = 2 ** 31 - 1;
+
+const LIBRARY_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
+
+/** True for an absolute path without `.`/`..` segments, doubled or trailing slash (what path.posix.resolve gives back unchanged). */
+function isNormalizedAbsolute(path: string): boolean {
+  return path === '/' || (path.startsWith('/') && !path.endsWith('/') && path.slice(1).split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'));
+}
+
+/** Why `binary` is not acceptable to the collector, or null. */
+export function binaryProblem(binary: string): string | null {
+  if (!binary.includes('/')) return LIBRARY_NAME.test(binary) ? null : `binary must be an absolute path or a library name (like c), got ${shown(binary)}`;
+  if (!binary.startsWith('/')) return `binary must be an absolute path, got the relative path ${shown(binary)}`;
+  if (!isNormalizedAbsolute(binary)) return `binary path ${shown(binary)} is not normalized (no ".", "..", "//" or trailing "/")`;
+  return null;
+}
+
+/**
+ * A binary as the collector accepts it: an absolute, normalized path, or a bare library name
+ * (`c`, `libpthread.so.0`) without any slash, which the collector resolves like bcc. Relative
+ * paths are refused: they would be resolved against the collector's working directory.
+ */
+export const BinarySchema = v.pipe(
+  plainText(MAX_PATH_LENGTH),
+  v.rawCheck<string>(({ dataset, addIssue }) => {
+    const problem = dataset.typed ? binaryProblem(dataset.value) : null;
+    if (problem) addIssue({ message: wholeMessage(problem) });
+  }),
+);
+
+/** A latency spec: parsed with lib/probe-spec.ts (the message is the one LatencyCollector gives); kept as sent. */
+export const LatencySpecSchema = v.pipe(
+  plainText(MAX_SPEC_LENGTH),
+  v.rawCheck<string>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const parsed = parseProbeSpec(dataset.value);
+    if (!parsed.ok) return addIssue({ message: wholeMessage(`bad probe spec "${dataset.value}": ${parsed.error.message} (at character ${parsed.error.position + 1})`) });
+    if (!PROBE_KINDS.includes(parsed.spec.kind)) return addIssue({ message: `has an unknown probe kind ${shown(parsed.spec.kind)}` });
+    const problem = parsed.spec.kind === 'uprobe' || parsed.spec.kind === 'usdt' ? binaryProblem(parsed.spec.binary) : null;
+    if (problem) addIssue({ message: wholeMessage(problem) });
+  }),
+);
+
+/** An events spec: parsed with lib/event-spec.ts; kept as sent. */
+export const EventSpecSchema = v.pipe(
+  plainText(MAX_EVENT_SPEC_LENGTH),
+  v.rawCheck<string>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const parsed = parseEventSpec(dataset.value);
+    if (!parsed.ok) return addIssue({ message: wholeMessage(`bad spec "${dataset.value}" at character ${parsed.error.position + 1}: ${parsed.error.message}`) });
+    if (!(EVENT_KINDS as readonly string[]).includes(parsed.spec.kind)) return addIssue({ message: `has an unknown event kind ${shown(parsed.spec.kind)}` });
+    const problem = parsed.spec.kind === 'uprobe' || parsed.spec.kind === 'usdt' ? binaryProblem(parsed.spec.binary) : null;
+    if (problem) addIssue({ message: wholeMessage(problem) });
+  }),
+);
+
+const handle = wholeNumber(1, MAX_ID);
+const intervalMs = v.optional(wholeNumber(10, 60_000));
+const discoveryText = v.optional(plainText(MAX_DISCOVERY_TEXT));
+const op = <const T extends string>(name: T) => v.literal(name);
+
+/** Every command, by op. */
+export const HOST_COMMANDS = {
+  /** A new profile source (sampling + symbolization) under `handle`. */
+  'profile.open': v.strictObject({ op: op('profile.open'), handle }),
+  /**
+   * Starts (or restarts with new settings) sampling. `profileType` absent: cpu; `offcpu` (types
+   * offcpu and wall) absent: DEFAULT_OFFCPU_SETTINGS. Wall needs a pid or comm target.
+   */
+  'profile.start': v.strictObject({
+    op: op('profile.start'),
+    handle,
+    hz: HzSchema,
+    target: ProfileTargetSchema,
+    intervalMs,
+    profileType: v.optional(ProfileTypeSchema),
+    offcpu: v.optional(OffCpuSettingsSchema),
+  }),
+  'profile.stop': v.strictObject({ op: op('profile.stop'), handle }),
+  /** A new, empty latency probe set under `handle`. */
+  'latency.open': v.strictObject({ op: op('latency.open'), handle, intervalMs, maxProbes: v.optional(wholeNumber(1, MAX_LATENCY_PROBES)) }),
+  'latency.add': v.strictObject({
+    op: op('latency.add'),
+    handle,
+    spec: LatencySpecSchema,
+    pid: v.optional(PidSchema),
+    comm: v.optional(CommSchema),
+    subBuckets: v.optional(wholeNumber(MIN_SUB_BUCKETS, MAX_SUB_BUCKETS)),
+  }),
+  'latency.remove': v.strictObject({
+    op: op('latency.remove'),
+    handle,
+    id: v.pipe(v.string('must be a latency probe id such as "lat-1"'), v.regex(/^lat-\d{1,10}$/, 'must be a latency probe id such as "lat-1"')),
+  }),
+  /** Opens, loads and attaches one event probe under a new `handle`. */
+  'events.start': v.strictObject({ op: op('events.start'), handle, spec: EventSpecSchema, pid: v.optional(PidSchema) }),
+  /** Stops the event probe, delivering what the kernel still holds; replies with the final counts. */
+  'events.stop': v.strictObject({ op: op('events.stop'), handle }),
+  'discover.tracepoints': v.strictObject({ op: op('discover.tracepoints'), glob: discoveryText }),
+  'discover.processes': v.strictObject({ op: op('discover.processes'), query: discoveryText }),
+  'discover.objects': v.strictObject({ op: op('discover.objects'), pid: PidSchema }),
+  'discover.symbols': v.strictObject({ op: op('discover.symbols'), binary: BinarySchema, glob: discoveryText }),
+  /** The USDT probes of a binary, or of every object a process maps: exactly one of the two. */
+  'discover.usdt': v.strictObject({ op: op('discover.usdt'), binary: v.optional(BinarySchema), pid: v.optional(PidSchema) }),
+  /** Closes whatever `handle` is (every BPF object it holds). Unknown handles are fine (idempotent). */
+  close: v.strictObject({ op: op('close'), handle }),
+  /** The web process's heartbeat: answered from the collector's event loop, so a reply proves that loop still turns. */
+  ping: v.strictObject({ op: op('ping') }),
+} as const;
+
+export type CollectorOp = keyof typeof HOST_COMMANDS;
+export const COLLECTOR_OPS = Object.keys(HOST_COMMANDS) as CollectorOp[];
+
+/** A command from the web process to the privileged host (not the in-process CollectorChannel.request command: collectors/types.ts CollectorCommand). */
+export const HostCommandSchema = v.pipe(
+  v.variant(
+    'op',
+    [
+      HOST_COMMANDS['profile.open'],
+      HOST_COMMANDS['profile.start'],
+      HOST_COMMANDS['profile.stop'],
+      HOST_COMMANDS['latency.open'],
+      HOST_COMMANDS['latency.add'],
+      HOST_COMMANDS['latency.remove'],
+      HOST_COMMANDS['events.start'],
+      HOST_COMMANDS['events.stop'],
+      HOST_COMMANDS['discover.tracepoints'],
+      HOST_COMMANDS['discover.processes'],
+      HOST_COMMANDS['discover.objects'],
+      HOST_COMMANDS['discover.symbols'],
+      HOST_COMMANDS['discover.usdt'],
+      HOST_COMMANDS.close,
+      HOST_COMMANDS.ping,
+    ],
+    `must be one of ${COLLECTOR_OPS.join(', ')}`,
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const command = dataset.value;
+    if (command.op === 'profile.start') {
+      const problem = profileCombinationProblem({ type: command.profileType, target: command.target });
+      if (problem) addIssue({ message: wholeMessage(problem) });
+    } else if (command.op === 'discover.usdt' && (command.binary === undefined) === (command.pid === undefined)) {
+      addIssue({ message: wholeMessage('give exactly one of binary or pid') });
+    }
+  }),
+  v.transform((command) => stripUndefined(command) as HostCommand),
+);
+
+/** The typed commands: one shape per op (discover.usdt: a binary or a pid). */
+type CommandOf<K extends CollectorOp> = v.InferOutput<(typeof HOST_COMMANDS)[K]>;
+export type HostCommand =
+  | { [K in Exclude<CollectorOp, 'discover.usdt' | 'profile.start'>]: CommandOf<K> }[Exclude<CollectorOp, 'discover.usdt' | 'profile.start'>]
+  | (Omit<CommandOf<'profile.start'>, 'profileType'> & { profileType?: v.InferOutput<typeof ProfileTypeSchema> })
+  | { op: 'discover.usdt'; binary: string }
+  | { op: 'discover.usdt'; pid: number };
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
+}
+
+/**
+ * Only plain data crosses: strings, finite numbers, booleans, null, plain objects and arrays,
+ * at most 4 deep. Anything else (bigint, Buffer and typed arrays — no bytecode —, Map, Date,
+ * functions, class instances) is refused before any field is looked at. Returns why, or null.
+ */
+export function plainDataProblem(value: unknown, where: string, depth = 0): string | null {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'number':
+      return Number.isFinite(value) ? null : `${where} must be a finite number, got ${shown(value)}`;
+    case 'object': {
+      if (value === null) return null;
+      if (depth >= 4) return `${where} is nested too deeply`;
+      if (Array.isArray(value)) {
+        if (value.length > 64) return `${where} has more than 64 items`;
+        for (let i = 0; i < value.length; i++) {
+          const problem = plainDataProblem(value[i], `${where}[${i}]`, depth + 1);
+          if (problem) return problem;
+        }
+        return null;
+      }
+      if (!isPlainObject(value)) return `${where} must be plain data, got ${shown(value)}`;
+      if (Object.keys(value).length > 16) return `${where} has more than 16 fields`;
+      for (const [key, item] of Object.entries(value)) {
+        const problem = plainDataProblem(item, `${where}.${key.slice(0, 64)}`, depth + 1);
+        if (problem) return problem;
+      }
+      return null;
+    }
+    default:
+      return `${where} must be plain data, got ${shown(value)} (${typeof value})`;
+  }
+}
+
+/** Checks one command; returns a fresh, typed copy (never the input object). */
+export function checkHostCommand(input: unknown): Result<HostCommand> {
+  if (!isPlainObject(input)) return { ok: false, error: `a command must be an object {op, ...}, got ${shown(input)}` };
+  const known = typeof input.op === 'string' && Object.hasOwn(HOST_COMMANDS, input.op);
+  const problem = plainDataProblem(input, known ? (input.op as string) : 'command');
+  if (problem) return { ok: false, error: problem };
+  if (!known) return { ok: false, error: `unknown command op ${shown(input.op)} (known: ${COLLECTOR_OPS.join(', ')})` };
+  return check(HostCommandSchema, input, { context: input.op as string });
+}
+
+/** A request is `{ id, command }`. */
+const RequestIdSchema = wholeNumber(1, MAX_ID);
+export const CollectorRequestSchema = record({ id: RequestIdSchema, command: v.unknown() });
+export interface CollectorRequest {
+  id: number;
+  command: HostCommand;
+}
+
+/** Checks a whole request. A request without a usable id gets `id: null` in the refusal. */
+export function checkCollectorRequest(input: unknown): { ok: true; value: CollectorRequest } | { ok: false; id: number | null; error: string } {
+  if (!isPlainObject(input)) return { ok: false, id: null, error: `a request must be an object {id, command}, got ${shown(input)}` };
+  const id = check(RequestIdSchema, input.id, { root: 'request id' });
+  if (!id.ok) return { ok: false, id: null, error: id.error };
+  const envelope = check(CollectorRequestSchema, input, { root: 'request' });
+  if (!envelope.ok) return { ok: false, id: id.value, error: envelope.error };
+  const command = checkHostCommand(input.command);
+  if (!command.ok) return { ok: false, id: id.value, error: command.error };
+  return { ok: true, value: { id: id.value, command: command.value } };
+}

@@ -1,0 +1,147 @@
+/**
+ * The one way untrusted data is checked in probeboard: a valibot schema per message (the files
+ * next to this one), and `check` here, which returns the typed value or one line naming the
+ * field, the reason and the value received, e.g.
+ * `profile:configure: hz must be a whole number of Hz from 1 to 10000, got 5000`.
+ *
+ * Objects are strict (an unknown field is refused by name) and must be plain (`{…}` as JSON
+ * makes them: no arrays, Maps, Buffers or class instances). `__proto__`, `constructor` and
+ * `prototype` are never fields of a schema, so they are refused as unknown, never copied.
+ * Nothing here throws on bad input. Isomorphic: no Node or DOM APIs.
+ */
+import * as v from 'valibot';
+
+export { v };
+
+/** The checked value, or why not (one line). */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Longest rendering of a received value in a message, characters. */
+const MAX_SHOWN = 80;
+
+/** A value as a message shows it: JSON, cut to 80 characters; bigints and byte arrays named. */
+export function shown(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Uint8Array) return `binary data (${value.byteLength} bytes)`;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  text ??= String(value);
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text;
+}
+
+/** True for `{…}` as JSON makes it (not an array, a Buffer, a Map, a Date, a class instance). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A message that ends in a sentence of its own (a parser's), so no `, got …` is added.
+ * Used by the spec checks, whose parser message already quotes the text.
+ */
+const WHOLE = '\u0000whole:';
+export const wholeMessage = (message: string): string => `${WHOLE}${message}`;
+
+type Issue = v.BaseIssue<unknown>;
+
+function keyOf(item: { key?: unknown }): string {
+  return typeof item.key === 'number' ? `[${item.key}]` : String(item.key).slice(0, 64);
+}
+
+/**
+ * One issue as one line: `<context>: <root>.<path> <message>, got <value>`.
+ * - an unknown field: `<root>.<path>: unknown field "name"`;
+ * - a missing field: `<root>.<path>.<field> is required`.
+ */
+export function issueMessage(issue: Issue, options: CheckOptions = {}): string {
+  const path = (issue.path ?? []).map((item) => keyOf(item as { key?: unknown }));
+  const isObjectKey = (issue.type === 'strict_object' || issue.type === 'object') && path.length > 0 && (issue.path?.at(-1) as { origin?: string } | undefined)?.origin === 'key';
+  const join = (parts: string[]) => parts.reduce((label, part) => (part.startsWith('[') || label === '' ? `${label}${part}` : `${label}.${part}`), '');
+  const prefix = options.context ? `${options.context}: ` : '';
+  if (isObjectKey && issue.expected === 'never') {
+    const parent = join([...(options.root ? [options.root] : []), ...path.slice(0, -1)]);
+    return `${prefix}${parent === '' ? '' : `${parent}: `}unknown field ${shown(path.at(-1))}`;
+  }
+  const label = join([...(options.root ? [options.root] : []), ...path]);
+  if (isObjectKey) return `${prefix}${label} is required`;
+  if (issue.message.startsWith(WHOLE)) {
+    const whole = issue.message.slice(WHOLE.length);
+    return options.context && !whole.startsWith(options.context) ? `${prefix}${whole}` : whole;
+  }
+  const subject = label === '' ? (options.context ?? 'the value') : `${prefix}${label}`;
+  // A check forwarded to a field (v.forward) has the whole object as input: show the field.
+  const last = issue.path?.at(-1) as { value?: unknown } | undefined;
+  return `${subject} ${issue.message}, got ${shown(last ? last.value : issue.input)}`;
+}
+
+export interface CheckOptions {
+  /** Said first, with a colon: the message or command (`events:add`, `latency.add`). */
+  context?: string;
+  /** The name of the value itself, the start of every field path (`view`, `offcpu`). */
+  root?: string;
+}
+
+/** Checks `input` against `schema`: a fresh typed value, or the first issue as one line. */
+export function check<S extends v.GenericSchema>(schema: S, input: unknown, options: CheckOptions = {}): Result<v.InferOutput<S>> {
+  const result = v.safeParse(schema, input, { abortEarly: true });
+  if (result.success) return { ok: true, value: result.output };
+  return { ok: false, error: issueMessage(result.issues[0], options) };
+}
+
+/** Like `check`, but throws `new Refusal(message)` (for callers whose refusals are exceptions). */
+export function parseOr<S extends v.GenericSchema>(schema: S, input: unknown, Refusal: new (message: string) => Error, options: CheckOptions = {}): v.InferOutput<S> {
+  const checked = check(schema, input, options);
+  if (!checked.ok) throw new Refusal(checked.error);
+  return checked.value;
+}
+
+// ---------------------------------------------------------------------------------------
+// Building blocks
+
+/** A plain object with exactly these fields (optional ones may be absent). */
+export function record<const E extends v.ObjectEntries>(entries: E, message = 'must be an object') {
+  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, message), v.strictObject(entries));
+}
+
+/**
+ * A plain object that is one of `options` (strict objects), chosen by the field `key`;
+ * `message` says which values `key` may take.
+ */
+export function variant<const K extends string, const O extends v.VariantOptions<K>>(key: K, options: O, message: string, objectMessage = 'must be an object') {
+  return v.pipe(v.custom<v.InferInput<O[number]>>(isPlainObject, objectMessage), v.variant(key, options, message));
+}
+
+/** A whole number from `min` to `max`; `unit` is said in the message (`whole number of Hz`). */
+export function wholeNumber(min: number, max: number, what = 'a whole number') {
+  const message = `must be ${what} from ${min} to ${max}`;
+  return v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
+}
+
+/** One of a fixed list of strings. */
+export function oneOf<const T extends string>(values: readonly T[], message = `must be one of ${values.join(', ')}`) {
+  return v.picklist(values as T[], message);
+}
+
+export const boolean = (message = 'must be true or false') => v.boolean(message);
+
+/** C0 controls and DEL (what a terminal would act on). */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** A string of 1 to `max` characters (UTF-16 units) without control characters. */
+export function plainText(max: number) {
+  return v.pipe(
+    v.string('must be a string'),
+    v.minLength(1, 'must not be empty'),
+    v.check((text: string) => text.length <= max, (issue) => `is longer than ${max} characters (${(issue.input as string).length})`),
+    v.check((text: string) => !CONTROL_CHARACTERS.test(text), 'contains control characters'),
+  );
+}
+
+/** A probe id as the hub hands them out (`lat-1`, `ev-2`): 1 to 64 of letters, digits, `_` and `-`. */
+export const PROBE_ID = /^[\w-]{1,64}$/;

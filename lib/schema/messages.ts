@@ -1,0 +1,159 @@
+/**
+ * Every socket.io message, by name, with its schema: the requests a browser sends (payload and
+ * reply) and the messages the server sends. The socket.io event maps of the server
+ * (server/hub/feature.ts) and of the dashboard (components/session/useProfileSession.ts) are
+ * derived from these two tables, and docs/protocol.md is checked against them
+ * (lib/schema/protocol-doc.test.ts), so a message exists in one place.
+ */
+import { check, type CheckOptions, type Result, v } from './core.ts';
+import { ErrorMessageSchema, HelloSchema, ProfileChangeSchema, ProfileFrameSchema, ProfileSettingsSchema, ProfileStatusSchema, ViewSettingsSchema } from './view.ts';
+import { LatencyAddedSchema, LatencyAddRequestSchema, LatencyFrameMessageSchema, LatencyProbeListSchema, LatencyRemoveRequestSchema } from './latency.ts';
+import {
+  DiscoveredObjectSchema,
+  DiscoveredProcessSchema,
+  DiscoveredSymbolSchema,
+  DiscoveredTracepointSchema,
+  DiscoveredUsdtSchema,
+  DiscoverObjectsRequestSchema,
+  DiscoverProcessesRequestSchema,
+  DiscoverSymbolsRequestSchema,
+  DiscoverTracepointsRequestSchema,
+  DiscoverUsdtRequestSchema,
+  discoveryList,
+  EventBatchSchema,
+  EventProbeListSchema,
+  EventsAddedSchema,
+  EventsAddRequestSchema,
+  EventsRemoveRequestSchema,
+} from './events.ts';
+import {
+  FollowViewSchema,
+  LinkCreateRequestSchema,
+  LinkRevokeRequestSchema,
+  NoPayloadSchema,
+  SessionClosedSchema,
+  SessionCloseRequestSchema,
+  SessionCreateRequestSchema,
+  SessionOpenedSchema,
+  SessionStateSchema,
+  SessionSummarySchema,
+  ViewerLinkCreatedSchema,
+  ViewerLinkInfoSchema,
+  ViewerLinkRemovedSchema,
+  ReplayStateSchema,
+} from './session.ts';
+import {
+  CompareWindowsReplySchema,
+  CompareWindowsRequestSchema,
+  RecordingDeleteRequestSchema,
+  RecordingStartedSchema,
+  RecordingSummarySchema,
+  RecordStartRequestSchema,
+  ReplayControlSchema,
+  ReplayOpenedSchema,
+  ReplayOpenRequestSchema,
+  SnapshotIdRequestSchema,
+  SnapshotPinRequestSchema,
+  SnapshotRecordSchema,
+  SnapshotSummarySchema,
+} from './recording.ts';
+
+/** Reply to every client request (socket.io acknowledgement). */
+export type Ack<T = undefined> = { ok: true; value?: T } | { ok: false; error: string };
+
+const NoReply = v.undefined();
+const request = <P extends v.GenericSchema, R extends v.GenericSchema>(payload: P, reply: R) => ({ payload, reply });
+
+/** Client -> server requests: what each takes, and the value of its successful reply. */
+export const CLIENT_REQUESTS = {
+  // profile (server/hub/profile.ts)
+  'view:set': request(ViewSettingsSchema, NoReply),
+  'profile:configure': request(ProfileChangeSchema, ProfileSettingsSchema),
+  // latency (server/hub/latency.ts)
+  'latency:add': request(LatencyAddRequestSchema, LatencyAddedSchema),
+  'latency:remove': request(LatencyRemoveRequestSchema, NoReply),
+  // events and discovery (server/hub/events.ts, discovery.ts)
+  'events:add': request(EventsAddRequestSchema, EventsAddedSchema),
+  'events:remove': request(EventsRemoveRequestSchema, NoReply),
+  'discover:tracepoints': request(DiscoverTracepointsRequestSchema, discoveryList(DiscoveredTracepointSchema)),
+  'discover:processes': request(DiscoverProcessesRequestSchema, discoveryList(DiscoveredProcessSchema)),
+  'discover:objects': request(DiscoverObjectsRequestSchema, discoveryList(DiscoveredObjectSchema)),
+  'discover:symbols': request(DiscoverSymbolsRequestSchema, discoveryList(DiscoveredSymbolSchema)),
+  'discover:usdt': request(DiscoverUsdtRequestSchema, discoveryList(DiscoveredUsdtSchema)),
+  // sessions and links
+  'session:state': request(NoPayloadSchema, SessionStateSchema),
+  'session:list': request(NoPayloadSchema, v.array(SessionSummarySchema)),
+  'session:create': request(SessionCreateRequestSchema, SessionOpenedSchema),
+  'session:close': request(SessionCloseRequestSchema, NoReply),
+  'link:create': request(LinkCreateRequestSchema, ViewerLinkCreatedSchema),
+  'link:revoke': request(LinkRevokeRequestSchema, ViewerLinkInfoSchema),
+  'follow:set': request(FollowViewSchema, NoReply),
+  // recording, replay, snapshots, compare
+  'record:start': request(RecordStartRequestSchema, RecordingStartedSchema),
+  'record:stop': request(NoPayloadSchema, RecordingSummarySchema),
+  'recordings:list': request(NoPayloadSchema, v.array(RecordingSummarySchema)),
+  'recording:delete': request(RecordingDeleteRequestSchema, NoReply),
+  'replay:open': request(ReplayOpenRequestSchema, ReplayOpenedSchema),
+  'replay:control': request(ReplayControlSchema, ReplayStateSchema),
+  'snapshot:pin': request(SnapshotPinRequestSchema, SnapshotSummarySchema),
+  'snapshots:list': request(NoPayloadSchema, v.array(SnapshotSummarySchema)),
+  'snapshot:get': request(SnapshotIdRequestSchema, SnapshotRecordSchema),
+  'snapshot:delete': request(SnapshotIdRequestSchema, NoReply),
+  'compare:windows': request(CompareWindowsRequestSchema, CompareWindowsReplySchema),
+} as const;
+
+const message = <S extends v.GenericSchema>(schema: S) => ({ schema, flowControlled: false as const });
+/** A message the client must acknowledge once applied (server/hub flow control). */
+const flowControlled = <S extends v.GenericSchema>(schema: S) => ({ schema, flowControlled: true as const });
+
+/** Server -> client messages. */
+export const SERVER_MESSAGES = {
+  hello: message(HelloSchema),
+  'error:message': message(ErrorMessageSchema),
+  'profile:status': message(ProfileStatusSchema),
+  'profile:frame': flowControlled(ProfileFrameSchema),
+  'latency:probes': message(LatencyProbeListSchema),
+  'latency:frame': flowControlled(LatencyFrameMessageSchema),
+  'events:probes': message(EventProbeListSchema),
+  'events:batch': flowControlled(EventBatchSchema),
+  'session:state': message(SessionStateSchema),
+  'link:added': message(ViewerLinkInfoSchema),
+  'link:removed': message(ViewerLinkRemovedSchema),
+  'follow:view': message(FollowViewSchema),
+  'session:closed': message(SessionClosedSchema),
+} as const;
+
+export type RequestName = keyof typeof CLIENT_REQUESTS;
+export type ServerMessageName = keyof typeof SERVER_MESSAGES;
+/** A request's payload as the client sends it (what the schema takes). */
+export type RequestPayload<E extends RequestName> = v.InferInput<(typeof CLIENT_REQUESTS)[E]['payload']>;
+/** A request's payload once checked (what a handler gets). */
+export type CheckedPayload<E extends RequestName> = v.InferOutput<(typeof CLIENT_REQUESTS)[E]['payload']>;
+/** The value of a request's successful reply. */
+export type ReplyOf<E extends RequestName> = v.InferOutput<(typeof CLIENT_REQUESTS)[E]['reply']>;
+export type ServerMessage<E extends ServerMessageName> = v.InferOutput<(typeof SERVER_MESSAGES)[E]['schema']>;
+
+/** socket.io's map of the events a client may send (payload, then the acknowledgement). */
+export type ClientToServerEvents = {
+  [E in RequestName]: (payload: RequestPayload<E>, ack: (reply: Ack<ReplyOf<E>>) => void) => void;
+};
+
+/** socket.io's map of the events the server emits; flow-controlled ones carry an acknowledgement callback. */
+export type ServerToClientEvents = {
+  [E in ServerMessageName]: (typeof SERVER_MESSAGES)[E]['flowControlled'] extends true
+    ? (payload: ServerMessage<E>, ack: () => void) => void
+    : (payload: ServerMessage<E>) => void;
+};
+
+/** True for a name a client may send. */
+export function isRequestName(name: string): name is RequestName {
+  return Object.hasOwn(CLIENT_REQUESTS, name);
+}
+
+/**
+ * Checks the payload of request `event` against its schema. Errors name the request:
+ * `latency:add: pid must be a whole number from 1 to 4194304, got 0`.
+ */
+export function checkRequest<E extends RequestName>(event: E, payload: unknown, options: CheckOptions = {}): Result<CheckedPayload<E>> {
+  return check(CLIENT_REQUESTS[event].payload, payload, { context: event, ...options }) as Result<CheckedPayload<E>>;
+}
