@@ -9,6 +9,7 @@
 // Output:
 //   dist/cli.js         the `probeboard` command (server/cli/main.ts and everything it loads)
 //   dist/collector.js   the root collector process (server/privileged/main.ts), forked by serve
+//   dist/compare-worker.js  the hub's compare:windows worker thread (server/hub/session-features/compare-worker.ts)
 //   dist/build-info.json  the files each part was built from (for the dashboard plus their
 //                       directories: an added page counts), for a cheap staleness check at start:
 //                       bin/probeboard.js stats `server.inputs` against dist/cli.js, serve stats
@@ -113,7 +114,7 @@ async function buildServer() {
   mkdirSync(DIST, { recursive: true, mode: 0o755 });
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { cli: 'server/cli/main.ts', collector: 'server/privileged/main.ts' },
+    entryPoints: { cli: 'server/cli/main.ts', collector: 'server/privileged/main.ts', 'compare-worker': 'server/hub/session-features/compare-worker.ts' },
     outdir: DIST,
     bundle: true,
     // One chunk per lazily loaded command (server/cli/main.ts imports each on use): `probeboard
@@ -179,7 +180,7 @@ try {
   const info = { format: 1, server, dashboard: previous?.dashboard ?? null };
   // Written before the dashboard build too: the server bundle is usable on its own.
   writeAtomically(INFO, JSON.stringify(info, null, 1) + '\n');
-  process.stderr.write(`probeboard build: dist/cli.js and dist/collector.js from ${server.inputs.length} sources in ${Date.now() - started} ms (newest source ${new Date(server.newestSourceMs).toISOString()})\n`);
+  process.stderr.write(`probeboard build: dist/cli.js, dist/collector.js and dist/compare-worker.js from ${server.inputs.length} sources in ${Date.now() - started} ms (newest source ${new Date(server.newestSourceMs).toISOString()})\n`);
   if (!serverOnly) {
     info.dashboard = buildDashboard();
     writeAtomically(INFO, JSON.stringify(info, null, 1) + '\n');

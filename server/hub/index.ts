@@ -28,9 +28,9 @@ import { Server, type Socket } from 'socket.io';
 import { emitWithSeq } from './encoded-emit.ts';
 import { PROTOCOL_VERSION, type Ack } from '../../lib/protocol.ts';
 import { MAIN_SESSION } from '../../lib/protocol-session.ts';
-import { checkSessionRequest } from '../../lib/validate-session.ts';
+import { checkRequest, isRequestName } from '../../lib/schema/messages.ts';
 import { checkHostAndOrigin, tokenFromRequest, viewTokenFromRequest, type HostPolicy } from '../http/security.ts';
-import { RequestError, type FeatureFactory, type HubContext, type HubFeature, type HubSocket } from './feature.ts';
+import { RequestError, type FeatureFactory, type FlowControlledName, type HubContext, type HubFeature, type HubSocket } from './feature.ts';
 import { admit, newSessionRecord, sessionIdProblem, SessionInputError, type Admission, type Credentials } from './sessions.ts';
 import type { RecordingStore } from '../recording/store.ts';
 import type { ReplaySource } from './replay-source.ts';
@@ -39,7 +39,7 @@ import type { HubLevelContext, HubLevelFeature, SessionHandler } from './session
 import { sessionsFeature } from './session-features/sessions.ts';
 import { recordingFeature } from './session-features/recording.ts';
 import { snapshotsFeature } from './session-features/snapshots.ts';
-import { compareFeature } from './session-features/compare.ts';
+import { compareFeature, type CompareFeatureLimits } from './session-features/compare.ts';
 
 export interface HubOptions {
   /** Required operator token, or null when the server is open (loopback only). */
@@ -63,6 +63,8 @@ export interface HubOptions {
   recordings?: () => RecordingStore;
   /** The features of a session that replays a recording (no kernel: fed by `source`). */
   replayFeatures?: (sessionId: string, source: ReplaySource) => FeatureFactory[];
+  /** Limits of `compare:windows` (session-features/compare.ts COMPARE_LIMITS by default). */
+  compareLimits?: Partial<CompareFeatureLimits>;
   now?: () => number;
 }
 
@@ -96,14 +98,10 @@ const MAX_ECHO = 64;
 const MAX_WRITE_BUFFER = 256;
 const SWEEP_MS = 1000;
 
-/** The hub-level features (session-features/), in dispatch order; each event has one owner. */
-const HUB_LEVEL_FEATURES = [sessionsFeature, recordingFeature, snapshotsFeature, compareFeature];
-
-/** One hub-level event: its handler, whether viewers may call it, how its payload is checked. */
+/** One hub-level event: its handler, and whether viewers may call it. */
 interface HubLevelEvent {
   handler: SessionHandler;
   viewerMay: boolean;
-  checksWholePayload: boolean;
 }
 
 export function createHub(http: HttpServer, options: HubOptions): Hub {
@@ -147,7 +145,7 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       current.inFlight = false;
       const next = current.pending;
       current.pending = null;
-      if (next && socket.connected) sendLatest(socket, stream, next.event, next.payload as object);
+      if (next && socket.connected) sendLatest(socket, stream, next.event as FlowControlledName, next.payload as object);
     });
   };
 
@@ -178,16 +176,15 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
     canCreateSessions: canRebuild,
     canReplay: options.replayFeatures !== undefined,
   };
-  const hubLevelFeatures: HubLevelFeature[] = HUB_LEVEL_FEATURES.map((factory) => factory(hubContext));
+  // The hub-level features (session-features/); each event has one owner.
+  const hubLevelFeatures: HubLevelFeature[] = [sessionsFeature, recordingFeature, snapshotsFeature, compareFeature(options.compareLimits)].map((factory) =>
+    factory(hubContext),
+  );
   const hubLevelEvents = new Map<string, HubLevelEvent>();
   for (const feature of hubLevelFeatures) {
     for (const [event, handler] of Object.entries(feature.handlers)) {
       if (hubLevelEvents.has(event)) throw new Error(`two hub-level features handle ${event}`);
-      hubLevelEvents.set(event, {
-        handler,
-        viewerMay: feature.viewerEvents?.includes(event) ?? false,
-        checksWholePayload: feature.checksWholePayload?.includes(event) ?? false,
-      });
+      hubLevelEvents.set(event, { handler: handler as SessionHandler, viewerMay: feature.viewerEvents?.includes(event) ?? false });
     }
     if (feature.onSessionClose) registry.onSessionClose(feature.onSessionClose);
   }
@@ -277,13 +274,15 @@ export function createHub(http: HttpServer, options: HubOptions): Hub {
       }
       let result: unknown;
       try {
-        if (hubLevel) {
-          const checked = hubLevel.checksWholePayload ? { ok: true as const, value: payload as Record<string, unknown> } : checkSessionRequest(String(event), payload);
+        // Every request of the protocol is checked against its schema (lib/schema/messages.ts)
+        // here, before its handler runs; events outside the protocol (tests' own) go through as sent.
+        let checkedPayload: unknown = payload;
+        if (isRequestName(String(event))) {
+          const checked = checkRequest(String(event) as Parameters<typeof checkRequest>[0], payload);
           if (!checked.ok) return refuse(socket, name, checked.error, ack);
-          result = hubLevel.handler(socket, live, checked.value);
-        } else {
-          result = handler!(socket, payload);
+          checkedPayload = checked.value;
         }
+        result = hubLevel ? hubLevel.handler(socket, live, checkedPayload) : (handler as (socket: HubSocket, payload: unknown) => unknown)(socket, checkedPayload);
       } catch (error) {
         return refuse(socket, name, messageOf(error), ack);
       }

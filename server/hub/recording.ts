@@ -13,7 +13,7 @@
 import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
 import { unknownKeys, type Checked } from '../../lib/validate.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
-import { intervalOfRecord } from '../aggregator/interned.ts';
+import { intervalOfRecord } from '../symbolizer/interned.ts';
 import type { RecordingStore } from '../recording/store.ts';
 import { RequestError } from './feature.ts';
 
@@ -70,6 +70,20 @@ export function recordingRange(input: unknown, what: string): RecordingRange {
   return { fromMs, toMs };
 }
 
+/** What a caller that must bound the work (the hub's compare worker) adds to flameOfRecording. */
+export interface FlameOfRecordingLimits {
+  /**
+   * Called after each profile interval read, with the update's time (ms since the epoch). It may
+   * throw to stop the build (e.g. past a limit of intervals); the error goes to the caller.
+   */
+  onInterval?(tMs: number): void;
+  /**
+   * Refuse, with a RequestError naming the limit, a tree that would hold more than this many
+   * nodes (root included) instead of pruning it to `maxNodes`.
+   */
+  maxResultNodes?: number;
+}
+
 /**
  * The flame graph of the profile intervals recorded in `range` (intervals that ended inside it),
  * for one view (its window is ignored: the range is the window). Totals are exact (no pruning
@@ -81,6 +95,7 @@ export function flameOfRecording(
   range: RecordingRange | null,
   view: ViewSettings,
   maxNodes = 1_000_000,
+  limits: FlameOfRecordingLimits = {},
 ): { tree: FlameNode; totalSamples: number; intervals: number; windowStartMs: number; windowEndMs: number } {
   const info = store.getRecording(recordingId);
   // Exact for every stack of the range (no folding of older stacks): this window lives for one request.
@@ -93,8 +108,14 @@ export function flameOfRecording(
     window.push(interval);
     lastEndMs = Math.max(lastEndMs, interval.endMs);
     intervals++;
+    limits.onInterval?.(update.tMs);
   }
-  const built = window.build({ ...view, window: 'all' }, lastEndMs, { maxNodes, minFraction: 0 });
+  const nodeLimit = limits.maxResultNodes;
+  const built = window.build({ ...view, window: 'all' }, lastEndMs, { maxNodes: nodeLimit ?? maxNodes, minFraction: 0 });
+  // Pruning happens only when the whole tree would not fit in the node budget.
+  if (nodeLimit !== undefined && built.prunedSamples > 0) {
+    throw new RequestError(`this flame graph would hold more than ${nodeLimit} nodes (the limit of one compared window): choose shorter windows or a view that merges more (e.g. without per-thread stacks)`);
+  }
   // Bounds of the intervals read (ms since the epoch): pprof's time and duration.
   return { tree: built.tree, totalSamples: built.totalSamples, intervals, windowStartMs: built.windowStartMs, windowEndMs: built.windowEndMs };
 }

@@ -1,30 +1,120 @@
 /**
  * Window comparison as a hub-level feature: `compare:windows` (operator-only) returns the flame
  * graphs of two time ranges of one recording, built from its profile intervals.
+ *
+ * Guarantees:
+ * - Off the event loop: the read and both builds run in a worker thread (./compare-worker.ts)
+ *   that opens the database read-only; every other session keeps being served meanwhile. The
+ *   trees are exactly what flameOfRecording builds synchronously (./compare-job.ts).
+ * - Bounded: at most `maxIntervals` profile intervals read (both windows together) and
+ *   `maxResultNodes` nodes per tree, else a one-line refusal naming the limit; at most
+ *   `maxRunning` comparisons at once on the server (each holds a thread and its trees).
+ * - Progress: while it works the requesting socket gets `compare:progress {requestId, done,
+ *   total}` (ms of recording time read, both windows together; at most one per
+ *   PROGRESS_EVERY_MS, plus the first and the last); `requestId` numbers this hub's comparisons
+ *   (1, 2, …). The final ack carries the result, as before.
+ * - Closing the hub stops running workers.
  */
+import { Worker } from 'node:worker_threads';
 import { DEFAULT_VIEW } from '../../../lib/protocol.ts';
+import type { CompareWindowsReply } from '../../../lib/protocol-session.ts';
 import { checkView } from '../../../lib/validate.ts';
+import { BUNDLED } from '../../bundled.ts';
 import { RequestError } from '../feature.ts';
-import { flameOfRecording, recordingRange } from '../recording.ts';
+import { recordingRange } from '../recording.ts';
+import type { CompareJob, CompareLimits, CompareProgress, CompareWorkerMessage } from './compare-job.ts';
 import type { HubLevelFeatureFactory } from './feature.ts';
 
-export const compareFeature: HubLevelFeatureFactory = (hub) => ({
-  handlers: {
-    'compare:windows': (_socket, _session, payload) => {
-      const request = payload as { recordingId?: unknown; before?: unknown; after?: unknown; view?: unknown };
-      if (typeof request.recordingId !== 'string') throw new RequestError('compare:windows takes {recordingId, before: {fromMs, toMs}, after: {fromMs, toMs}, view?}');
-      const view = checkView(request.view ?? { ...DEFAULT_VIEW, window: 'all' });
-      if (!view.ok) throw new RequestError(view.error);
-      const before = recordingRange(request.before, 'before');
-      const after = recordingRange(request.after, 'after');
-      try {
-        return {
-          before: flameOfRecording(hub.store(), request.recordingId, before, view.value),
-          after: flameOfRecording(hub.store(), request.recordingId, after, view.value),
+export interface CompareFeatureLimits extends CompareLimits {
+  /** Most comparisons running at once on the server (one worker thread each). */
+  maxRunning: number;
+}
+
+/**
+ * Defaults. 20,000 intervals is 5.5 hours of recording at the default read interval (1 s),
+ * both windows together; 250,000 nodes is a tree of about 15 MB of JSON, far more than a flame
+ * graph can show (d3-flame-graph draws 10,000 nodes in well under 50 ms; the dashboard's live
+ * trees are pruned to that), and was the size at which a build took seconds.
+ */
+export const COMPARE_LIMITS: CompareFeatureLimits = { maxIntervals: 20_000, maxResultNodes: 250_000, maxRunning: 2 };
+
+/** Least ms between two `compare:progress` messages to one socket. */
+export const PROGRESS_EVERY_MS = 100;
+
+/**
+ * Bundled (dist/, what users run): dist/compare-worker.js, an entry of scripts/build.mjs, plain
+ * JavaScript. From the sources (tests): the TypeScript entry under the tsx loader.
+ */
+const WORKER_ENTRY = BUNDLED ? new URL('../../../dist/compare-worker.js', import.meta.url) : new URL('./compare-worker.ts', import.meta.url);
+
+/**
+ * A worker for the entry. Under tsx, a worker's `--import tsx` does not register the loader on
+ * Node 20 (the entry fails with 'Unknown file extension ".ts"'), so a small script registers
+ * tsx's ESM hooks in the thread first, then imports the entry.
+ */
+function startWorker(job: CompareJob): Worker {
+  if (BUNDLED) return new Worker(WORKER_ENTRY, { workerData: job });
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: job });
+}
+
+export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubLevelFeatureFactory {
+  const { maxIntervals, maxResultNodes, maxRunning } = { ...COMPARE_LIMITS, ...limits };
+  return (hub) => {
+    const running = new Set<Worker>();
+    let lastRequestId = 0;
+
+    const runInWorker = (job: CompareJob, progress: (update: CompareProgress) => void): Promise<CompareWindowsReply> =>
+      new Promise((resolve, reject) => {
+        const worker = startWorker(job);
+        running.add(worker);
+        let settled = false;
+        const settle = (outcome: () => void) => {
+          if (settled) return;
+          settled = true;
+          outcome();
         };
-      } catch (error) {
-        throw new RequestError((error as Error).message);
-      }
-    },
-  },
-});
+        worker.on('message', (message: CompareWorkerMessage) => {
+          if (message.type === 'progress') {
+            if (!settled) progress({ done: message.done, total: message.total });
+          } else if (message.type === 'result') settle(() => resolve(message.reply));
+          else settle(() => reject(new RequestError(message.error)));
+        });
+        worker.on('error', (error) => settle(() => reject(new RequestError(`the comparison failed: ${error.message}`))));
+        worker.on('exit', (code) => {
+          running.delete(worker);
+          settle(() => reject(new RequestError(`the comparison stopped before it finished (worker exit code ${code})`)));
+        });
+      });
+
+    return {
+      close: async () => {
+        await Promise.all([...running].map((worker) => worker.terminate()));
+      },
+      handlers: {
+        'compare:windows': (socket, _session, payload) => {
+          const request = payload as { recordingId?: unknown; before?: unknown; after?: unknown; view?: unknown };
+          if (typeof request.recordingId !== 'string') throw new RequestError('compare:windows takes {recordingId, before: {fromMs, toMs}, after: {fromMs, toMs}, view?}');
+          const view = checkView(request.view ?? { ...DEFAULT_VIEW, window: 'all' });
+          if (!view.ok) throw new RequestError(view.error);
+          const before = recordingRange(request.before, 'before');
+          const after = recordingRange(request.after, 'after');
+          let databaseFile: string;
+          try {
+            const store = hub.store();
+            // An unknown recording is refused here, at once; the worker reads what is flushed.
+            store.getRecording(request.recordingId);
+            store.flush();
+            databaseFile = store.file;
+          } catch (error) {
+            throw new RequestError((error as Error).message);
+          }
+          if (running.size >= maxRunning) throw new RequestError(`at most ${maxRunning} comparisons run at once on this server: try again when one has finished`);
+          const requestId = ++lastRequestId;
+          const job: CompareJob = { databaseFile, recordingId: request.recordingId, before, after, view: view.value, maxIntervals, maxResultNodes, progressEveryMs: PROGRESS_EVERY_MS };
+          return runInWorker(job, (progress) => socket.emit('compare:progress', { requestId, ...progress }));
+        },
+      },
+    };
+  };
+}
