@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ProfileWindow, type BuildOptions } from '../server/aggregator/profile-window.ts';
-import type { SymbolizedInterval, SymbolizedSample } from '../server/aggregator/types.ts';
+import type { SymbolizedInterval, SymbolizedSample } from '../server/symbolizer/types.ts';
 import type { ViewSettings } from '../lib/protocol.ts';
 
 function arg(name: string, fallback: number): number {

@@ -32,7 +32,7 @@ import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { seededRandom } from '../lib/random.ts';
 import type { ProfileFrame } from '../lib/protocol.ts';
 import type { Frame } from '../server/symbolizer/types.ts';
-import type { SymbolizedSample } from '../server/aggregator/types.ts';
+import type { SymbolizedSample } from '../server/symbolizer/types.ts';
 import type { CollectorChannel, CollectorCommand, CollectorMessage } from '../server/collectors/types.ts';
 import { option } from './proc.ts';
 

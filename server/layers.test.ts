@@ -1,7 +1,9 @@
 /**
  * The layers import in one direction: no file-level import cycle among the sources of server/,
- * lib/, components/ and app/ (tests excluded). A cycle means two layers each know the other's
- * types; break it by moving the shared type to where both may import it (issue 10).
+ * lib/, components/ and app/ (tests excluded), and no import against the data path
+ * (kernel → loader → collectors → symbolizer → aggregator → hub → browser; see FORBIDDEN).
+ * A cycle or a backward import means two layers each know the other's types; break it by moving
+ * the shared type to where both may import it (issue 10).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,6 +87,53 @@ test('no file-level import cycle', () => {
   assert.ok(files.length > 100, `found ${files.length} source files under ${ROOT}`);
   const found = cycles(importGraph(files)).map((c) => c.map((f) => path.relative(ROOT, f)).sort().join(' <-> '));
   assert.deepEqual(found, [], `import cycles:\n${found.join('\n')}`);
+});
+
+/** The layer of a source file: `server/<dir>` for files under server/, else its top directory. */
+function layerOf(file: string): string {
+  const parts = path.relative(ROOT, file).split(path.sep);
+  return parts[0] === 'server' && parts.length > 2 ? `server/${parts[1]}` : parts[0];
+}
+
+/**
+ * Imports that would point against the data path, by layer. The browser side (lib/, components/)
+ * never imports the server; the loader knows no collector; collectors produce symbolized data and
+ * know nothing of how it is aggregated or served; the symbolizer and aggregator know no hub.
+ */
+const FORBIDDEN: Record<string, string[]> = {
+  lib: ['server', 'components', 'app'],
+  components: ['server', 'app'],
+  'server/libbpf': ['server/collectors', 'server/symbolizer', 'server/aggregator', 'server/hub', 'server/privileged', 'server/pipeline', 'server/cli', 'server/http'],
+  'server/abi': ['server/collectors', 'server/aggregator', 'server/hub', 'server/privileged', 'server/pipeline', 'server/cli', 'server/http'],
+  'server/probes': ['server/collectors', 'server/aggregator', 'server/hub', 'server/privileged', 'server/pipeline', 'server/cli', 'server/http'],
+  'server/collectors': ['server/aggregator', 'server/hub', 'server/privileged', 'server/pipeline', 'server/cli', 'server/http', 'server/recording'],
+  'server/symbolizer': ['server/collectors', 'server/aggregator', 'server/hub', 'server/privileged', 'server/pipeline', 'server/cli', 'server/http'],
+  'server/aggregator': ['server/hub', 'server/privileged', 'server/pipeline', 'server/cli', 'server/http'],
+  'server/recording': ['server/hub', 'server/privileged', 'server/cli', 'server/http'],
+};
+
+/** `from -> to : file` for every import that FORBIDDEN rules out. */
+export function backwardImports(graph: Map<string, string[]>, layer: (file: string) => string = layerOf): string[] {
+  const found: string[] = [];
+  for (const [file, deps] of graph) {
+    const banned = FORBIDDEN[layer(file)] ?? [];
+    for (const dep of deps) if (banned.includes(layer(dep))) found.push(`${layer(file)} -> ${layer(dep)} : ${path.relative(ROOT, file)} imports ${path.relative(ROOT, dep)}`);
+  }
+  return found;
+}
+
+test('no import against the data path', () => {
+  const found = backwardImports(importGraph(sources()));
+  assert.deepEqual(found, [], `backward imports:\n${found.join('\n')}`);
+});
+
+test('the direction check finds a backward import (control)', () => {
+  const file = (rel: string) => path.join(ROOT, rel);
+  const graph = new Map([
+    [file('server/collectors/x.ts'), [file('server/aggregator/y.ts'), file('server/libbpf/z.ts')]],
+    [file('server/aggregator/y.ts'), [file('server/symbolizer/w.ts')]],
+  ]);
+  assert.deepEqual(backwardImports(graph), ['server/collectors -> server/aggregator : server/collectors/x.ts imports server/aggregator/y.ts']);
 });
 
 test('the cycle finder finds a cycle (control)', () => {

@@ -6,7 +6,7 @@
 import type { FlameNode, StackMode, ViewSettings } from '../../lib/protocol.ts';
 import { compareStrings, foldedFrame, treeFromFolded, treeToFolded, type FoldedOptions } from '../../lib/flame/tree.ts';
 import { isIdle, samplePath } from './stack.ts';
-import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
+import type { SymbolizedInterval, SymbolizedSample } from '../symbolizer/types.ts';
 
 /** The part of ViewSettings that shapes stacks (the time window does not apply here). */
 export type StackView = Pick<ViewSettings, 'stackMode' | 'hideIdle' | 'perThread'>;

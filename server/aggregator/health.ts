@@ -3,7 +3,7 @@
  * unknown frames), counted per interval and summed over a window. Pure.
  */
 import type { ProfileHealth, StackErrorCounts } from '../../lib/protocol.ts';
-import type { SymbolizedInterval } from './types.ts';
+import type { SymbolizedInterval } from '../symbolizer/types.ts';
 
 export function emptyStackErrors(): StackErrorCounts {
   return { collision: 0, fault: 0, other: 0 };

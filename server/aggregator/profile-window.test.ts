@@ -377,7 +377,7 @@ test('nodes carry their binary as an index into the root\'s module table; `main`
 });
 
 test('off-CPU blocking events are summed per frame like the time (FlameNode.e), through pruning, windows and the IPC form', async () => {
-  const { IntervalInterner, IntervalMirror } = await import('./interned.ts');
+  const { IntervalInterner, IntervalMirror } = await import('../symbolizer/interned.ts');
   const blocked = (events: number, us: number, leaf: string) => ({ ...sample('app', 10, `main;${leaf}`, 'schedule', us, { tid: 11 }), events });
   const window = new ProfileWindow();
   const interner = new IntervalInterner();

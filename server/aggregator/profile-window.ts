@@ -22,9 +22,10 @@
 import type { FlameModule, FlameNode, FrameKind, ProfileHealth, StackMode, TimeWindow, ViewSettings } from '../../lib/protocol.ts';
 import { compareFrames } from '../../lib/flame/tree.ts';
 import { addHealth, emptyHealth, intervalHealth } from './health.ts';
-import { OFFCPU_LEAF, lostStackName, markOffCpu, threadName } from './stack.ts';
-import type { SymbolizedInterval } from './types.ts';
-import type { StackRefs } from './interned.ts';
+import { OFFCPU_LEAF, markOffCpu, threadName } from './stack.ts';
+import { lostStackName } from '../symbolizer/stack-frames.ts';
+import type { SymbolizedInterval } from '../symbolizer/types.ts';
+import type { StackRefs } from '../symbolizer/interned.ts';
 
 /** Window lengths in ms. */
 export const WINDOW_MS: Readonly<Record<Exclude<TimeWindow, 'all'>, number>> = { '10s': 10_000, '60s': 60_000 };

@@ -10,13 +10,9 @@
  */
 import type { StackMode } from '../../lib/protocol.ts';
 import type { FramePathEntry } from '../../lib/flame/tree.ts';
-import type { Frame, StackErrorKind } from '../symbolizer/types.ts';
-import type { SymbolizedSample } from './types.ts';
+import type { SymbolizedSample } from '../symbolizer/types.ts';
+import { lostStackName } from '../symbolizer/stack-frames.ts';
 
-/** Name of the frame standing in for a stack the kernel could not record. */
-export function lostStackName(kind: StackErrorKind): string {
-  return `[lost stack: ${kind}]`;
-}
 
 /** Whether a sample belongs to the idle task (pid 0, `swapper/N`). */
 export function isIdle(sample: { pid: number }): boolean {
@@ -34,8 +30,6 @@ export function threadName(comm: string, tid: number | undefined): string {
 
 /** Name of the leaf given to an off-CPU stack that has no frame to mark (both halves empty). */
 export const OFFCPU_LEAF = '[off-CPU]';
-/** Name of the frame between a blocked stack and its waker's, as in bcc's offwaketime. */
-export const WAKER_SEPARATOR = '--';
 
 /**
  * `path` (root first, the comm at 0) with its leaf re-kinded 'o': the mark of off-CPU time in a
@@ -47,16 +41,6 @@ export function markOffCpu<T extends { name: string; kind: FramePathEntry['kind'
   return [...path.slice(0, -1), make(leaf.name, 'o', leaf)];
 }
 
-/** The waker tail of a sample (see SymbolizedSample.waker): `--`, waker kernel and user frames leaf first, waker comm. */
-export function wakerTail(waker: { comm: string; user: Frame[]; kernel: Frame[]; userStackError?: StackErrorKind; kernelStackError?: StackErrorKind }): Frame[] {
-  const tail: Frame[] = [{ name: WAKER_SEPARATOR, kind: 'x' }];
-  if (waker.kernelStackError) tail.push({ name: lostStackName(waker.kernelStackError), kind: 'x' });
-  else for (let i = waker.kernel.length - 1; i >= 0; i--) tail.push(waker.kernel[i]);
-  if (waker.userStackError) tail.push({ name: lostStackName(waker.userStackError), kind: 'x' });
-  else for (let i = waker.user.length - 1; i >= 0; i--) tail.push(waker.user[i]);
-  tail.push({ name: waker.comm, kind: 'p' });
-  return tail;
-}
 
 /** The frames below the root for one sample in the given mode (comm, or `comm-tid` per thread, first). */
 export function samplePath(sample: SymbolizedSample, stackMode: StackMode, perThread = false): FramePathEntry[] {

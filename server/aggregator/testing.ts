@@ -6,7 +6,7 @@
 import type { FlameModule } from '../../lib/protocol.ts';
 import type { Frame } from '../symbolizer/types.ts';
 import type { StackErrorKind } from '../symbolizer/types.ts';
-import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
+import type { SymbolizedInterval, SymbolizedSample } from '../symbolizer/types.ts';
 
 function frames(text: string, kernel: boolean): Frame[] {
   if (text === '') return [];

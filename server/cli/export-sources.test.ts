@@ -20,7 +20,7 @@ import { hostPolicy } from '../http/security.ts';
 import { handleExport } from '../http/export-route.ts';
 import { treeToFolded } from '../../lib/flame/tree.ts';
 import { checkXml } from '../../lib/flame/xml-check.ts';
-import type { SymbolizedInterval } from '../aggregator/types.ts';
+import type { SymbolizedInterval } from '../symbolizer/types.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const NOBODY = 65534;

@@ -7,7 +7,7 @@ import { createKernelChannel, preflight } from './kernel.ts';
 import { Symbolizer } from '../symbolizer/index.ts';
 import { foldedFromIntervals, parseFolded } from '../aggregator/folded.ts';
 import { intervalHealth, sumHealth } from '../aggregator/health.ts';
-import type { SymbolizedInterval } from '../aggregator/types.ts';
+import type { SymbolizedInterval } from '../symbolizer/types.ts';
 import type { OffCpuSettings, ProfileTarget, ProfileType, StackMode, StackErrorCounts } from '../../lib/protocol.ts';
 import { BLOCK_STATES, DEFAULT_OFFCPU_SETTINGS, MAX_BLOCK_US, MAX_HZ, MIN_HZ, PROFILE_TYPES } from '../../lib/protocol.ts';
 import { offCpuSettingsError } from '../collectors/offcpu.ts';

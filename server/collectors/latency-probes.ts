@@ -3,12 +3,19 @@
  * BPF object), read together on one timer (1 s default). Adding a bad probe returns its
  * error and changes nothing else; a probe whose read fails is closed and reported while the
  * others keep running; removing a probe detaches its BPF programs at once.
- * Emits plain LatencyProbeFrame values (lib/latency-view.ts) for the hub to push.
+ * Emits each probe's interval as read (a LatencyBatch): folding intervals into what the
+ * dashboard draws (heatmap columns, totals: server/aggregator/latency.ts) happens in the web
+ * process, as profile aggregation does, so the root process keeps no per-viewer state and the
+ * IPC channel carries one interval per probe and read, not the whole heatmap.
  */
-import { LatencyView } from '../aggregator/latency.ts';
-import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import { MAX_LATENCY_PROBES } from '../../lib/protocol-latency.ts';
-import { LatencyCollector, LatencyError, type LatencyErrorKind, type LatencyOptions } from './latency.ts';
+import { LatencyCollector, LatencyError, type LatencyBatch, type LatencyErrorKind, type LatencyOptions } from './latency.ts';
+
+/** One probe's newest interval. */
+export interface LatencyReading {
+  id: string;
+  batch: LatencyBatch;
+}
 
 export interface LatencyProbeFilters {
   pid?: number;
@@ -31,13 +38,12 @@ export interface LatencyProbeSetOptions {
 
 interface Live {
   collector: LatencyCollector;
-  view: LatencyView;
   filters: LatencyProbeFilters;
 }
 
 export class LatencyProbeSet {
   readonly #probes = new Map<string, Live>();
-  readonly #frameListeners = new Set<(frame: LatencyProbeFrame) => void>();
+  readonly #readingListeners = new Set<(reading: LatencyReading) => void>();
   readonly #endListeners = new Set<(id: string, reason: string) => void>();
   readonly #intervalMs: number;
   readonly #max: number;
@@ -67,7 +73,7 @@ export class LatencyProbeSet {
       return { ok: false, error: (e as Error).message, kind: 'kernel' };
     }
     const id = `lat-${this.#next++}`;
-    this.#probes.set(id, { collector, view: new LatencyView(id, collector.probe), filters });
+    this.#probes.set(id, { collector, filters });
     this.#ensureTimer();
     return { ok: true, id, spec: collector.probe };
   }
@@ -87,15 +93,10 @@ export class LatencyProbeSet {
     return [...this.#probes].map(([id, l]) => ({ id, spec: l.collector.probe, filters: l.filters }));
   }
 
-  /** The newest frame of every probe (for a viewer that joins late). */
-  frames(): LatencyProbeFrame[] {
-    return [...this.#probes.values()].map((l) => l.view.frame);
-  }
-
-  /** Called with each probe's frame after every read. Returns the unsubscribe function. */
-  onFrame(listener: (frame: LatencyProbeFrame) => void): () => void {
-    this.#frameListeners.add(listener);
-    return () => this.#frameListeners.delete(listener);
+  /** Called with each probe's interval after every read. Returns the unsubscribe function. */
+  onReading(listener: (reading: LatencyReading) => void): () => void {
+    this.#readingListeners.add(listener);
+    return () => this.#readingListeners.delete(listener);
   }
 
   /** Called when a probe ends by itself (its read failed). */
@@ -107,15 +108,15 @@ export class LatencyProbeSet {
   /** Reads every probe now (the timer calls this). */
   tick(nowMs: number = Date.now()): void {
     for (const [id, live] of [...this.#probes]) {
-      let frame: LatencyProbeFrame;
+      let batch: LatencyBatch;
       try {
-        frame = live.view.apply(live.collector.read(nowMs));
+        batch = live.collector.read(nowMs);
       } catch (e) {
         this.remove(id);
         for (const l of this.#endListeners) l(id, `${live.collector.probe}: reading failed: ${(e as Error).message}`);
         continue;
       }
-      for (const l of this.#frameListeners) l(frame);
+      for (const l of this.#readingListeners) l({ id, batch });
     }
   }
 

@@ -6,8 +6,8 @@
 import type { CollectorChannel, CollectorCommand, CollectorMessage, ProfileBatch, RawStackSample } from './types.ts';
 import { ProfileCollector, validateProfileRequest, type ProfileCollectorOptions } from './profile.ts';
 import { OffCpuCollector, OffCpuInputError, offCpuSettingsError } from './offcpu.ts';
-import type { SymbolizedInterval, SymbolizedSample } from '../aggregator/types.ts';
-import { wakerTail } from '../aggregator/stack.ts';
+import type { SymbolizedInterval, SymbolizedSample } from '../symbolizer/types.ts';
+import { wakerTail } from '../symbolizer/stack-frames.ts';
 import { Symbolizer } from '../symbolizer/index.ts';
 import { onlineCpus } from '../libbpf/perf-event.ts';
 import { DEFAULT_OFFCPU_SETTINGS, type OffCpuSettings, type ProfileTarget, type ProfileType } from '../../lib/protocol.ts';

@@ -8,8 +8,8 @@
  * (ProfileBatch); a CollectorChannel names them before they leave (CollectorMessage).
  */
 import type { OffCpuSettings, ProfileTarget, ProfileType } from '../../lib/protocol.ts';
-import type { SymbolizedInterval } from '../aggregator/types.ts';
-import type { InternedInterval, StackRefs } from '../aggregator/interned.ts';
+import type { SymbolizedInterval } from '../symbolizer/types.ts';
+import type { InternedInterval, StackRefs } from '../symbolizer/interned.ts';
 
 import type { StackErrorKind } from '../symbolizer/types.ts';
 

@@ -15,7 +15,7 @@ import type { ReplaySource } from './replay-source.ts';
 import { ProfilePipeline } from '../pipeline/profile.ts';
 import type { CollectorChannel, CollectorCommand, CollectorMessage } from '../collectors/types.ts';
 import { interval, sample } from '../aggregator/testing.ts';
-import { recordedInterval } from '../aggregator/interned.ts';
+import { recordedInterval } from '../symbolizer/interned.ts';
 import { DEFAULT_OFFCPU_SETTINGS, type OffCpuSettings, type ProfileFrame, type ProfileSettings, type ProfileStatus, type ViewSettings } from '../../lib/protocol.ts';
 
 const ALL: ViewSettings = { window: 'all', stackMode: 'all', hideIdle: false };

@@ -9,7 +9,7 @@ import { checkProfileChange, checkView } from '../../lib/validate.ts';
 import type { ProfilePipeline } from '../pipeline/profile.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
 import { PROFILE_INTERVAL, PROFILE_STATUS } from './recording.ts';
-import { recordedInterval } from '../aggregator/interned.ts';
+import { recordedInterval } from '../symbolizer/interned.ts';
 
 const KEY = 'profile';
 

@@ -14,7 +14,7 @@ import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyProbeList } from '../../lib/protocol-latency.ts';
 import type { EventProbeList, EventRow } from '../../lib/protocol-events.ts';
 import type { CollectorChannel, CollectorCommand, CollectorMessage } from '../collectors/types.ts';
-import { intervalOfRecord } from '../aggregator/interned.ts';
+import { intervalOfRecord } from '../symbolizer/interned.ts';
 import { completeSettings, ProfilePipeline, startCommand } from '../pipeline/profile.ts';
 import { profileFeature } from './profile.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';

@@ -16,8 +16,8 @@ import {
 } from '../../lib/protocol.ts';
 import type { CollectorChannel, CollectorCommand } from '../collectors/types.ts';
 import { checkProfileCombination } from '../../lib/validate.ts';
-import type { SymbolizedInterval } from '../aggregator/types.ts';
-import type { StackRefs } from '../aggregator/interned.ts';
+import type { SymbolizedInterval } from '../symbolizer/types.ts';
+import type { StackRefs } from '../symbolizer/interned.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
 
 /** A frame without its per-connection sequence number. */

@@ -18,7 +18,8 @@
  * stuck can answer nothing, and the web process must not wait for it forever.
  */
 import type { CollectorChannel, CollectorCommand as ProfileCommand, CollectorMessage } from '../collectors/types.ts';
-import { IntervalMirror } from '../aggregator/interned.ts';
+import { IntervalMirror } from '../symbolizer/interned.ts';
+import { LatencyView } from '../aggregator/latency.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type {
   DiscoveredObject,
@@ -433,19 +434,24 @@ export class CollectorClient implements CollectorBackend {
   openLatency(options: LatencyOpenOptions = {}): LatencyProbes {
     const frameListeners = new Set<(frame: LatencyProbeFrame) => void>();
     const endListeners = new Set<(id: string, reason: string) => void>();
-    const live = new Set<string>();
+    // Per live probe, its intervals folded into the frame viewers see (as profile intervals are
+    // aggregated here, in the web process, not in the root collector).
+    const live = new Map<string, LatencyView>();
     const ended = (id: string, reason: string) => {
       if (!live.delete(id)) return;
       for (const listener of [...endListeners]) listener(id, reason);
     };
     const handle = this.#handle({
       event: (event) => {
-        if (event.type === 'latency.frame') {
-          for (const listener of [...frameListeners]) listener(event.frame);
+        if (event.type === 'latency.interval') {
+          const view = live.get(event.id);
+          if (!view) return; // removed while its interval was on the way
+          const frame = view.apply(event.batch);
+          for (const listener of [...frameListeners]) listener(frame);
         } else if (event.type === 'latency.end') ended(event.id, event.reason);
       },
       down: (reason) => {
-        for (const id of [...live]) ended(id, reason);
+        for (const id of [...live.keys()]) ended(id, reason);
       },
     });
     const opened = this.request({
@@ -469,8 +475,9 @@ export class CollectorClient implements CollectorBackend {
             ...(filters.comm !== undefined && { comm: filters.comm }),
             ...(filters.subBuckets !== undefined && { subBuckets: filters.subBuckets }),
           });
-          live.add(added.id);
-          return { ok: true, ...added };
+          const view = new LatencyView(added.id, added.spec);
+          live.set(added.id, view);
+          return { ok: true, ...added, frame: view.frame };
         } catch (error) {
           return { ok: false, error: (error as Error).message };
         }

@@ -17,7 +17,7 @@ import { LatencyProbeSet, type LatencyProbeSetOptions } from '../collectors/late
 import { EventsCollector, type EventsOptions } from '../collectors/events.ts';
 import type { CollectorChannel } from '../collectors/types.ts';
 import { Symbolizer } from '../symbolizer/index.ts';
-import { IntervalInterner } from '../aggregator/interned.ts';
+import { IntervalInterner } from '../symbolizer/interned.ts';
 import { discoverObjects, discoverSymbols, discoverTracepoints, discoverUsdt, listProcesses } from './discovery.ts';
 import {
   checkRequest,
@@ -153,7 +153,7 @@ export class CollectorHost {
           ...(command.maxProbes !== undefined && { maxProbes: command.maxProbes }),
           ...(this.#options.openLatencyCollector && { open: this.#options.openLatencyCollector }),
         });
-        const stopFrames = set.onFrame((frame) => this.#emit({ type: 'latency.frame', handle, frame }));
+        const stopFrames = set.onReading(({ id, batch }) => this.#emit({ type: 'latency.interval', handle, id, batch }));
         const stopEnds = set.onEnd((id, reason) => this.#emit({ type: 'latency.end', handle, id, reason }));
         this.#entries.set(handle, { kind: 'latency', set, unsubscribe: () => (stopFrames(), stopEnds()) });
         return null;
@@ -166,8 +166,7 @@ export class CollectorHost {
           ...(command.subBuckets !== undefined && { subBuckets: command.subBuckets }),
         });
         if (!added.ok) throw new Error(added.error);
-        const frame = set.frames().find((f) => f.id === added.id)!;
-        return { id: added.id, spec: added.spec, frame };
+        return { id: added.id, spec: added.spec };
       }
       case 'latency.remove':
         return this.#entry(command.handle, 'latency').set.remove(command.id);

@@ -8,7 +8,7 @@ import { deserialize, serialize } from 'node:v8';
 import type { CollectorChannel, CollectorMessage, CollectorWireMessage } from '../collectors/types.ts';
 import { foldedFromIntervals } from '../aggregator/folded.ts';
 import { interval, sample } from '../aggregator/testing.ts';
-import type { SymbolizedInterval } from '../aggregator/types.ts';
+import type { SymbolizedInterval } from '../symbolizer/types.ts';
 import { CollectorClient, type CollectorTransport } from './backend.ts';
 import { CollectorHost } from './host.ts';
 import type { CollectorEvent, CollectorOutput } from './protocol.ts';

@@ -33,7 +33,7 @@ import type {
   EventRow,
 } from '../../lib/protocol-events.ts';
 import type { OffCpuSettings, ProfileTarget, ProfileType } from '../../lib/protocol.ts';
-import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
+import type { LatencyBatch } from '../collectors/latency.ts';
 import type { CollectorWireMessage } from '../collectors/types.ts';
 
 /** Longest absolute path accepted (PATH_MAX). */
@@ -106,7 +106,7 @@ export interface CommandResults {
   'profile.stop': null;
   'latency.open': null;
   /** The canonical spec and the probe's first (empty) frame. */
-  'latency.add': { id: string; spec: string; frame: LatencyProbeFrame };
+  'latency.add': { id: string; spec: string };
   /** false when the id was not live (already ended). */
   'latency.remove': boolean;
   'events.start': { spec: string; kind: EventKind; counts: EventCounts };
@@ -133,7 +133,8 @@ export type CollectorEvent =
   | { type: 'ready'; pid: number; uid: number }
   /** A profile handle's message; intervals in interned form. */
   | { type: 'profile'; handle: number; message: CollectorWireMessage }
-  | { type: 'latency.frame'; handle: number; frame: LatencyProbeFrame }
+  /** A latency probe's newest interval (the web process folds it into the probe's frame). */
+  | { type: 'latency.interval'; handle: number; id: string; batch: LatencyBatch }
   /** A latency probe ended by itself (its read failed); it is detached. */
   | { type: 'latency.end'; handle: number; id: string; reason: string }
   /** New rows (oldest first) and the probe's counters now. */

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
 import type { ViewSettings } from '../../lib/protocol.ts';
-import { foldedFromIntervals, foldedFromTree } from './folded.ts';
+import { foldedFromIntervals, foldedFromTree } from '../aggregator/folded.ts';
 import { IntervalInterner, IntervalMirror, intervalOfRecord, recordedInterval, type InternedInterval } from './interned.ts';
-import { ProfileWindow } from './profile-window.ts';
-import { interval, sample } from './testing.ts';
+import { ProfileWindow } from '../aggregator/profile-window.ts';
+import { interval, sample } from '../aggregator/testing.ts';
 import type { SymbolizedInterval } from './types.ts';
 
 /** Five intervals: recurring stacks, new ones, JIT and synthetic frames, lost halves, idle, one stack twice in an interval. */

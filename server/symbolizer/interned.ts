@@ -19,9 +19,7 @@
  * Pure: no I/O, no clock.
  */
 import type { FlameModule, FrameKind } from '../../lib/protocol.ts';
-import type { StackErrorKind } from '../symbolizer/types.ts';
-import type { Frame } from '../symbolizer/types.ts';
-import type { SymbolizedInterval, SymbolizedSample } from './types.ts';
+import type { Frame, StackErrorKind, SymbolizedInterval, SymbolizedSample } from './types.ts';
 
 /** A stack without its count: what a stack table entry stands for. */
 export type SymbolizedStack = Omit<SymbolizedSample, 'count'>;
