@@ -114,6 +114,9 @@ async function main() {
   const t0 = Date.now();
   while (Date.now() - t0 < SECONDS * 1000) {
     await sleep(1000);
+    if (server.exitCode !== null || server.signalCode !== null) {
+      throw new Error(`serve exited during the measurement (${server.signalCode ?? `code ${server.exitCode}`}): ${stderrTail}`);
+    }
     for (const role of ['web', 'collector'] as const) {
       rss[role].push(statusKb(pids[role], 'VmRSS') / 1024);
       anon[role].push(statusKb(pids[role], 'RssAnon') / 1024);

@@ -320,16 +320,16 @@ function keepOnePerAddress(rows: RawRows, order: Uint32Array): Uint32Array {
 /**
  * The kernel's text symbols in a compact sorted form: two 32-bit halves per address in typed
  * arrays, every name in one byte buffer (decoded to a string only when a lookup returns it), a
- * module index per symbol. ~120k symbols take about 20 bytes each plus their names (~5 MB in
- * all), built in one pass over /proc/kallsyms, read in chunks, without a string per line.
+ * module index per symbol. ~120k symbols take 16 bytes each plus their names' exact bytes
+ * (~4.5 MB in all), built in one pass over /proc/kallsyms, read in chunks, without a string per line.
  */
 export class KallsymsTable {
   /** High and low 32 bits of each distinct start address, ascending. */
   private readonly hi: Uint32Array;
   private readonly lo: Uint32Array;
-  /** Name of symbol k: names[nameStart[k], nameEnd[k]) (UTF-8). */
+  /** Name of symbol k: names[nameStart[k], nameStart[k + 1]) (UTF-8); size + 1 entries. */
   private readonly nameStart: Uint32Array;
-  private readonly nameEnd: Uint32Array;
+  /** Every kept name, in address order, back to back: exactly their bytes. */
   private readonly names: Buffer;
   /** Module of symbol k: moduleNames[moduleIndex[k] - 1]; 0 for the core kernel. */
   private readonly moduleIndex: Uint32Array;
@@ -343,7 +343,6 @@ export class KallsymsTable {
     hi: Uint32Array;
     lo: Uint32Array;
     nameStart: Uint32Array;
-    nameEnd: Uint32Array;
     names: Buffer;
     moduleIndex: Uint32Array;
     moduleNames: string[];
@@ -353,7 +352,6 @@ export class KallsymsTable {
     this.hi = parts.hi;
     this.lo = parts.lo;
     this.nameStart = parts.nameStart;
-    this.nameEnd = parts.nameEnd;
     this.names = parts.names;
     this.moduleIndex = parts.moduleIndex;
     this.moduleNames = parts.moduleNames;
@@ -378,24 +376,27 @@ export class KallsymsTable {
     const k = kept.length;
     const hi = new Uint32Array(k);
     const lo = new Uint32Array(k);
-    const nameStart = new Uint32Array(k);
-    const nameEnd = new Uint32Array(k);
+    const nameStart = new Uint32Array(k + 1);
     const moduleIndex = new Uint32Array(k);
+    let nameBytes = 0;
+    for (let j = 0; j < k; j++) nameBytes += rows.nameEnd[kept[j]] - rows.nameStart[kept[j]];
+    // The kept names copied back to back into a buffer of their exact size: the read buffer
+    // (sized by doubling, holding aliases too) is dropped, and one offset per name is enough.
+    const names = Buffer.allocUnsafeSlow(nameBytes);
+    let at = 0;
     for (let j = 0; j < k; j++) {
       const i = kept[j];
       hi[j] = rows.hi[i];
       lo[j] = rows.lo[i];
-      nameStart[j] = rows.nameStart[i];
-      nameEnd[j] = rows.nameEnd[i];
       moduleIndex[j] = rows.module[i];
+      nameStart[j] = at;
+      at += rows.names.copy(names, at, rows.nameStart[i], rows.nameEnd[i]);
     }
-    // The names stay where they were read to (aliases left out cost their few bytes).
-    const names = rows.names.subarray(0, rows.namesUsed);
+    nameStart[k] = at;
     return new KallsymsTable({
       hi,
       lo,
       nameStart,
-      nameEnd,
       names,
       moduleIndex,
       moduleNames: [...rows.moduleIds.keys()],
@@ -456,7 +457,7 @@ export class KallsymsTable {
     const moduleIndex = this.moduleIndex[found];
     return {
       addr: start,
-      name: this.names.toString('utf8', this.nameStart[found], this.nameEnd[found]),
+      name: this.names.toString('utf8', this.nameStart[found], this.nameStart[found + 1]),
       module: moduleIndex === 0 ? undefined : this.moduleNames[moduleIndex - 1],
       offset,
     };
