@@ -6,12 +6,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelTestGate, openFds, newFds } from '../testing/kernel.ts';
+import { startWhenReady, type ReadyWorkload } from '../../test/workloads/build.ts';
 import { LatencyCollector } from './latency.ts';
 import { percentile, relativeErrorBound, type Log2Histogram } from '../../lib/histogram.ts';
 
@@ -42,38 +43,6 @@ before(() => {
 after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-interface Started {
-  child: ChildProcess;
-  pid: number;
-  /** Lets it run; resolves with everything it printed once it exited. */
-  go(): Promise<string>;
-}
-
-function start(bin: string, args: string[]): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    const closed = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
-    child.once('error', reject);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out === 'ready\n') {
-        resolve({
-          child,
-          pid: child.pid!,
-          go: async () => {
-            child.stdin!.write('go\n');
-            const code = await closed;
-            assert.equal(code, 0, `${bin} exited with ${code}; printed: ${out.slice(0, 400)}`);
-            return out;
-          },
-        });
-      }
-    });
-    setTimeout(() => reject(new Error(`${bin} did not get ready (printed ${JSON.stringify(out)})`)), 20_000).unref();
-  });
-}
 
 /** The q-quantile of sorted values, nearest rank (the value a percentile estimates). */
 function trueQuantile(sorted: readonly number[], q: number): number {
@@ -126,7 +95,7 @@ uretprobe:${fixedBin}:pb_fixed_* /pid == ${pid} && @start[tid]/ { printf("%s %ll
 
 test('fixed durations: every percentile within the stated bound of the program clock and of bpftrace, and inside [min, max]', async (t) => {
   if (!kernelTestGate(t, ['uprobes'])) return;
-  const w = await start(fixedBin, [String(ROUNDS)]);
+  const w = await startWhenReady(fixedBin, [String(ROUNDS)]);
   const bpftrace = await startBpftrace(w.pid);
   const fdsBefore = openFds();
   const collector = LatencyCollector.open(`uprobe:${fixedBin}:pb_fixed_*`, { pid: w.pid });
@@ -174,7 +143,7 @@ test('fixed durations: every percentile within the stated bound of the program c
 
 test('a finer resolution tightens the bound: 16 sub-buckets, percentiles within 1/16', async (t) => {
   if (!kernelTestGate(t, ['uprobes'])) return;
-  const w = await start(fixedBin, ['10']);
+  const w = await startWhenReady(fixedBin, ['10']);
   const collector = LatencyCollector.open(`uprobe:${fixedBin}:pb_fixed_2ms`, { pid: w.pid, subBuckets: 16 });
   try {
     const mine = ownDurations(await w.go()).get('pb_fixed_2ms')!;
@@ -190,7 +159,7 @@ test('a finer resolution tightens the bound: 16 sub-buckets, percentiles within 
 });
 
 /** Runs `probeboard latency ARGS` (the built CLI) while `w` runs; resolves with its output. */
-async function cliDuring(w: Started, args: string[]): Promise<{ code: number | null; out: string; err: string; workload: string }> {
+async function cliDuring(w: ReadyWorkload, args: string[]): Promise<{ code: number | null; out: string; err: string; workload: string }> {
   const cli = spawn(process.execPath, [join(root, 'bin/probeboard.js'), 'latency', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -208,7 +177,7 @@ async function cliDuring(w: Started, args: string[]): Promise<{ code: number | n
 
 test('hint: a libc nanosleep() caller probed with syscall:nanosleep is told about clock_nanosleep, once', async (t) => {
   if (!kernelTestGate(t, ['tracepoints'])) return;
-  const w = await start(fixedBin, ['0', 'libc-sleeps', '50', '2000']);
+  const w = await startWhenReady(fixedBin, ['0', 'libc-sleeps', '50', '2000']);
   const run = await cliDuring(w, ['syscall:nanosleep', '--pid', String(w.pid), '--interval', '0.5', '--duration', IN_VM ? '8' : '3', '--format', 'json']);
   assert.equal(run.code, 0, run.err);
   const hints = run.err.split('\n').filter((l) => l.includes('0 calls to nanosleep'));
@@ -222,7 +191,7 @@ test('hint: a libc nanosleep() caller probed with syscall:nanosleep is told abou
 
 test('no hint for a program that really calls nanosleep', async (t) => {
   if (!kernelTestGate(t, ['tracepoints'])) return;
-  const w = await start(rawSleepBin, ['s:20:2000']); // syscall(SYS_nanosleep, ...)
+  const w = await startWhenReady(rawSleepBin, ['s:20:2000']); // syscall(SYS_nanosleep, ...)
   const run = await cliDuring(w, ['syscall:nanosleep', '--pid', String(w.pid), '--interval', '0.5', '--duration', IN_VM ? '8' : '3', '--format', 'json']);
   assert.equal(run.code, 0, run.err);
   assert.doesNotMatch(run.err, /0 calls to|try syscall:/, `no hint: ${run.err}`);
@@ -232,8 +201,8 @@ test('no hint for a program that really calls nanosleep', async (t) => {
 
 test('syscall:nanosleep,clock_nanosleep measures both as one probe, one series each', async (t) => {
   if (!kernelTestGate(t, ['tracepoints'])) return;
-  const w = await start(fixedBin, ['0', 'libc-sleeps', '30', '1000']);
-  const raw = await start(rawSleepBin, ['s:10:1000']);
+  const w = await startWhenReady(fixedBin, ['0', 'libc-sleeps', '30', '1000']);
+  const raw = await startWhenReady(rawSleepBin, ['s:10:1000']);
   const collector = LatencyCollector.open('syscall:nanosleep,clock_nanosleep', {});
   try {
     assert.equal(collector.keyed, true);

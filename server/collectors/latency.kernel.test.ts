@@ -14,6 +14,7 @@ import { kernelTestGate, openFds, newFds } from '../testing/kernel.ts';
 import { probeFeature } from '../libbpf/features.ts';
 import { LatencyCollector, LatencyError, type LatencyBatch } from './latency.ts';
 import { bucketIndex } from '../../lib/histogram.ts';
+import { startWhenReady } from '../../test/workloads/build.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const IN_VM = process.env.PB_VM === '1';
@@ -41,32 +42,13 @@ interface Workload {
   go(): Promise<void>;
 }
 
-function startWorkload(bin: string, args: string[]): Promise<Workload> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    let ready = false;
-    // 'close' (not 'exit'): fires after stdout is drained, so "done" has been seen
-    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
-    child.once('error', reject);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!ready && out.includes('ready\n')) {
-        ready = true;
-        resolve({
-          child,
-          pid: child.pid!,
-          go: async () => {
-            child.stdin!.write('go\n');
-            const code = await exited;
-            assert.equal(code, 0, `${bin} exited with ${code}`);
-            assert.match(out, /done\n/);
-          },
-        });
-      }
-    });
-    setTimeout(() => !ready && reject(new Error(`${bin} did not get ready`)), 10000).unref();
-  });
+async function startWorkload(bin: string, args: string[]): Promise<Workload> {
+  const workload = await startWhenReady(bin, args, 10_000);
+  return {
+    child: workload.child,
+    pid: workload.pid,
+    go: async () => assert.match(await workload.go(), /done\n/, `${bin} ${args.join(' ')} printed "done"`),
+  };
 }
 
 function bucketsFrom(b: LatencyBatch, lo: number, hi = 64): number {

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelTestGate, openFds, newFds } from '../testing/kernel.ts';
-import { buildWorkload } from '../../test/workloads/build.ts';
+import { buildWorkload, startWhenReady } from '../../test/workloads/build.ts';
 import { OffCpuCollector } from './offcpu.ts';
 import { DEFAULT_OFFCPU_SETTINGS } from '../../lib/protocol.ts';
 
@@ -23,37 +23,23 @@ const IN_VM = process.env.PB_VM === '1';
  */
 const POINTS = IN_VM ? 15 : 5;
 
+/** offcpu-work MODE SECONDS, ready; `go()` resolves with what it measured (`sleep_ns N`, `round_trips N`…). */
 interface Workload {
   child: ChildProcess;
   pid: number;
-  /** Lets it run; resolves with its measurements once it exited. */
   go(): Promise<Map<string, number>>;
 }
 
-function startWorkload(mode: 'split' | 'wall' | 'storm', seconds: number): Promise<Workload> {
-  const bin = buildWorkload('offcpu-work', ['-pthread']);
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [mode, String(seconds)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    const closed = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
-    child.once('error', reject);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out === 'ready\n') {
-        resolve({
-          child,
-          pid: child.pid!,
-          go: async () => {
-            child.stdin!.write('go\n');
-            const code = await closed;
-            assert.equal(code, 0, `offcpu-work ${mode} exited with ${code}: ${out}`);
-            return new Map(out.split('\n').filter((l) => / \d+$/.test(l)).map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
-          },
-        });
-      }
-    });
-    setTimeout(() => reject(new Error(`offcpu-work ${mode} did not get ready: ${out}`)), 20_000).unref();
-  });
+async function startWorkload(mode: 'split' | 'wall' | 'storm', seconds: number): Promise<Workload> {
+  const workload = await startWhenReady(buildWorkload('offcpu-work', ['-pthread']), [mode, String(seconds)]);
+  return {
+    child: workload.child,
+    pid: workload.pid,
+    go: async () => {
+      const out = await workload.go();
+      return new Map(out.split('\n').filter((l) => / \d+$/.test(l)).map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+    },
+  };
 }
 
 /** `probeboard profile ARGS` (the built CLI), started once the workload runs; resolves with its output. */
