@@ -69,9 +69,11 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
         const worker = startWorker(job);
         running.add(worker);
         let settled = false;
+        // A worker counts as running until its answer is in (its thread then exits on its own).
         const settle = (outcome: () => void) => {
           if (settled) return;
           settled = true;
+          running.delete(worker);
           outcome();
         };
         worker.on('message', (message: CompareWorkerMessage) => {
@@ -82,7 +84,6 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
         });
         worker.on('error', (error) => settle(() => reject(new RequestError(`the comparison failed: ${error.message}`))));
         worker.on('exit', (code) => {
-          running.delete(worker);
           settle(() => reject(new RequestError(`the comparison stopped before it finished (worker exit code ${code})`)));
         });
       });
