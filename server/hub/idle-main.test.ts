@@ -21,20 +21,55 @@ import type { Ack } from '../../lib/protocol.ts';
 
 const TOKEN = 'idle-main-operator-token-0123';
 
-/** Profile sources opened by the backend, with the commands each received. */
+/**
+ * Profile sources opened by the backend, with the commands each received; `until` waits for a
+ * condition, re-checked whenever a source is opened, sent a command or closed (all that
+ * starting or stopping `main` does to sources).
+ */
 function countingBackend() {
   const opened: CollectorCommand[][] = [];
+  const waiters = new Set<() => void>();
+  const changed = () => {
+    for (const check of [...waiters]) check();
+  };
   const backend = inProcessBackend({
     openProfile: () => {
       const channel = new ReplayChannel(
         [{ startMs: 0, endMs: 0, hz: 99, cpus: 1, droppedSamples: 0, samples: [{ pid: 7, comm: 'work', userStack: [], kernelStack: [], count: 1 }] }],
         { intervalMs: 50 },
       );
+      const request = channel.request.bind(channel);
+      const close = channel.close.bind(channel);
+      channel.request = async (command) => {
+        const done = request(command);
+        changed();
+        return done;
+      };
+      channel.close = async () => {
+        await close();
+        changed();
+      };
       opened.push(channel.commands);
+      queueMicrotask(changed);
       return channel;
     },
   });
-  return { backend, opened };
+  const until = (condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        if (!condition()) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${opened.length} sources opened: ${JSON.stringify(opened.map((commands) => commands.map((c) => c.type)))})`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  return { backend, opened, until };
 }
 
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
@@ -59,16 +94,8 @@ function outcome(socket: Socket): Promise<'connected' | string> {
   });
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 test('with main stopped after idle, unauthenticated HTTP and socket.io requests open nothing; the operator token rebuilds it', async () => {
-  const { backend, opened } = countingBackend();
+  const { backend, opened, until } = countingBackend();
   const server = await startServer({ host: '127.0.0.1', port: 0, token: TOKEN, backend, checkBuild: false, dataDir: null, idleStopMs: 200, log: () => undefined });
   const base = `http://127.0.0.1:${server.port}`;
   const sockets: Socket[] = [];
@@ -115,14 +142,15 @@ test('with main stopped after idle, unauthenticated HTTP and socket.io requests 
     // Even the operator token over HTTP (the export route) starts nothing: only a join does.
     assert.equal(await get(server.port, '/api/sessions/main/export?kind=flame&format=folded', { authorization: `Bearer ${TOKEN}` }), 404);
 
-    await new Promise((resolve) => setTimeout(resolve, 150)); // anything started late would show now
+    // Every request above was answered, and a rebuild opens its source before the answer (the
+    // handshake that rebuilds main builds its features first): nothing can still be on its way.
     assert.equal(opened.length, openedWhenStopped, 'no profile source was opened by any unauthenticated request');
     assert.equal(server.hub.session('main'), null, 'main is still stopped');
 
     const back = client(base, { token: TOKEN });
     sockets.push(back);
     assert.equal(await outcome(back), 'connected');
-    assert.ok(server.hub.session('main'), 'main is back');
+    assert.notEqual(server.hub.session('main'), null, 'main is back');
     await until(() => opened.length === openedWhenStopped + 1 && opened.at(-1)!.some((c) => c.type === 'profile.start'), 'the operator join to rebuild main and start sampling');
   } finally {
     for (const socket of sockets) socket.close();
