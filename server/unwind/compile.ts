@@ -223,44 +223,47 @@ export function classifyRow(row: Pick<UnwindRow, 'cfa' | 'rbp' | 'ra'>, signalFr
 // ---------------------------------------------------------------------------------------------
 // Building the table
 
-/** Growable columns; packed into the row layout at the end. */
+/** Growable typed columns (no per-row objects: node has ~400k rows); packed into the row layout at the end. */
 class RowColumns {
-  pc: number[] = [];
-  cfaType: number[] = [];
-  cfaOffset: number[] = [];
-  rbpType: number[] = [];
-  rbpOffset: number[] = [];
+  private capacity = 1024;
+  length = 0;
+  pc = new Float64Array(this.capacity);
+  cfaType = new Uint8Array(this.capacity);
+  cfaOffset = new Int32Array(this.capacity);
+  rbpType = new Uint8Array(this.capacity);
+  rbpOffset = new Int16Array(this.capacity);
 
-  get length(): number {
-    return this.pc.length;
-  }
-
-  /** Appends a row unless it equals the last one (merge), or replaces the last one when it starts at the same pc. */
+  /** Appends a row unless it equals the last one (merge); replaces the last one when it starts at the same pc. */
   push(pc: number, c: Omit<Classified, 'reason'>): void {
-    let n = this.pc.length;
-    if (n > 0 && this.pc[n - 1] === pc) {
-      // The previous row covered nothing (a zero-length FDE tail): this one replaces it.
-      this.pop();
-      n--;
-    }
+    let n = this.length;
+    // The previous row covered nothing (the NO_CFI row at the end of a contiguous FDE): replace it.
+    if (n > 0 && this.pc[n - 1] === pc) n = --this.length;
     if (n > 0 && this.cfaType[n - 1] === c.cfaType && this.cfaOffset[n - 1] === c.cfaOffset && this.rbpType[n - 1] === c.rbpType && this.rbpOffset[n - 1] === c.rbpOffset) return;
-    this.pc.push(pc);
-    this.cfaType.push(c.cfaType);
-    this.cfaOffset.push(c.cfaOffset);
-    this.rbpType.push(c.rbpType);
-    this.rbpOffset.push(c.rbpOffset);
+    if (n === this.capacity) this.grow();
+    this.pc[n] = pc;
+    this.cfaType[n] = c.cfaType;
+    this.cfaOffset[n] = c.cfaOffset;
+    this.rbpType[n] = c.rbpType;
+    this.rbpOffset[n] = c.rbpOffset;
+    this.length = n + 1;
   }
 
-  private pop(): void {
-    this.pc.pop();
-    this.cfaType.pop();
-    this.cfaOffset.pop();
-    this.rbpType.pop();
-    this.rbpOffset.pop();
+  private grow(): void {
+    this.capacity *= 2;
+    const grown = <T extends Float64Array | Uint8Array | Int32Array | Int16Array>(a: T, make: (n: number) => T): T => {
+      const b = make(this.capacity);
+      b.set(a);
+      return b;
+    };
+    this.pc = grown(this.pc, (n) => new Float64Array(n));
+    this.cfaType = grown(this.cfaType, (n) => new Uint8Array(n));
+    this.cfaOffset = grown(this.cfaOffset, (n) => new Int32Array(n));
+    this.rbpType = grown(this.rbpType, (n) => new Uint8Array(n));
+    this.rbpOffset = grown(this.rbpOffset, (n) => new Int16Array(n));
   }
 
   pack(): Buffer {
-    const n = this.pc.length;
+    const n = this.length;
     const out = Buffer.alloc(n * ROW_BYTES);
     for (let i = 0; i < n; i++) {
       const b = i * ROW_BYTES;
@@ -346,7 +349,7 @@ export function compileCfi(cfi: ElfCfi, buildId?: string): CompiledTable {
   }
   const packed = columns.pack();
   stats.rows = columns.length;
-  for (const t of columns.cfaType) stats.byType[CFA_TYPE_NAMES[t]]++;
+  for (let i = 0; i < columns.length; i++) stats.byType[CFA_TYPE_NAMES[columns.cfaType[i]]]++;
   return { buildId, rows: packed, count: columns.length, stats };
 }
 

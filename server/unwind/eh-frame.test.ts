@@ -274,7 +274,7 @@ test('synthetic: malformed instructions and entries give CfiError naming the off
   assert.equal(cfi.fdes.length, 0);
   const messages = cfi.errors.map((e) => e.message);
   assert.equal(messages.length, 2, messages.join('\n'));
-  assert.match(messages[0], /CIE at 0x4 is malformed \(.*zero terminator/);
+  assert.match(messages[0], /CIE pointer 0x.* does not point at an entry \(0x4\)/);
   assert.match(messages[1], /obsolete augmentation 'eh'/);
   // A length past the end is a framing error: the whole section is refused.
   assert.throws(() => parseCfiSection(Buffer.from([...u32(100), 0, 0, 0, 0]), { kind: 'eh_frame' }), (e: unknown) => e instanceof CfiError && /runs past the section end/.test(e.message));
@@ -386,6 +386,19 @@ test('hostile: many FDEs sharing one huge CIE cost time linear in the input', ()
   assert.equal(r.rows, 40_000);
   // Re-running 64 KB per FDE would be 1.3 G steps (minutes); cached, it is well under a second.
   assert.ok(ms < 5000, `took ${ms} ms`);
+
+  // FDEs pointing into the middle of that CIE (each a different would-be CIE, 64 KB of bytes
+  // each) are refused without parsing anything there.
+  const inside = new EhFrameBuilder();
+  const big = inside.cie('zR', [0x03], initial);
+  for (let i = 0; i < 20_000; i++) inside.fde(big + 64 + 2 * i, [...u32(0x1000 + i * 16), ...u32(16)], []);
+  const started2 = performance.now();
+  const cfi = parseCfiSection(inside.buffer(), { kind: 'eh_frame' });
+  const ms2 = performance.now() - started2;
+  assert.equal(cfi.fdes.length, 0);
+  assert.equal(cfi.errors.length, 20_000);
+  assert.match(cfi.errors[0].message, /does not point at an entry/);
+  assert.ok(ms2 < 5000, `took ${ms2} ms`);
 });
 
 test('not an ELF / no CFI: clear results', () => {

@@ -18,8 +18,9 @@
  * - Every loop advances through the input by at least one byte per iteration, so time is linear
  *   in the section size; memory is bounded by it too: FDE count ≤ size / 8, rows per FDE ≤
  *   instruction bytes + 1, remembered states ≤ MAX_REMEMBERED_STATES. A CIE's initial
- *   instructions run once per CIE (cached), not once per FDE, so many FDEs sharing one huge CIE
- *   cannot multiply the work.
+ *   instructions run once per CIE (cached), not once per FDE, and an FDE may only point at the
+ *   start of an entry (so CIEs never overlap), so many FDEs sharing one huge CIE, or pointing
+ *   into each other's bytes, cannot multiply the work.
  * - Addresses are JavaScript numbers (ELF virtual addresses; any real x86-64 user address is
  *   below 2^47, far under 2^53). An address that does not fit in a safe integer is an error.
  */
@@ -420,6 +421,11 @@ export function parseCfiSection(data: Buffer, options: CfiSectionOptions): CfiSe
     }
   };
 
+  // Pass 1: the entry framing. Knowing every entry's start lets pass 2 accept a CIE pointer
+  // only when it points at one: CIEs are then disjoint entries, so parsing all of them (and
+  // running their initial instructions once each) costs at most one pass over the section,
+  // however many FDEs point at however many places.
+  const entries: EntryHeader[] = [];
   while (r.pos < r.end) {
     // Fewer than 4 bytes left cannot hold an entry: trailing alignment padding.
     if (r.end - r.pos < 4) {
@@ -431,6 +437,13 @@ export function parseCfiSection(data: Buffer, options: CfiSectionOptions): CfiSe
       out.terminators++;
       continue;
     }
+    entries.push(h);
+    r.pos = h.end;
+  }
+  const entryStarts = new Set(entries.map((h) => h.offset));
+
+  // Pass 2: CIEs and FDEs.
+  for (const h of entries) {
     try {
       const er = new Reader(data, h.idOffset, h.end, name);
       const id = h.is64 ? er.u64('CIE id') : BigInt(er.u32('CIE id'));
@@ -440,7 +453,7 @@ export function parseCfiSection(data: Buffer, options: CfiSectionOptions): CfiSe
       } else {
         // .eh_frame: the pointer is the distance back from this field; .debug_frame: a section offset.
         const cieOffset = kind === 'eh_frame' ? h.idOffset - Number(id) : Number(id);
-        if (!Number.isSafeInteger(cieOffset) || cieOffset < 0 || cieOffset >= data.length) er.fail(`FDE's CIE pointer 0x${id.toString(16)} is outside the section`, h.idOffset);
+        if (!entryStarts.has(cieOffset)) er.fail(`FDE's CIE pointer 0x${id.toString(16)} does not point at an entry (0x${cieOffset.toString(16)})`, h.idOffset);
         const cie = cieAt(cieOffset, h.offset);
         out.fdes.push(parseFdeBody(er, h, cie, ctx));
       }
@@ -448,7 +461,6 @@ export function parseCfiSection(data: Buffer, options: CfiSectionOptions): CfiSe
       if (!(e instanceof CfiError)) throw e;
       out.errors.push(e);
     }
-    r.pos = h.end;
   }
   return out;
 }
@@ -617,31 +629,44 @@ interface RowSink {
  * advances. `cieState` is the target of DW_CFA_restore. Returns the final state.
  * Location ops in a CIE (no sink) are an error: the CIE has no address range to advance through.
  */
+/** What the instruction helpers below share while one instruction sequence runs. */
+interface Machine {
+  r: Reader;
+  state: FrameState;
+  /** Target of DW_CFA_restore: the CIE's initial state. */
+  cieState: FrameState;
+  raReg: number;
+  sink: RowSink | undefined;
+}
+
+// Module-level helpers rather than closures: runInstructions runs once per FDE (75k for node).
+function setRule(m: Machine, reg: number, rule: RegisterRule): void {
+  if (reg === X86_64_RBP) m.state.rbp = rule;
+  if (reg === m.raReg) m.state.ra = rule;
+}
+
+function restoreRule(m: Machine, reg: number): void {
+  if (reg === X86_64_RBP) m.state.rbp = m.cieState.rbp;
+  if (reg === m.raReg) m.state.ra = m.cieState.ra;
+}
+
+function advanceTo(m: Machine, next: number, at: number): void {
+  const sink = m.sink;
+  if (!sink) return m.r.fail("location op in a CIE's initial instructions", at);
+  if (!Number.isSafeInteger(next)) m.r.fail(`location 0x${next.toString(16)} is out of range`, at);
+  if (next < sink.loc) m.r.fail(`location moves backwards from 0x${sink.loc.toString(16)} to 0x${next.toString(16)}`, at);
+  if (next === sink.loc) return;
+  pushRow(sink, m.state, next);
+  sink.loc = next;
+}
+
 function runInstructions(cie: Cie, code: Buffer, codeOffset: number, initial: FrameState, cieState: FrameState, sink: RowSink | undefined): FrameState {
-  const r = new Reader(code, 0, code.length, cie.section, codeOffset);
-  const fail: (message: string, at: number) => never = (message, at) => r.fail(message, at);
-  const state: FrameState = { ...initial };
+  const r: Reader = new Reader(code, 0, code.length, cie.section, codeOffset);
+  const m: Machine = { r, state: { ...initial }, cieState, raReg: cie.returnAddressRegister, sink };
+  const state = m.state;
   const remembered: FrameState[] = [];
-  const raReg = cie.returnAddressRegister;
   const caf = cie.codeAlignment;
   const daf = cie.dataAlignment;
-
-  const setRule = (reg: number, rule: RegisterRule): void => {
-    if (reg === X86_64_RBP) state.rbp = rule;
-    if (reg === raReg) state.ra = rule;
-  };
-  const restoreRule = (reg: number): void => {
-    if (reg === X86_64_RBP) state.rbp = cieState.rbp;
-    if (reg === raReg) state.ra = cieState.ra;
-  };
-  const advanceTo = (next: number, at: number): void => {
-    if (!sink) fail('location op in a CIE\'s initial instructions', at);
-    if (!Number.isSafeInteger(next)) fail(`location 0x${next.toString(16)} is out of range`, at);
-    if (next < sink.loc) fail(`location moves backwards from 0x${sink.loc.toString(16)} to 0x${next.toString(16)}`, at);
-    if (next === sink.loc) return;
-    pushRow(sink, state, next);
-    sink.loc = next;
-  };
   while (r.pos < r.end) {
     const at = r.pos;
     const op = r.u8();
@@ -649,16 +674,16 @@ function runInstructions(cie: Cie, code: Buffer, codeOffset: number, initial: Fr
     const low = op & 0x3f;
     if (high === 0x40) {
       // DW_CFA_advance_loc: delta in the low 6 bits, times the code alignment factor.
-      advanceTo(sink ? sink.loc + low * caf : 0, at);
+      advanceTo(m, sink ? sink.loc + low * caf : 0, at);
       continue;
     }
     if (high === 0x80) {
       // DW_CFA_offset: register in the low 6 bits, ULEB128 factored offset.
-      setRule(low, { type: 'offset', offset: r.uleb() * daf });
+      setRule(m, low, { type: 'offset', offset: r.uleb() * daf });
       continue;
     }
     if (high === 0xc0) {
-      restoreRule(low); // DW_CFA_restore
+      restoreRule(m, low); // DW_CFA_restore
       continue;
     }
     switch (op) {
@@ -666,49 +691,49 @@ function runInstructions(cie: Cie, code: Buffer, codeOffset: number, initial: Fr
         break;
       case 0x01: {
         // DW_CFA_set_loc: an address in the FDE's pointer encoding.
-        if (!sink) fail('DW_CFA_set_loc in a CIE\'s initial instructions', at);
+        if (!sink) r.fail('DW_CFA_set_loc in a CIE\'s initial instructions', at);
         const loc = readEncoded(r, cie.fdeEncoding, sink.ctx, cie.addressSize, 'DW_CFA_set_loc address');
-        advanceTo(loc, at);
+        advanceTo(m, loc, at);
         break;
       }
       case 0x02: // DW_CFA_advance_loc1
-        advanceTo(sink ? sink.loc + r.u8() * caf : 0, at);
+        advanceTo(m, sink ? sink.loc + r.u8() * caf : 0, at);
         break;
       case 0x03: // DW_CFA_advance_loc2
-        advanceTo(sink ? sink.loc + r.u16() * caf : 0, at);
+        advanceTo(m, sink ? sink.loc + r.u16() * caf : 0, at);
         break;
       case 0x04: // DW_CFA_advance_loc4
-        advanceTo(sink ? sink.loc + r.u32() * caf : 0, at);
+        advanceTo(m, sink ? sink.loc + r.u32() * caf : 0, at);
         break;
       case 0x05: {
         // DW_CFA_offset_extended
         const reg = r.uleb();
-        setRule(reg, { type: 'offset', offset: r.uleb() * daf });
+        setRule(m, reg, { type: 'offset', offset: r.uleb() * daf });
         break;
       }
       case 0x06: // DW_CFA_restore_extended
-        restoreRule(r.uleb());
+        restoreRule(m, r.uleb());
         break;
       case 0x07: // DW_CFA_undefined
-        setRule(r.uleb(), UNDEFINED);
+        setRule(m, r.uleb(), UNDEFINED);
         break;
       case 0x08: // DW_CFA_same_value
-        setRule(r.uleb(), SAME);
+        setRule(m, r.uleb(), SAME);
         break;
       case 0x09: {
         // DW_CFA_register
         const reg = r.uleb();
-        setRule(reg, { type: 'register', register: r.uleb() });
+        setRule(m, reg, { type: 'register', register: r.uleb() });
         break;
       }
       case 0x0a: // DW_CFA_remember_state
-        if (remembered.length >= MAX_REMEMBERED_STATES) fail(`more than ${MAX_REMEMBERED_STATES} nested DW_CFA_remember_state`, at);
+        if (remembered.length >= MAX_REMEMBERED_STATES) r.fail(`more than ${MAX_REMEMBERED_STATES} nested DW_CFA_remember_state`, at);
         remembered.push({ ...state });
         break;
       case 0x0b: {
         // DW_CFA_restore_state: the CFA rule is restored too (DWARF 5 §6.4.2.4).
         const s = remembered.pop();
-        if (!s) fail('DW_CFA_restore_state without DW_CFA_remember_state', at);
+        if (!s) r.fail('DW_CFA_restore_state without DW_CFA_remember_state', at);
         Object.assign(state, s);
         break;
       }
@@ -721,14 +746,14 @@ function runInstructions(cie: Cie, code: Buffer, codeOffset: number, initial: Fr
       case 0x0d: {
         // DW_CFA_def_cfa_register: keeps the offset.
         const reg = r.uleb();
-        if (state.cfa.type !== 'register') fail('DW_CFA_def_cfa_register while the CFA is not register-based', at);
+        if (state.cfa.type !== 'register') r.fail('DW_CFA_def_cfa_register while the CFA is not register-based', at);
         state.cfa = { type: 'register', register: reg, offset: state.cfa.offset };
         break;
       }
       case 0x0e: {
         // DW_CFA_def_cfa_offset: keeps the register; the offset is not factored.
         const offset = r.uleb();
-        if (state.cfa.type !== 'register') fail('DW_CFA_def_cfa_offset while the CFA is not register-based', at);
+        if (state.cfa.type !== 'register') r.fail('DW_CFA_def_cfa_offset while the CFA is not register-based', at);
         state.cfa = { type: 'register', register: state.cfa.register, offset };
         break;
       }
@@ -738,13 +763,13 @@ function runInstructions(cie: Cie, code: Buffer, codeOffset: number, initial: Fr
       case 0x10: {
         // DW_CFA_expression
         const reg = r.uleb();
-        setRule(reg, { type: 'expression', expression: r.block('DW_CFA_expression') });
+        setRule(m, reg, { type: 'expression', expression: r.block('DW_CFA_expression') });
         break;
       }
       case 0x11: {
         // DW_CFA_offset_extended_sf
         const reg = r.uleb();
-        setRule(reg, { type: 'offset', offset: r.sleb() * daf });
+        setRule(m, reg, { type: 'offset', offset: r.sleb() * daf });
         break;
       }
       case 0x12: {
@@ -756,26 +781,26 @@ function runInstructions(cie: Cie, code: Buffer, codeOffset: number, initial: Fr
       case 0x13: {
         // DW_CFA_def_cfa_offset_sf
         const offset = r.sleb() * daf;
-        if (state.cfa.type !== 'register') fail('DW_CFA_def_cfa_offset_sf while the CFA is not register-based', at);
+        if (state.cfa.type !== 'register') r.fail('DW_CFA_def_cfa_offset_sf while the CFA is not register-based', at);
         state.cfa = { type: 'register', register: state.cfa.register, offset };
         break;
       }
       case 0x14: {
         // DW_CFA_val_offset
         const reg = r.uleb();
-        setRule(reg, { type: 'valOffset', offset: r.uleb() * daf });
+        setRule(m, reg, { type: 'valOffset', offset: r.uleb() * daf });
         break;
       }
       case 0x15: {
         // DW_CFA_val_offset_sf
         const reg = r.uleb();
-        setRule(reg, { type: 'valOffset', offset: r.sleb() * daf });
+        setRule(m, reg, { type: 'valOffset', offset: r.sleb() * daf });
         break;
       }
       case 0x16: {
         // DW_CFA_val_expression
         const reg = r.uleb();
-        setRule(reg, { type: 'valExpression', expression: r.block('DW_CFA_val_expression') });
+        setRule(m, reg, { type: 'valExpression', expression: r.block('DW_CFA_val_expression') });
         break;
       }
       case 0x2e: // DW_CFA_GNU_args_size: bytes of outgoing arguments; does not change any rule.
@@ -784,11 +809,11 @@ function runInstructions(cie: Cie, code: Buffer, codeOffset: number, initial: Fr
       case 0x2f: {
         // DW_CFA_GNU_negative_offset_extended (obsolete): like offset_extended, negated.
         const reg = r.uleb();
-        setRule(reg, { type: 'offset', offset: -r.uleb() * daf });
+        setRule(m, reg, { type: 'offset', offset: -r.uleb() * daf });
         break;
       }
       default:
-        fail(`unknown CFA instruction 0x${op.toString(16)}`, at);
+        r.fail(`unknown CFA instruction 0x${op.toString(16)}`, at);
     }
   }
   return state;
