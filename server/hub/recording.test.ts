@@ -87,12 +87,31 @@ function watchFrames(socket: Socket): { latest: () => ProfileFrame | null } {
   return { latest: () => latest };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/**
+ * Resolves once `condition` holds: checked now, after each interval `h`'s pipeline emits and
+ * after each message `sockets` receive (what can change it); fails after `timeoutMs` (ms).
+ */
+function until(h: Harness, sockets: Socket[], condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (error?: Error) => {
+      done = true;
+      clearTimeout(timer);
+      stopIntervals();
+      for (const socket of sockets) socket.offAny(onChange);
+      if (error) reject(error);
+      else resolve();
+    };
+    // Later in the same tick: the test's own listeners record the interval or message first.
+    const onChange = () =>
+      queueMicrotask(() => {
+        if (!done && condition()) finish();
+      });
+    const stopIntervals = h.pipeline.onInterval(onChange);
+    for (const socket of sockets) socket.onAny(onChange);
+    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    if (condition()) finish();
+  });
 }
 
 test('record -> replay: the replayed session draws the same flame graph (folded text), and replay is read-only', async () => {
@@ -110,13 +129,13 @@ test('record -> replay: the replayed session draws the same flame graph (folded 
     let intervals = 0;
     h.pipeline.onInterval(() => intervals++);
     await h.pipeline.configure({ running: true });
-    await until(() => intervals >= 9, 'nine intervals');
+    await until(h, sockets, () => intervals >= 9, 'nine intervals');
     await h.pipeline.configure({ running: false });
-    await until(() => live.latest()?.totalSamples === h.pipeline.frame(ALL).totalSamples, 'the last live frame');
+    await until(h, sockets, () => live.latest()?.totalSamples === h.pipeline.frame(ALL).totalSamples, 'the last live frame');
     const liveFolded = treeToFolded(h.pipeline.frame(ALL).tree);
     const stopped = await value<{ updates: number; endedAtMs: number }>(operator, 'record:stop');
     assert.ok(stopped.updates >= 9, `every interval stored (${stopped.updates} updates)`);
-    assert.ok(liveFolded.includes('rec-1') && liveFolded.includes('rec-common'), 'the live picture has the recorded processes');
+    assert.ok(liveFolded.includes('rec-1') && liveFolded.includes('rec-common'), `the live picture has the recorded processes:\n${liveFolded}`);
 
     // Built straight from the file, the same picture.
     const store = RecordingStore.open(h.dataDir);
@@ -136,9 +155,9 @@ test('record -> replay: the replayed session draws the same flame graph (folded 
     watcher.on('session:state', (s: SessionState) => (state = s));
     await new Promise<void>((resolve) => watcher.once('connect', () => resolve()));
     await value(watcher, 'view:set', ALL);
-    await until(() => state !== null && (state as SessionState).replay !== null, 'replay state');
+    await until(h, sockets, () => state !== null && (state as SessionState).replay !== null, 'replay state');
     assert.equal((state as unknown as SessionState).replay!.speed, 4);
-    await until(() => replayed.latest() !== null && treeToFolded(replayed.latest()!.tree) === liveFolded, 'the replayed frame to match the live one', 10_000);
+    await until(h, sockets, () => replayed.latest() !== null && treeToFolded(replayed.latest()!.tree) === liveFolded, 'the replayed frame to match the live one', 10_000);
 
     // A replay changes nothing: sampling and probes are refused, bad controls too.
     const configure = await ask(watcher, 'profile:configure', { hz: 199 });
@@ -153,7 +172,7 @@ test('record -> replay: the replayed session draws the same flame graph (folded 
     await value(watcher, 'replay:control', { action: 'seek', positionMs: stopped.endedAtMs });
     await value(watcher, 'view:set', { ...ALL, hideIdle: true });
     await value(watcher, 'view:set', ALL);
-    await until(() => treeToFolded(replayed.latest()!.tree) === liveFolded, 'the picture after seeking');
+    await until(h, sockets, () => treeToFolded(replayed.latest()!.tree) === liveFolded, 'the picture after seeking');
   } finally {
     for (const socket of sockets) socket.close();
     await h.close();
@@ -172,7 +191,7 @@ test('snapshots pin the current flame graph; compare:windows returns two trees o
     const arrivals: number[] = [];
     h.pipeline.onInterval(() => arrivals.push(Date.now()));
     await h.pipeline.configure({ running: true });
-    await until(() => arrivals.length >= 6, 'six intervals');
+    await until(h, sockets, () => arrivals.length >= 6, 'six intervals');
     const pinned = await value<{ id: string; name: string }>(operator, 'snapshot:pin', { name: 'before fix', kind: 'flame', view: ALL });
     assert.equal(pinned.name, 'before fix');
     await h.pipeline.configure({ running: false });
@@ -181,7 +200,7 @@ test('snapshots pin the current flame graph; compare:windows returns two trees o
     const list = await value<{ id: string }[]>(operator, 'snapshots:list');
     assert.deepEqual(list.map((s) => s.id), [pinned.id]);
     const snapshot = await value<{ payload: { tree: { v: number } } }>(operator, 'snapshot:get', { id: pinned.id });
-    assert.ok(snapshot.payload.tree.v > 0, 'the snapshot holds the flame graph');
+    assert.ok(snapshot.payload.tree.v > 0, `the snapshot holds the flame graph (root value ${snapshot.payload.tree.v})`);
 
     // Split between the third and fourth interval: three intervals on each side.
     const half = Math.floor((arrivals[2] + arrivals[3]) / 2) - stopped.startedAtMs;
@@ -190,8 +209,8 @@ test('snapshots pin the current flame graph; compare:windows returns two trees o
       before: { fromMs: 0, toMs: half },
       after: { fromMs: half + 1, toMs: stopped.endedAtMs - stopped.startedAtMs },
     });
-    assert.ok(compared.before.totalSamples > 0, 'the first half has samples');
-    assert.ok(compared.after.totalSamples > 0, 'the second half has samples');
+    assert.ok(compared.before.totalSamples > 0, `the first half has samples (${compared.before.totalSamples})`);
+    assert.ok(compared.after.totalSamples > 0, `the second half has samples (${compared.after.totalSamples})`);
     const whole = h.pipeline.frame(ALL).totalSamples;
     assert.equal(compared.before.totalSamples + compared.after.totalSamples, whole, 'the two halves add up to the whole');
 
