@@ -217,20 +217,28 @@ function compareEntries(a: FrameEntry, b: FrameEntry): number {
 }
 
 class FrameTable {
-  private ids = new Map<FrameKind, Map<string, number>>();
+  /**
+   * Frame ids by name, one map per (binary, kind) slot: (module id + 1) * KIND_SLOTS + kind code,
+   * 0 for no binary. A lookup hashes the name string the frame already carries (V8 caches a
+   * string's hash), instead of building a `name + binary` key string per frame.
+   */
+  private ids = new Map<number, Map<string, number>>();
+  private kindCodes = new Map<FrameKind, number>();
   private entries: FrameEntry[] = [];
   /** Binaries by object (the symbolizer and the interned mirror share one per binary), then by content. */
   private moduleByObject = new Map<FlameModule, number>();
   private moduleByKey = new Map<string, FlameModule>();
   private moduleCount = 0;
   id(name: string, kind: FrameKind, module?: FlameModule): number {
-    let byName = this.ids.get(kind);
-    if (byName === undefined) this.ids.set(kind, (byName = new Map()));
-    const key = module === undefined ? name : `${name}\u0000${this.moduleId(module)}`;
-    let id = byName.get(key);
+    let kindCode = this.kindCodes.get(kind);
+    if (kindCode === undefined) this.kindCodes.set(kind, (kindCode = this.kindCodes.size));
+    const slot = (module === undefined ? 0 : this.moduleId(module) + 1) * KIND_SLOTS + kindCode;
+    let byName = this.ids.get(slot);
+    if (byName === undefined) this.ids.set(slot, (byName = new Map()));
+    let id = byName.get(name);
     if (id === undefined) {
       id = this.entries.length;
-      byName.set(key, id);
+      byName.set(name, id);
       this.entries.push(module === undefined ? { n: name, k: kind } : { n: name, k: kind, m: this.moduleByKey.get(moduleKey(module)) });
     }
     return id;
@@ -254,6 +262,9 @@ class FrameTable {
     return this.entries[id];
   }
 }
+
+/** Room for this many frame kinds per binary in FrameTable's slots (there are 6). */
+const KIND_SLOTS = 64;
 
 function moduleKey(module: FlameModule): string {
   return `${module.file}\u0000${module.buildId ?? ''}`;
@@ -299,6 +310,8 @@ export class ProfileWindow {
   /** Bumped by push and reset; part of the snapshot cache key. */
   private version = 0;
   private cache = new Map<string, ProfileSnapshot>();
+  /** internSample's frame ids of the path it walks (reused: no array per sample). */
+  private pathScratch: Int32Array = new Int32Array(256);
   /** Sender stack id -> stack id here, for intervals pushed with StackRefs. */
   private known: KnownStacks | null = null;
   private readonly maxColdStacks: number;
@@ -601,18 +614,22 @@ export class ProfileWindow {
     let node: number;
     let userLength: number;
     const plain = !sample.offCpu && !sample.waker;
+    // Plain samples: the 'all' path's frame ids, kept to walk the user and kernel tries without a second lookup per frame.
+    let pathLength = 0;
     if (plain) {
       // the common case, without building arrays
-      node = trie.child(0, frames.id(sample.comm, 'p'));
+      const path = (this.pathScratch = ensureLength(this.pathScratch, 2 + sample.user.length + sample.kernel.length));
+      path[pathLength++] = frames.id(sample.comm, 'p');
+      node = trie.child(0, path[0]);
       if (sample.userStackError) {
-        node = trie.child(node, frames.id(lostStackName(sample.userStackError), 'x'));
+        node = trie.child(node, (path[pathLength++] = frames.id(lostStackName(sample.userStackError), 'x')));
         userLength = 1;
       } else {
-        for (const frame of sample.user) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
+        for (const frame of sample.user) node = trie.child(node, (path[pathLength++] = frames.id(frame.name, frame.kind, frame.module)));
         userLength = sample.user.length;
       }
-      if (sample.kernelStackError) node = trie.child(node, frames.id(lostStackName(sample.kernelStackError), 'x'));
-      else for (const frame of sample.kernel) node = trie.child(node, frames.id(frame.name, frame.kind, frame.module));
+      if (sample.kernelStackError) node = trie.child(node, (path[pathLength++] = frames.id(lostStackName(sample.kernelStackError), 'x')));
+      else for (const frame of sample.kernel) node = trie.child(node, (path[pathLength++] = frames.id(frame.name, frame.kind, frame.module)));
     } else {
       userLength = sample.userStackError ? 1 : sample.user.length;
       node = trie.leaf(this.modePath(sample, 'all'));
@@ -635,8 +652,21 @@ export class ProfileWindow {
     this.stackWakerLength.push(sample.waker?.length ?? 0);
     this.stackOffCpu.push(sample.offCpu === true);
     this.stackLeaf.get('all')!.push(node);
-    this.stackLeaf.get('user')!.push(this.tries.get('user')!.leaf(this.modePath(sample, 'user')));
-    this.stackLeaf.get('kernel')!.push(this.tries.get('kernel')!.leaf(this.modePath(sample, 'kernel')));
+    if (plain) {
+      // user: comm and the user half; kernel: comm and the kernel half (modePath's paths for a plain sample).
+      const path = this.pathScratch;
+      const userTrie = this.tries.get('user')!;
+      let userNode = 0;
+      for (let i = 0; i < 1 + userLength; i++) userNode = userTrie.child(userNode, path[i]);
+      const kernelTrie = this.tries.get('kernel')!;
+      let kernelNode = kernelTrie.child(0, path[0]);
+      for (let i = 1 + userLength; i < pathLength; i++) kernelNode = kernelTrie.child(kernelNode, path[i]);
+      this.stackLeaf.get('user')!.push(userNode);
+      this.stackLeaf.get('kernel')!.push(kernelNode);
+    } else {
+      this.stackLeaf.get('user')!.push(this.tries.get('user')!.leaf(this.modePath(sample, 'user')));
+      this.stackLeaf.get('kernel')!.push(this.tries.get('kernel')!.leaf(this.modePath(sample, 'kernel')));
+    }
     this.addThreadLeaves(id);
     return id;
   }
@@ -789,6 +819,11 @@ export class ProfileWindow {
     if (modules.length > 0) tree.modules = modules;
     return { tree, totalSamples, prunedSamples, nodeCount };
   }
+}
+
+/** `array` if it holds `length` entries, else a bigger one (contents not kept). */
+function ensureLength(array: Int32Array, length: number): Int32Array {
+  return array.length >= length ? array : new Int32Array(Math.max(length, array.length * 2));
 }
 
 /**
