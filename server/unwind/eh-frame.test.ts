@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,25 @@ test('.eh_frame_hdr: its search table points at exactly our FDEs', () => {
     }
     for (let i = 1; i < hdr.table.length; i++) assert.ok(hdr.table[i - 1].pc <= hdr.table[i].pc, `table sorted at ${i}`);
   });
+});
+
+test('without section headers, .eh_frame is found through PT_GNU_EH_FRAME and parses the same', () => {
+  const file = readFileSync(LIBC);
+  const normal = readElfCfi(ElfFile.fromBuffer(file, 'libc')).ehFrame!;
+  // Drop the section header table from the ELF header: e_shoff (8 bytes at 40), e_shnum and e_shstrndx (2 each at 60, 62).
+  const stripped = Buffer.from(file);
+  stripped.fill(0, 40, 48);
+  stripped.fill(0, 60, 64);
+  const elf = ElfFile.fromBuffer(stripped, 'libc without section headers');
+  assert.equal(elf.sections.length, 0);
+  const found = readElfCfi(elf).ehFrame!;
+  assert.equal(found.address, normal.address, '.eh_frame address from eh_frame_ptr');
+  const key = (c: CfiSection) => c.fdes.map((f) => `${f.offset.toString(16)}:${f.pcBegin.toString(16)}..${f.pcEnd.toString(16)}`).join(' ');
+  assert.equal(found.fdes.length, normal.fdes.length);
+  assert.equal(key(found), key(normal));
+  assert.deepEqual(found.errors, []);
+  const rows = (c: CfiSection) => formatRows(rowsAsText(c.fdes.slice(0, 200).flatMap((f) => executeFde(f))));
+  assert.equal(rows(found), rows(normal));
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -143,6 +143,11 @@ export interface CfiSectionOptions {
   dataBase?: number;
   /** Base of DW_EH_PE_textrel (.text's address); textrel pointers are an error when absent. */
   textBase?: number;
+  /**
+   * Stop at the first zero terminator, as libgcc's unwinder does: for an .eh_frame found through
+   * .eh_frame_hdr, whose size is unknown and whose bytes run on to the end of the segment.
+   */
+  untilTerminator?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,6 +440,7 @@ export function parseCfiSection(data: Buffer, options: CfiSectionOptions): CfiSe
     const h = readEntryHeader(r);
     if (h === 'terminator') {
       out.terminators++;
+      if (options.untilTerminator) break;
       continue;
     }
     entries.push(h);
@@ -905,12 +911,46 @@ function sectionAddress(s: SectionHeader | undefined): number | undefined {
   return Number(s.addr);
 }
 
+/** PT_GNU_EH_FRAME: the segment holding .eh_frame_hdr. */
+export const PT_GNU_EH_FRAME = 0x6474e550;
+
+/** `length` bytes of the file at `offset` (range-checked by ElfFile), through a section-shaped view of them. */
+function fileBytes(elf: ElfFile, offset: number, length: number, what: string): Buffer {
+  const view: SectionHeader = { index: -1, name: what, type: 1, flags: 0n, addr: 0n, offset, size: length, link: 0, info: 0, addralign: 1, entsize: 0 };
+  return Buffer.from(elf.readSectionInto(view, 0, length, Buffer.alloc(length)));
+}
+
 /**
- * Reads and parses `.eh_frame` and `.debug_frame` of an opened ELF file. Throws CfiError for a
- * broken section framing (the file's ElfError passes through for a broken ELF).
+ * Finds .eh_frame without section headers (stripped of them, as some packers and loaders leave
+ * binaries): PT_GNU_EH_FRAME locates .eh_frame_hdr, whose eh_frame_ptr gives .eh_frame's
+ * address; its bytes are read from there to the end of the PT_LOAD segment holding it and
+ * parsed up to the zero terminator.
+ */
+function ehFrameFromProgramHeaders(elf: ElfFile): CfiSection | undefined {
+  const hdrSegment = elf.programHeaders.find((p) => p.type === PT_GNU_EH_FRAME);
+  if (!hdrSegment || hdrSegment.filesz === 0 || hdrSegment.vaddr > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  const hdrBytes = fileBytes(elf, hdrSegment.offset, hdrSegment.filesz, 'PT_GNU_EH_FRAME');
+  const hdr = parseEhFrameHdr(hdrBytes, Number(hdrSegment.vaddr));
+  const address = BigInt(hdr.ehFrameAddress);
+  const load = elf.loadSegments().find((p) => address >= p.vaddr && address < p.vaddr + BigInt(p.filesz));
+  if (!load) throw new CfiError('.eh_frame_hdr', 0, `eh_frame_ptr 0x${hdr.ehFrameAddress.toString(16)} is in no loaded part of the file`);
+  const offset = load.offset + Number(address - load.vaddr);
+  const length = load.offset + load.filesz - offset;
+  return parseCfiSection(fileBytes(elf, offset, length, '.eh_frame'), { kind: 'eh_frame', address: hdr.ehFrameAddress, untilTerminator: true });
+}
+
+/**
+ * Reads and parses `.eh_frame` and `.debug_frame` of an opened ELF file; without section
+ * headers, finds .eh_frame through PT_GNU_EH_FRAME. Throws CfiError for a broken section
+ * framing (the file's ElfError passes through for a broken ELF).
  */
 export function readElfCfi(elf: ElfFile): ElfCfi {
   const out: ElfCfi = {};
+  if (elf.sections.length === 0) {
+    const eh = ehFrameFromProgramHeaders(elf);
+    if (eh) out.ehFrame = eh;
+    return out;
+  }
   const got = sectionAddress(elf.section('.got'));
   const text = sectionAddress(elf.section('.text'));
   const eh = elf.section('.eh_frame');
