@@ -225,3 +225,33 @@ test('python3.11 and a program compiled here without frame pointers: consistent 
   assert.ok(shapes.stats.byType.RBP >= 1 && shapes.stats.byType.END_OF_STACK >= 1, `shapes: ${JSON.stringify(shapes.stats.byType)}`);
   assert.equal(shapes.stats.unsupported, 0, JSON.stringify(shapes.stats.unsupportedReasons));
 });
+
+test('fuzz: compiling corrupted CFI never throws, and the table keeps its invariants', () => {
+  const all = withElfFile('/lib/x86_64-linux-gnu/libc.so.6', (elf) => Buffer.from(elf.sectionContents(elf.section('.eh_frame')!)));
+  // Whole entries only, about 16 KB: corruption comes from the flips, not from a cut.
+  let end = 0;
+  while (end + 4 <= all.length && end < 16 * 1024) end += 4 + all.readUInt32LE(end);
+  const original = all.subarray(0, end);
+  let seed = 7;
+  const rand = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  let compiled = 0;
+  for (let round = 0; round < 150; round++) {
+    const data = Buffer.from(original);
+    for (let i = 0, n = 1 + Math.floor(rand() * 8); i < n; i++) data[Math.floor(rand() * data.length)] = Math.floor(rand() * 256);
+    let section;
+    try {
+      section = parseCfiSection(data, { kind: 'eh_frame', address: 0x1a8f40 });
+    } catch {
+      continue; // framing refused: covered by the parser's own fuzz test
+    }
+    const t = compileCfi({ ehFrame: section });
+    compiled++;
+    for (let i = 1; i < t.count; i++) assert.ok(rowAt(t, i).pc > rowAt(t, i - 1).pc, `round ${round}: rows sorted at ${i}`);
+    if (t.count > 0) assert.equal(rowAt(t, t.count - 1).cfaType, CfaType.NO_CFI, `round ${round}: ends with NO_CFI`);
+    assert.ok(t.count <= 2 * (t.stats.rowsBeforeMerge + t.stats.fdes) + 1, `round ${round}: ${t.count} rows from ${t.stats.rowsBeforeMerge} FDE rows`);
+  }
+  assert.ok(compiled > 50, `rounds that got past framing: ${compiled}`);
+});
