@@ -43,6 +43,13 @@ test('python3.11: every FDE and row agrees with readelf', () => {
   assert.ok(r.fdes['.eh_frame'] > 5000, `python3.11 FDEs compared: ${r.fdes['.eh_frame']}`);
 });
 
+test('libstdc++ (personality and LSDA augmentations) and the dynamic loader agree with readelf', () => {
+  const stdcxx = assertAgreesWithReadelf('/lib/x86_64-linux-gnu/libstdc++.so.6');
+  assert.ok(stdcxx.fdes['.eh_frame'] > 3000, `libstdc++ FDEs compared: ${stdcxx.fdes['.eh_frame']}`);
+  const ld = assertAgreesWithReadelf('/lib64/ld-linux-x86-64.so.2');
+  assert.ok(ld.fdes['.eh_frame'] > 100, `ld.so FDEs compared: ${ld.fdes['.eh_frame']}`);
+});
+
 test('node (process.execPath): a quarter of its ~75k FDEs agree with readelf', { timeout: 120_000 }, () => {
   const r = assertAgreesWithReadelf(process.execPath, 0.25);
   assert.ok(r.fdes['.eh_frame'] > 10000, `node FDEs compared: ${r.fdes['.eh_frame']}`);
@@ -405,6 +412,17 @@ test('hostile: many FDEs sharing one huge CIE cost time linear in the input', ()
   assert.equal(r.rows, 40_000);
   // Re-running 64 KB per FDE would be 1.3 G steps (minutes); cached, it is well under a second.
   assert.ok(ms < 5000, `took ${ms} ms`);
+
+  // The same CIE made malformed at its very end: its 64 KB are run once, not once per FDE.
+  const broken = new EhFrameBuilder();
+  const badCie = broken.cie('zR', [0x03], [...initial, 0x3f]);
+  for (let i = 0; i < 20_000; i++) broken.fde(badCie, [...u32(0x1000 + i * 16), ...u32(16)], []);
+  const started3 = performance.now();
+  const b3 = parseAllowingOnlyCfiErrors(broken.buffer(), 'malformed shared CIE');
+  const ms3 = performance.now() - started3;
+  assert.equal(b3.fdes, 20_000);
+  assert.equal(b3.errors, 20_000, 'every FDE of the malformed CIE fails to execute');
+  assert.ok(ms3 < 5000, `took ${ms3} ms`);
 
   // FDEs pointing into the middle of that CIE (each a different would-be CIE, 64 KB of bytes
   // each) are refused without parsing anything there.

@@ -255,8 +255,10 @@ class Reader {
 
   /** A NUL-terminated ASCII string. */
   cstring(what: string): string {
-    const nul = this.buf.indexOf(0, this.pos);
-    if (nul < 0 || nul >= this.end) this.fail(`${what} is not NUL-terminated`);
+    // Searched within the entry only: a string running on must not scan the rest of the section.
+    const at = this.buf.subarray(this.pos, this.end).indexOf(0);
+    if (at < 0) this.fail(`${what} is not NUL-terminated`);
+    const nul = this.pos + at;
     const s = this.buf.toString('latin1', this.pos, nul);
     this.pos = nul + 1;
     return s;
@@ -609,16 +611,22 @@ const UNDEFINED: RegisterRule = Object.freeze({ type: 'undefined' });
 const SAME: RegisterRule = Object.freeze({ type: 'same' });
 const CFA_UNDEFINED: CfaRule = Object.freeze({ type: 'undefined' });
 
-/** The state after each CIE's initial instructions, computed once per CIE. */
-const cieInitialStates = new WeakMap<Cie, FrameState>();
+/** The state after each CIE's initial instructions, or why they are malformed: computed once per CIE. */
+const cieInitialStates = new WeakMap<Cie, FrameState | CfiError>();
 
 function cieInitialState(cie: Cie): FrameState {
   let s = cieInitialStates.get(cie);
   if (!s) {
     const start: FrameState = { cfa: CFA_UNDEFINED, rbp: UNSET, ra: UNSET };
-    s = runInstructions(cie, cie.initialInstructions, cie.instructionsOffset, start, start, undefined);
+    try {
+      s = runInstructions(cie, cie.initialInstructions, cie.instructionsOffset, start, start, undefined);
+    } catch (e) {
+      if (!(e instanceof CfiError)) throw e;
+      s = e; // cached too: a malformed CIE must not be re-run for each of its FDEs
+    }
     cieInitialStates.set(cie, s);
   }
+  if (s instanceof CfiError) throw s;
   return s;
 }
 
