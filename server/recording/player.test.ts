@@ -215,7 +215,7 @@ test('long recordings are read page by page and delivered in order', () => {
   player.play();
   clock.advance(600); // 2400 ms of recording
   assert.equal(updates.length, 241);
-  assert.ok(log.every(([at, offset]) => at === (offset as number) / 4), 'each on time');
+  assert.deepEqual(log.filter(([at, offset]) => at !== (offset as number) / 4), [], 'each on time: at = offset / 4 (late or early ones listed)');
   clock.advance(10_000);
   assert.deepEqual(updates.map((u) => u.payload), Array.from({ length: 500 }, (_, i) => i));
   assert.deepEqual(log.at(-1), [1_250, 'end']);

@@ -16,7 +16,7 @@ test('c++filt is the primary demangler where it is installed (CI installs binuti
 
 test('fixture names: C++ Itanium, Rust legacy (hash stripped), Rust v0, plain C — through c++filt and through WASM alike', () => {
   const lines = fixtureLines();
-  assert.ok(lines.length >= 8, 'lines.length >= 8');
+  assert.ok(lines.length >= 8, `at least 8 fixture names (${lines.length})`);
   for (const path of [undefined, '/nonexistent/c++filt']) {
     setCxxfiltPathForTests(path);
     assert.equal(demanglerKind(), path === undefined && HAVE_CXXFILT ? 'c++filt' : 'wasm');

@@ -90,7 +90,7 @@ test('the tables start over past their limits, and the receiver follows', () => 
   const mirror = new IntervalMirror();
   const original = script();
   const messages = original.map((symbolized) => interner.intern(symbolized));
-  assert.ok(messages.slice(1).some((message) => message.reset), 'a reset once the table passed 8 frames');
+  assert.ok(messages.slice(1).some((message) => message.reset), `a reset once the table passed 8 frames (resets: ${JSON.stringify(messages.map((message) => Boolean(message.reset)))})`);
   const rebuilt = messages.map((message) => mirror.decode(message).interval);
   assert.equal(foldedFromIntervals(rebuilt), foldedFromIntervals(original));
   assert.ok(mirror.frameCount <= 8 + 11, `the mirror holds at most one table's worth (${mirror.frameCount})`);
@@ -123,7 +123,7 @@ test('the window gives the same trees with or without the sender\'s stack ids, a
     const a = plain.build(view, 10_000, { minFraction: 0 });
     const b = withRefs.build(view, 10_000, { minFraction: 0 });
     assert.equal(foldedFromTree(b.tree), foldedFromTree(a.tree), JSON.stringify(view));
-    assert.ok(a.totalSamples > 0);
+    assert.ok(a.totalSamples > 0, `${JSON.stringify(view)} has samples (${a.totalSamples})`);
   }
   assert.equal(withRefs.distinctStacks, plain.distinctStacks, 'the same stack table');
 });
@@ -139,7 +139,7 @@ test('recorded intervals: self-contained interned JSON that reads back to the sa
   assert.deepEqual(intervalOfRecord(legacy), original[2], 'a plain SymbolizedInterval passes through');
   const deepSample = sample('app', 1, Array.from({ length: 30 }, () => 'recursive_function_with_a_long_name').join(';'), '', 1);
   const stored = JSON.stringify(recordedInterval(interval(1000, [deepSample])));
-  assert.ok(stored.length < JSON.stringify(interval(1000, [deepSample])).length / 5, 'a repeated frame is stored once');
+  assert.ok(stored.length < JSON.stringify(interval(1000, [deepSample])).length / 5, `a repeated frame is stored once (${stored.length} bytes interned, ${JSON.stringify(interval(1000, [deepSample])).length} plain)`);
   assert.throws(() => intervalOfRecord({ format: 'interned/9' }), /unknown recorded profile interval format "interned\/9"/);
   assert.throws(() => intervalOfRecord(null), /must be an object/);
 });
