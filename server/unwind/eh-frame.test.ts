@@ -294,14 +294,17 @@ test('synthetic: malformed instructions and entries give CfiError naming the off
   const bad = new EhFrameBuilder();
   const cie = bad.cie('zR', [0x03], X86_CIE_INITIAL);
   bad.fde(cie + 4, [...u32(0x1000), ...u32(0x10)], []); // CIE pointer into the middle of the CIE
-  bad.cie('zQ?', [], []); // unknown augmentation letter: readable thanks to 'z'
+  const unknown = bad.cie('zQR', [0x00, 0x03], X86_CIE_INITIAL); // unknown letter before 'R': refused
+  bad.fde(unknown, [...u32(0x2000), ...u32(0x10)], []);
   bad.cie('eh', [], []); // obsolete, refused
   const cfi = parseCfiSection(bad.buffer(), { kind: 'eh_frame' });
   assert.equal(cfi.fdes.length, 0);
   const messages = cfi.errors.map((e) => e.message);
-  assert.equal(messages.length, 2, messages.join('\n'));
+  assert.equal(messages.length, 4, messages.join('\n'));
   assert.match(messages[0], /CIE pointer 0x.* does not point at an entry \(0x4\)/);
-  assert.match(messages[1], /obsolete augmentation 'eh'/);
+  assert.match(messages[1], /unknown augmentation letter 'Q' in 'zQR'/);
+  assert.match(messages[2], /CIE at 0x\w+ is malformed \(.*unknown augmentation letter/);
+  assert.match(messages[3], /obsolete augmentation 'eh'/);
   // A length past the end is a framing error: the whole section is refused.
   assert.throws(() => parseCfiSection(Buffer.from([...u32(100), 0, 0, 0, 0]), { kind: 'eh_frame' }), (e: unknown) => e instanceof CfiError && /runs past the section end/.test(e.message));
 });

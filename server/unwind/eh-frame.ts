@@ -524,9 +524,10 @@ function parseCieAt(data: Buffer, offset: number, kind: CfiSectionKind, name: st
         const address = readEncoded(ar, enc & ~DW_EH_PE.indirect, ctx, addressSize, 'personality pointer');
         cie.personality = { address, indirect: (enc & DW_EH_PE.indirect) !== 0 };
       } else if (c === 'S') cie.signalFrame = true;
-      // 'B' (AArch64 BTI) and 'G' (MTE) carry no data; any other letter is unknown, but 'z'
-      // gives the data's length, so the rest of the CIE can still be read: stop decoding here.
-      else if (c !== 'B' && c !== 'G') break;
+      // 'B' (AArch64 BTI) and 'G' (MTE) carry no data. Any other letter is unknown: 'z' would
+      // let us skip its data, but a letter before 'R' could hide the FDE pointer encoding, and
+      // guessing it would give wrong address ranges. Refuse the CIE (its FDEs are counted).
+      else if (c !== 'B' && c !== 'G') ar.fail(`unknown augmentation letter '${c}' in '${augmentation}'`, augStart);
     }
   } else if (augmentation !== '') {
     r.fail(`augmentation '${augmentation}' without 'z' cannot be skipped`, offset);
