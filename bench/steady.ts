@@ -13,7 +13,7 @@
  * process logged. The viewer's own costs are not counted.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { io as connect } from 'socket.io-client';
@@ -117,6 +117,7 @@ async function main() {
     if (server.exitCode !== null || server.signalCode !== null) {
       throw new Error(`serve exited during the measurement (${server.signalCode ?? `code ${server.exitCode}`}): ${stderrTail}`);
     }
+    if (!existsSync(`/proc/${collector}`)) throw new Error(`the collector (pid ${collector}) is gone: ${stderrTail}`);
     for (const role of ['web', 'collector'] as const) {
       rss[role].push(statusKb(pids[role], 'VmRSS') / 1024);
       anon[role].push(statusKb(pids[role], 'RssAnon') / 1024);
