@@ -5,13 +5,14 @@
  *
  *   node --import tsx bench/eh-frame.ts [--runs 5] [--binaries /path/a,/path/b]
  *
- * Times are wall-clock milliseconds of this process, the median of --runs (the first run also
- * pays for reading the file from the page cache and for JIT warm-up; the median hides that).
+ * Times are wall-clock milliseconds of this process, the median of --runs, after one unmeasured
+ * pass over every binary (JIT warm-up, file in the page cache): the steady cost of a new binary
+ * for a collector that has been running a while.
  * On a shared machine the load moves: compare rows of one run.
  */
 import { ElfFile } from '../server/symbolizer/elf.ts';
 import { readElfCfi } from '../server/unwind/eh-frame.ts';
-import { compileCfi, ROW_BYTES, type CompiledTable } from '../server/unwind/compile.ts';
+import { compileCfi, compileFile, ROW_BYTES, type CompiledTable } from '../server/unwind/compile.ts';
 import { option } from './proc.ts';
 
 const DEFAULT_BINARIES = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/bin/python3.11', process.execPath, '/usr/lib/chromium/chromium'];
@@ -56,6 +57,13 @@ function measure(path: string): Figures {
 }
 
 const header = ['binary', 'CFI KB', 'FDEs', 'FDE rows', 'table rows', 'NO_CFI', 'PLT', 'unsupp.', 'rbp?', 'table KB', 'parse ms', 'compile ms', 'total ms'];
+for (const path of binaries) {
+  try {
+    compileFile(path); // warm-up, unmeasured
+  } catch {
+    // reported below
+  }
+}
 const rows: string[][] = [];
 for (const path of binaries) {
   try {

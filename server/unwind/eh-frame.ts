@@ -284,7 +284,11 @@ interface PointerContext {
 }
 
 /** Wraps a 64-bit two's-complement address and checks it fits in a JS number. */
-function toAddress(r: Reader, v: bigint, at: number): number {
+function toAddress(r: Reader, v: bigint | number, at: number): number {
+  if (typeof v === 'number') {
+    if (v >= 0) return v; // already a safe non-negative integer (reads and LEB128s guarantee safety)
+    v = BigInt(v);
+  }
   const wrapped = ((v % TWO_64) + TWO_64) % TWO_64;
   if (wrapped > BigInt(Number.MAX_SAFE_INTEGER)) r.fail(`address 0x${wrapped.toString(16)} is out of range`, at);
   return Number(wrapped);
@@ -305,31 +309,33 @@ function readEncoded(r: Reader, encoding: number, ctx: PointerContext, addressSi
     const pad = (addressSize - (memory % addressSize)) % addressSize;
     for (let i = 0; i < pad; i++) r.u8(`${what} alignment padding`);
   }
-  let value: bigint;
+  // Values of up to 4 bytes (and LEB128s, checked to be safe integers) stay JS numbers: the
+  // common case (sdata4/udata4, two per FDE) avoids BigInt. 8-byte values go through BigInt.
+  let value: number | bigint;
   switch (encoding & 0x0f) {
     case DW_EH_PE.absptr:
-      value = addressSize === 4 ? BigInt(r.u32(what)) : r.u64(what);
+      value = addressSize === 4 ? r.u32(what) : r.u64(what);
       break;
     case DW_EH_PE.uleb128:
-      value = BigInt(r.uleb(what));
+      value = r.uleb(what);
       break;
     case DW_EH_PE.udata2:
-      value = BigInt(r.u16(what));
+      value = r.u16(what);
       break;
     case DW_EH_PE.udata4:
-      value = BigInt(r.u32(what));
+      value = r.u32(what);
       break;
     case DW_EH_PE.udata8:
       value = r.u64(what);
       break;
     case DW_EH_PE.sleb128:
-      value = BigInt(r.sleb(what));
+      value = r.sleb(what);
       break;
     case DW_EH_PE.sdata2:
-      value = BigInt(r.s16(what));
+      value = r.s16(what);
       break;
     case DW_EH_PE.sdata4:
-      value = BigInt(r.s32(what));
+      value = r.s32(what);
       break;
     case DW_EH_PE.sdata8:
       value = r.s64(what);
@@ -360,6 +366,11 @@ function readEncoded(r: Reader, encoding: number, ctx: PointerContext, addressSi
       break;
     default:
       r.fail(`${what}: unknown pointer application 0x${application.toString(16)} (encoding 0x${encoding.toString(16)})`, at);
+  }
+  if (typeof value === 'number') {
+    const sum = value + base;
+    if (sum >= 0 && Number.isSafeInteger(sum)) return sum;
+    return toAddress(r, BigInt(value) + BigInt(base), at);
   }
   return toAddress(r, value + BigInt(base), at);
 }
