@@ -15,7 +15,7 @@
 import { parseProbeSpec, PROBE_KINDS } from '../probe-spec.ts';
 import { parseEventSpec } from '../event-spec.ts';
 import { MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from '../histogram.ts';
-import { isPlainObject, plainText, record, shown, v, wholeMessage, wholeNumber, type Result, check } from './core.ts';
+import { check, isPlainObject, plainText, record, sentenceMessage, shown, v, wholeMessage, wholeNumber, type Result } from './core.ts';
 import { profileCombinationProblem, CommSchema, HzSchema, OffCpuSettingsSchema, PidSchema, ProfileTargetSchema, ProfileTypeSchema } from './view.ts';
 import { MAX_LATENCY_PROBES, MAX_SPEC_LENGTH } from './latency.ts';
 import { EVENT_KINDS, MAX_DISCOVERY_TEXT, MAX_EVENT_SPEC_LENGTH } from './events.ts';
@@ -49,7 +49,7 @@ export const BinarySchema = v.pipe(
   plainText(MAX_PATH_LENGTH),
   v.rawCheck<string>(({ dataset, addIssue }) => {
     const problem = dataset.typed ? binaryProblem(dataset.value) : null;
-    if (problem) addIssue({ message: wholeMessage(problem) });
+    if (problem) addIssue({ message: sentenceMessage(problem) });
   }),
 );
 
@@ -62,7 +62,7 @@ export const LatencySpecSchema = v.pipe(
     if (!parsed.ok) return addIssue({ message: wholeMessage(`bad probe spec "${dataset.value}": ${parsed.error.message} (at character ${parsed.error.position + 1})`) });
     if (!PROBE_KINDS.includes(parsed.spec.kind)) return addIssue({ message: `has an unknown probe kind ${shown(parsed.spec.kind)}` });
     const problem = parsed.spec.kind === 'uprobe' || parsed.spec.kind === 'usdt' ? binaryProblem(parsed.spec.binary) : null;
-    if (problem) addIssue({ message: wholeMessage(problem) });
+    if (problem) addIssue({ message: sentenceMessage(problem) });
   }),
 );
 
@@ -75,7 +75,7 @@ export const EventSpecSchema = v.pipe(
     if (!parsed.ok) return addIssue({ message: wholeMessage(`bad spec "${dataset.value}" at character ${parsed.error.position + 1}: ${parsed.error.message}`) });
     if (!(EVENT_KINDS as readonly string[]).includes(parsed.spec.kind)) return addIssue({ message: `has an unknown event kind ${shown(parsed.spec.kind)}` });
     const problem = parsed.spec.kind === 'uprobe' || parsed.spec.kind === 'usdt' ? binaryProblem(parsed.spec.binary) : null;
-    if (problem) addIssue({ message: wholeMessage(problem) });
+    if (problem) addIssue({ message: sentenceMessage(problem) });
   }),
 );
 
@@ -164,9 +164,9 @@ export const HostCommandSchema = v.pipe(
     const command = dataset.value;
     if (command.op === 'profile.start') {
       const problem = profileCombinationProblem({ type: command.profileType, target: command.target });
-      if (problem) addIssue({ message: wholeMessage(problem) });
+      if (problem) addIssue({ message: sentenceMessage(problem) });
     } else if (command.op === 'discover.usdt' && (command.binary === undefined) === (command.pid === undefined)) {
-      addIssue({ message: wholeMessage('give exactly one of binary or pid') });
+      addIssue({ message: sentenceMessage('give exactly one of binary or pid') });
     }
   }),
   v.transform((command) => stripUndefined(command) as HostCommand),

@@ -41,13 +41,53 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
- * A message that ends in a sentence of its own (a parser's), so no `, got …` is added.
- * Used by the spec checks, whose parser message already quotes the text.
+ * A message that is a whole line of its own (a parser's, which already quotes the text): it is
+ * said as is, without field or `, got …`.
  */
 const WHOLE = '\u0000whole:';
 export const wholeMessage = (message: string): string => `${WHOLE}${message}`;
+/**
+ * A message that is a sentence about the whole request (a rule across fields, which names its
+ * fields itself): said after the context (`profile.start: type wall needs a target…`).
+ */
+const SENTENCE = '\u0000sentence:';
+export const sentenceMessage = (message: string): string => `${SENTENCE}${message}`;
 
 type Issue = v.BaseIssue<unknown>;
+
+/** Message of the issue `unknownKeysFirst` raises (the formatter says `unknown field "name"`). */
+const UNKNOWN_FIELD = '\u0000unknown field';
+
+/**
+ * A required field that is absent is refused with its own schema's message for `undefined`
+ * (`id must be a probe id such as "lat-1", got undefined`), rather than a bare "is required".
+ */
+function missingSaidByField(entries: v.ObjectEntries) {
+  return v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const input = dataset.value;
+    for (const [key, schema] of Object.entries(entries)) {
+      if (Object.hasOwn(input, key)) continue;
+      const result = v.safeParse(schema, undefined);
+      if (result.success) continue;
+      addIssue({ message: result.issues[0].message, path: [{ type: 'object', origin: 'value', input, key, value: undefined }] });
+      return;
+    }
+  });
+}
+
+/**
+ * Refuses a field not in `allowed` before anything else is judged (a strict object alone would
+ * first report a missing field): a stray field is named even when others are missing.
+ */
+function unknownKeysFirst<T>(allowed: readonly string[]) {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const input = dataset.value as Record<string, unknown>;
+    const extra = Object.keys(input).find((key) => !allowed.includes(key));
+    if (extra !== undefined) addIssue({ message: UNKNOWN_FIELD, path: [{ type: 'object', origin: 'key', input, key: extra, value: input[extra] }] });
+  });
+}
 
 function keyOf(item: { key?: unknown }): string {
   return typeof item.key === 'number' ? `[${item.key}]` : String(item.key).slice(0, 64);
@@ -60,19 +100,17 @@ function keyOf(item: { key?: unknown }): string {
  */
 export function issueMessage(issue: Issue, options: CheckOptions = {}): string {
   const path = (issue.path ?? []).map((item) => keyOf(item as { key?: unknown }));
-  const isObjectKey = (issue.type === 'strict_object' || issue.type === 'object') && path.length > 0 && (issue.path?.at(-1) as { origin?: string } | undefined)?.origin === 'key';
+  const isObjectKey = (issue.type === 'strict_object' || issue.type === 'object' || issue.message === UNKNOWN_FIELD) && path.length > 0 && (issue.path?.at(-1) as { origin?: string } | undefined)?.origin === 'key';
   const join = (parts: string[]) => parts.reduce((label, part) => (part.startsWith('[') || label === '' ? `${label}${part}` : `${label}.${part}`), '');
   const prefix = options.context ? `${options.context}: ` : '';
-  if (isObjectKey && issue.expected === 'never') {
+  if (isObjectKey && (issue.expected === 'never' || issue.message === UNKNOWN_FIELD)) {
     const parent = join([...(options.root ? [options.root] : []), ...path.slice(0, -1)]);
     return `${prefix}${parent === '' ? '' : `${parent}: `}unknown field ${shown(path.at(-1))}`;
   }
   const label = join([...(options.root ? [options.root] : []), ...path]);
   if (isObjectKey) return `${prefix}${label} is required`;
-  if (issue.message.startsWith(WHOLE)) {
-    const whole = issue.message.slice(WHOLE.length);
-    return options.context && !whole.startsWith(options.context) ? `${prefix}${whole}` : whole;
-  }
+  if (issue.message.startsWith(WHOLE)) return issue.message.slice(WHOLE.length);
+  if (issue.message.startsWith(SENTENCE)) return `${prefix}${issue.message.slice(SENTENCE.length)}`;
   const subject = label === '' ? (options.context ?? 'the value') : `${prefix}${label}`;
   // A check forwarded to a field (v.forward) has the whole object as input: show the field.
   const last = issue.path?.at(-1) as { value?: unknown } | undefined;
@@ -104,8 +142,8 @@ export function parseOr<S extends v.GenericSchema>(schema: S, input: unknown, Re
 // Building blocks
 
 /** A plain object with exactly these fields (optional ones may be absent). */
-export function record<const E extends v.ObjectEntries>(entries: E, message = 'must be an object') {
-  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, message), v.strictObject(entries));
+export function record<E extends v.ObjectEntries>(entries: E, message = 'must be an object') {
+  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, message), unknownKeysFirst<Record<string, unknown>>(Object.keys(entries)), missingSaidByField(entries), v.strictObject(entries));
 }
 
 /**
@@ -113,7 +151,8 @@ export function record<const E extends v.ObjectEntries>(entries: E, message = 'm
  * `message` says which values `key` may take.
  */
 export function variant<const K extends string, const O extends v.VariantOptions<K>>(key: K, options: O, message: string, objectMessage = 'must be an object') {
-  return v.pipe(v.custom<v.InferInput<O[number]>>(isPlainObject, objectMessage), v.variant(key, options, message));
+  const fields = [...new Set(options.flatMap((option) => Object.keys((option as unknown as { entries: v.ObjectEntries }).entries)))];
+  return v.pipe(v.custom<v.InferInput<O[number]>>(isPlainObject, objectMessage), unknownKeysFirst<v.InferInput<O[number]>>(fields), v.variant(key, options, message));
 }
 
 /** A whole number from `min` to `max`; `unit` is said in the message (`whole number of Hz`). */

@@ -56,29 +56,29 @@ export const EventsAddRequestSchema = v.pipe(
     spec: EventSpecTextSchema,
     /** Only this process (exec: it and its children); it must exist. */
     pid: v.nullish(PidSchema),
-  }),
+  }, 'takes {spec, pid?}'),
   v.transform(({ spec, pid }) => ({ spec, ...(pid != null && { pid }) })),
 );
 export type EventsAddRequest = v.InferOutput<typeof EventsAddRequestSchema>;
 
-export const EventsRemoveRequestSchema = record({ id: v.pipe(v.string('must be a probe id such as "ev-1"'), v.regex(PROBE_ID, 'must be a probe id such as "ev-1"')) });
+export const EventsRemoveRequestSchema = record({ id: v.pipe(v.string('must be a probe id such as "ev-1"'), v.regex(PROBE_ID, 'must be a probe id such as "ev-1"')) }, 'takes {id}');
 export type EventsRemoveRequest = v.InferOutput<typeof EventsRemoveRequestSchema>;
 
 /** `discover:tracepoints`: `glob` over `category:name` or name; absent or blank: all. No payload: `{}`. */
 export const DiscoverTracepointsRequestSchema = v.pipe(
-  v.nullish(record({ glob: discoveryText }), {}),
+  v.nullish(record({ glob: discoveryText }, 'takes {glob?}'), {}),
   v.transform((request): { glob?: string } => defined(request)),
 );
 /** `discover:processes`: `query` a substring of the pid, comm, executable or command line; absent or blank: all. */
 export const DiscoverProcessesRequestSchema = v.pipe(
-  v.nullish(record({ query: discoveryText }), {}),
+  v.nullish(record({ query: discoveryText }, 'takes {query?}'), {}),
   v.transform((request): { query?: string } => defined(request)),
 );
 /** `discover:objects`: the files mapped by a process. */
-export const DiscoverObjectsRequestSchema = record({ pid: PidSchema });
+export const DiscoverObjectsRequestSchema = record({ pid: PidSchema }, 'takes {pid}');
 /** `discover:symbols`: `binary` a path or library name (`c` -> libc); `glob` over symbol names. */
 export const DiscoverSymbolsRequestSchema = v.pipe(
-  record({ binary: discoveryText, glob: discoveryText }),
+  record({ binary: discoveryText, glob: discoveryText }, 'takes {binary, glob?}'),
   v.forward(
     v.check((request) => request.binary !== undefined, 'is required (e.g. /usr/bin/bash or c)'),
     ['binary'],
@@ -87,7 +87,7 @@ export const DiscoverSymbolsRequestSchema = v.pipe(
 );
 /** `discover:usdt`: the USDT probes of a binary, or of every object a process maps. Exactly one of the two. */
 export const DiscoverUsdtRequestSchema = v.pipe(
-  record({ binary: discoveryText, pid: v.nullish(PidSchema) }),
+  record({ binary: discoveryText, pid: v.nullish(PidSchema) }, 'takes {binary} or {pid}'),
   v.check((request) => (request.binary === undefined) !== (request.pid == null), 'needs exactly one of binary or pid'),
   v.transform((request): { binary: string } | { pid: number } => (request.pid != null ? { pid: request.pid } : { binary: request.binary! })),
 );

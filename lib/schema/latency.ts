@@ -46,7 +46,7 @@ export const LatencyAddRequestSchema = v.pipe(
     comm: v.nullish(commSchema({ emptyAllowed: true })),
     /** Linear parts per log2 bucket, 1..16 (default 8). */
     subBuckets: v.nullish(SubBucketsSchema),
-  }),
+  }, 'takes {spec, pid?, comm?, subBuckets?}'),
   v.transform(({ spec, pid, comm, subBuckets }) => ({
     spec,
     ...(pid != null && { pid }),
@@ -57,7 +57,7 @@ export const LatencyAddRequestSchema = v.pipe(
 export type LatencyAddRequest = v.InferOutput<typeof LatencyAddRequestSchema>;
 
 /** `latency:remove`. */
-export const LatencyRemoveRequestSchema = record({ id: v.pipe(v.string('must be a probe id such as "lat-1"'), v.regex(PROBE_ID, 'must be a probe id such as "lat-1"')) });
+export const LatencyRemoveRequestSchema = record({ id: v.pipe(v.string('must be a probe id such as "lat-1"'), v.regex(PROBE_ID, 'must be a probe id such as "lat-1"')) }, 'takes {id}');
 export type LatencyRemoveRequest = v.InferOutput<typeof LatencyRemoveRequestSchema>;
 
 /** Value of a successful `latency:add` acknowledgement. */

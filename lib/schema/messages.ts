@@ -43,6 +43,7 @@ import {
   ReplayStateSchema,
 } from './session.ts';
 import {
+  CompareProgressSchema,
   CompareWindowsReplySchema,
   CompareWindowsRequestSchema,
   RecordingDeleteRequestSchema,
@@ -121,6 +122,7 @@ export const SERVER_MESSAGES = {
   'link:removed': message(ViewerLinkRemovedSchema),
   'follow:view': message(FollowViewSchema),
   'session:closed': message(SessionClosedSchema),
+  'compare:progress': message(CompareProgressSchema),
 } as const;
 
 export type RequestName = keyof typeof CLIENT_REQUESTS;

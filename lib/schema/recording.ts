@@ -24,11 +24,11 @@ const speed = v.picklist(REPLAY_SPEEDS, 'must be 1, 2 or 4');
 const offsetMs = v.pipe(v.number('must be a number of ms from the start (>= 0)'), v.finite('must be a number of ms from the start (>= 0)'), v.minValue(0, 'must be a number of ms from the start (>= 0)'));
 
 /** `record:start`: the name defaults to `<session name> <ISO time>`. */
-export const RecordStartRequestSchema = v.nullish(record({ name: v.optional(RecordingNameSchema) }), {});
+export const RecordStartRequestSchema = v.nullish(record({ name: v.optional(RecordingNameSchema) }, 'takes {name?}'), {});
 /** `recording:delete`. */
-export const RecordingDeleteRequestSchema = record({ id: IdSchema });
+export const RecordingDeleteRequestSchema = record({ id: IdSchema }, 'takes {id}');
 /** `replay:open`: speed default 1. */
-export const ReplayOpenRequestSchema = record({ recordingId: IdSchema, speed: v.optional(speed) });
+export const ReplayOpenRequestSchema = record({ recordingId: IdSchema, speed: v.optional(speed) }, 'takes {recordingId, speed?}');
 /** `replay:control`. */
 export const ReplayControlSchema = variant(
   'action',
@@ -39,6 +39,7 @@ export const ReplayControlSchema = variant(
     v.strictObject({ action: v.literal('speed'), speed }),
   ],
   'must be play, pause, seek or speed',
+  'takes {action, …}',
 );
 export type ReplayControl = v.InferOutput<typeof ReplayControlSchema>;
 
@@ -60,17 +61,18 @@ export const SnapshotPinRequestSchema = variant(
     v.strictObject({ name: RecordingNameSchema, kind: v.literal('histogram'), probe: v.pipe(v.string('must be a latency probe id'), v.maxLength(64, 'must be a latency probe id')) }),
   ],
   'must be flame or histogram',
+  'takes {name, kind, view?} or {name, kind, probe}',
 );
 export type SnapshotPinRequest = v.InferOutput<typeof SnapshotPinRequestSchema>;
 /** `snapshot:get`, `snapshot:delete`. */
-export const SnapshotIdRequestSchema = record({ id: IdSchema });
+export const SnapshotIdRequestSchema = record({ id: IdSchema }, 'takes {id}');
 /** `compare:windows`: two ranges of one recording; the view's window is ignored. */
 export const CompareWindowsRequestSchema = record({
   recordingId: IdSchema,
   before: RecordingRangeSchema,
   after: RecordingRangeSchema,
   view: v.optional(ViewSettingsSchema),
-});
+}, 'takes {recordingId, before, after, view?}');
 export type CompareWindowsRequest = v.InferOutput<typeof CompareWindowsRequestSchema>;
 
 // ---------------------------------------------------------------------------------------
@@ -148,6 +150,14 @@ export const ComparedWindowSchema = v.object({
 export type ComparedWindow = v.InferOutput<typeof ComparedWindowSchema>;
 export const CompareWindowsReplySchema = v.object({ before: ComparedWindowSchema, after: ComparedWindowSchema });
 export type CompareWindowsReply = v.InferOutput<typeof CompareWindowsReplySchema>;
+
+/**
+ * `compare:progress`, to the socket that asked, while a comparison runs: ms of recording time
+ * read (both windows together), first `done: 0`, last `done: total`. `requestId` numbers the
+ * hub's comparisons (1, 2, …); the final result comes in the `compare:windows` reply.
+ */
+export const CompareProgressSchema = v.object({ requestId: v.number(), done: v.number(), total: v.number() });
+export type CompareProgress = v.InferOutput<typeof CompareProgressSchema>;
 
 // ---------------------------------------------------------------------------------------
 // Stored records (server/recording/store.ts): what a caller hands the store

@@ -82,15 +82,15 @@ export const FollowViewSchema = record({
   /** Which probe panel is in focus (`profile`, a latency id `lat-3`, an events id), or null. */
   focus: v.nullable(v.pipe(v.string('must be null or a probe id'), v.maxLength(64, 'must be null or a probe id'))),
   icicle: v.boolean('must be true or false'),
-});
+}, 'takes a follow view {window, stackMode, hideIdle, perThread?, zoom, search, selected, focus, icicle}');
 export type FollowView = v.InferOutput<typeof FollowViewSchema>;
 
 export const SessionNameSchema = printableText(1, MAX_SESSION_NAME);
 
 /** `session:create`. */
-export const SessionCreateRequestSchema = record({ name: SessionNameSchema });
+export const SessionCreateRequestSchema = record({ name: SessionNameSchema }, 'takes {name}');
 /** `session:close`. */
-export const SessionCloseRequestSchema = record({ id: IdSchema });
+export const SessionCloseRequestSchema = record({ id: IdSchema }, 'takes {id}');
 /** `link:create`: `label` may be empty; `minutes` of life, default 60. */
 export const LinkCreateRequestSchema = v.nullish(
   record({
@@ -101,11 +101,11 @@ export const LinkCreateRequestSchema = v.nullish(
         v.check((minutes) => Number.isFinite(minutes) && minutes > 0 && minutes <= MAX_LINK_MINUTES, `must be a number of minutes, more than 0 and at most ${MAX_LINK_MINUTES}`),
       ),
     ),
-  }),
+  }, 'takes {label?, minutes?}'),
   {},
 );
 /** `link:revoke`. */
-export const LinkRevokeRequestSchema = record({ id: IdSchema });
+export const LinkRevokeRequestSchema = record({ id: IdSchema }, 'takes {id}');
 
 export type Role = 'operator' | 'viewer';
 export const RoleSchema = v.picklist(['operator', 'viewer']);

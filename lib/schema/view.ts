@@ -4,7 +4,7 @@
  * `profile:status`, `profile:frame`, `error:message`). lib/protocol.ts re-exports the types;
  * docs/protocol.md documents them field by field.
  */
-import { boolean, oneOf, record, v, variant, wholeNumber } from './core.ts';
+import { boolean, oneOf, record, sentenceMessage, v, variant, wholeNumber } from './core.ts';
 
 /** Which part of each stack to show. */
 export const STACK_MODES = ['all', 'user', 'kernel'] as const;
@@ -120,7 +120,7 @@ export function combinationCheck<T extends { type?: ProfileType; target?: Profil
   return v.rawCheck<T>(({ dataset, addIssue }) => {
     if (!dataset.typed || dataset.value.target === undefined) return;
     const problem = profileCombinationProblem({ type: dataset.value.type, target: dataset.value.target });
-    if (problem) addIssue({ message: `\u0000whole:${problem}` });
+    if (problem) addIssue({ message: sentenceMessage(problem) });
   });
 }
 

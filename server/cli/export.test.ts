@@ -62,8 +62,8 @@ test('--diff writes a differential flame graph SVG, or two-column folded text', 
   assert.equal(svg.code, 0, svg.stderr);
   const text = svg.stdout.toString();
   assert.equal(checkXml(text), null);
-  assert.ok(text.includes('A vs B'), 'text.includes(\'A vs B\')');
-  assert.ok(text.includes('<title>a (30 samples, 63.83%; before 10; +20, +200.00%)</title>'), 'text.includes(\'<title>a (30 samples, 63.83%; before 10; +20, +200.00%)</title>\')');
+  assert.match(text, /A vs B/, 'the title');
+  assert.ok(text.includes('<title>a (30 samples, 63.83%; before 10; +20, +200.00%)</title>'), `the tooltip of a; titles drawn: ${JSON.stringify(text.match(/<title>[^<]*<\/title>/g)?.slice(0, 8))}`);
   assert.match(text, /only before \(not drawn\): 5/);
   assert.match(text, /<script/);
   const normalized = probeboard(['export', '--diff', BEFORE, AFTER, '--normalize', '--static']).stdout.toString();

@@ -49,7 +49,7 @@ describe('probeboard list', () => {
       reference.map((r) => [r.provider, r.name, `0x${r.location.toString(16)}`, r.semaphore === 0n ? null : `0x${r.semaphore.toString(16)}`, r.args]),
     );
     assert.deepEqual(probes.map((p) => p.name).sort(), ['message', 'noargs', 'start', 'withsem']);
-    assert.ok(probes.every((p) => p.binary === bin.path && p.spec === `usdt:${bin.path}:pbtest:${p.name}`), 'probes.every((p) => p.binary === bin.path && p.spec === `usdt:${bin.path}:pbtest:${p.name}`)');
+    assert.deepEqual(probes.map((p) => [p.binary, p.spec]), probes.map((p) => [bin.path, `usdt:${bin.path}:pbtest:${p.name}`]), 'each probe names its binary and its spec');
     const text = cli('usdt', bin.path);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /pbtest:withsem address=0x[0-9a-f]+ semaphore=0x[0-9a-f]+ args=\[-4@%\w+\]/);
@@ -80,7 +80,7 @@ describe('probeboard list', () => {
     for (const n of ['python:function__entry', 'python:function__return', 'python:gc__start', 'python:line']) assert.ok(names.has(n), n);
     const entry = probes.find((p) => p.name === 'function__entry')!;
     assert.equal(entry.args.length, 3);
-    assert.ok(entry.semaphore, 'entry.semaphore');
+    assert.ok(entry.semaphore, `function__entry has a semaphore: ${JSON.stringify(entry)}`);
   });
 
   it('list symbols finds the functions of a test binary, filtered by glob; library names resolve', () => {
@@ -99,7 +99,7 @@ describe('probeboard list', () => {
       const byDemangled = json<{ name: string; symbol: string }>('symbols', cxx.path, 'pbns::*');
       assert.ok(byDemangled.some((s) => s.name.startsWith('pbns::work(int') && s.symbol.startsWith('_ZN4pbns4workEi')), JSON.stringify(byDemangled));
       const byMangled = json<{ name: string }>('symbols', cxx.path, '_ZN4pbns*');
-      assert.ok(byMangled.length >= 1, 'byMangled.length >= 1');
+      assert.ok(byMangled.length >= 1, `a mangled pattern finds the symbols: ${JSON.stringify(byMangled)}`);
     } finally {
       cxx.cleanup();
     }

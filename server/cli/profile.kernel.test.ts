@@ -62,7 +62,7 @@ for (const shareAlpha of [75, 30]) {
       for (const line of stdout.trim().split('\n')) {
         assert.ok(line.startsWith(`${path.basename(spin).slice(0, 15)};`), `line starts with the comm: ${line}`);
       }
-      assert.ok(samplesWith(stdout, 'main') >= alpha + beta, 'main is on every workload stack');
+      assert.ok(samplesWith(stdout, 'main') >= alpha + beta, `main is on every workload stack (${samplesWith(stdout, 'main')} samples with main, ${alpha} + ${beta} in the workers)`);
       assert.match(stderr, /lost stacks: user \d+/);
     } finally {
       child.kill('SIGKILL');
@@ -106,10 +106,10 @@ test('whole-machine profile writes svg, json and speedscope files that describe 
     assert.match(svg, /probeboard CPU flame graph/);
     assert.match(svg, /pb_work_alpha|pb_work_beta/, 'the busy workload is in the whole-machine picture');
     const total = Number(/(\d+) samples in/.exec(stderr)?.[1]);
-    assert.ok(total > 0, 'total > 0');
+    assert.ok(total > 0, `samples counted (stderr: ${stderr})`);
     const json = JSON.parse(profile(['--duration', '1', '--format', 'json']).stdout);
     assert.equal(json.name, 'all');
-    assert.ok(json.value > 0 && Array.isArray(json.children), 'json.value > 0 && Array.isArray(json.children)');
+    assert.ok(json.value > 0 && Array.isArray(json.children), `a root with samples and children (value ${json.value}, ${Array.isArray(json.children) ? json.children.length : 'no'} children)`);
     // Kernel frames need samples taken in the kernel: the spin workload rarely leaves user mode, so
     // a copy from /dev/zero to /dev/null (almost all kernel time) runs during the kernel-only profile.
     const kernelWork = start('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=64k']);
@@ -122,7 +122,7 @@ test('whole-machine profile writes svg, json and speedscope files that describe 
     assert.equal(speedscope.profiles[0].type, 'sampled');
     const names: string[] = speedscope.shared.frames.map((frame: { name: string }) => frame.name);
     assert.ok(names.some((name) => name.endsWith('_[k]')), `kernel frames present: ${JSON.stringify(names.slice(0, 20))}`);
-    assert.ok(!names.some((name) => name.startsWith('pb_work')), 'kernel-only output has no user frames');
+    assert.deepEqual(names.filter((name) => name.startsWith('pb_work')), [], 'kernel-only output has no user frames');
   } finally {
     child.kill('SIGKILL');
   }

@@ -83,9 +83,9 @@ test('ELF: functions with file offsets, USDT notes', () => {
   const nm = execFileSync('nm', [sleepBin], { encoding: 'utf8' });
   const addr = /^([0-9a-f]+) T pb_sleep_us$/m.exec(nm)![1];
   assert.equal(BigInt(f.address), BigInt(`0x${addr}`));
-  assert.ok(f.offset > 0, 'f.offset > 0');
+  assert.ok(f.offset > 0, `pb_sleep_us has a file offset (${f.offset})`);
   const [malloc] = resolveSymbols(resolveBinary('c'), 'malloc', false);
-  assert.ok(malloc.offset > 0, 'malloc.offset > 0');
+  assert.ok(malloc.offset > 0, `libc's malloc has a file offset (${malloc.offset})`);
 });
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {

@@ -41,7 +41,7 @@ async function collect(target: ProfileTarget, ms: number): Promise<ProfileBatch[
   const batches: ProfileBatch[] = [];
   const collector = new ProfileCollector({ onBatch: (batch) => batches.push(batch) });
   const info = collector.start(99, target, 250);
-  assert.ok(info.cpus >= 1, 'info.cpus >= 1');
+  assert.ok(info.cpus >= 1, `at least one CPU sampled (${info.cpus})`);
   try {
     await sleep(ms);
   } finally {
@@ -56,14 +56,14 @@ test('the busy child shows up with stacks when sampling everything', async (t) =
   const batches = await collect({ kind: 'all' }, 1200);
   assert.ok(batches.length >= 3, `batches every 250 ms, got ${batches.length}`);
   for (const batch of batches) {
-    assert.ok(batch.endMs >= batch.startMs, 'batch.endMs >= batch.startMs');
+    assert.ok(batch.endMs >= batch.startMs, `a batch ends after it starts (${batch.startMs} to ${batch.endMs} ms)`);
     assert.equal(batch.hz, 99);
     assert.equal(batch.droppedSamples, 0);
   }
   const mine = batches.flatMap((batch) => batch.samples).filter((sample) => sample.pid === pid);
   assert.ok(mine.length > 0, `pid ${pid} sampled`);
-  assert.ok(mine.some((sample) => sample.comm === 'pb-busy'), 'mine.some((sample) => sample.comm === \'pb-busy\')');
-  assert.ok(mine.some((sample) => sample.userStack.length > 0 || sample.kernelStack.length > 0), 'with a non-empty stack');
+  assert.ok(mine.some((sample) => sample.comm === 'pb-busy'), `pid ${pid} sampled as pb-busy (comms: ${[...new Set(mine.map((sample) => sample.comm))].join(', ')})`);
+  assert.ok(mine.some((sample) => sample.userStack.length > 0 || sample.kernelStack.length > 0), `with a non-empty stack (errors: ${JSON.stringify(mine.slice(0, 3).map((sample) => [sample.userStackError, sample.kernelStackError]))})`);
   const idle = batches.flatMap((batch) => batch.samples).filter((sample) => sample.pid === 0);
   for (const sample of idle) {
     assert.equal(sample.userStack.length, 0);
@@ -75,20 +75,20 @@ test('a pid filter yields only that pid', async (t) => {
   if (!kernelTestGate(t, NEEDS)) return;
   const pid = busy?.pid ?? -1;
   const samples = (await collect({ kind: 'pid', pid }, 800)).flatMap((batch) => batch.samples);
-  assert.ok(samples.length > 0, 'samples.length > 0');
+  assert.ok(samples.length > 0, `pid ${pid} sampled (${samples.length} samples)`);
   assert.deepEqual([...new Set(samples.map((sample) => sample.pid))], [pid]);
   const user = samples.filter((sample) => sample.userStack.length > 0);
-  assert.ok(user.length > 0, 'user stacks recorded');
+  assert.ok(user.length > 0, `user stacks recorded (0 of ${samples.length} samples; errors: ${[...new Set(samples.map((sample) => sample.userStackError))].join(', ')})`);
   for (const sample of samples) {
     // In user mode there is no kernel stack, and that is not an error.
-    if (sample.kernelStack.length === 0 && sample.kernelStackError === undefined) assert.ok(sample.userStack.length > 0 || sample.userStackError, 'sample.userStack.length > 0 || sample.userStackError');
+    if (sample.kernelStack.length === 0 && sample.kernelStackError === undefined) assert.ok(sample.userStack.length > 0 || sample.userStackError, `no stack at all and no error given: ${JSON.stringify(sample)}`);
   }
 });
 
 test('a comm filter yields only that command', async (t) => {
   if (!kernelTestGate(t, NEEDS)) return;
   const samples = (await collect({ kind: 'comm', comm: 'pb-busy' }, 800)).flatMap((batch) => batch.samples);
-  assert.ok(samples.length > 0, 'samples.length > 0');
+  assert.ok(samples.length > 0, `pb-busy sampled (${samples.length} samples)`);
   assert.deepEqual([...new Set(samples.map((sample) => sample.comm))], ['pb-busy']);
 });
 
@@ -120,7 +120,7 @@ test('the channel restarts on a new start, stops, and leaves nothing attached', 
   await channel.close();
   const types = messages.map((message) => message.type);
   assert.deepEqual(types.filter((type) => type !== 'profile.interval'), ['profile.started', 'profile.stopped', 'profile.started', 'profile.stopped']);
-  assert.ok(types.includes('profile.interval'), 'types.includes(\'profile.interval\')');
+  assert.ok(types.includes('profile.interval'), `intervals between the starts and stops: ${JSON.stringify(types)}`);
   assert.deepEqual(bpftoolShow('prog').filter((p) => !progsBefore.includes(p.id)), [], 'no program left');
   assert.deepEqual(bpftoolShow('link').filter((l) => !linksBefore.includes(l.id)), [], 'no link left');
   assert.deepEqual(newFds(fdsBefore, openFds()), [], 'no fd left');

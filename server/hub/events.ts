@@ -27,7 +27,6 @@ import {
   type EventRow,
   type EventsAdded,
 } from '../../lib/protocol-events.ts';
-import { checkEventsAdd, checkEventsRemove } from '../../lib/validate-events.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
 import { EVENTS_PROBES, EVENTS_ROWS } from './recording.ts';
 import { DEFAULT_MAX_PROBE_MS, maxDurationReason } from './latency.ts';
@@ -210,10 +209,9 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
         socket.data.features.delete(FEATURE_KEY);
       },
       handlers: {
+        // Payloads arrive checked by the hub (lib/schema/events.ts): the spec canonical, pid absent when not given.
         'events:add': async (_socket, payload): Promise<EventsAdded> => {
-          const checked = checkEventsAdd(payload);
-          if (!checked.ok) throw new RequestError(checked.error);
-          const { spec, pid } = checked.value;
+          const { spec, pid } = payload;
           const twin = [...probes.values()].find((p) => p.info.state === 'running' && p.info.spec === spec && p.info.pid === (pid ?? null));
           if (twin) throw new RequestError(`${spec}${pid ? ` (pid ${pid})` : ''} is already live as ${twin.info.id}`);
           const live = [...probes.values()].filter((p) => p.info.state === 'running').length;
@@ -276,10 +274,8 @@ export function eventsFeature(events: EventProbes, options: EventsFeatureOptions
           return { id, spec: started.spec };
         },
         'events:remove': async (_socket, payload) => {
-          const checked = checkEventsRemove(payload);
-          if (!checked.ok) throw new RequestError(checked.error);
-          const p = probes.get(checked.value.id);
-          if (!p || (p.collector === null && p.info.state === 'running')) throw new RequestError(`no event probe ${checked.value.id} (already removed, or still starting)`);
+          const p = probes.get(payload.id);
+          if (!p || (p.collector === null && p.info.state === 'running')) throw new RequestError(`no event probe ${payload.id} (already removed, or still starting)`);
           const running = p.collector;
           p.collector = null;
           forget(p.info.id);

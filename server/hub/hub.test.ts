@@ -176,7 +176,7 @@ test('malformed messages get an error reply and the server keeps serving', async
       socket.emit('profile:configure', { hz: 1e9 }, resolve as never),
     );
     assert.equal(badConfigure.ok, false);
-    assert.match(badConfigure.error ?? '', /sample rate/);
+    assert.match(badConfigure.error ?? '', /^profile:configure: hz must be a whole number of Hz from 1 to 10000, got 1000000000$/);
     const badPid = await new Promise<{ ok: boolean; error?: string }>((resolve) =>
       socket.emit('profile:configure', { target: { kind: 'pid', pid: -3 } }, resolve as never),
     );

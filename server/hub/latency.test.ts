@@ -148,9 +148,9 @@ test('refusals name what is wrong and change nothing; the cap; remove closes the
       [{ spec: 'uprobe:/missing:f' }, /^binary \/missing not found$/],
       [{ spec: 'syscall:read', pid: process.pid }, /^syscall:read \(pid \d+\) is already live as lat-1$/],
       [{ spec: 'runq', pid: 1.5 }, /pid must be a whole number/],
-      [{ spec: 'runq', comm: 7 }, /command name/],
+      [{ spec: 'runq', comm: 7 }, /^latency:add: comm must be a non-empty string, got 7$/],
       [{ spec: 'runq', extra: 1 }, /unknown field "extra"/],
-      [null, /needs an object/],
+      [null, /^latency:add takes \{spec, pid\?, comm\?, subBuckets\?\}, got null$/],
     ];
     for (const [payload, expected] of refusals) {
       const reply = await request(socket, 'latency:add', payload);

@@ -17,7 +17,6 @@
 import type { LatencyProbes } from '../privileged/backend.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
 import type { LatencyAdded, LatencyProbeInfo, LatencyProbeList } from '../../lib/protocol-latency.ts';
-import { checkLatencyAdd, checkLatencyRemove } from '../../lib/validate-latency.ts';
 import { DEFAULT_SUB_BUCKETS } from '../../lib/histogram.ts';
 import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
 import { LATENCY_FRAME, LATENCY_PROBES } from './recording.ts';
@@ -126,10 +125,9 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
         for (const entry of entries.values()) sendFrame(socket, entry.frame);
       },
       handlers: {
+        // Payloads arrive checked by the hub (lib/schema/latency.ts): the spec canonical, filters absent when not given.
         'latency:add': async (_socket, payload): Promise<LatencyAdded> => {
-          const checked = checkLatencyAdd(payload);
-          if (!checked.ok) throw new RequestError(checked.error);
-          const { spec, pid, comm, subBuckets } = checked.value;
+          const { spec, pid, comm, subBuckets } = payload;
           const request = JSON.stringify([spec, pid ?? null, comm ?? null, subBuckets ?? DEFAULT_SUB_BUCKETS]);
           // A stale twin (its binary was replaced or deleted since it attached) watches a file that
           // is no longer there: it does not block the same request, which replaces it once attached.
@@ -161,9 +159,7 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
           return { id: added.id, spec: added.spec };
         },
         'latency:remove': async (_socket, payload) => {
-          const checked = checkLatencyRemove(payload);
-          if (!checked.ok) throw new RequestError(checked.error);
-          const { id } = checked.value;
+          const { id } = payload;
           const entry = entries.get(id);
           if (!entry) throw new RequestError(`no latency probe ${id} (already removed?)`);
           forget(id);

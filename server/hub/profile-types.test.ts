@@ -113,11 +113,11 @@ test('profile:configure carries the type and off-CPU settings to the collector a
     // Bad filters are refused with the field named.
     const bad = await presenter.request('profile:configure', { offcpu: { ...OFFCPU, minBlockUs: 5000, maxBlockUs: 10 } });
     assert.equal(bad.ok, false, `min > max refused: ${JSON.stringify(bad)}`);
-    assert.match((bad as { error: string }).error, /^offcpu\.minBlockUs \(5000 µs\) must not exceed offcpu\.maxBlockUs \(10 µs\)$/);
+    assert.match((bad as { error: string }).error, /^profile:configure: offcpu\.minBlockUs must not exceed maxBlockUs \(10 µs\), got 5000$/);
     const state = await presenter.request('profile:configure', { offcpu: { ...OFFCPU, state: 'zombie' } });
     assert.match((state as { error?: string }).error ?? '', /offcpu\.state must be one of/, `bad state: ${JSON.stringify(state)}`);
     const type = await presenter.request('profile:configure', { type: 'hot' });
-    assert.match((type as { error?: string }).error ?? '', /^type must be one of cpu, offcpu, wall, got "hot"$/, `bad type: ${JSON.stringify(type)}`);
+    assert.match((type as { error?: string }).error ?? '', /^profile:configure: type must be one of cpu, offcpu, wall, got "hot"$/, `bad type: ${JSON.stringify(type)}`);
 
     // Wall of one pid: restarts, the window starts over (no off-CPU µs of another target in it).
     const wall = await presenter.request('profile:configure', { type: 'wall', target: { kind: 'pid', pid: 4242 } });

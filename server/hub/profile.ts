@@ -5,9 +5,8 @@
  * Each interval one tree is built per distinct view in use, not per viewer.
  */
 import { DEFAULT_VIEW, type ViewSettings } from '../../lib/protocol.ts';
-import { checkProfileChange, checkView } from '../../lib/validate.ts';
 import type { ProfilePipeline } from '../pipeline/profile.ts';
-import { RequestError, type FeatureFactory, type HubSocket } from './feature.ts';
+import type { FeatureFactory, HubSocket } from './feature.ts';
 import { PROFILE_INTERVAL, PROFILE_STATUS } from './recording.ts';
 import { recordedInterval } from '../symbolizer/interned.ts';
 
@@ -66,20 +65,15 @@ export function profileFeature(pipeline: ProfilePipeline): FeatureFactory {
         },
       },
       handlers: {
-        'view:set': (socket, payload) => {
-          const checked = checkView(payload);
-          if (!checked.ok) throw new RequestError(checked.error);
-          socket.data.features.set(KEY, checked.value);
+        // Payloads arrive checked by the hub (lib/schema/view.ts ViewSettingsSchema, ProfileChangeSchema).
+        'view:set': (socket, view) => {
+          socket.data.features.set(KEY, view);
           const stream = socket.data.streams.get(KEY);
           if (stream) stream.pending = null; // a frame of the old view is no longer wanted
-          sendFrame(socket, checked.value);
+          sendFrame(socket, view);
           return undefined;
         },
-        'profile:configure': async (_socket, payload) => {
-          const checked = checkProfileChange(payload);
-          if (!checked.ok) throw new RequestError(checked.error);
-          return pipeline.configure(checked.value);
-        },
+        'profile:configure': async (_socket, change) => pipeline.configure(change),
       },
       async close() {
         stopInterval();

@@ -11,7 +11,8 @@
  * - `events.probes` / `events.rows`: the probe list on change and each batch of new rows.
  */
 import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
-import { unknownKeys, type Checked } from '../../lib/validate.ts';
+import { check } from '../../lib/schema/core.ts';
+import { RecordingRangeSchema, type RecordingRange } from '../../lib/schema/recording.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
 import { intervalOfRecord } from '../symbolizer/interned.ts';
 import type { RecordingStore } from '../recording/store.ts';
@@ -24,50 +25,13 @@ export const LATENCY_FRAME = 'latency.frame';
 export const EVENTS_PROBES = 'events.probes';
 export const EVENTS_ROWS = 'events.rows';
 
-export type ReplayControl =
-  | { action: 'play' }
-  | { action: 'pause' }
-  | { action: 'seek'; positionMs: number }
-  | { action: 'speed'; speed: number };
+export type { RecordingRange, ReplayControl } from '../../lib/schema/recording.ts';
 
-export function checkReplayControl(input: unknown): Checked<ReplayControl> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, error: 'replay:control takes {action, …}' };
-  const { action, positionMs, speed } = input as Record<string, unknown>;
-  const fieldsOf: Record<string, string[]> = { play: ['action'], pause: ['action'], seek: ['action', 'positionMs'], speed: ['action', 'speed'] };
-  const extra = typeof action === 'string' && Object.hasOwn(fieldsOf, action) ? unknownKeys(input as Record<string, unknown>, fieldsOf[action]) : null;
-  if (extra) return { ok: false, error: `replay:control ${action}: ${extra}` };
-  switch (action) {
-    case 'play':
-    case 'pause':
-      return { ok: true, value: { action } };
-    case 'seek':
-      if (typeof positionMs !== 'number' || !Number.isFinite(positionMs) || positionMs < 0) {
-        return { ok: false, error: 'seek needs positionMs, a number of ms from the start (>= 0)' };
-      }
-      return { ok: true, value: { action, positionMs } };
-    case 'speed':
-      if (speed !== 1 && speed !== 2 && speed !== 4) return { ok: false, error: `speed must be 1, 2 or 4, got ${JSON.stringify(speed)}` };
-      return { ok: true, value: { action, speed } };
-    default:
-      return { ok: false, error: `replay action must be play, pause, seek or speed, got ${JSON.stringify(action)}` };
-  }
-}
-
-/** A time range inside a recording, in ms from its start (inclusive bounds). */
-export interface RecordingRange {
-  fromMs: number;
-  toMs: number;
-}
-
+/** A range of a recording (lib/schema/recording.ts RecordingRangeSchema), or a RequestError naming `what`. */
 export function recordingRange(input: unknown, what: string): RecordingRange {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new RequestError(`${what} must be {fromMs, toMs}`);
-  const extra = unknownKeys(input as Record<string, unknown>, ['fromMs', 'toMs']);
-  if (extra) throw new RequestError(`${what}: ${extra}`);
-  const { fromMs, toMs } = input as Record<string, unknown>;
-  if (typeof fromMs !== 'number' || typeof toMs !== 'number' || !Number.isFinite(fromMs) || !Number.isFinite(toMs) || fromMs < 0 || toMs < fromMs) {
-    throw new RequestError(`${what} must be {fromMs, toMs}: ms from the recording's start, fromMs <= toMs`);
-  }
-  return { fromMs, toMs };
+  const checked = check(RecordingRangeSchema, input, { root: what });
+  if (!checked.ok) throw new RequestError(checked.error);
+  return checked.value;
 }
 
 /** What a caller that must bound the work (the hub's compare worker) adds to flameOfRecording. */

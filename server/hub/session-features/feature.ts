@@ -5,18 +5,20 @@
  * A session feature (server/hub/feature.ts: profile, latency, events) lives inside one session
  * and sees only its own sockets. A hub-level feature sees the whole server: the session
  * registry, the role of the connection that asks, the recordings store and the clock. Its
- * handlers get the asking socket, the session that socket joined, and a payload already checked
- * by `checkSessionRequest` (a plain object with only the fields the request takes; `{}` when none
- * was sent), except for the events listed in `checksWholePayload`, which the handler checks
- * itself. Whatever a handler throws becomes an error reply; nothing else stops.
+ * handlers get the asking socket, the session that socket joined, and the payload already
+ * checked by the hub against the request's schema (lib/schema/messages.ts), typed; they return
+ * the reply's value. Whatever a handler throws becomes an error reply; nothing else stops.
  */
 import type { Role } from '../../../lib/protocol-session.ts';
-import { checkText } from '../../../lib/validate-session.ts';
+import type { CheckedPayload, ReplyOf, RequestName } from '../../../lib/schema/messages.ts';
 import type { RecordingStore } from '../../recording/store.ts';
-import { RequestError, type HubSocket } from '../feature.ts';
+import type { HubSocket } from '../feature.ts';
 import type { Session, SessionRegistry } from './registry.ts';
 
-export type SessionHandler = (socket: HubSocket, session: Session, payload: Record<string, unknown>) => unknown;
+/** The handler of hub-level request `E` (payload checked, reply typed by lib/schema/messages.ts). */
+export type SessionRequestHandler<E extends RequestName> = (socket: HubSocket, session: Session, payload: CheckedPayload<E>) => ReplyOf<E> | Promise<ReplyOf<E>>;
+/** A hub-level handler as the hub's dispatcher holds it (it checked the payload for the event). */
+export type SessionHandler = (socket: HubSocket, session: Session, payload: unknown) => unknown;
 
 export interface HubLevelContext {
   /** Every session of the server, and the operations on them (open, close, announce, links). */
@@ -39,11 +41,9 @@ export interface HubLevelContext {
 
 export interface HubLevelFeature {
   /** Events handled, by name. The return value (awaited) is the ack's `value`. */
-  handlers: Record<string, SessionHandler>;
+  handlers: { [E in RequestName]?: SessionRequestHandler<E> };
   /** The handlers a read-only viewer may call; every other one needs an operator. */
   viewerEvents?: readonly string[];
-  /** Events whose handler checks the payload whole (it does not pass checkSessionRequest). */
-  checksWholePayload?: readonly string[];
   /**
    * A session is closing (closed by an operator, stopped after being idle, or the hub closes):
    * called before its connections are told and its features close.
@@ -54,10 +54,3 @@ export interface HubLevelFeature {
 }
 
 export type HubLevelFeatureFactory = (context: HubLevelContext) => HubLevelFeature;
-
-/** A recording or snapshot name: 1-80 printable characters (the store checks it again). */
-export function checkedName(name: unknown): string {
-  const checked = checkText(name, 'name', { min: 1, max: 80 });
-  if (!checked.ok) throw new RequestError(checked.error);
-  return checked.value;
-}

@@ -12,10 +12,9 @@
  *   and stops the recording and tells features when one starts (`onRecordingStart`).
  */
 import { RequestError } from '../feature.ts';
-import { checkReplayControl } from '../recording.ts';
 import { ReplaySource } from '../replay-source.ts';
 import { newSessionId } from '../sessions.ts';
-import { checkedName, type HubLevelFeatureFactory } from './feature.ts';
+import type { HubLevelFeatureFactory } from './feature.ts';
 import type { Session } from './registry.ts';
 
 export const recordingFeature: HubLevelFeatureFactory = (hub) => {
@@ -35,7 +34,7 @@ export const recordingFeature: HubLevelFeatureFactory = (hub) => {
       'record:start': (_socket, session, payload) => {
         if (session.replay) throw new RequestError('a replay session cannot be recorded');
         if (session.recording) throw new RequestError(`session ${session.id} is already recording (${session.recording.name})`);
-        const name = payload.name === undefined ? `${session.name} ${new Date(hub.now()).toISOString()}` : checkedName(payload.name);
+        const name = payload.name ?? `${session.name} ${new Date(hub.now()).toISOString()}`;
         let info;
         try {
           info = hub.store().startRecording({ sessionId: session.id, name, startedAtMs: hub.now() });
@@ -56,8 +55,7 @@ export const recordingFeature: HubLevelFeatureFactory = (hub) => {
       },
       'recordings:list': () => hub.store().listRecordings(),
       'recording:delete': (_socket, _session, payload) => {
-        const id = payload.id;
-        if (typeof id !== 'string') throw new RequestError('recording:delete takes {id}');
+        const { id } = payload;
         for (const s of registry.all()) {
           if (s.recording?.id === id || s.replay?.recordingId === id) throw new RequestError(`recording ${id} is in use by session ${s.id}`);
         }
@@ -65,8 +63,7 @@ export const recordingFeature: HubLevelFeatureFactory = (hub) => {
         return undefined;
       },
       'replay:open': (_socket, _session, payload) => {
-        const request = payload as { recordingId?: unknown; speed?: unknown };
-        if (typeof request.recordingId !== 'string') throw new RequestError('replay:open takes {recordingId, speed?}: recordingId must be a string');
+        const request = payload;
         if (!hub.canReplay) throw new RequestError('replay is not available on this server');
         if (registry.size >= hub.maxSessions) throw new RequestError(`at most ${hub.maxSessions} sessions at once: close one first`);
         let source: ReplaySource;
@@ -75,7 +72,7 @@ export const recordingFeature: HubLevelFeatureFactory = (hub) => {
           if (info.endedAtMs === null && registry.all().some((s) => s.recording?.id === info.id)) {
             throw new Error(`recording ${info.name} is still running: stop it first`);
           }
-          source = new ReplaySource(hub.store(), request.recordingId, request.speed === undefined ? 1 : (request.speed as number));
+          source = new ReplaySource(hub.store(), request.recordingId, request.speed ?? 1);
         } catch (error) {
           throw new RequestError((error as Error).message);
         }
@@ -89,10 +86,8 @@ export const recordingFeature: HubLevelFeatureFactory = (hub) => {
         return { id, name: created.name, path: `/?session=${encodeURIComponent(id)}` };
       },
       'replay:control': (_socket, session, payload) => {
-        const checked = checkReplayControl(payload);
-        if (!checked.ok) throw new RequestError(checked.error);
         if (!session.replay) throw new RequestError(`session ${session.id} is live, not a replay`);
-        const control = checked.value;
+        const control = payload;
         if (control.action === 'play') session.replay.play();
         else if (control.action === 'pause') session.replay.pause();
         else if (control.action === 'seek') session.replay.seek(control.positionMs);

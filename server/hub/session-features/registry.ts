@@ -9,6 +9,7 @@
  */
 import type { Server } from 'socket.io';
 import type { FollowView, Role, SessionState, ViewerLinkRemoved } from '../../../lib/protocol-session.ts';
+import type { ServerMessage, ServerMessageName, ServerToClientEvents } from '../../../lib/schema/messages.ts';
 import type { FeatureFactory, Handler, HubContext, HubFeature, HubSocket } from '../feature.ts';
 import { expireLinks, linkInfo, newSessionRecord, type SessionRecord } from '../sessions.ts';
 import type { ReplaySource } from '../replay-source.ts';
@@ -109,6 +110,7 @@ export class SessionRegistry {
     session.features = this.#options.featuresOf(id, replay).map((factory) => factory(context));
     for (const feature of session.features) {
       for (const [event, handler] of Object.entries(feature.handlers)) {
+        if (!handler) continue;
         if (session.handlers.has(event)) throw new Error(`two hub features handle ${event}`);
         session.handlers.set(event, handler);
       }
@@ -175,8 +177,8 @@ export class SessionRegistry {
     }
   }
 
-  toOperators(session: Session, event: string, payload: unknown): void {
-    for (const socket of this.socketsOf(session)) if (this.#options.connectionOf(socket)?.role === 'operator') socket.emit(event, payload);
+  toOperators<E extends ServerMessageName>(session: Session, event: E, payload: ServerMessage<E>): void {
+    for (const socket of this.socketsOf(session)) if (this.#options.connectionOf(socket)?.role === 'operator') socket.emit(event, ...([payload] as Parameters<ServerToClientEvents[E]>));
   }
 
   /** Links that left the list: their viewers are told and disconnected; operators get `link:removed`. */

@@ -12,17 +12,14 @@
  *   joiners and sends it to everyone else in the room (`follow:view`).
  */
 import { MAIN_SESSION, type SessionSummary } from '../../../lib/protocol-session.ts';
-import { checkFollowView } from '../../../lib/validate-session.ts';
 import { RequestError } from '../feature.ts';
-import { checkSessionName, createLink, linkInfo, newSessionId, revokeLink, sessionIdProblem } from '../sessions.ts';
+import { createLink, linkInfo, newSessionId, revokeLink, sessionIdProblem } from '../sessions.ts';
 import type { HubLevelFeatureFactory } from './feature.ts';
 
 export const sessionsFeature: HubLevelFeatureFactory = (hub) => {
   const { registry } = hub;
   return {
     viewerEvents: ['session:state'],
-    // follow:set's payload is the view itself, checked whole by checkFollowView.
-    checksWholePayload: ['follow:set'],
     handlers: {
       'session:state': (socket, session) => registry.stateFor(session, hub.roleOf(socket), true),
       'session:list': (): SessionSummary[] =>
@@ -37,18 +34,18 @@ export const sessionsFeature: HubLevelFeatureFactory = (hub) => {
       'session:create': (_socket, _session, payload) => {
         if (!hub.canCreateSessions) throw new RequestError('this server runs a single session');
         if (registry.size >= hub.maxSessions) throw new RequestError(`at most ${hub.maxSessions} sessions at once: close one first`);
-        const name = checkSessionName(payload.name);
+        const { name } = payload;
         let id = newSessionId();
         while (registry.has(id)) id = newSessionId();
         const created = registry.open(id, name);
         return { id: created.id, name: created.name, path: `/?session=${encodeURIComponent(created.id)}` };
       },
       'session:close': async (_socket, _session, payload) => {
-        const id = payload.id;
+        const { id } = payload;
         const problem = sessionIdProblem(id);
         if (problem) throw new RequestError(problem);
-        const target = registry.get(id as string);
-        if (!target) throw new RequestError(`no session ${String(id)}`);
+        const target = registry.get(id);
+        if (!target) throw new RequestError(`no session ${id}`);
         if (target.id === MAIN_SESSION) throw new RequestError('the main session cannot be closed (stop its probes instead)');
         await registry.close(target, 'an operator closed this session');
         return undefined;
@@ -66,11 +63,9 @@ export const sessionsFeature: HubLevelFeatureFactory = (hub) => {
         return revoked;
       },
       'follow:set': (socket, session, payload) => {
-        const checked = checkFollowView(payload);
-        if (!checked.ok) throw new RequestError(checked.error);
-        session.follow = checked.value;
+        session.follow = payload;
         // Everyone but the presenter applies it (the presenter already shows it).
-        socket.to(session.room).emit('follow:view', checked.value);
+        socket.to(session.room).emit('follow:view', payload);
         return undefined;
       },
     },
