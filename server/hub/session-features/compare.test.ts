@@ -12,7 +12,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { startTestHub, type TestHub } from '../testing.ts';
 import { RecordingStore } from '../../recording/store.ts';
 import { flameOfRecording, PROFILE_INTERVAL } from '../recording.ts';
-import type { SymbolizedInterval } from '../../aggregator/types.ts';
+import type { SymbolizedInterval } from '../../symbolizer/types.ts';
 import type { Ack, ViewSettings } from '../../../lib/protocol.ts';
 import type { CompareWindowsReply } from '../../../lib/protocol-session.ts';
 import type { CompareFeatureLimits } from './compare.ts';
