@@ -15,9 +15,7 @@
  * or controlled with `open`/`onOpenChange` (menus that poll the server while open).
  */
 import {
-  createContext,
   useCallback,
-  useContext,
   useEffect,
   useId,
   useRef,
@@ -34,15 +32,6 @@ export type MenuKind = 'menu' | 'dialog';
 export interface MenuControls {
   /** Closes the popover and puts the focus back on the button. */
   close(): void;
-}
-
-const MenuContext = createContext<MenuControls | null>(null);
-
-/** The enclosing Menu's controls (inside a Menu's children only). */
-export function useMenu(): MenuControls {
-  const controls = useContext(MenuContext);
-  if (!controls) throw new Error('useMenu() outside a <Menu>');
-  return controls;
 }
 
 export interface MenuProps {
@@ -163,31 +152,28 @@ export function Menu({
       >
         {label}
       </button>
-      {open && (
-        <MenuContext.Provider value={controls}>
-          {kind === 'menu' ? (
-            <div ref={panel} className={PANEL_CLASS + ' ' + panelClassName}>
-              {header}
-              <div id={panelId} role="menu" aria-labelledby={buttonId} aria-orientation="vertical" onKeyDown={onMenuKey} className="flex flex-col gap-1">
-                {content}
-              </div>
-              {footer}
-            </div>
-          ) : (
-            <div ref={panel} id={panelId} role="dialog" aria-label={title} className={PANEL_CLASS + ' ' + panelClassName}>
+      {open &&
+        (kind === 'menu' ? (
+          <div ref={panel} className={PANEL_CLASS + ' ' + panelClassName}>
+            {header}
+            <div id={panelId} role="menu" aria-labelledby={buttonId} aria-orientation="vertical" onKeyDown={onMenuKey} className="flex flex-col gap-1">
               {content}
             </div>
-          )}
-        </MenuContext.Provider>
-      )}
+            {footer}
+          </div>
+        ) : (
+          <div ref={panel} id={panelId} role="dialog" aria-label={title} className={PANEL_CLASS + ' ' + panelClassName}>
+            {content}
+          </div>
+        ))}
     </div>
   );
 }
 
 /**
  * One action of a 'menu' Menu. Roving focus: items are reached with the arrow keys, not Tab
- * (tabIndex -1). The action decides whether the menu closes (`useMenu().close()` or the
- * children function's `close`), so an action that fails can leave its error on show.
+ * (tabIndex -1). The action decides whether the menu closes (the children function's
+ * `close`), so an action that fails can leave its error on show.
  */
 export function MenuItem({ className = '', children, ...rest }: Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'role' | 'type'>) {
   return (
