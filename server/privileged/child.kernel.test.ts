@@ -70,7 +70,7 @@ test('an event flood through the collector process: every event accounted for; c
     await a.until(() => accounted() === FIRED, `total + lost + dropped = ${FIRED}`, 15_000).catch(() => undefined);
     const info = a.list!.probes.find((x) => x.id === id)!;
     assert.equal(info.total + info.lost + info.dropped, FIRED, JSON.stringify(info));
-    assert.ok(info.total > 0, 'rows crossed the channel');
+    assert.ok(info.total > 0, `rows crossed the channel (${JSON.stringify(info)})`);
     t.diagnostic(`rows ${info.total}, lost in the kernel ${info.lost}, dropped in the collector ${info.dropped}`);
     await a.until(() => a.batches.at(-1)?.total === info.total, 'the last batch', 5000);
     const rows = a.batches.reduce((sum, b) => sum + b.rows.length, 0);

@@ -309,7 +309,7 @@ test('kill -9 of the web process: the collector detaches everything and exits at
         );
       });
     const ids = bpfIdsOf(first.collectorPid);
-    assert.ok(ids.links.length > 0, 'the collector holds links');
+    assert.ok(ids.links.length > 0, `the collector holds links (${JSON.stringify(ids)})`);
 
     const killedAt = Date.now();
     process.kill(first.webPid, 'SIGKILL');
