@@ -6,6 +6,7 @@ import { checkXml } from '../flame/xml-check.ts';
 import { HEATMAP_CSV_HEADER, heatmapToCsv, heatmapToJson, heatmapToSvg } from './heatmap.ts';
 import { latencyExport, LATENCY_EXPORT_FORMATS } from './latency.ts';
 import { histogramOf } from '../histogram.ts';
+import { assertIncludes } from '../../test/assert-text.ts';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5);
 const columns: HeatmapColumn[] = [
@@ -62,8 +63,8 @@ test('SVG: well formed, one rect per non-empty cell, axes and legend', () => {
   const svg = heatmapToSvg(columns, { title: 'runq & co', unit: 'us' });
   assert.equal(checkXml(svg), null);
   assert.equal(svg.match(/<rect class="cell"/g)!.length, CELLS);
-  assert.ok(svg.includes('runq &amp; co'), 'svg.includes(\'runq &amp; co\')');
-  assert.ok(svg.includes('<title>03:04:07 UTC, [2048, 4095] ns: 40</title>'), 'svg.includes(\'<title>03:04:07 UTC, [2048, 4095] ns: 40</title>\')');
+  assertIncludes(svg, 'runq &amp; co');
+  assertIncludes(svg, '<title>03:04:07 UTC, [2048, 4095] ns: 40</title>');
   assert.match(svg, />03:04:07<\/text>/);
   assert.match(svg, /time \(UTC, end of each interval\)/);
   assert.match(svg, /latency, µs \(log2 buckets\)/);
@@ -71,10 +72,10 @@ test('SVG: well formed, one rect per non-empty cell, axes and legend', () => {
   assert.doesNotMatch(svg, /<script|href=/);
   // Rows span buckets 1..12: the long latencies are above the short ones.
   const yOf = (title: string) => Number(new RegExp(`y="([^"]*)"[^>]*><title>${title.replace(/[[\]]/g, '\\$&')}`).exec(svg)![1]);
-  assert.ok(yOf('03:04:07 UTC, [2048, 4095] ns: 40') < yOf('03:04:05 UTC, [1, 1] ns: 2'), 'yOf(\'03:04:07 UTC, [2048, 4095] ns: 40\') < yOf(\'03:04:05 UTC, [1, 1] ns: 2\')');
+  assert.ok(yOf('03:04:07 UTC, [2048, 4095] ns: 40') < yOf('03:04:05 UTC, [1, 1] ns: 2'), `slower cells are higher (y ${yOf('03:04:07 UTC, [2048, 4095] ns: 40')} for 2048 ns, ${yOf('03:04:05 UTC, [1, 1] ns: 2')} for 1 ns)`);
   const empty = heatmapToSvg([], { title: 'none' });
   assert.equal(checkXml(empty), null);
-  assert.ok(empty.includes('no samples'), 'empty.includes(\'no samples\')');
+  assertIncludes(empty, 'no samples');
 });
 
 test('latencyExport: every kind and format of a probe frame', () => {
@@ -91,7 +92,7 @@ test('latencyExport: every kind and format of a probe frame', () => {
       assert.equal(file.extension, format);
       if (format === 'json') JSON.parse(file.body);
       if (format === 'svg') assert.equal(checkXml(file.body), null, `${kind} svg`);
-      if (format === 'csv') assert.ok(file.body.startsWith(kind === 'histogram' ? 'low_ns,' : 'time_ms,'), 'file.body.startsWith(kind === \'histogram\' ? \'low_ns,\' : \'time_ms,\')');
+      if (format === 'csv') assert.equal(file.body.split(',')[0], kind === 'histogram' ? 'low_ns' : 'time_ms', `${kind} csv header: ${file.body.split('\n')[0]}`);
     }
   }
   const json = JSON.parse(latencyExport(frame, 'histogram', 'json', { seconds: 12 }).body);
@@ -119,5 +120,5 @@ test('sub-buckets: JSON carries them, CSV and SVG rows follow them', () => {
   assert.equal(checkXml(svg), null);
   assert.match(svg, /log2 buckets in 8 sub-buckets/);
   assert.equal(svg.match(/<rect class="cell"/g)!.length, 3);
-  assert.ok(svg.includes('[1966080, 2097151] ns: 2'), 'a cell titled with its sub-bucket bounds');
+  assertIncludes(svg, '[1966080, 2097151] ns: 2', 'a cell titled with its sub-bucket bounds');
 });

@@ -4,6 +4,7 @@ import { histogramOf, nonEmptyBuckets, type Log2Histogram } from '../histogram.t
 import { checkXml } from '../flame/xml-check.ts';
 import { HISTOGRAM_CSV_HEADER, histogramToCsv, histogramToJson, histogramToSvg } from './histogram.ts';
 import { niceTicks, countColor, rampColor } from './chart.ts';
+import { assertIncludes } from '../../test/assert-text.ts';
 
 const h: Log2Histogram = histogramOf([0, 1, 3, 3, 900, 1000, 1023, 5_000_000, 5_000_001]);
 
@@ -57,17 +58,17 @@ test('SVG bar chart: well formed, one bar per non-empty bucket, labelled axes', 
   const svg = histogramToSvg(h, { title: 'malloc <latency>', subtitle: 'pid 42', unit: 'us' });
   assert.equal(checkXml(svg), null);
   assert.equal(svg.match(/<rect class="bar"/g)!.length, nonEmptyBuckets(h).length);
-  assert.ok(svg.includes('malloc &lt;latency&gt;'), 'svg.includes(\'malloc &lt;latency&gt;\')');
-  assert.ok(svg.includes('<title>[512, 1023] ns: 3</title>'), 'svg.includes(\'<title>[512, 1023] ns: 3</title>\')');
+  assertIncludes(svg, 'malloc &lt;latency&gt;');
+  assertIncludes(svg, '<title>[512, 1023] ns: 3</title>');
   assert.match(svg, /latency, µs \(log2 buckets, lower bound\)/);
   assert.match(svg, />count<\/text>/);
   assert.doesNotMatch(svg, /<script|href=/);
   // Taller bars for bigger counts: bucket [512, 1023] (3) is taller than [1, 1] (1).
   const heightOf = (title: string) => Number(new RegExp(`height="([^"]*)"[^>]*><title>${title.replace(/[[\]]/g, '\\$&')}`).exec(svg)![1]);
-  assert.ok(heightOf('[512, 1023] ns: 3') > heightOf('[1, 1] ns: 1'), 'heightOf(\'[512, 1023] ns: 3\') > heightOf(\'[1, 1] ns: 1\')');
+  assert.ok(heightOf('[512, 1023] ns: 3') > heightOf('[1, 1] ns: 1'), `3 calls draw taller than 1 (${heightOf('[512, 1023] ns: 3')} vs ${heightOf('[1, 1] ns: 1')})`);
   const empty = histogramToSvg({ count: 0, sum: 0, buckets: [] }, { title: 'none' });
   assert.equal(checkXml(empty), null);
-  assert.ok(empty.includes('no samples'), 'empty.includes(\'no samples\')');
+  assertIncludes(empty, 'no samples');
   assert.equal(empty.match(/<rect class="bar"/g), null);
 });
 

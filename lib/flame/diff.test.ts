@@ -4,6 +4,7 @@ import { diffFromFolded, diffToFolded, diffTooltip, diffTrees, renderDiffSvg, ty
 import { DIFF_GREW, DIFF_NEUTRAL, DIFF_SHRANK, diffColor, diffIntensity } from './diff-colors.ts';
 import { treeFromFolded } from './tree.ts';
 import { checkXml } from './xml-check.ts';
+import { assertIncludes, assertExcludes } from '../../test/assert-text.ts';
 
 const BEFORE = `app;main;a 10
 app;main;b 20
@@ -81,24 +82,23 @@ test('colours: neutral when equal, red grew, blue shrank, stronger for bigger ch
   assert.equal(diffColor(0, 5), `rgb(${DIFF_GREW.join(',')})`);
   assert.equal(diffColor(5, 0), `rgb(${DIFF_SHRANK.join(',')})`);
   assert.equal(diffIntensity(10, 40), diffIntensity(40, 10));
-  assert.ok(diffIntensity(10, 11) > 0, 'diffIntensity(10, 11) > 0');
-  assert.ok(diffIntensity(10, 11) < diffIntensity(10, 20), 'diffIntensity(10, 11) < diffIntensity(10, 20)');
-  assert.ok(diffIntensity(10, 20) < diffIntensity(10, 40), 'diffIntensity(10, 20) < diffIntensity(10, 40)');
+  const intensities = [diffIntensity(10, 11), diffIntensity(10, 20), diffIntensity(10, 40)];
+  assert.ok(intensities[0] > 0 && intensities[0] < intensities[1] && intensities[1] < intensities[2], `intensity grows with the change, from above 0 (10 to 11, 20, 40: ${intensities.join(', ')})`);
   assert.equal(diffIntensity(10, 20), Math.sqrt(0.5));
   const [r, g, b] = diffColor(10, 20).match(/\d+/g)!.map(Number);
-  assert.ok(r > g && r > b, 'reddish');
+  assert.ok(r > g && r > b, `grown is reddish (rgb ${r}, ${g}, ${b})`);
   const [r2, , b2] = diffColor(20, 10).match(/\d+/g)!.map(Number);
-  assert.ok(b2 > r2, 'bluish');
+  assert.ok(b2 > r2, `shrunk is bluish (${diffColor(20, 10)})`);
 });
 
 test('renderDiffSvg: after widths, diff colours and tooltips, summary line', () => {
   const diff = diffFromFolded(BEFORE, AFTER);
   const svg = renderDiffSvg(diff, { title: 'before vs after' });
   assert.equal(checkXml(svg), null);
-  assert.ok(svg.includes('<title>a (30 samples, 63.83%; before 10; +20, +200.00%)</title>'), svg);
-  assert.ok(svg.includes('<title>b (10 samples, 21.28%; before 20; −10, −50.00%)</title>'), 'svg.includes(\'<title>b (10 samples, 21.28%; before 20; −10, −50.00%)</title>\')');
-  assert.ok(svg.includes('<title>c (5 samples, 10.64%; before 0; +5, new)</title>'), 'svg.includes(\'<title>c (5 samples, 10.64%; before 0; +5, new)</title>\')');
-  assert.ok(!svg.includes('<title>old'), 'frames only in before are not drawn');
+  assertIncludes(svg, '<title>a (30 samples, 63.83%; before 10; +20, +200.00%)</title>');
+  assertIncludes(svg, '<title>b (10 samples, 21.28%; before 20; −10, −50.00%)</title>');
+  assertIncludes(svg, '<title>c (5 samples, 10.64%; before 0; +5, new)</title>');
+  assertExcludes(svg, '<title>old', 'frames only in before are not drawn');
   const fillOf = (name: string) => new RegExp(`<title>${name} \\([^<]*</title><rect [^>]*fill="([^"]*)"`).exec(svg)![1];
   assert.equal(fillOf('a'), diffColor(10, 30));
   assert.equal(fillOf('b'), diffColor(20, 10));

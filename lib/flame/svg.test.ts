@@ -5,6 +5,7 @@ import { renderFlameSvg, fitText, flameScript, formatSamples, xmlEscape } from '
 import { SEARCH_HIGHLIGHT } from './colors.ts';
 import { treeFromFolded } from './tree.ts';
 import { checkXml } from './xml-check.ts';
+import { assertIncludes, assertExcludes } from '../../test/assert-text.ts';
 
 const tree = treeFromFolded(`app;main;std::vector<int, std::allocator<int> >::push_back(int const&);memcpy 30
 app;main;parse "quoted" & 'single' 20
@@ -34,20 +35,20 @@ test('standalone, well-formed, title and total inside', () => {
   assert.match(svg, /<style>/);
   assert.doesNotMatch(svg, /href=|url\(/);
   assert.doesNotMatch(renderFlameSvg(tree, { title: 't', interactive: false }), /href=|<script|url\(|data-/);
-  assert.ok(svg.includes('CPU &lt;flame&gt; &amp; graph'), 'svg.includes(\'CPU &lt;flame&gt; &amp; graph\')');
-  assert.ok(svg.includes('host &quot;x&quot;'), 'svg.includes(\'host &quot;x&quot;\')');
-  assert.ok(svg.includes('Total: 1,076 samples'), 'svg.includes(\'Total: 1,076 samples\')');
+  assertIncludes(svg, 'CPU &lt;flame&gt; &amp; graph');
+  assertIncludes(svg, 'host &quot;x&quot;');
+  assertIncludes(svg, 'Total: 1,076 samples');
 });
 
 test('each frame has a tooltip with samples and percent; names escaped', () => {
   const svg = renderFlameSvg(tree, { title: 't' });
   wellFormed(svg);
-  assert.ok(svg.includes('<title>all (1,076 samples, 100.00%)</title>'), 'svg.includes(\'<title>all (1,076 samples, 100.00%)</title>\')');
-  assert.ok(svg.includes('<title>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp;) (30 samples, 2.79%)</title>'), 'svg.includes(\'<title>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp...');
-  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'), 'svg.includes(\'<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</titl...');
-  assert.ok(svg.includes('<title>cpu_idle (1,000 samples, 92.94%)</title>'), 'svg.includes(\'<title>cpu_idle (1,000 samples, 92.94%)</title>\')');
+  assertIncludes(svg, '<title>all (1,076 samples, 100.00%)</title>');
+  assertIncludes(svg, '<title>std::vector&lt;int, std::allocator&lt;int&gt; &gt;::push_back(int const&amp;) (30 samples, 2.79%)</title>');
+  assertIncludes(svg, '<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>');
+  assertIncludes(svg, '<title>cpu_idle (1,000 samples, 92.94%)</title>');
   // Wide frames print their name.
-  assert.ok(svg.includes('>cpu_idle</text>'), 'svg.includes(\'>cpu_idle</text>\')');
+  assertIncludes(svg, '>cpu_idle</text>');
   const frames = svg.match(/<g class="frame/g)!.length;
   assert.equal(frames, 15);
 });
@@ -55,7 +56,7 @@ test('each frame has a tooltip with samples and percent; names escaped', () => {
 test('narrow frames are not drawn; labels are truncated with ..', () => {
   const svg = renderFlameSvg(tree, { title: 't', width: 400, minWidthPx: 1 });
   wellFormed(svg);
-  assert.ok(!svg.includes('<title>rare '), 'a 1-sample frame is 0.35 px wide here');
+  assertExcludes(svg, '<title>rare ', 'a 1-sample frame is 0.35 px wide here');
   assert.equal(fitText('a_very_long_function_name', 60), 'a_ver..');
   assert.equal(fitText('abc', 4), '');
   assert.equal(fitText('short', 200), 'short');
@@ -64,12 +65,12 @@ test('narrow frames are not drawn; labels are truncated with ..', () => {
 test('search highlights matches in magenta and prints the matched share', () => {
   const svg = renderFlameSvg(tree, { title: 't', search: 'MAIN' });
   wellFormed(svg);
-  assert.ok(svg.includes(`fill="${SEARCH_HIGHLIGHT}"/><text x="`) || svg.includes(`class="frame match"`), 'svg.includes(`fill="${SEARCH_HIGHLIGHT}"/><text x="`) || svg.includes(`class="frame match"`)');
+  assert.ok(svg.includes(`fill="${SEARCH_HIGHLIGHT}"/><text x="`) || svg.includes(`class="frame match"`), `a matching frame is highlighted (fills used: ${JSON.stringify([...new Set(svg.match(/fill="[^"]*"/g))].slice(0, 20))})`);
   assert.equal(svg.match(/class="frame match"/g)!.length, 1);
-  assert.ok(svg.includes('Matched “MAIN”: 5.58% (60 of 1,076 samples)'), 'svg.includes(\'Matched “MAIN”: 5.58% (60 of 1,076 samples)\')');
+  assertIncludes(svg, 'Matched “MAIN”: 5.58% (60 of 1,076 samples)');
   const regex = renderFlameSvg(tree, { title: 't', search: '/<int/' });
   wellFormed(regex);
-  assert.ok(regex.includes('Matched “/&lt;int/”'), 'regex.includes(\'Matched “/&lt;int/”\')');
+  assertIncludes(regex, 'Matched “/&lt;int/”');
 });
 
 test('flame puts the root at the bottom, icicle at the top', () => {
@@ -80,25 +81,25 @@ test('flame puts the root at the bottom, icicle at the top', () => {
   const frameYs = (svg: string) => [...svg.matchAll(/<g class="frame[^>]*><title>[^<]*<\/title><rect x="[^"]*" y="([^"]*)"/g)].map((m) => Number(m[1]));
   assert.equal(rootY(flame), Math.max(...frameYs(flame)));
   assert.equal(rootY(icicle), Math.min(...frameYs(icicle)));
-  assert.ok(rootY(icicle) < rootY(flame), 'rootY(icicle) < rootY(flame)');
+  assert.ok(rootY(icicle) < rootY(flame), `the icicle's root is at the top (y ${rootY(icicle)}), the flame graph's at the bottom (y ${rootY(flame)})`);
 });
 
 test('zoom: the subtree fills the width, ancestors full width and faded', () => {
   const svg = renderFlameSvg(tree, { title: 't', width: 1000, zoomPath: ['app', 'main'] });
   wellFormed(svg);
-  assert.ok(svg.includes('zoomed: main (60 samples, 5.58%)'), 'svg.includes(\'zoomed: main (60 samples, 5.58%)\')');
+  assertIncludes(svg, 'zoomed: main (60 samples, 5.58%)');
   const rectOf = (name: string) => /<rect x="([^"]*)" y="[^"]*" width="([^"]*)"/.exec(svg.slice(svg.indexOf(`<title>${name} `)))!;
   assert.equal(rectOf('main')[2], '980');
   assert.equal(rectOf('app')[2], '980');
-  assert.ok(/<g class="frame parent"[^>]*><title>app /.test(svg), '/<g class="frame parent"[^>]*><title>app /.test(svg)');
-  assert.ok(!svg.includes('<title>cpu_idle'), 'frames outside the zoomed subtree are not drawn');
+  assert.match(svg, /<g class="frame parent"[^>]*><title>app /, 'the zoomed frame\'s parents are drawn as parents');
+  assertExcludes(svg, '<title>cpu_idle', 'frames outside the zoomed subtree are not drawn');
   // Percentages stay relative to the whole profile.
-  assert.ok(svg.includes('<title>memcpy (30 samples, 2.79%)</title>'), 'svg.includes(\'<title>memcpy (30 samples, 2.79%)</title>\')');
+  assertIncludes(svg, '<title>memcpy (30 samples, 2.79%)</title>');
   // An unknown path zooms to the deepest frame that exists; none -> not zoomed.
-  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: ['nope'] }).includes('<title>cpu_idle'), 'renderFlameSvg(tree, { title: \'t\', zoomPath: [\'nope\'] }).includes(\'<title>cpu_idle\')');
+  assertIncludes(renderFlameSvg(tree, { title: 't', zoomPath: ['nope'] }), '<title>cpu_idle');
   const partial = renderFlameSvg(tree, { title: 't', zoomPath: ['app', { name: 'main', kind: 'u' }, 'gone'] });
-  assert.ok(partial.includes('zoomed: main (60 samples'), 'partial.includes(\'zoomed: main (60 samples\')');
-  assert.ok(renderFlameSvg(tree, { title: 't', zoomPath: [{ name: 'app', kind: 'k' }] }).includes('<title>cpu_idle'), 'renderFlameSvg(tree, { title: \'t\', zoomPath: [{ name: \'app\', kind: \'k\' }] }).includes(\'<ti...');
+  assertIncludes(partial, 'zoomed: main (60 samples');
+  assertIncludes(renderFlameSvg(tree, { title: 't', zoomPath: [{ name: 'app', kind: 'k' }] }), '<title>cpu_idle');
 });
 
 test('empty tree and hostile names still give well-formed XML', () => {
@@ -132,8 +133,8 @@ test('interactive by default: frame data, hidden controls, details line and a sc
   const script = scriptOf(svg);
   assert.ok(script, 'a CDATA script');
   assert.doesNotThrow(() => new Function(script!), 'the script is valid JavaScript');
-  assert.ok(!script!.includes(']]>'), '!script!.includes(\']]>\')');
-  assert.ok(svg.indexOf('<script') > svg.lastIndexOf('<g class="frame'), 'the script runs after the frames are parsed');
+  assertExcludes(script!, ']]>');
+  assert.ok(svg.indexOf('<script') > svg.lastIndexOf('<g class="frame'), `the script runs after the frames are parsed (script at ${svg.indexOf('<script')}, last frame at ${svg.lastIndexOf('<g class="frame')})`);
   assert.match(svg, /<svg [^>]*data-total="1076" data-search="main">/);
   // Controls hidden until the script shows them; a details line for hover.
   assert.match(svg, /<text class="ctl reset-zoom"[^>]*display="none">Reset Zoom<\/text>/);
@@ -154,7 +155,7 @@ test('interactive by default: frame data, hidden controls, details line and a sc
   const main = byName('main');
   assert.match(main[1], /match/);
   assert.match(main[5] ?? '', /^rgb\(/);
-  assert.ok(svg.includes('<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>'), 'svg.includes(\'<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</titl...');
+  assertIncludes(svg, '<title>parse &quot;quoted&quot; &amp; &apos;single&apos; (20 samples, 1.86%)</title>');
 });
 
 test('interactive zoomed export: parents of the zoomed subtree link to each other', () => {
@@ -166,7 +167,7 @@ test('interactive zoomed export: parents of the zoomed subtree link to each othe
     ['app', 0],
     ['main', 1],
   ]);
-  assert.ok(parents.slice(3).every(([, p]) => (p as number) >= 2), 'parents.slice(3).every(([, p]) => (p as number) >= 2)');
+  assert.deepEqual(parents.slice(3).filter(([, p]) => (p as number) < 2), [], 'every frame below main has a parent at main or deeper');
 });
 
 test('the script embeds the layout constants', () => {
@@ -182,7 +183,7 @@ test('colour and tooltip hooks', () => {
     frameTitle: (node, total) => `${node.n}: ${node.v}/${total}`,
   });
   wellFormed(svg);
-  assert.ok(svg.includes('<title>memcpy: 30/1076</title><rect x="'), 'svg.includes(\'<title>memcpy: 30/1076</title><rect x="\')');
+  assertIncludes(svg, '<title>memcpy: 30/1076</title><rect x="');
   assert.match(svg, /<title>memcpy: 30\/1076<\/title><rect [^>]*fill="rgb\(1,2,3\)"/);
   assert.equal(svg.match(/fill="rgb\(9,9,9\)"/g)!.length, 14);
 });
@@ -192,11 +193,11 @@ test('unit us: totals, tooltips and the search share read as time; the script fo
   const tree = treeFromFolded('app;main;wait_for_data 1500000\napp;main;poll 250\napp;main;read_[o] 42000\n');
   const svg = renderFlameSvg(tree, { title: 'off-CPU', unit: 'us', search: 'wait' });
   assert.equal(checkXml(svg), null);
-  assert.ok(svg.includes('Total: 1.54 s'), `total as time: ${svg.match(/Total:[^<]*/)?.[0]}`);
-  assert.ok(svg.includes('<title>wait_for_data (1.50 s, 97.26%)</title>'), `a tooltip in seconds: ${svg.match(/<title>wait[^<]*/)?.[0]}`);
-  assert.ok(svg.includes('<title>poll (250 µs, 0.02%)</title>'), `a tooltip in µs: ${svg.match(/<title>poll[^<]*/)?.[0]}`);
-  assert.ok(svg.includes('(1.50 s of 1.54 s)'), `search share in time: ${svg.match(/Matched[^<]*/)?.[0]}`);
-  assert.ok(!/\d samples/.test(svg.replace(/<script[\s\S]*<\/script>/, '')), 'no "samples" outside the script');
+  assertIncludes(svg, 'Total: 1.54 s', `total as time: ${svg.match(/Total:[^<]*/)?.[0]}`);
+  assertIncludes(svg, '<title>wait_for_data (1.50 s, 97.26%)</title>', `a tooltip in seconds: ${svg.match(/<title>wait[^<]*/)?.[0]}`);
+  assertIncludes(svg, '<title>poll (250 µs, 0.02%)</title>', `a tooltip in µs: ${svg.match(/<title>poll[^<]*/)?.[0]}`);
+  assertIncludes(svg, '(1.50 s of 1.54 s)', `search share in time: ${svg.match(/Matched[^<]*/)?.[0]}`);
+  assert.doesNotMatch(svg.replace(/<script[\s\S]*<\/script>/, ''), /\d samples/, 'no "samples" outside the script');
   assert.match(flameScript(100, 0.1, 'us'), /MICROS = true/);
   assert.match(flameScript(100, 0.1), /MICROS = false/);
 });
