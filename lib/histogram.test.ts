@@ -198,7 +198,7 @@ test('JSON object has exactly the issue shape', () => {
   assert.equal(j.count, 4);
   assert.equal(j.sum, 1511);
   assert.equal(j.unit, 'ns');
-  assert.ok(Number.isInteger(j.p50) && Number.isInteger(j.p99), 'Number.isInteger(j.p50) && Number.isInteger(j.p99)');
+  assert.ok(Number.isInteger(j.p50) && Number.isInteger(j.p99), `percentiles are whole ns (p50 ${j.p50}, p99 ${j.p99})`);
   assert.equal(toLatencyJson('x', h, 5, true).final, true);
 });
 

@@ -39,7 +39,7 @@ test('formatIn and window summary', () => {
   const s = windowSummary([col(0, [0, 0, 2]), col(1000, [0, 0, 0, 2])]);
   assert.equal(s.count, 4);
   assert.equal(s.rate, 2);
-  assert.ok(s.p50 >= 2 && s.p50 <= 3, 's.p50 >= 2 && s.p50 <= 3');
+  assert.ok(s.p50 >= 2 && s.p50 <= 3, `p50 within [2, 3] (${s.p50})`);
 });
 
 /** A heatmap column of these durations, counted as the kernel counts them (8 sub-buckets). */

@@ -29,7 +29,7 @@ test('round trip: the decoded profile has the tree folded stacks', () => {
   assert.deepEqual(p.sample_type.map((t) => [p.string_table[t.type], p.string_table[t.unit]]), [['samples', 'count']]);
   assert.equal(p.period, 0);
   // The root is not a frame.
-  assert.ok(!p.function.some((f) => p.string_table[f.name] === 'all'), '!p.function.some((f) => p.string_table[f.name] === \'all\')');
+  assert.deepEqual(p.function.filter((f) => p.string_table[f.name] === 'all'), [], 'the root is not a function');
 });
 
 test('functions and locations are unique per frame; leaf first; kernel frames marked', () => {

@@ -5,20 +5,20 @@ import { SPEEDSCOPE_SCHEMA, speedscopeFromFolded, type SpeedscopeFile } from './
 /** The fields and rules of speedscope's file-format-spec.ts (FileFormat.File, SampledProfile). */
 function validate(file: SpeedscopeFile): void {
   assert.equal(file.$schema, SPEEDSCOPE_SCHEMA);
-  assert.ok(Array.isArray(file.shared.frames), 'Array.isArray(file.shared.frames)');
+  assert.ok(Array.isArray(file.shared.frames), `shared.frames is an array (${JSON.stringify(file.shared.frames)?.slice(0, 200)})`);
   for (const frame of file.shared.frames) assert.equal(typeof frame.name, 'string');
-  assert.ok(Array.isArray(file.profiles) && file.profiles.length > 0, 'Array.isArray(file.profiles) && file.profiles.length > 0');
-  if (file.activeProfileIndex !== undefined) assert.ok(file.activeProfileIndex < file.profiles.length, 'file.activeProfileIndex < file.profiles.length');
+  assert.ok(Array.isArray(file.profiles) && file.profiles.length > 0, `at least one profile (${JSON.stringify(file.profiles)?.slice(0, 200)})`);
+  if (file.activeProfileIndex !== undefined) assert.ok(file.activeProfileIndex < file.profiles.length, `activeProfileIndex ${file.activeProfileIndex} names one of the ${file.profiles.length} profiles`);
   for (const profile of file.profiles) {
     assert.equal(profile.type, 'sampled');
     assert.equal(typeof profile.name, 'string');
-    assert.ok(['none', 'nanoseconds', 'microseconds', 'milliseconds', 'seconds', 'bytes'].includes(profile.unit), '[\'none\', \'nanoseconds\', \'microseconds\', \'milliseconds\', \'seconds\', \'bytes\'].includes(...');
-    assert.ok(profile.endValue >= profile.startValue, 'profile.endValue >= profile.startValue');
+    assert.ok(['none', 'nanoseconds', 'microseconds', 'milliseconds', 'seconds', 'bytes'].includes(profile.unit), `a speedscope unit (${profile.unit})`);
+    assert.ok(profile.endValue >= profile.startValue, `the profile ends after it starts (${profile.startValue} to ${profile.endValue})`);
     assert.equal(profile.samples.length, profile.weights.length);
     for (const stack of profile.samples) {
-      for (const index of stack) assert.ok(Number.isInteger(index) && index >= 0 && index < file.shared.frames.length, 'Number.isInteger(index) && index >= 0 && index < file.shared.frames.length');
+      for (const index of stack) assert.ok(Number.isInteger(index) && index >= 0 && index < file.shared.frames.length, `frame index ${index} within the ${file.shared.frames.length} shared frames`);
     }
-    for (const weight of profile.weights) assert.ok(weight > 0, 'weight > 0');
+    for (const weight of profile.weights) assert.ok(weight > 0, `weights are positive (${weight})`);
   }
 }
 
