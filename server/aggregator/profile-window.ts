@@ -6,7 +6,7 @@
  *
  * How it stays fast: every distinct stack (idle flag, comm, user frames, kernel frames, lost
  * halves) is interned once into a stack table, and its path is inserted once into one prefix
- * tree per stack mode (node ids grow from the root, children kept sorted by name). An interval
+ * tree per stack mode (node ids grow from the root; a built tree sorts the children it keeps). An interval
  * is kept as (stack id, count) pairs. Each window keeps running per-stack counts, updated as
  * intervals enter and leave it; build() adds those counts onto trie leaves, sums them up the
  * trie in one reverse pass over node ids, and materialises only the nodes that are wide enough.
@@ -129,52 +129,54 @@ class WindowCounts {
   }
 }
 
-/** The children of every leaf (never modified: FrameTrie.child replaces it on a node's first child). */
-const NO_CHILDREN = Object.freeze([]) as unknown as number[];
+/** Nodes a new trie has room for before its arrays grow (they double). */
+const INITIAL_TRIE_NODES = 1024;
 
-/** A prefix tree of frame ids for one stack mode. Node 0 is the root; parent id < child id. */
+/**
+ * A prefix tree of frame ids for one stack mode. Node 0 is the root; parent id < child id.
+ * Per node, four 32-bit numbers in typed arrays: parent, frame, first child, next sibling (0:
+ * none; the root is nobody's child). Children are linked in no particular order: building sorts
+ * the children it keeps. (An array of children per node, kept sorted, was ~60 bytes a node:
+ * most of the web process's heap once the tries held 100k+ nodes.)
+ */
 class FrameTrie {
-  parent: number[] = [-1];
-  frame: number[] = [-1];
-  children: number[][] = [[]];
+  parent = new Int32Array(INITIAL_TRIE_NODES);
+  frame = new Int32Array(INITIAL_TRIE_NODES);
+  firstChild = new Int32Array(INITIAL_TRIE_NODES);
+  nextSibling = new Int32Array(INITIAL_TRIE_NODES);
+  private count = 1;
   /** (parent, frame) -> child; numeric keys while frame ids fit in 22 bits. */
   private index = new Map<number | string, number>();
-  constructor(private frames: FrameTable) {}
+  constructor() {
+    this.parent[0] = -1;
+    this.frame[0] = -1;
+  }
   get size(): number {
-    return this.parent.length;
+    return this.count;
   }
   child(parentId: number, frameId: number): number {
     const key = frameId < FRAME_KEY_LIMIT ? parentId * FRAME_KEY_LIMIT + frameId : `${parentId},${frameId}`;
     let id = this.index.get(key);
     if (id !== undefined) return id;
-    id = this.parent.length;
+    id = this.count++;
+    if (id === this.parent.length) this.grow();
     this.index.set(key, id);
-    this.parent.push(parentId);
-    this.frame.push(frameId);
-    // Leaves share one frozen empty array, and children arrays are allocated at their exact size:
-    // an array per node with V8's default growth (17 slots on the first push) was most of the
-    // web process's heap once the tries held a few 100k nodes.
-    this.children.push(NO_CHILDREN);
-    const siblings = this.children[parentId];
-    if (siblings.length === 0) {
-      this.children[parentId] = [id];
-      return id;
-    }
-    // Keep siblings sorted by (name, kind) so that building needs no sort.
-    const probe = this.frames.entry(frameId);
-    let lo = 0;
-    let hi = siblings.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareEntries(this.frames.entry(this.frame[siblings[mid]]), probe) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const grown = new Array<number>(siblings.length + 1);
-    for (let i = 0; i < lo; i++) grown[i] = siblings[i];
-    grown[lo] = id;
-    for (let i = lo; i < siblings.length; i++) grown[i + 1] = siblings[i];
-    this.children[parentId] = grown;
+    this.parent[id] = parentId;
+    this.frame[id] = frameId;
+    this.nextSibling[id] = this.firstChild[parentId];
+    this.firstChild[parentId] = id;
     return id;
+  }
+  private grow(): void {
+    const bigger = (old: Int32Array) => {
+      const out = new Int32Array(old.length * 2);
+      out.set(old);
+      return out;
+    };
+    this.parent = bigger(this.parent);
+    this.frame = bigger(this.frame);
+    this.firstChild = bigger(this.firstChild);
+    this.nextSibling = bigger(this.nextSibling);
   }
   leaf(path: readonly number[]): number {
     let node = 0;
@@ -329,7 +331,7 @@ export class ProfileWindow {
   /** Empty frame table, tries and per-stack arrays (reset, and compaction before it re-interns the stacks it keeps). */
   private clearStackTables(): void {
     this.frames = new FrameTable();
-    this.tries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
+    this.tries = new Map(MODES.map((mode) => [mode, new FrameTrie()]));
     this.stackLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
     this.stackIndex = new Map();
     this.threadStackIndex = new Map();
@@ -694,7 +696,7 @@ export class ProfileWindow {
   /** The per-thread tries, built from every stack on first use. */
   private ensureThreadTries(): Map<StackMode, FrameTrie> {
     if (this.threadTries) return this.threadTries;
-    this.threadTries = new Map(MODES.map((mode) => [mode, new FrameTrie(this.frames)]));
+    this.threadTries = new Map(MODES.map((mode) => [mode, new FrameTrie()]));
     this.threadLeaf = new Map(MODES.map((mode) => [mode, [] as number[]]));
     for (let id = 0; id < this.stackIdle.length; id++) this.addThreadLeaves(id);
     return this.threadTries;
@@ -770,12 +772,14 @@ export class ProfileWindow {
     }
 
     const totalSamples = total[0];
-    const threshold = pruneThreshold(total, parent, trie.children, options);
+    const threshold = pruneThreshold(total, parent, trie.firstChild, trie.nextSibling, options);
     let prunedSamples = 0;
     let nodeCount = 0;
     // The tree's own binary table: only binaries of nodes it holds, numbered as first met.
     const modules: FlameModule[] = [];
     const moduleIndex = new Map<FlameModule, number>();
+    const bySiblingOrder = (a: number, b: number): number =>
+      compareEntries(this.frames.entry(trie.frame[a]), this.frames.entry(trie.frame[b])) || a - b;
     const make = (id: number): FlameNode => {
       nodeCount++;
       const entry = id === 0 ? undefined : this.frames.entry(trie.frame[id]);
@@ -791,16 +795,22 @@ export class ProfileWindow {
         node.m = m;
       }
       let kids: FlameNode[] | undefined;
+      let keptIds: number[] | undefined;
       let pruned = 0;
       let prunedEvents = 0;
-      for (const child of trie.children[id]) {
+      for (let child = trie.firstChild[id]; child !== 0; child = trie.nextSibling[child]) {
         const value = total[child];
         if (value <= 0) continue;
-        if (value >= threshold) (kids ??= []).push(make(child));
+        if (value >= threshold) (keptIds ??= []).push(child);
         else {
           pruned += value;
           if (events) prunedEvents += events[child];
         }
+      }
+      if (keptIds) {
+        // Children by (name, kind, binary): the trie links them in no order.
+        if (keptIds.length > 1) keptIds.sort(bySiblingOrder);
+        kids = keptIds.map(make);
       }
       if (pruned > 0) {
         nodeCount++;
@@ -831,7 +841,13 @@ function ensureLength(array: Int32Array, length: number): Int32Array {
  * high enough that kept nodes plus one `[pruned]` node per parent that loses children fit in
  * maxNodes. Because a node is never wider than its parent, "value >= t" keeps a connected tree.
  */
-export function pruneThreshold(total: Float64Array, parent: readonly number[], children: readonly (readonly number[])[], options: BuildOptions): number {
+export function pruneThreshold(
+  total: Float64Array,
+  parent: Int32Array,
+  firstChild: Int32Array,
+  nextSibling: Int32Array,
+  options: BuildOptions,
+): number {
   const size = total.length;
   const maxNodes = Math.max(2, options.maxNodes ?? DEFAULT_MAX_NODES);
   const minFraction = Math.max(0, options.minFraction ?? 0);
@@ -860,7 +876,7 @@ export function pruneThreshold(total: Float64Array, parent: readonly number[], c
   const heap = new MaxHeap(total);
   const admit = (id: number): number => {
     let left = 0;
-    for (const child of children[id]) {
+    for (let child = firstChild[id]; child !== 0; child = nextSibling[child]) {
       const value = total[child];
       if (value <= 0) continue;
       left++;
