@@ -80,10 +80,11 @@ function missingSaidByField(entries: v.ObjectEntries) {
  * Refuses a field not in `allowed` before anything else is judged (a strict object alone would
  * first report a missing field): a stray field is named even when others are missing.
  */
-function unknownKeysFirst<T>(allowed: readonly string[]) {
+function unknownKeysFirst<T>(allowed: readonly string[], applies: (input: Record<string, unknown>) => boolean = () => true) {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const input = dataset.value as Record<string, unknown>;
+    if (!applies(input)) return;
     const extra = Object.keys(input).find((key) => !allowed.includes(key));
     if (extra !== undefined) addIssue({ message: UNKNOWN_FIELD, path: [{ type: 'object', origin: 'key', input, key: extra, value: input[extra] }] });
   });
@@ -151,8 +152,11 @@ export function record<E extends v.ObjectEntries>(entries: E, message = 'must be
  * `message` says which values `key` may take.
  */
 export function variant<const K extends string, const O extends v.VariantOptions<K>>(key: K, options: O, message: string, objectMessage = 'must be an object') {
-  const fields = [...new Set(options.flatMap((option) => Object.keys((option as unknown as { entries: v.ObjectEntries }).entries)))];
-  return v.pipe(v.custom<v.InferInput<O[number]>>(isPlainObject, objectMessage), unknownKeysFirst<v.InferInput<O[number]>>(fields), v.variant(key, options, message));
+  const entriesOf = (option: unknown) => (option as { entries: v.ObjectEntries }).entries;
+  const fields = [...new Set(options.flatMap((option) => Object.keys(entriesOf(option))))];
+  // A wrong `key` is said first (it decides which fields exist); with `key` absent or right, a stray field is.
+  const known = (input: Record<string, unknown>) => input[key] === undefined || options.some((option) => v.is(entriesOf(option)[key], input[key]));
+  return v.pipe(v.custom<v.InferInput<O[number]>>(isPlainObject, objectMessage), unknownKeysFirst<v.InferInput<O[number]>>(fields, known), v.variant(key, options, message));
 }
 
 /** A whole number from `min` to `max`; `unit` is said in the message (`whole number of Hz`). */
