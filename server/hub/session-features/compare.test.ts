@@ -249,3 +249,21 @@ test('at most maxRunning comparisons at once: one more is refused, naming the li
     await h.close();
   }
 });
+
+test('closing the hub stops a running compare worker, and the request is answered with the reason', async () => {
+  const h = await startHub(800, 100, 10);
+  const socket = await operator(h.url);
+  let closing: Promise<void> | null = null;
+  try {
+    // At the first progress the worker is at work: the hub closes under it.
+    socket.once('compare:progress', () => (closing = h.close()));
+    const reply = await ask(socket, 'compare:windows', { recordingId: h.recordingId, before: { fromMs: 0, toMs: 400_000 }, after: { fromMs: 400_001, toMs: h.lengthMs } });
+    assert.equal(reply.ok, false, JSON.stringify(reply).slice(0, 200));
+    assert.match((reply as { error: string }).error, /the comparison stopped: the server is closing/);
+    assert.notEqual(closing, null, 'the hub was closing');
+    await closing;
+  } finally {
+    socket.close();
+    if (closing === null) await h.close();
+  }
+});

@@ -13,7 +13,7 @@
  *   total}` (ms of recording time read, both windows together; at most one per
  *   PROGRESS_EVERY_MS, plus the first and the last); `requestId` numbers this hub's comparisons
  *   (1, 2, …). The final ack carries the result, as before.
- * - Closing the hub stops running workers.
+ * - Closing the hub answers every running comparison with the reason, then stops its worker.
  */
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_VIEW } from '../../../lib/protocol.ts';
@@ -61,13 +61,13 @@ function startWorker(job: CompareJob): Worker {
 export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubLevelFeatureFactory {
   const { maxIntervals, maxResultNodes, maxRunning } = { ...COMPARE_LIMITS, ...limits };
   return (hub) => {
-    const running = new Set<Worker>();
+    /** Running workers, each with the refusal of its request (used when the hub closes). */
+    const running = new Map<Worker, (reason: string) => void>();
     let lastRequestId = 0;
 
     const runInWorker = (job: CompareJob, progress: (update: CompareProgress) => void): Promise<CompareWindowsReply> =>
       new Promise((resolve, reject) => {
         const worker = startWorker(job);
-        running.add(worker);
         let settled = false;
         // A worker counts as running until its answer is in (its thread then exits on its own).
         const settle = (outcome: () => void) => {
@@ -76,6 +76,7 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
           running.delete(worker);
           outcome();
         };
+        running.set(worker, (reason) => settle(() => reject(new RequestError(reason))));
         worker.on('message', (message: CompareWorkerMessage) => {
           if (message.type === 'progress') {
             if (!settled) progress({ done: message.done, total: message.total });
@@ -90,7 +91,10 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
 
     return {
       close: async () => {
-        await Promise.all([...running].map((worker) => worker.terminate()));
+        const workers = [...running];
+        // Answered before the connections close (the hub closes them after its features).
+        for (const [, refuse] of workers) refuse('the comparison stopped: the server is closing');
+        await Promise.all(workers.map(([worker]) => worker.terminate()));
       },
       handlers: {
         'compare:windows': (socket, _session, payload) => {
