@@ -60,7 +60,8 @@ swapper/0;secondary_startup_64_[k];cpu_idle_[k] 50
 });
 
 test('JIT frames can carry _[j] on request', () => {
-  assert.ok(foldedFromSamples(samples, undefined, { annotateJit: true }).includes('node;main;LazyCompile:*fib_[j] 6\n'), 'foldedFromSamples(samples, undefined, { annotateJit: true }).includes(\'node;main;LazyCompile:*fi...');
+  const annotated = foldedFromSamples(samples, undefined, { annotateJit: true });
+  assert.ok(annotated.includes('node;main;LazyCompile:*fib_[j] 6\n'), `JIT frames annotated _[j]:\n${annotated}`);
 });
 
 test('folded from samples -> tree -> folded is identical, in every mode', () => {

@@ -211,7 +211,7 @@ test('random profiles: budgets hold, totals exact, unpruned equals folded text',
         for (const minFraction of [0, 0.01, 0.2]) {
           const built = pw.build(v, now, { maxNodes, minFraction });
           checkTree(built.tree);
-          assert.ok(built.nodeCount <= Math.max(maxNodes, 2), 'built.nodeCount <= Math.max(maxNodes, 2)');
+          assert.ok(built.nodeCount <= Math.max(maxNodes, 2), `${built.nodeCount} nodes within the limit of ${maxNodes}`);
           assert.equal(built.nodeCount, countNodes(built.tree));
           assert.equal(built.tree.v, full.tree.v);
           if (built.prunedSamples === 0) assert.deepEqual(built.tree, full.tree);
@@ -272,7 +272,7 @@ test('20,000 short-lived processes (each its own comm, seen once) keep the stack
   // The live windows lost nothing: the last 60 processes are there by name.
   const recent = w.build(view('60s'), endMs, { maxNodes: Infinity });
   assert.equal(recent.totalSamples, 60 * 4);
-  assert.ok(recent.tree.c!.some((c) => c.n === `job-${10_000 + PIDS - 1}`));
+  assert.ok(recent.tree.c!.some((c) => c.n === `job-${10_000 + PIDS - 1}`), `the newest process is in the recent window (${recent.tree.c!.length} processes, last ${recent.tree.c!.at(-1)?.n})`);
   assert.ok(!recent.tree.c!.some((c) => c.n === '[earlier stacks]'), 'folded samples are older than any window but all');
 });
 

@@ -30,8 +30,8 @@ test('the token comes from the query, a bearer header or the cookie, compared in
   assert.equal(tokenFromRequest(req({ cookie: 'a=1; pb_token=t%20k' })), 't k');
   assert.equal(tokenFromRequest(req({ cookie: 'pb_token=%E0%A4%A' })), null);
   assert.equal(tokenFromRequest(req({})), null);
-  assert.ok(tokenMatches('secret-1', 'secret-1'), 'tokenMatches(\'secret-1\', \'secret-1\')');
-  assert.ok(!tokenMatches('secret-1', 'secret-2'), '!tokenMatches(\'secret-1\', \'secret-2\')');
-  assert.ok(!tokenMatches('secret-1', 'secret'), '!tokenMatches(\'secret-1\', \'secret\')');
-  assert.ok(!tokenMatches('secret-1', undefined), '!tokenMatches(\'secret-1\', undefined)');
+  assert.equal(tokenMatches('secret-1', 'secret-1'), true, 'the same token');
+  assert.equal(tokenMatches('secret-1', 'secret-2'), false, 'a different token');
+  assert.equal(tokenMatches('secret-1', 'secret'), false, 'a prefix of the token');
+  assert.equal(tokenMatches('secret-1', undefined), false, 'no token');
 });

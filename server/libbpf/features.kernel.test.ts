@@ -41,7 +41,7 @@ test('kprobes: available, or NotSupported saying why', (t) => {
   if (!existsSync('/sys/bus/event_source/devices/kprobe')) {
     assert.equal(result.available, false, 'no kprobe PMU: kprobes cannot be available');
     if (result.available) return;
-    assert.ok(result.notSupported instanceof NotSupported, 'result.notSupported instanceof NotSupported');
+    assert.ok(result.notSupported instanceof NotSupported, `an unavailable feature says why with a NotSupported (${JSON.stringify(result)})`);
     assert.equal(result.notSupported.feature, 'kprobes');
     assert.match(result.notSupported.reason, /CONFIG_KPROBES/);
   } else if (!result.available) {

@@ -30,7 +30,7 @@ test('profile program: open, load, attach on every CPU, read, close leaves nothi
   object.setRodata({ targ_pid: process.pid, filter_pid: true });
   object.load();
   const program = object.program('pb_profile');
-  assert.ok(program.fd >= 0, 'program.fd >= 0');
+  assert.ok(program.fd >= 0, `the program has an fd (${program.fd})`);
   const cpus = onlineCpus();
   const links = cpus.map((cpu) => program.attachPerfEvent(PerfEvent.openCpuClock(cpu, 199)));
   assert.equal(links.length, cpus.length);
@@ -40,7 +40,7 @@ test('profile program: open, load, attach on every CPU, read, close leaves nothi
   assert.deepEqual(loaded.map((p) => p.name), ['pb_profile']);
   const newLinks = bpftoolShow('link').filter((l) => !linksBefore.includes(l.id));
   assert.equal(newLinks.length, cpus.length, 'one BPF perf link per CPU (Linux 5.15+)');
-  assert.ok(newLinks.every((l) => l.prog_id === loaded[0].id), 'newLinks.every((l) => l.prog_id === loaded[0].id)');
+  assert.deepEqual(newLinks.map((l) => l.prog_id), newLinks.map(() => loaded[0].id), 'every new link is to the loaded program');
 
   spin(400);
   object.map('pb_control').update(Buffer.alloc(4), encodeControl(1));

@@ -13,8 +13,8 @@ test('parses kernel CPU lists', () => {
 
 test('this machine has online CPUs within the possible ones', () => {
   const online = onlineCpus();
-  assert.ok(online.length >= 1, 'online.length >= 1');
-  assert.ok(online[online.length - 1] < possibleCpuCount(), 'online[online.length - 1] < possibleCpuCount()');
+  assert.ok(online.length >= 1, `at least one online CPU (${JSON.stringify(online)})`);
+  assert.ok(online[online.length - 1] < possibleCpuCount(), `online CPUs ${JSON.stringify(online)} within the ${possibleCpuCount()} possible`);
 });
 
 test('perf_event_attr for a cpu-clock sampler at a frequency', () => {

@@ -90,9 +90,9 @@ describe('tracepoint format parser', () => {
     // data_loc pointing outside the record
     const bad = Buffer.from(rec);
     bad.writeUInt32LE((200 << 16) | 20, 8);
-    assert.ok(typeof (decodeRecord(f, bad).filename as { error: string }).error === 'string', 'typeof (decodeRecord(f, bad).filename as { error: string }).error === \'string\'');
+    assert.equal(typeof (decodeRecord(f, bad).filename as { error: string }).error, 'string', `an out-of-range __data_loc string is an error value: ${JSON.stringify(decodeRecord(f, bad).filename)}`);
     // short record
-    assert.ok('error' in (decodeField(fieldByName(f, 'old_pid'), rec.subarray(0, 10)) as object), '\'error\' in (decodeField(fieldByName(f, \'old_pid\'), rec.subarray(0, 10)) as object)');
+    assert.ok('error' in (decodeField(fieldByName(f, 'old_pid'), rec.subarray(0, 10)) as object), `a short record is an error value: ${JSON.stringify(decodeField(fieldByName(f, 'old_pid'), rec.subarray(0, 10)))}`);
     const s = parseTracepointFormat(SCHED_SWITCH, 'sched:sched_switch');
     const r2 = Buffer.alloc(120);
     r2.write('swapper/0', 8);
@@ -171,9 +171,10 @@ function haveTracefs(): string | false {
 describe('tracefs on this machine', { skip: haveTracefs() }, () => {
   it('lists sched:sched_switch and parses its format', () => {
     const all = listTracepointsSync('sched:*');
-    assert.ok(all.some((t) => t.id === 'sched:sched_switch'), 'all.some((t) => t.id === \'sched:sched_switch\')');
-    assert.ok(all.every((t) => t.category === 'sched'), 'all.every((t) => t.category === \'sched\')');
-    assert.ok(listTracepointsSync('sched_sw*').some((t) => t.id === 'sched:sched_switch'), 'listTracepointsSync(\'sched_sw*\').some((t) => t.id === \'sched:sched_switch\')');
+    assert.ok(all.some((t) => t.id === 'sched:sched_switch'), `sched:* lists sched_switch: ${all.map((t) => t.id).join(' ')}`);
+    assert.deepEqual([...new Set(all.map((t) => t.category))], ['sched'], 'sched:* lists only sched tracepoints');
+    const bare = listTracepointsSync('sched_sw*').map((t) => t.id);
+    assert.ok(bare.includes('sched:sched_switch'), `a bare name glob finds sched:sched_switch: ${bare.join(' ')}`);
     const f = readTracepointFormat('sched:sched_switch');
     for (const n of ['prev_comm', 'prev_pid', 'next_comm', 'next_pid']) assert.ok(f.fields.some((x) => x.name === n), n);
   });
@@ -190,7 +191,7 @@ describe('tracefs on this machine', { skip: haveTracefs() }, () => {
       }
     }
     assert.deepEqual(failures, []);
-    assert.ok(n > 100, 'n > 100');
+    assert.ok(n > 100, `over 100 formats parsed (${n})`);
   });
 
   it('names an unknown tracepoint clearly', () => {

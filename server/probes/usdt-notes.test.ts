@@ -84,10 +84,10 @@ describe('stapsdt notes', () => {
     assert.equal(byName.get('message')!.args.length, 2);
     assert.equal(byName.get('noargs')!.args.length, 0);
     assert.equal(byName.get('withsem')!.args.length, 1);
-    assert.ok(byName.get('withsem')!.semaphore !== 0n, 'byName.get(\'withsem\')!.semaphore !== 0n');
-    assert.ok(byName.get('withsem')!.semaphoreFileOffset !== undefined, 'byName.get(\'withsem\')!.semaphoreFileOffset !== undefined');
+    assert.notEqual(byName.get('withsem')!.semaphore, 0n, 'withsem has a semaphore address');
+    assert.notEqual(byName.get('withsem')!.semaphoreFileOffset, undefined, 'withsem\'s semaphore has a file offset');
     assert.equal(byName.get('start')!.semaphore, 0n);
-    for (const p of probes) assert.ok(p.fileOffset !== undefined, 'p.fileOffset !== undefined');
+    for (const p of probes) assert.notEqual(p.fileOffset, undefined, `${p.provider}:${p.name} has a file offset`);
   });
 
   it("lists Debian's python3.11 probes", { skip: existsSync('/usr/bin/python3.11') ? false : '/usr/bin/python3.11 is not installed' }, () => {
@@ -98,7 +98,7 @@ describe('stapsdt notes', () => {
     }
     const entry = probes.find((p) => p.name === 'function__entry')!;
     assert.equal(entry.args.length, 3);
-    assert.ok(entry.semaphore !== 0n, 'entry.semaphore !== 0n');
+    assert.notEqual(entry.semaphore, 0n, 'function__entry has a semaphore address');
     assert.equal(probes.length, readelfUsdt('/usr/bin/python3.11').length);
   });
 
@@ -147,10 +147,10 @@ describe('stapsdt notes', () => {
       const cut = rnd() < 0.1 ? Math.floor(rnd() * buf.length) : buf.length;
       try {
         const probes = usdtProbesFromBuffer(buf.subarray(0, cut));
-        assert.ok(Array.isArray(probes), 'Array.isArray(probes)');
+        assert.ok(Array.isArray(probes), `iteration ${i}: a list of probes or a refusal (${typeof probes})`);
       } catch (e) {
         assert.ok(isMalformedInputError(e), `iteration ${i}: unexpected ${(e as Error).stack}`);
-        assert.ok((e as Error).message.length > 10, '(e as Error).message.length > 10');
+        assert.ok((e as Error).message.length > 10, `iteration ${i}: the refusal says why (${JSON.stringify((e as Error).message)})`);
         rejected++;
       }
     }
@@ -161,7 +161,7 @@ describe('stapsdt notes', () => {
       try {
         decodeStapsdtDesc(d);
       } catch (e) {
-        assert.ok(e instanceof UsdtError, 'e instanceof UsdtError');
+        assert.ok(e instanceof UsdtError, `a UsdtError for ${d.toString('hex')}: ${(e as Error).stack}`);
       }
     }
   });
