@@ -23,7 +23,7 @@ let store: RecordingStore | null = null;
 try {
   store = RecordingStore.open(path.dirname(job.databaseFile), { readOnly: true });
   const reply = runCompareJob(store, job, (progress) => post({ type: 'progress', ...progress }));
-  post({ type: 'result', reply });
+  post({ type: 'result', json: JSON.stringify(reply) });
 } catch (error) {
   post({ type: 'refused', error: error instanceof Error ? error.message : String(error) });
 } finally {

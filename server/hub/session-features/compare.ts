@@ -32,11 +32,12 @@ export interface CompareFeatureLimits extends CompareLimits {
 
 /**
  * Defaults. 20,000 intervals is 5.5 hours of recording at the default read interval (1 s),
- * both windows together; 250,000 nodes is a tree of about 15 MB of JSON, far more than a flame
- * graph can show (d3-flame-graph draws 10,000 nodes in well under 50 ms; the dashboard's live
- * trees are pruned to that), and was the size at which a build took seconds.
+ * both windows together. 100,000 nodes per tree (about 6 MB of JSON) is ten times what the
+ * dashboard's live trees are pruned to (10,000) and still bounds what stays on the event loop:
+ * parsing the worker's reply and socket.io encoding it are O(nodes) on the main thread (about
+ * 0.4 s each for 100k nodes on this 2-CPU machine under a load of 19; 270k nodes took twice that).
  */
-export const COMPARE_LIMITS: CompareFeatureLimits = { maxIntervals: 20_000, maxResultNodes: 250_000, maxRunning: 2 };
+export const COMPARE_LIMITS: CompareFeatureLimits = { maxIntervals: 20_000, maxResultNodes: 100_000, maxRunning: 2 };
 
 /** Least ms between two `compare:progress` messages to one socket. */
 export const PROGRESS_EVERY_MS = 100;
@@ -80,7 +81,7 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
         worker.on('message', (message: CompareWorkerMessage) => {
           if (message.type === 'progress') {
             if (!settled) progress({ done: message.done, total: message.total });
-          } else if (message.type === 'result') settle(() => resolve(message.reply));
+          } else if (message.type === 'result') settle(() => resolve(JSON.parse(message.json) as CompareWindowsReply));
           else settle(() => reject(new RequestError(message.error)));
         });
         worker.on('error', (error) => settle(() => reject(new RequestError(`the comparison failed: ${error.message}`))));
