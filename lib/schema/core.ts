@@ -22,6 +22,7 @@ const MAX_SHOWN = 80;
 /** A value as a message shows it: JSON, cut to 80 characters; bigints and byte arrays named. */
 export function shown(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would say null
   if (value instanceof Uint8Array) return `binary data (${value.byteLength} bytes)`;
   let text: string | undefined;
   try {

@@ -163,7 +163,7 @@ export type CompareProgress = v.InferOutput<typeof CompareProgressSchema>;
 // Stored records (server/recording/store.ts): what a caller hands the store
 
 /** A time in ms since the epoch: a finite number >= 0 (the store truncates it to whole ms). */
-const epochMs = v.pipe(
+export const EpochMsSchema = v.pipe(
   v.number('must be a time in ms since the epoch (a finite number >= 0)'),
   v.finite('must be a time in ms since the epoch (a finite number >= 0)'),
   v.minValue(0, 'must be a time in ms since the epoch (a finite number >= 0)'),
@@ -178,11 +178,11 @@ export const StoreSessionIdSchema = v.pipe(
 export const UpdateKindSchema = v.pipe(v.string('must be 1 to 64 of A-Z a-z 0-9 . _ : -'), v.regex(KIND_PATTERN, 'must be 1 to 64 of A-Z a-z 0-9 . _ : -'));
 
 /** A recording to start. */
-export const StartRecordingRequestSchema = record({ sessionId: StoreSessionIdSchema, name: RecordingNameSchema, startedAtMs: epochMs });
-export type StartRecordingRequest = v.InferInput<typeof StartRecordingRequestSchema>;
+export const StartRecordingRequestSchema = record({ sessionId: StoreSessionIdSchema, name: RecordingNameSchema, startedAtMs: EpochMsSchema });
+export type StartRecordingRequest = v.InferOutput<typeof StartRecordingRequestSchema>;
 
 /** One update of a session, as appended (payload: any JSON-serialisable value) and as read back. */
-export const RecordedUpdateSchema = record({ tMs: epochMs, kind: UpdateKindSchema, payload: v.unknown() });
+export const RecordedUpdateSchema = record({ tMs: EpochMsSchema, kind: UpdateKindSchema, payload: v.unknown() });
 export interface RecordedUpdate {
   /** When the update was sent, ms since the epoch (stored as whole ms; fractions are truncated). */
   tMs: number;
@@ -198,14 +198,18 @@ export const ReadUpdatesOptionsSchema = record({
   toMs: v.optional(v.number('must be a number (ms since the epoch)')),
   kinds: v.optional(v.array(UpdateKindSchema, 'must be an array of strings')),
 });
-export type ReadUpdatesOptions = v.InferInput<typeof ReadUpdatesOptionsSchema>;
+export interface ReadUpdatesOptions {
+  fromMs?: number;
+  toMs?: number;
+  kinds?: readonly string[];
+}
 
 /** A snapshot to pin (payload: any JSON-serialisable value). */
 export const PinSnapshotRequestSchema = record({
   sessionId: StoreSessionIdSchema,
   name: RecordingNameSchema,
   kind: v.picklist(SNAPSHOT_KINDS, `must be one of ${SNAPSHOT_KINDS.join(', ')}`),
-  takenAtMs: epochMs,
+  takenAtMs: EpochMsSchema,
   payload: v.unknown(),
 });
-export type PinSnapshotRequest = v.InferInput<typeof PinSnapshotRequestSchema>;
+export type PinSnapshotRequest = v.InferOutput<typeof PinSnapshotRequestSchema>;

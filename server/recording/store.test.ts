@@ -274,17 +274,17 @@ test('delete removes a recording and its updates; unknown ids are named', () => 
 test('invalid requests and updates are refused with a clear error', () => {
   const store = RecordingStore.open(dataDir());
   try {
-    assert.throws(() => store.startRecording({ sessionId: '', name: 'x', startedAtMs: 0 }), /session id must be a string of 1 to 200/);
-    assert.throws(() => store.startRecording({ sessionId: 's', name: 'x', startedAtMs: Number.NaN }), /startedAtMs must be a time in ms/);
-    assert.throws(() => store.startRecording({ sessionId: 's', name: '', startedAtMs: 0 }), /recording name must be 1 to 80 characters, not 0/);
+    assert.throws(() => store.startRecording({ sessionId: '', name: 'x', startedAtMs: 0 }), /startRecording: sessionId must be a string of 1 to 200 characters, got ""$/);
+    assert.throws(() => store.startRecording({ sessionId: 's', name: 'x', startedAtMs: Number.NaN }), /startRecording: startedAtMs must be a time in ms since the epoch \(a finite number >= 0\), got NaN$/);
+    assert.throws(() => store.startRecording({ sessionId: 's', name: '', startedAtMs: 0 }), /startRecording: name must be 1 to 80 characters \(it has 0\), got ""$/);
     const { id } = store.startRecording({ sessionId: 's', name: 'x', startedAtMs: 0 });
-    assert.throws(() => store.append(id, { tMs: -1, kind: 'k', payload: 1 }), /tMs must be a time in ms since the epoch/);
-    assert.throws(() => store.append(id, { tMs: 1, kind: 'has space', payload: 1 }), /update kind "has space" is invalid/);
+    assert.throws(() => store.append(id, { tMs: -1, kind: 'k', payload: 1 }), /: tMs must be a time in ms since the epoch \(a finite number >= 0\), got -1$/);
+    assert.throws(() => store.append(id, { tMs: 1, kind: 'has space', payload: 1 }), /: kind must be 1 to 64 of A-Z a-z 0-9 \. _ : -, got "has space"$/);
     assert.throws(() => store.append(id, { tMs: 1, kind: 'k', payload: undefined }), /payload is not JSON-serialisable \(undefined\)/);
     assert.throws(() => store.append(id, { tMs: 1, kind: 'k', payload: { n: 1n } }), /update of kind "k": the payload is not JSON-serialisable: .*BigInt/);
-    assert.throws(() => store.stopRecording(id, -5), /endedAtMs must be a time/);
-    assert.throws(() => store.readUpdates(id, { kinds: ['ok', ''] }), /update kind "" is invalid/);
-    assert.throws(() => store.readUpdates(id, { fromMs: Number.NaN }), /fromMs must be a number/);
+    assert.throws(() => store.stopRecording(id, -5), /stopRecording: endedAtMs must be a time in ms since the epoch \(a finite number >= 0\), got -5$/);
+    assert.throws(() => store.readUpdates(id, { kinds: ['ok', ''] }), /readUpdates: kinds\[1\] must be 1 to 64 of A-Z a-z 0-9 \. _ : -, got ""$/);
+    assert.throws(() => store.readUpdates(id, { fromMs: Number.NaN }), /readUpdates: fromMs must be a number \(ms since the epoch\), got NaN$/);
     assert.throws(() => RecordingStore.open(dataDir(), { flushRows: 0 }), /option flushRows must be a positive integer/);
   } finally {
     store.close();
@@ -315,12 +315,12 @@ test('snapshots: pin, list, get, delete; names validated', () => {
 
     const pin = (name: unknown, kind: unknown = 'flame') =>
       store.pinSnapshot({ sessionId: 's1', name: name as string, kind: kind as 'flame', takenAtMs: 1, payload: 1 });
-    assert.throws(() => pin(''), /the snapshot name must be 1 to 80 characters, not 0/);
-    assert.throws(() => pin('   '), /the snapshot name must be 1 to 80 characters, not 0/);
-    assert.throws(() => pin('x'.repeat(81)), /the snapshot name must be 1 to 80 characters, not 81/);
-    assert.throws(() => pin('line\nbreak'), /the snapshot name must not contain control characters/);
-    assert.throws(() => pin(42), /the snapshot name must be a string/);
-    assert.throws(() => pin('ok', 'heatmap'), /snapshot kind must be one of flame, histogram, not "heatmap"/);
+    assert.throws(() => pin(''), /pinSnapshot: name must be 1 to 80 characters \(it has 0\), got ""$/);
+    assert.throws(() => pin('   '), /pinSnapshot: name must be 1 to 80 characters \(it has 0\), got "   "$/);
+    assert.throws(() => pin('x'.repeat(81)), /pinSnapshot: name must be 1 to 80 characters \(it has 81\)/);
+    assert.throws(() => pin('line\nbreak'), /pinSnapshot: name must be printable text: U\+000A at character 5 is a control character/);
+    assert.throws(() => pin(42), /pinSnapshot: name must be a string, got 42$/);
+    assert.throws(() => pin('ok', 'heatmap'), /pinSnapshot: kind must be one of flame, histogram, got "heatmap"$/);
     assert.throws(
       () => store.pinSnapshot({ sessionId: 's1', name: 'ok', kind: 'flame', takenAtMs: 1, payload: () => 1 }),
       /snapshot "ok": the payload is not JSON-serialisable/,

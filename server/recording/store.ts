@@ -18,6 +18,24 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { RecordingSummary } from '../../lib/protocol-session.ts';
+import { check, v } from '../../lib/schema/core.ts';
+import {
+  EpochMsSchema,
+  PinSnapshotRequestSchema,
+  ReadUpdatesOptionsSchema,
+  RecordedUpdateSchema,
+  StartRecordingRequestSchema,
+  StoreSessionIdSchema,
+  type PinSnapshotRequest,
+  type ReadUpdatesOptions,
+  type RecordedUpdate,
+  type SnapshotKind,
+  type StartRecordingRequest,
+} from '../../lib/schema/recording.ts';
+
+// The records the store takes are defined once, as schemas, in lib/schema/recording.ts.
+export { KIND_PATTERN, MAX_NAME_CHARS, MAX_SESSION_ID_CHARS, SNAPSHOT_KINDS } from '../../lib/schema/recording.ts';
+export type { PinSnapshotRequest, ReadUpdatesOptions, RecordedUpdate, SnapshotKind, StartRecordingRequest };
 
 /** File name of the database inside the data directory. */
 export const DATABASE_FILE = 'probeboard.db';
@@ -25,13 +43,6 @@ export const DATABASE_FILE = 'probeboard.db';
 export const APPLICATION_ID = 0x50425244;
 /** `PRAGMA user_version` this code writes; it opens any version up to this one (migrating older ones). */
 export const SCHEMA_VERSION = 1;
-
-/** Longest recording or snapshot name, in characters (Unicode code points), after trimming. */
-export const MAX_NAME_CHARS = 80;
-/** Longest session id, in characters. */
-export const MAX_SESSION_ID_CHARS = 200;
-/** Update kinds: 1 to 64 of `A-Z a-z 0-9 . _ : -` (e.g. 'profile.interval'). */
-export const KIND_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Payloads whose JSON is at least this long (bytes) are deflated; kept only if it saves 10 % or more. */
 export const COMPRESS_MIN_BYTES = 512;
@@ -75,47 +86,6 @@ export interface RecordingStoreOptions {
 
 /** A recording as listed (the same shape the hub sends). Times are ms since the epoch. */
 export type RecordingInfo = RecordingSummary;
-
-/** One update of a session, as appended and as read back. */
-export interface RecordedUpdate {
-  /** When the update was sent, ms since the epoch (stored as whole ms; fractions are truncated). */
-  tMs: number;
-  /** What it is: 'profile.interval', 'latency.frame', 'events.batch', … (see KIND_PATTERN). */
-  kind: string;
-  /** Any JSON-serialisable value; read back as JSON.parse gives it (undefined members dropped, Dates as strings). */
-  payload: unknown;
-}
-
-export interface StartRecordingRequest {
-  sessionId: string;
-  /** 1 to 80 characters after trimming, no control characters. */
-  name: string;
-  /** ms since the epoch. */
-  startedAtMs: number;
-}
-
-export interface ReadUpdatesOptions {
-  /** Only updates at or after this time (ms since the epoch, inclusive). */
-  fromMs?: number;
-  /** Only updates at or before this time (ms since the epoch, inclusive). */
-  toMs?: number;
-  /** Only updates of these kinds; an empty list matches nothing. */
-  kinds?: readonly string[];
-}
-
-export type SnapshotKind = 'flame' | 'histogram';
-export const SNAPSHOT_KINDS: readonly SnapshotKind[] = ['flame', 'histogram'];
-
-export interface PinSnapshotRequest {
-  sessionId: string;
-  /** 1 to 80 characters after trimming, no control characters. */
-  name: string;
-  kind: SnapshotKind;
-  /** ms since the epoch. */
-  takenAtMs: number;
-  /** Any JSON-serialisable value. */
-  payload: unknown;
-}
 
 export interface SnapshotInfo {
   /** Random, url-safe (22 characters of base64url). */
@@ -321,10 +291,7 @@ export class RecordingStore {
   /** Start a recording. Throws when `maxRecordings` recordings are already stored. */
   startRecording(request: StartRecordingRequest): RecordingInfo {
     this.checkOpen();
-    if (typeof request !== 'object' || request === null) throw new Error('startRecording: expected {sessionId, name, startedAtMs}');
-    const sessionId = checkSessionId(request.sessionId);
-    const name = checkName(request.name, 'recording');
-    const startedAtMs = checkTime(request.startedAtMs, 'startedAtMs');
+    const { sessionId, name, startedAtMs } = parse(StartRecordingRequestSchema, request, 'startRecording');
     const count = this.stmt.countRecordings.get()!;
     if (count >= this.limits.maxRecordings) {
       throw new Error(
@@ -351,9 +318,7 @@ export class RecordingStore {
       this.requireRecording(recordingId);
       return false;
     }
-    if (typeof update !== 'object' || update === null) throw new Error(`append to recording ${quote(recordingId)}: expected {tMs, kind, payload}`);
-    const tMs = checkTime(update.tMs, 'tMs');
-    const kind = checkKind(update.kind);
+    const { tMs, kind } = parse(RecordedUpdateSchema, update, `append to recording ${quote(recordingId)}`);
     const encoded = encodePayload(update.payload, `update of kind ${quote(kind)}`);
     const bytes = encoded.bytes + kind.length;
     if (active.bytes + bytes > this.limits.maxRecordingBytes) {
@@ -434,7 +399,7 @@ export class RecordingStore {
     const row = this.requireRecording(recordingId);
     const active = this.active.get(recordingId);
     if (!active) return toRecordingInfo(row);
-    const end = checkTime(endedAtMs, 'endedAtMs');
+    const end = parse(EpochMsSchema, endedAtMs, 'stopRecording', 'endedAtMs');
     if (end < active.startedAtMs) {
       throw new Error(`stopRecording ${quote(recordingId)}: endedAtMs ${end} is before the start (${active.startedAtMs})`);
     }
@@ -486,13 +451,10 @@ export class RecordingStore {
   readUpdates(recordingId: string, options: ReadUpdatesOptions = {}): Iterable<RecordedUpdate> {
     this.checkOpen();
     const row = this.requireRecording(recordingId);
-    const fromMs = options.fromMs === undefined ? -Infinity : checkNumber(options.fromMs, 'fromMs');
-    const toMs = options.toMs === undefined ? Infinity : checkNumber(options.toMs, 'toMs');
-    let kinds: string | null = null;
-    if (options.kinds !== undefined) {
-      if (!Array.isArray(options.kinds)) throw new Error('readUpdates: kinds must be an array of strings');
-      kinds = JSON.stringify(options.kinds.map((kind) => checkKind(kind)));
-    }
+    const checked = parse(ReadUpdatesOptionsSchema, options, 'readUpdates');
+    const fromMs = checked.fromMs ?? -Infinity;
+    const toMs = checked.toMs ?? Infinity;
+    const kinds = checked.kinds === undefined ? null : JSON.stringify(checked.kinds);
     this.flushIfPending();
     const store = this;
     const key = row.key;
@@ -524,13 +486,7 @@ export class RecordingStore {
   /** Pin a flame graph or histogram under a name. Throws for an invalid request or when a limit is reached. */
   pinSnapshot(request: PinSnapshotRequest): SnapshotInfo {
     this.checkOpen();
-    if (typeof request !== 'object' || request === null) throw new Error('pinSnapshot: expected {sessionId, name, kind, takenAtMs, payload}');
-    const sessionId = checkSessionId(request.sessionId);
-    const name = checkName(request.name, 'snapshot');
-    if (!SNAPSHOT_KINDS.includes(request.kind)) {
-      throw new Error(`snapshot kind must be one of ${SNAPSHOT_KINDS.join(', ')}, not ${quote(String(request.kind))}`);
-    }
-    const takenAtMs = checkTime(request.takenAtMs, 'takenAtMs');
+    const { sessionId, name, kind, takenAtMs } = parse(PinSnapshotRequestSchema, request, 'pinSnapshot');
     const encoded = encodePayload(request.payload, `snapshot "${name}"`);
     if (encoded.bytes > this.limits.maxSnapshotBytes) {
       throw new Error(`snapshot "${name}" is ${formatBytes(encoded.bytes)}, more than the limit of ${formatBytes(this.limits.maxSnapshotBytes)}`);
@@ -540,14 +496,14 @@ export class RecordingStore {
       throw new Error(`cannot pin snapshot "${name}": the store already holds ${count} snapshots (the limit is ${this.limits.maxSnapshots}); delete some first`);
     }
     const id = randomId();
-    this.stmt.insertSnapshot.run(id, sessionId, name, request.kind, takenAtMs, encoded.bytes, encoded.encoding, encoded.payload);
-    return { id, sessionId, name, kind: request.kind, takenAtMs, bytes: encoded.bytes };
+    this.stmt.insertSnapshot.run(id, sessionId, name, kind, takenAtMs, encoded.bytes, encoded.encoding, encoded.payload);
+    return { id, sessionId, name, kind, takenAtMs, bytes: encoded.bytes };
   }
 
   /** Snapshots (of one session, or all), newest first, without payloads. */
   listSnapshots(sessionId?: string): SnapshotInfo[] {
     this.checkOpen();
-    const rows = sessionId === undefined ? this.stmt.listSnapshots.all() : this.stmt.listSessionSnapshots.all(checkSessionId(sessionId));
+    const rows = sessionId === undefined ? this.stmt.listSnapshots.all() : this.stmt.listSessionSnapshots.all(parse(StoreSessionIdSchema, sessionId, 'listSnapshots', 'sessionId'));
     return rows.map(toSnapshotInfo);
   }
 
@@ -794,44 +750,11 @@ function randomId(): string {
   return id.startsWith('-') ? `A${id.slice(1)}` : id;
 }
 
-/** Trimmed name, 1 to MAX_NAME_CHARS code points, no control characters. */
-export function checkName(name: unknown, what: 'recording' | 'snapshot'): string {
-  if (typeof name !== 'string') throw new Error(`the ${what} name must be a string`);
-  const trimmed = name.trim();
-  const chars = [...trimmed].length;
-  if (chars < 1 || chars > MAX_NAME_CHARS) {
-    throw new Error(`the ${what} name must be 1 to ${MAX_NAME_CHARS} characters, not ${chars}`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) throw new Error(`the ${what} name must not contain control characters`);
-  return trimmed;
-}
-
-function checkSessionId(sessionId: unknown): string {
-  if (typeof sessionId !== 'string' || sessionId.length < 1 || sessionId.length > MAX_SESSION_ID_CHARS) {
-    throw new Error(`the session id must be a string of 1 to ${MAX_SESSION_ID_CHARS} characters`);
-  }
-  return sessionId;
-}
-
-function checkKind(kind: unknown): string {
-  if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) {
-    throw new Error(`update kind ${quote(String(kind))} is invalid: 1 to 64 of A-Z a-z 0-9 . _ : -`);
-  }
-  return kind;
-}
-
-/** A time in ms since the epoch: a finite number >= 0, truncated to whole ms. */
-function checkTime(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
-    throw new Error(`${what} must be a time in ms since the epoch (a finite number >= 0), not ${String(value)}`);
-  }
-  return Math.trunc(value);
-}
-
-function checkNumber(value: unknown, what: string): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new Error(`${what} must be a number (ms since the epoch), not ${String(value)}`);
-  return value;
+/** `input` checked against `schema` (lib/schema/recording.ts), or an Error naming `what` and the field. */
+function parse<S extends v.GenericSchema>(schema: S, input: unknown, what: string, root?: string): v.InferOutput<S> {
+  const checked = check(schema, input, { context: what, ...(root !== undefined && { root }) });
+  if (!checked.ok) throw new Error(checked.error);
+  return checked.value;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, what: string): number {
