@@ -14,7 +14,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { profileUnit, STACK_MODES, TIME_WINDOWS, type FlameNode, type ProfileType, type StackMode, type TimeWindow, type ViewSettings } from '../../lib/protocol.ts';
+import { profileUnit, type FlameNode, type ProfileType } from '../../lib/protocol.ts';
+import { checkExportQuery, type FlameFormat } from '../../lib/schema/http.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { treeToFolded } from '../../lib/flame/tree.ts';
 import { toD3Json } from '../../lib/flame/d3json.ts';
@@ -23,12 +24,11 @@ import { flameTreeToPprof, pprofTypeOptions } from '../../lib/flame/pprof.ts';
 import { formatCount } from '../../lib/format.ts';
 import { formatMicros, profileTitle } from '../../lib/profile-units.ts';
 import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
-import { latencyExport, LATENCY_EXPORT_FORMATS } from '../../lib/export/latency.ts';
+import { latencyExport } from '../../lib/export/latency.ts';
 import type { Hub } from '../hub/index.ts';
 import { tokenFromRequest, viewTokenFromRequest } from './security.ts';
 
-export const FLAME_FORMATS = ['svg', 'folded', 'json', 'speedscope', 'pprof'] as const;
-export type FlameFormat = (typeof FLAME_FORMATS)[number];
+export { FLAME_FORMATS, type FlameFormat } from '../../lib/schema/http.ts';
 
 const ROUTE = /^\/api\/sessions\/([^/]+)\/export$/;
 
@@ -97,27 +97,6 @@ export function flameFile(tree: FlameNode, format: FlameFormat, meta: FlameExpor
   }
 }
 
-function oneOf<T extends string>(name: string, value: string | null, allowed: readonly T[], fallback?: T): T {
-  if (value === null && fallback !== undefined) return fallback;
-  if (value === null || !allowed.includes(value as T)) {
-    throw new ExportRequestError(400, `${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value ?? '')}`);
-  }
-  return value as T;
-}
-
-function viewOf(params: URLSearchParams): ViewSettings {
-  const hideIdle = params.get('hideIdle');
-  if (hideIdle !== null && hideIdle !== '0' && hideIdle !== '1') throw new ExportRequestError(400, 'hideIdle must be 0 or 1');
-  const perThread = params.get('perThread');
-  if (perThread !== null && perThread !== '0' && perThread !== '1') throw new ExportRequestError(400, `perThread must be 0 or 1, got ${JSON.stringify(perThread)}`);
-  return {
-    window: oneOf<TimeWindow>('window', params.get('window'), TIME_WINDOWS, '60s'),
-    stackMode: oneOf<StackMode>('stackMode', params.get('stackMode'), STACK_MODES, 'all'),
-    hideIdle: hideIdle !== '0',
-    perThread: perThread === '1',
-  };
-}
-
 /** Builds the file a request asks for, or throws ExportRequestError. */
 export function exportFor(hub: Hub, url: URL, credentials: { token: string | null; view: string | null }, version: string): ExportFile {
   const match = ROUTE.exec(url.pathname);
@@ -132,13 +111,13 @@ export function exportFor(hub: Hub, url: URL, credentials: { token: string | nul
   if (!admission.ok) throw new ExportRequestError(/^no session/.test(admission.error) ? 404 : admission.error.startsWith('session id') ? 400 : 401, admission.error);
   const session = hub.session(sessionId);
   if (!session) throw new ExportRequestError(404, `no session ${sessionId}`);
-  const params = url.searchParams;
-  const kind = oneOf('kind', params.get('kind'), ['flame', 'histogram', 'heatmap'] as const);
+  // The query's schema: lib/schema/http.ts ExportQuerySchema.
+  const query = checkExportQuery(url.searchParams);
+  if (!query.ok) throw new ExportRequestError(400, query.error);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 
-  if (kind === 'flame') {
-    const format = oneOf<FlameFormat>('format', params.get('format'), FLAME_FORMATS);
-    const view = viewOf(params);
+  if (query.value.kind === 'flame') {
+    const { format, view } = query.value;
     const source = session.features.find((feature) => feature.exports?.flame)?.exports?.flame;
     if (!source) throw new ExportRequestError(404, `session ${sessionId} has no flame graph`);
     const picture = source(view);
@@ -159,9 +138,7 @@ export function exportFor(hub: Hub, url: URL, credentials: { token: string | nul
     );
   }
 
-  const format = oneOf('format', params.get('format'), LATENCY_EXPORT_FORMATS);
-  const probe = params.get('probe');
-  if (!probe) throw new ExportRequestError(400, `kind=${kind} needs probe=<latency probe id>`);
+  const { kind, format, probe } = query.value;
   let frame: LatencyProbeFrame | null = null;
   for (const feature of session.features) frame ??= feature.exports?.latency?.(probe) ?? null;
   if (!frame) throw new ExportRequestError(404, `no latency probe ${JSON.stringify(probe.slice(0, 40))} in session ${sessionId}`);
