@@ -64,9 +64,9 @@ test('split: thin frames are the canvas\'s, wide ones only counted; together the
   assert.deepEqual(layout.rows[3].map((f) => [f.node.n, f.x]), [['g', 0], ['h', 2]], 'rows hold thin frames left to right');
   assert.deepEqual(layout.rows[1].map((f) => f.node.n), ['b']);
   // A frame exactly splitPx wide is an SVG frame (d3-flame-graph draws it: d3MinFrameSize), not painted twice.
-  assert.ok(!layoutFlame(tree(), 10, { splitPx: 5 }).thin.some((f) => f.node.n === 'f'));
+  assert.deepEqual(layoutFlame(tree(), 10, { splitPx: 5 }).thin.map((f) => f.node.n).filter((n) => n === 'f'), [], 'f, exactly splitPx wide, is not on the canvas layer');
   // Nothing under 1 px: at 40 px g is 8, at 4 px it is 0.8 and gone from both layers.
-  assert.ok(!layoutFlame(tree(), 4, { splitPx: 3 }).thin.some((f) => f.node.n === 'g'));
+  assert.deepEqual(layoutFlame(tree(), 4, { splitPx: 3 }).thin.map((f) => f.node.n).filter((n) => n === 'g'), [], 'g, under 1 px, is not on the canvas layer');
   // On the bench tree: SVG + canvas = every frame of >= 1 px, for several cuts.
   const big = syntheticTree(10_000, 7);
   for (const split of [1, 8, 10, 12]) {
@@ -128,9 +128,9 @@ test('hit-testing finds the thin frame under the point in flame and icicle orien
 test('the marked frame is found by path; the graph is at least the minimum height', () => {
   const layout = layoutFlame(tree(), 10, { splitPx: 5 });
   const h = layout.thin.find((f) => f.node.n === 'h')!;
-  assert.ok(frameIsAt(h, [{ name: 'a' }, { name: 'f' }, { name: 'h' }]));
-  assert.ok(!frameIsAt(h, [{ name: 'b' }, { name: 'f' }, { name: 'h' }]));
-  assert.ok(!frameIsAt(h, [{ name: 'f' }, { name: 'h' }]));
+  assert.equal(frameIsAt(h, [{ name: 'a' }, { name: 'f' }, { name: 'h' }]), true, 'its own path a;f;h');
+  assert.equal(frameIsAt(h, [{ name: 'b' }, { name: 'f' }, { name: 'h' }]), false, 'another parent b;f;h');
+  assert.equal(frameIsAt(h, [{ name: 'f' }, { name: 'h' }]), false, 'a suffix of its path');
   assert.equal(graphHeightPx(2, 18, 240), 240);
   assert.equal(graphHeightPx(20, 18, 240), 23 * 18);
 });

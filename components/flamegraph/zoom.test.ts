@@ -22,8 +22,8 @@ test('zoom flags: ancestors fade, their other children hide, the subtree stays',
   assert.equal(flags(t).fade, true);
   assert.equal(flags(a).fade, true);
   assert.equal(flags(b).hide, true);
-  assert.ok(!flags(a.c![0]).fade && !flags(a.c![0]).hide, '!flags(a.c![0]).fade && !flags(a.c![0]).hide');
-  assert.ok(!flags(a.c![0].c![0]).hide, '!flags(a.c![0].c![0]).hide');
+  assert.deepEqual([Boolean(flags(a.c![0]).fade), Boolean(flags(a.c![0]).hide)], [false, false], 'the zoomed frame is neither faded nor hidden');
+  assert.equal(Boolean(flags(a.c![0].c![0]).hide), false, 'a child of the zoomed frame is shown');
 });
 
 test('zoom falls back to the deepest ancestor still in the tree, and flags are cleared', () => {
@@ -40,8 +40,8 @@ test('paths: find, compare, and from a laid-out node', () => {
   const t = tree();
   assert.equal(findByPath(t, [{ name: 'b' }, { name: 'f' }])?.v, 40);
   assert.equal(findByPath(t, [{ name: 'b', kind: 'u' }]), null);
-  assert.ok(samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'p' }]), 'samePath([{ name: \'a\', kind: \'p\' }], [{ name: \'a\', kind: \'p\' }])');
-  assert.ok(!samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'u' }]), '!samePath([{ name: \'a\', kind: \'p\' }], [{ name: \'a\', kind: \'u\' }])');
+  assert.equal(samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'p' }]), true, 'the same names and kinds');
+  assert.equal(samePath([{ name: 'a', kind: 'p' }], [{ name: 'a', kind: 'u' }]), false, 'the same name, another kind');
   const root = { data: t, parent: null };
   const a = { data: t.c![0], parent: root };
   const f = { data: t.c![0].c![0], parent: a };

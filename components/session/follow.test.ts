@@ -26,9 +26,9 @@ test('a presenter view is what the server accepts, and a follower gets the same 
   assert.equal(back.search, 'work');
   assert.equal(back.icicle, true);
   assert.equal(back.focus, 'lat-2');
-  assert.ok(sameFollowView(followViewOf(back), shared), 'sameFollowView(followViewOf(back), shared)');
-  assert.ok(!sameFollowView({ ...shared, zoom: ['spin'] }, shared), '!sameFollowView({ ...shared, zoom: [\'spin\'] }, shared)');
-  assert.ok(!sameFollowView({ ...shared, selected: null }, shared), '!sameFollowView({ ...shared, selected: null }, shared)');
+  assert.equal(sameFollowView(followViewOf(back), shared), true, `the view read back is the shared one: ${JSON.stringify(followViewOf(back))} vs ${JSON.stringify(shared)}`);
+  assert.equal(sameFollowView({ ...shared, zoom: ['spin'] }, shared), false, 'another zoom path');
+  assert.equal(sameFollowView({ ...shared, selected: null }, shared), false, 'no selection');
 });
 
 test("a presenter's per-thread view is followed, and a bad perThread is refused", () => {
@@ -45,7 +45,7 @@ test("a presenter's per-thread view is followed, and a bad perThread is refused"
 test('over-long paths and searches are cut to what the server accepts', () => {
   const deep = Array.from({ length: MAX_FOLLOW_PATH + 10 }, (_, i) => ({ name: `f${i}` }));
   const shared = followViewOf({ ...page, zoom: deep, search: 'x'.repeat(500), focus: 'y'.repeat(100) });
-  assert.ok(checkFollowView(shared).ok, 'checkFollowView(shared).ok');
+  assert.equal(checkFollowView(shared).ok, true, `a capped view passes the check: ${JSON.stringify(checkFollowView(shared))}`);
   assert.equal(shared.zoom.length, MAX_FOLLOW_PATH);
   assert.equal(shared.focus, null);
 });
