@@ -244,6 +244,48 @@ test('bad pid, a process that is not Python, garbage addresses and a dead proces
   assert.equal(dead.known, false, `after exit: ${JSON.stringify(dead)}`);
 });
 
+test('an address reused by another code object is read again, not served from the cache', async (t) => {
+  if (!available) return t.skip(`${PYTHON} not installed`);
+  // The first code object is freed and a same-sized one created until the allocator hands it
+  // the same block (CPython's allocator reuses the last freed block of a size class first).
+  const script = [
+    'import sys',
+    'def f():',
+    '    return 1',
+    'template = f.__code__',
+    'x = template.replace(co_name="first", co_qualname="first")',
+    'address = id(x)',
+    'print(address, flush=True)',
+    'sys.stdin.readline()',
+    'del x',
+    'keep = []',
+    'for attempt in range(1000):',
+    '    y = template.replace(co_name="second", co_qualname="second")',
+    '    if id(y) == address:',
+    '        break',
+    '    keep.append(y)',
+    'print(id(y), flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const proc = spawn(PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+    const address = BigInt((await lines.next()).value as string);
+    const reader = new CodeObjectReader();
+    const before = reader.resolve(proc.pid!, address, 0);
+    assert.ok(before.known && before.name === 'first', `before: ${JSON.stringify(before)}`);
+    proc.stdin.write('\n');
+    const second = BigInt((await lines.next()).value as string);
+    assert.equal(second, address, 'the allocator did not reuse the freed block in 1000 tries');
+    const after = reader.resolve(proc.pid!, address, 0);
+    assert.ok(after.known && after.name === 'second', `after reuse: ${JSON.stringify(after)}`);
+    assert.deepEqual([reader.stats().reused, reader.stats().reads], [1, 2], `stats: ${JSON.stringify(reader.stats())}`);
+  } finally {
+    proc.stdin.end();
+    if (proc.exitCode === null && proc.signalCode === null) await once(proc, 'exit');
+  }
+});
+
 test('the cache is bounded', (t) => {
   if (!available) return t.skip(`${PYTHON} not installed`);
   const reader = new CodeObjectReader({ maxCodeObjects: 2 });

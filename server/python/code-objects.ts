@@ -11,8 +11,12 @@
  * Caching: per process, its interpreter detection (version, offsets, symbol addresses); per
  * (pid, code address), the decoded names and line ranges, LRU-bounded by `maxCodeObjects`.
  * Failures are not cached (the address may hold a code object later). A cached code object is
- * trusted until `forgetExited()` (the owner runs it once per interval) sees its process gone or
- * its pid reused (another start time), or `forgetProcess(pid)` is called.
+ * dropped when `forgetExited()` (the owner runs it once per interval) sees its process gone or
+ * its pid reused (another start time), or `forgetProcess(pid)` is called. A code object freed
+ * while its process lives, its memory reused by another one (code created in a loop: CPython's
+ * allocator hands the freed block to the next object of its size), is caught on the next hit:
+ * each hit re-reads the object's fixed fields (one read of `IDENTITY_BYTES`) and compares its
+ * type, size, first line and name/file/table pointers with what was cached (`verifyHits`).
  */
 import { decodeLineTable311, lineAt, type LineRanges } from './line-table.ts';
 import type { CPythonOffsets } from './offsets.ts';
@@ -64,6 +68,8 @@ const MAX_LINE_TABLE_BYTES = 1024 * 1024;
 const MAX_CODE_UNITS = 1 << 24;
 
 interface CodeObject {
+  /** The header fields that identify this object (see `identityOf`), to detect a reused address. */
+  identity: Buffer;
   name: string;
   qualname: string;
   filename: string;
@@ -83,6 +89,8 @@ export interface CodeObjectReaderOptions {
   maxCodeObjects?: number;
   /** /proc mount (tests). */
   procRoot?: string;
+  /** Re-read and compare the identifying fields on every cache hit (default true; see above). */
+  verifyHits?: boolean;
 }
 
 export interface CodeObjectReaderStats {
@@ -90,6 +98,8 @@ export interface CodeObjectReaderStats {
   hits: number;
   /** Code objects read from a process. */
   reads: number;
+  /** Cache entries found to hold another object on a hit (address reused), then re-read. */
+  reused: number;
   /** Unknown results, by reason class. */
   failures: Record<string, number>;
   /** Code objects cached now. */
@@ -99,14 +109,16 @@ export interface CodeObjectReaderStats {
 export class CodeObjectReader {
   private readonly maxCodeObjects: number;
   private readonly procRoot: string;
+  private readonly verifyHits: boolean;
   private readonly processes = new Map<number, ProcessRecord>();
   /** `pid:address` -> code object, in least-recently-used-first order. */
   private readonly codes = new Map<string, CodeObject>();
-  private readonly counters: CodeObjectReaderStats = { hits: 0, reads: 0, failures: {}, cached: 0 };
+  private readonly counters: CodeObjectReaderStats = { hits: 0, reads: 0, reused: 0, failures: {}, cached: 0 };
 
   constructor(options: CodeObjectReaderOptions = {}) {
     this.maxCodeObjects = Math.max(1, options.maxCodeObjects ?? 50000);
     this.procRoot = options.procRoot ?? '/proc';
+    this.verifyHits = options.verifyHits ?? true;
   }
 
   /**
@@ -117,6 +129,11 @@ export class CodeObjectReader {
     try {
       const key = `${pid}:${codeAddress.toString(16)}`;
       let code = this.codes.get(key);
+      if (code && this.verifyHits && !this.stillSame(pid, codeAddress, code)) {
+        this.counters.reused++;
+        this.codes.delete(key);
+        code = undefined;
+      }
       if (code) {
         this.counters.hits++;
         this.codes.delete(key); // re-insert: most recently used last
@@ -182,6 +199,14 @@ export class CodeObjectReader {
     return record;
   }
 
+  /** Whether `address` still holds the object `code` was read from (same identifying fields). */
+  private stillSame(pid: number, address: bigint, code: CodeObject): boolean {
+    const detection = this.processes.get(pid)?.detection;
+    if (detection?.kind !== 'cpython' || !detection.offsets) return false;
+    const header = readRemote(pid, address, identityBytes(detection.offsets));
+    return header.ok && identityOf(header.data, detection.offsets).equals(code.identity);
+  }
+
   private evictOverBudget(): void {
     while (this.codes.size > this.maxCodeObjects) {
       const oldest = this.codes.keys().next().value as string;
@@ -195,6 +220,30 @@ export class CodeObjectReader {
     this.counters.failures[kind] = (this.counters.failures[kind] ?? 0) + 1;
     return { known: false, reason };
   }
+}
+
+/** Bytes of the code object header to read to get its identifying fields (all lie before co_linetable's end). */
+function identityBytes(offsets: CPythonOffsets): number {
+  const o = offsets.code;
+  return Math.max(o.type, o.size, o.firstLineNo, o.filename, o.name, o.qualname, o.lineTable) + 8;
+}
+
+/**
+ * The fields of a code object header that do not change while it lives (type, bytecode size,
+ * first line, and the pointers to its names, file name and line table), concatenated. The
+ * reference count, warm-up counter and lazily filled caches do change and are left out.
+ */
+function identityOf(header: Buffer, offsets: CPythonOffsets): Buffer {
+  const o = offsets.code;
+  return Buffer.concat([
+    header.subarray(o.type, o.type + 8),
+    header.subarray(o.size, o.size + 8),
+    header.subarray(o.firstLineNo, o.firstLineNo + 4),
+    header.subarray(o.filename, o.filename + 8),
+    header.subarray(o.name, o.name + 8),
+    header.subarray(o.qualname, o.qualname + 8),
+    header.subarray(o.lineTable, o.lineTable + 8),
+  ]);
 }
 
 /** Reads and decodes one code object; a string says why it could not. */
@@ -216,7 +265,7 @@ function readCodeObject(pid: number, address: bigint, offsets: CPythonOffsets, s
   if (!filename.ok) return `co_filename: ${filename.reason}`;
   const table = readBytes(pid, h.readBigUInt64LE(o.lineTable), offsets, symbols, MAX_LINE_TABLE_BYTES);
   if (!table.ok) return `co_linetable: ${table.reason}`;
-  return { name: name.text, qualname: qualname.text, filename: filename.text, firstLineNo, lineRanges: decodeLineTable311(table.data, firstLineNo, Number(codeUnits)) };
+  return { identity: identityOf(h, offsets), name: name.text, qualname: qualname.text, filename: filename.text, firstLineNo, lineRanges: decodeLineTable311(table.data, firstLineNo, Number(codeUnits)) };
 }
 
 type Read<T> = ({ ok: true } & T) | { ok: false; reason: string };
