@@ -155,6 +155,23 @@ test('a compare past a limit is refused with one line naming the limit', async (
   }
 });
 
+test('a worker that needs more heap than its limit ends alone, and the comparison is refused naming the limit', async () => {
+  // 4 MB: less than a worker needs to load its code and open the database, let alone compare.
+  const h = await startHub(30, 10, 5, { maxWorkerHeapMb: 4 });
+  const socket = await operator(h.url);
+  try {
+    const reply = await ask(socket, 'compare:windows', { recordingId: h.recordingId, before: { fromMs: 0, toMs: 15_000 }, after: { fromMs: 15_001, toMs: h.lengthMs } });
+    assert.equal(reply.ok, false, JSON.stringify(reply).slice(0, 200));
+    assert.match((reply as { error: string }).error, /needed more than 4 MB of memory \(the limit of one comparison\)/);
+    // The server carries on.
+    const state = await ask(socket, 'session:state');
+    assert.equal(state.ok, true, JSON.stringify(state).slice(0, 200));
+  } finally {
+    socket.close();
+    await h.close();
+  }
+});
+
 test('progress arrives on the requesting socket before the answer, from 0 to its total, under one request id', async () => {
   const h = await startHub(60, 20, 8);
   const socket = await operator(h.url);

@@ -7,8 +7,9 @@
  *   that opens the database read-only; every other session keeps being served meanwhile. The
  *   trees are exactly what flameOfRecording builds synchronously (./compare-job.ts).
  * - Bounded: at most `maxIntervals` profile intervals read (both windows together) and
- *   `maxResultNodes` nodes per tree, else a one-line refusal naming the limit; at most
- *   `maxRunning` comparisons at once on the server (each holds a thread and its trees).
+ *   `maxResultNodes` nodes per tree, `maxWorkerHeapMb` MB of heap per worker, else a one-line
+ *   refusal naming the limit; at most `maxRunning` comparisons at once on the server (each
+ *   holds a thread and its trees).
  * - Progress: while it works the requesting socket gets `compare:progress {requestId, done,
  *   total}` (ms of recording time read, both windows together; at most one per
  *   PROGRESS_EVERY_MS, plus the first and the last); `requestId` numbers this hub's comparisons
@@ -28,6 +29,8 @@ import type { HubLevelFeatureFactory } from './feature.ts';
 export interface CompareFeatureLimits extends CompareLimits {
   /** Most comparisons running at once on the server (one worker thread each). */
   maxRunning: number;
+  /** MB of JavaScript heap (V8's old generation) one worker may use; past it the comparison is refused. */
+  maxWorkerHeapMb: number;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface CompareFeatureLimits extends CompareLimits {
  * parsing the worker's reply and socket.io encoding it are O(nodes) on the main thread (about
  * 0.4 s each for 100k nodes on this 2-CPU machine under a load of 19; 270k nodes took twice that).
  */
-export const COMPARE_LIMITS: CompareFeatureLimits = { maxIntervals: 20_000, maxResultNodes: 100_000, maxRunning: 2 };
+export const COMPARE_LIMITS: CompareFeatureLimits = { maxIntervals: 20_000, maxResultNodes: 100_000, maxRunning: 2, maxWorkerHeapMb: 512 };
 
 /** Least ms between two `compare:progress` messages to one socket. */
 export const PROGRESS_EVERY_MS = 100;
@@ -53,14 +56,16 @@ const WORKER_ENTRY = BUNDLED ? new URL('../../../dist/compare-worker.js', import
  * Node 20 (the entry fails with 'Unknown file extension ".ts"'), so a small script registers
  * tsx's ESM hooks in the thread first, then imports the entry.
  */
-function startWorker(job: CompareJob): Worker {
-  if (BUNDLED) return new Worker(WORKER_ENTRY, { workerData: job });
+function startWorker(job: CompareJob, maxHeapMb: number): Worker {
+  // A heap of many stacks (before the node limit can be checked) ends this thread, not the server.
+  const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
+  if (BUNDLED) return new Worker(WORKER_ENTRY, { workerData: job, resourceLimits });
   const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: job });
+  return new Worker(bootstrap, { eval: true, workerData: job, resourceLimits });
 }
 
 export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubLevelFeatureFactory {
-  const { maxIntervals, maxResultNodes, maxRunning } = { ...COMPARE_LIMITS, ...limits };
+  const { maxIntervals, maxResultNodes, maxRunning, maxWorkerHeapMb } = { ...COMPARE_LIMITS, ...limits };
   return (hub) => {
     /** Running workers, each with the refusal of its request (used when the hub closes). */
     const running = new Map<Worker, (reason: string) => void>();
@@ -68,7 +73,7 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
 
     const runInWorker = (job: CompareJob, progress: (update: CompareProgress) => void): Promise<CompareWindowsReply> =>
       new Promise((resolve, reject) => {
-        const worker = startWorker(job);
+        const worker = startWorker(job, maxWorkerHeapMb);
         let settled = false;
         // A worker counts as running until its answer is in (its thread then exits on its own).
         const settle = (outcome: () => void) => {
@@ -84,7 +89,13 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
           } else if (message.type === 'result') settle(() => resolve(JSON.parse(message.json) as CompareWindowsReply));
           else settle(() => reject(new RequestError(message.error)));
         });
-        worker.on('error', (error) => settle(() => reject(new RequestError(`the comparison failed: ${error.message}`))));
+        worker.on('error', (error: Error & { code?: string }) => {
+          const reason =
+            error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+              ? `the comparison needed more than ${maxWorkerHeapMb} MB of memory (the limit of one comparison): choose shorter windows`
+              : `the comparison failed: ${error.message}`;
+          settle(() => reject(new RequestError(reason)));
+        });
         worker.on('exit', (code) => {
           settle(() => reject(new RequestError(`the comparison stopped before it finished (worker exit code ${code})`)));
         });
