@@ -168,7 +168,7 @@ const MAX_RODATA_SCAN = 64 * 1024 * 1024;
  * The PY_VERSION string ("3.11.2", "3.13.0rc1") in .rodata, NUL-delimited on both sides, with
  * the major.minor the file name claims; undefined unless exactly one distinct such string exists.
  */
-function versionFromString(elf: ElfFile, major: number, minor: number): CPythonVersion | undefined {
+export function versionFromString(elf: ElfFile, major: number, minor: number): CPythonVersion | undefined {
   const rodata = elf.section('.rodata');
   if (!rodata || rodata.type === SHT_NOBITS || rodata.size > MAX_RODATA_SCAN) return undefined;
   const data = elf.sectionContents(rodata);
