@@ -129,6 +129,12 @@ class WindowCounts {
   }
 }
 
+/** FrameTrie's hash of (parent id, frame id): both multiplied by odd constants and mixed (32 bits). */
+function slotHash(parentId: number, frameId: number): number {
+  const h = Math.imul(parentId, 0x9e3779b1) ^ Math.imul(frameId + 0x7f4a7c15, 0x85ebca77);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
 /** Nodes a new trie has room for before its arrays grow (they double). */
 const INITIAL_TRIE_NODES = 1024;
 
@@ -145,8 +151,12 @@ class FrameTrie {
   firstChild = new Int32Array(INITIAL_TRIE_NODES);
   nextSibling = new Int32Array(INITIAL_TRIE_NODES);
   private count = 1;
-  /** (parent, frame) -> child; numeric keys while frame ids fit in 22 bits. */
-  private index = new Map<number | string, number>();
+  /**
+   * (parent, frame) -> child: an open-addressing hash table of node ids (0: empty slot; the root
+   * is nobody's child), linear probing, at most half full. 8 bytes a node, where a Map with
+   * numeric keys past 2^31 (each a heap number) took ~60.
+   */
+  private slots = new Int32Array(2 * INITIAL_TRIE_NODES);
   constructor() {
     this.parent[0] = -1;
     this.frame[0] = -1;
@@ -155,17 +165,33 @@ class FrameTrie {
     return this.count;
   }
   child(parentId: number, frameId: number): number {
-    const key = frameId < FRAME_KEY_LIMIT ? parentId * FRAME_KEY_LIMIT + frameId : `${parentId},${frameId}`;
-    let id = this.index.get(key);
-    if (id !== undefined) return id;
-    id = this.count++;
+    const { slots, parent, frame } = this;
+    const mask = slots.length - 1;
+    let slot = slotHash(parentId, frameId) & mask;
+    for (let id = slots[slot]; id !== 0; id = slots[slot]) {
+      if (parent[id] === parentId && frame[id] === frameId) return id;
+      slot = (slot + 1) & mask;
+    }
+    const id = this.count++;
     if (id === this.parent.length) this.grow();
-    this.index.set(key, id);
     this.parent[id] = parentId;
     this.frame[id] = frameId;
     this.nextSibling[id] = this.firstChild[parentId];
     this.firstChild[parentId] = id;
+    slots[slot] = id;
+    if (2 * this.count > slots.length) this.rehash();
     return id;
+  }
+  /** Doubles the hash table (it stays at most half full) and puts every node back. */
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 1; id < this.count; id++) {
+      let slot = slotHash(this.parent[id], this.frame[id]) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = id;
+    }
+    this.slots = slots;
   }
   private grow(): void {
     const bigger = (old: Int32Array) => {
@@ -273,8 +299,6 @@ function moduleKey(module: FlameModule): string {
 }
 
 const MODES: readonly StackMode[] = ['all', 'user', 'kernel'];
-/** Frame ids below this make numeric trie keys (parent * limit + frame stays below 2^53). */
-const FRAME_KEY_LIMIT = 1 << 22;
 /** User part lengths below this make numeric stack keys. */
 const SPLIT_LIMIT = 4096;
 
