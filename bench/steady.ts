@@ -124,6 +124,9 @@ async function main() {
     }
   }
   const wall = (Date.now() - t0) / 1000;
+  for (const role of ['web', 'collector'] as const) {
+    if (!existsSync(`/proc/${pids[role]}`)) throw new Error(`the ${role} process (pid ${pids[role]}) is gone: ${stderrTail}`);
+  }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(`serve ${ENTRY}: start to URL ${startMs} ms; one ${values.browser ? 'chromium' : 'socket.io'} viewer, 99 Hz whole machine, ${WARMUP} s warm-up, ${wall.toFixed(0)} s measured; ${frames} frames, ${(frameBytes / Math.max(frames, 1) / 1024).toFixed(0)} KB JSON each`);
   let sumPeak = 0;
