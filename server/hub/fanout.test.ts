@@ -141,15 +141,28 @@ async function startFanout(stallMs: number): Promise<Fanout> {
   const started = await startTestHub([profileFeature(pipeline)], null, { stallMs });
   await pipeline.configure({ running: true });
   const viewers = new ViewerThread(started.url, VIEWERS);
-  await afterIntervalsUntil(pipeline, async () => (await viewers.report()).every((report) => report.frames > 0), 'a first frame on every viewer', 20_000);
-  const stalled = await connectStalledClient(started.port, 'stalled=1');
+  let stalled: TcpSocket | null = null;
+  // A failure while starting closes what was started: an open hub would keep the test process alive.
+  const abandon = async (error: unknown): Promise<never> => {
+    await viewers.close();
+    stalled?.destroy();
+    await started.close();
+    await pipeline.close();
+    throw error;
+  };
+  try {
+    await afterIntervalsUntil(pipeline, async () => (await viewers.report()).every((report) => report.frames > 0), 'a first frame on every viewer', 20_000);
+    stalled = await connectStalledClient(started.port, 'stalled=1');
+  } catch (error) {
+    return abandon(error);
+  }
   const stalledSocket = () => {
     for (const socket of started.hub.io.of('/').sockets.values()) {
       if (socket.handshake.query.stalled === '1') return socket as unknown as HubSocket;
     }
     return null;
   };
-  await afterIntervalsUntil(pipeline, () => stalledSocket()?.data.streams?.get('profile') !== undefined, 'the stalled client to get its first frame');
+  await afterIntervalsUntil(pipeline, () => stalledSocket()?.data.streams?.get('profile') !== undefined, 'the stalled client to get its first frame').catch(abandon);
   const stalledSince = stalledSocket()!.data.streams.get('profile')!.sentAtMs;
   const watch = { maxSeq: 0, maxWriteBuffer: 0, pendingSeen: 0, intervalsAttached: 0, fanOutMs: [] as number[] };
   // Registered after the profile feature's listener: runs once this interval's frames are sent.
