@@ -286,6 +286,27 @@ test('an address reused by another code object is read again, not served from th
   }
 });
 
+test('a process that execs python is detected again after forgetExited', async (t) => {
+  if (!available) return t.skip(`${PYTHON} not installed`);
+  // A shell (not Python) that, once told to, execs python3.11: same pid, same start time.
+  const python = `import sys\ndef g(): pass\nprint(id(g.__code__), flush=True)\nsys.stdin.read()`;
+  const proc = spawn('/bin/sh', ['-c', `read line; exec ${PYTHON} -c '${python}'`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const reader = new CodeObjectReader();
+    const before = reader.resolve(proc.pid!, 0x10000n, 0);
+    assert.ok(!before.known && before.reason.includes('not-python'), `before exec: ${JSON.stringify(before)}`);
+    assert.deepEqual(reader.forgetExited(), [], 'dropped before the exec');
+    proc.stdin.write('go\n');
+    const [line] = (await once(createInterface({ input: proc.stdout }), 'line')) as [string];
+    assert.deepEqual(reader.forgetExited(), [proc.pid], 'dropped after the exec');
+    const after = reader.resolve(proc.pid!, BigInt(line), 0);
+    assert.ok(after.known && after.name === 'g', `after exec: ${JSON.stringify(after)}`);
+  } finally {
+    proc.stdin.end();
+    if (proc.exitCode === null && proc.signalCode === null) await once(proc, 'exit');
+  }
+});
+
 test('the cache is bounded', (t) => {
   if (!available) return t.skip(`${PYTHON} not installed`);
   const reader = new CodeObjectReader({ maxCodeObjects: 2 });

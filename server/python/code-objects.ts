@@ -11,8 +11,9 @@
  * Caching: per process, its interpreter detection (version, offsets, symbol addresses); per
  * (pid, code address), the decoded names and line ranges, LRU-bounded by `maxCodeObjects`.
  * Failures are not cached (the address may hold a code object later). A cached code object is
- * dropped when `forgetExited()` (the owner runs it once per interval) sees its process gone or
- * its pid reused (another start time), or `forgetProcess(pid)` is called. A code object freed
+ * dropped when `forgetExited()` (the owner runs it once per interval) sees its process gone,
+ * its pid reused (another start time) or an exec (another executable), or `forgetProcess(pid)`
+ * is called. A code object freed
  * while its process lives, its memory reused by another one (code created in a loop: CPython's
  * allocator hands the freed block to the next object of its size), is caught on the next hit:
  * each hit re-reads the object's fixed fields (one read of `IDENTITY_BYTES`) and compares its
@@ -20,7 +21,7 @@
  */
 import { decodeLineTable311, lineAt, type LineRanges } from './line-table.ts';
 import type { CPythonOffsets } from './offsets.ts';
-import { processStartTime } from './proc.ts';
+import { processIdentity } from './proc.ts';
 import { readRemote } from './remote-memory.ts';
 import { detectPython, type CPythonSymbols, type PythonDetection } from './version.ts';
 
@@ -78,7 +79,8 @@ interface CodeObject {
 }
 
 interface ProcessRecord {
-  startTime: bigint;
+  /** `processIdentity`: start time and executable, to notice a reused pid or an exec. */
+  identity: string;
   detection: PythonDetection;
   /** Cache keys (see `codeKey`) of this process's code objects. */
   keys: Set<string>;
@@ -159,13 +161,14 @@ export class CodeObjectReader {
   }
 
   /**
-   * Drops processes that exited or whose pid now names another process (other start time),
-   * with their code objects. Returns the pids dropped. Never throws.
+   * Drops processes that exited, whose pid now names another process (other start time) or
+   * that exec'd another program (other executable), with their code objects: they are detected
+   * again when next seen. Returns the pids dropped. Never throws.
    */
   forgetExited(): number[] {
     const dropped: number[] = [];
     for (const [pid, record] of this.processes) {
-      if (processStartTime(pid, this.procRoot) !== record.startTime) {
+      if (processIdentity(pid, this.procRoot) !== record.identity) {
         this.forgetProcess(pid);
         dropped.push(pid);
       }
@@ -189,12 +192,12 @@ export class CodeObjectReader {
   private process(pid: number): ProcessRecord {
     let record = this.processes.get(pid);
     if (!record) {
-      const startTime = processStartTime(pid, this.procRoot);
+      const identity = processIdentity(pid, this.procRoot);
       const detection: PythonDetection =
-        startTime === undefined ? { kind: 'not-python', reason: `no process ${pid}` } : detectPython(pid, this.procRoot);
-      record = { startTime: startTime ?? -1n, detection, keys: new Set() };
+        identity === undefined ? { kind: 'not-python', reason: `no process ${pid}` } : detectPython(pid, this.procRoot);
+      record = { identity: identity ?? '', detection, keys: new Set() };
       // A pid that does not exist is not remembered: it may be the next one created.
-      if (startTime !== undefined) this.processes.set(pid, record);
+      if (identity !== undefined) this.processes.set(pid, record);
     }
     return record;
   }

@@ -2,6 +2,7 @@
  * The two /proc files the Python readers need, opened through `openRegularFile` (a /proc entry
  * is a regular file of size 0: it is read until EOF, bounded by `maxBytes`).
  */
+import { readlinkSync } from 'node:fs';
 import { withRegularFile } from '../fs/safe-file.ts';
 
 /** Maps text larger than this is cut (a process with ~100k mappings); bytes. */
@@ -34,4 +35,21 @@ export function processStartTime(pid: number, procRoot = '/proc'): bigint | unde
   // fields[0] is field 3 (state): field 22 is fields[19].
   const start = fields[19];
   return start !== undefined && /^\d+$/.test(start) ? BigInt(start) : undefined;
+}
+
+/**
+ * What names one program run: the start time (a reused pid gets another) and the executable
+ * (`/proc/PID/exe`, which exec changes while the pid and start time stay). Undefined when the
+ * process is gone. A readlink opens nothing, so no safe-file helper is needed for it.
+ */
+export function processIdentity(pid: number, procRoot = '/proc'): string | undefined {
+  const start = processStartTime(pid, procRoot);
+  if (start === undefined) return undefined;
+  let exe = '';
+  try {
+    exe = readlinkSync(`${procRoot}/${pid}/exe`);
+  } catch {
+    // Kernel threads have no exe; a zombie loses it: the start time alone then.
+  }
+  return `${start} ${exe}`;
 }

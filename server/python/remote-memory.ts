@@ -7,7 +7,7 @@
  * same permission check (PTRACE_MODE_ATTACH_REALCREDS; the collector is root). A read into
  * unmapped memory fails with EFAULT, or stops short at the first unmapped page: both are
  * reported, never thrown. A pid is not a stable name for a process: callers pair it with the
- * start time (`processStartTime`) and drop what they cached when it changes.
+ * start time and executable (`processIdentity`) and drop what they cached when it changes.
  */
 import koffi from 'koffi';
 
