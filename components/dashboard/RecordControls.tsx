@@ -90,7 +90,7 @@ export function RecordControls({
     setBusy(true);
     setError(null);
     try {
-      const reply = await send<RecordingSummary>('record:stop', undefined);
+      const reply = await send('record:stop', undefined);
       if (!reply.ok) return setError(reply.error);
       if (reply.value) onStopped?.(reply.value);
     } finally {

@@ -33,7 +33,7 @@ export function RecordingsMenu({
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
-    const reply = await send<RecordingSummary[]>('recordings:list', undefined);
+    const reply = await send('recordings:list', undefined);
     if (reply.ok) setRecordings(Array.isArray(reply.value) ? reply.value : []);
     else setError(reply.error);
   }, [send]);
@@ -47,7 +47,7 @@ export function RecordingsMenu({
 
   async function replay(id: string) {
     setError(null);
-    const reply = await send<ReplayOpened>('replay:open', { recordingId: id, speed });
+    const reply = await send('replay:open', { recordingId: id, speed });
     if (!reply.ok || !reply.value) return setError(reply.ok ? 'the server sent no session' : reply.error);
     window.open(reply.value.path, '_blank', 'noopener');
   }

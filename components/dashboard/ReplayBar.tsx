@@ -7,6 +7,7 @@
  * end); between them the position advances here at the replay's speed.
  */
 import { useEffect, useRef, useState } from 'react';
+import type { RequestPayload } from '../../lib/protocol.ts';
 import type { ReplayState, Role } from '../../lib/protocol-session.ts';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass } from '../controls/Field.tsx';
@@ -30,8 +31,8 @@ export function ReplayBar({ replay, name, role, send, connected }: { replay: Rep
   }, []);
   const atEnd = !replay.playing && replay.positionMs >= replay.durationMs;
 
-  async function control(payload: Record<string, unknown>) {
-    const reply = await send<ReplayState>('replay:control', payload);
+  async function control(payload: RequestPayload<'replay:control'>) {
+    const reply = await send('replay:control', payload);
     setError(reply.ok ? null : reply.error);
   }
 

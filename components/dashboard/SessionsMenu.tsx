@@ -23,7 +23,7 @@ export function SessionsMenu({ current, send, connected }: { current: string; se
   const [busy, setBusy] = useState(false);
 
   const refresh = useCallback(async () => {
-    const reply = await send<SessionSummary[]>('session:list', undefined);
+    const reply = await send('session:list', undefined);
     if (reply.ok) setSessions(Array.isArray(reply.value) ? reply.value : []);
     else setError(reply.error);
   }, [send]);
@@ -40,7 +40,7 @@ export function SessionsMenu({ current, send, connected }: { current: string; se
     setBusy(true);
     setError(null);
     try {
-      const reply = await send<{ id: string; name: string; path: string }>('session:create', { name: name.trim() });
+      const reply = await send('session:create', { name: name.trim() });
       if (!reply.ok || !reply.value) {
         setError(reply.ok ? 'the server sent no session' : reply.error);
         return;

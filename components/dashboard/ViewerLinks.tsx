@@ -85,7 +85,7 @@ export function ViewerLinks({
     setError(null);
     setCopied(false);
     try {
-      const reply = await send<ViewerLinkCreated>('link:create', { minutes, ...(label.trim() && { label: label.trim() }) });
+      const reply = await send('link:create', { minutes, ...(label.trim() && { label: label.trim() }) });
       if (!reply.ok || !reply.value) {
         setError(reply.ok ? 'the server sent no link' : reply.error);
         return;

@@ -102,7 +102,7 @@ export function useEventProbes(session: Pick<ProfileSession, 'subscribe' | 'send
 
   const add = useCallback(
     async (spec: string, pid?: number) => {
-      const reply = await send<EventsAdded>('events:add', pid === undefined ? { spec } : { spec, pid });
+      const reply = await send('events:add', pid === undefined ? { spec } : { spec, pid });
       return reply.ok ? null : reply.error;
     },
     [send],

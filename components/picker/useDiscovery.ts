@@ -5,7 +5,11 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import type { DiscoveryList } from '../../lib/protocol-events.ts';
+import type { RequestName, RequestPayload } from '../../lib/protocol.ts';
 import type { ProfileSession } from '../session/useProfileSession.ts';
+
+/** The discovery requests (lib/schema/messages.ts). */
+export type DiscoverName = Extract<RequestName, `discover:${string}`>;
 
 export interface Discovery<T> {
   result: DiscoveryList<T> | null;
@@ -13,7 +17,8 @@ export interface Discovery<T> {
   loading: boolean;
 }
 
-export function useDiscovery<T>(send: ProfileSession['send'], event: string, payload: object | null, delayMs = 200): Discovery<T> {
+/** `T`: the item type of the answer (the one `event`'s reply lists). */
+export function useDiscovery<T, E extends DiscoverName = DiscoverName>(send: ProfileSession['send'], event: E, payload: RequestPayload<E> | null, delayMs = 200): Discovery<T> {
   const [state, setState] = useState<Discovery<T>>({ result: null, error: null, loading: false });
   const asked = useRef(0);
   const key = payload === null ? null : JSON.stringify(payload);
@@ -26,9 +31,11 @@ export function useDiscovery<T>(send: ProfileSession['send'], event: string, pay
     }
     setState((s) => ({ ...s, loading: true }));
     const timer = setTimeout(() => {
-      void send<DiscoveryList<T>>(event, JSON.parse(key)).then((reply) => {
+      void send(event, JSON.parse(key) as RequestPayload<E>).then((reply) => {
         if (id !== asked.current) return; // a newer question is under way
-        setState(reply.ok ? { result: reply.value ?? { items: [], total: 0 }, error: null, loading: false } : { result: null, error: reply.error, loading: false });
+        // The reply lists `event`'s items; T names them for the caller.
+        const result = (reply.ok ? (reply.value ?? { items: [], total: 0 }) : null) as DiscoveryList<T> | null;
+        setState(reply.ok ? { result, error: null, loading: false } : { result: null, error: reply.error, loading: false });
       });
     }, delayMs);
     return () => clearTimeout(timer);

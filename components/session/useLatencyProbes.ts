@@ -58,7 +58,7 @@ export function useLatencyProbes(session: Pick<ProfileSession, 'subscribe' | 'se
 
   const add = useCallback(
     async (spec: string, filters: { pid?: number; comm?: string; subBuckets?: number }) => {
-      const reply = await send<LatencyAdded>('latency:add', { spec, ...filters });
+      const reply = await send('latency:add', { spec, ...filters });
       return reply.ok ? null : reply.error;
     },
     [send],

@@ -23,6 +23,9 @@ import {
   type ProfileFrame,
   type ProfileSettings,
   type ProfileStatus,
+  type ReplyOf,
+  type RequestName,
+  type RequestPayload,
   type ServerToClientEvents,
   type ViewSettings,
 } from '../../lib/protocol.ts';
@@ -93,14 +96,16 @@ export interface ProfileSession {
    * unsubscribe function. A flow-controlled message nobody listens to is acknowledged anyway.
    */
   subscribe(event: string, listener: EventListener): () => void;
-  /** Sends a request of another feature on this connection; resolves with the server's answer. */
-  send<T = undefined>(event: string, payload: unknown): Promise<Ack<T>>;
+  /**
+   * Sends a request of another feature on this connection; resolves with the server's answer.
+   * Payload and reply are typed by the request's schema (lib/schema/messages.ts); the server
+   * checks the payload against the same schema.
+   */
+  send<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<Ack<ReplyOf<E>>>;
 }
 
 /** A listener for `subscribe` (payloads are untrusted: check them). */
 export type EventListener = (...args: unknown[]) => void;
-/** The same socket, for the loosely typed events of `subscribe`/`send`. */
-type AnySocket = { emit(event: string, ...args: unknown[]): void };
 
 const REQUEST_TIMEOUT_MS = 5000;
 
@@ -263,8 +268,12 @@ export function useProfileSession(): ProfileSession {
   }, []);
 
   const send = useCallback(
-    <T = undefined,>(event: string, payload: unknown) =>
-      request<T>(socketRef.current, (s, reply) => (s as unknown as AnySocket).emit(event, payload, reply)),
+    <E extends RequestName>(event: E, payload: RequestPayload<E>) =>
+      request<ReplyOf<E>>(socketRef.current, (s, reply) => {
+        // socket.io's emit cannot relate a generic event to its own arguments; E ties them here.
+        const args = [payload, reply] as unknown as Parameters<ClientToServerEvents[E]>;
+        s.emit(event, ...args);
+      }),
     [],
   );
 

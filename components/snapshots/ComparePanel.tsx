@@ -48,7 +48,7 @@ export function ComparePanel({ source, send, view, onClose }: { source: CompareS
     setBusy(true);
     setError(null);
     try {
-      const [b, a] = await Promise.all([send<SnapshotRecord>('snapshot:get', { id: before.id }), send<SnapshotRecord>('snapshot:get', { id: after.id })]);
+      const [b, a] = await Promise.all([send('snapshot:get', { id: before.id }), send('snapshot:get', { id: after.id })]);
       if (!b.ok || !a.ok) return setError(!b.ok ? b.error : a.ok ? '' : a.error);
       const tb = (b.value?.payload as FlameSnapshotPayload | undefined)?.tree;
       const ta = (a.value?.payload as FlameSnapshotPayload | undefined)?.tree;
@@ -67,7 +67,7 @@ export function ComparePanel({ source, send, view, onClose }: { source: CompareS
     setBusy(true);
     setError(null);
     try {
-      const reply = await send<CompareWindowsReply>('compare:windows', { recordingId: recording.id, before, after, view: { ...view, window: 'all' } });
+      const reply = await send('compare:windows', { recordingId: recording.id, before, after, view: { ...view, window: 'all' } });
       if (!reply.ok || !reply.value) return setError(reply.ok ? 'the server sent nothing' : reply.error);
       const s = (r: { fromMs: number; toMs: number }) => `${r.fromMs / SECOND}–${r.toMs / SECOND} s`;
       setSides({ before: reply.value.before.tree, after: reply.value.after.tree, beforeLabel: `${recording.name} ${s(before)}`, afterLabel: `${recording.name} ${s(after)}` });

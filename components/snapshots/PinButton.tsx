@@ -6,6 +6,10 @@
 import { useCallback, useRef, useState, type FormEvent } from 'react';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import type { SnapshotSummary } from '../../lib/protocol-session.ts';
+import type { RequestPayload } from '../../lib/protocol.ts';
+
+/** A `snapshot:pin` request without its name (the button asks for it). */
+type PinRequest = RequestPayload<'snapshot:pin'> extends infer R ? (R extends unknown ? Omit<R, 'name'> : never) : never;
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import { useDismiss } from '../ui/useDismiss.ts';
 import type { ProfileSession } from '../session/useProfileSession.ts';
@@ -19,7 +23,7 @@ export function PinButton({
 }: {
   send: ProfileSession['send'];
   /** The pin request without its name: `{kind:'flame', view}` or `{kind:'histogram', probe}`. */
-  request: Record<string, unknown>;
+  request: PinRequest;
   defaultName: () => string;
   disabled?: boolean;
   testId?: string;
@@ -38,7 +42,7 @@ export function PinButton({
     setBusy(true);
     setError(null);
     try {
-      const reply = await send<SnapshotSummary>('snapshot:pin', { ...request, name: name.trim() });
+      const reply = await send('snapshot:pin', { ...request, name: name.trim() } as RequestPayload<'snapshot:pin'>);
       if (!reply.ok) {
         setError(reply.error);
         return;

@@ -58,7 +58,7 @@ export function SnapshotsPanel({
   const [b, setB] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
-    const reply = await send<SnapshotSummary[]>('snapshots:list', undefined);
+    const reply = await send('snapshots:list', undefined);
     if (reply.ok) {
       setSnapshots(Array.isArray(reply.value) ? [...reply.value].sort((x, y) => y.takenAtMs - x.takenAtMs) : []);
     } else setError(reply.error);
@@ -77,7 +77,7 @@ export function SnapshotsPanel({
 
   async function view(id: string) {
     setError(null);
-    const reply = await send<SnapshotRecord>('snapshot:get', { id });
+    const reply = await send('snapshot:get', { id });
     if (!reply.ok || !reply.value) return setError(reply.ok ? 'the server sent no snapshot' : reply.error);
     setViewing(reply.value);
   }

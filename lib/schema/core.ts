@@ -63,10 +63,10 @@ const UNKNOWN_FIELD = '\u0000unknown field';
  * A required field that is absent is refused with its own schema's message for `undefined`
  * (`id must be a probe id such as "lat-1", got undefined`), rather than a bare "is required".
  */
-function missingSaidByField(entries: v.ObjectEntries) {
-  return v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+function missingSaidByField<T>(entries: v.ObjectEntries) {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
-    const input = dataset.value;
+    const input = dataset.value as Record<string, unknown>;
     for (const [key, schema] of Object.entries(entries)) {
       if (Object.hasOwn(input, key)) continue;
       const result = v.safeParse(schema, undefined);
@@ -145,7 +145,9 @@ export function parseOr<S extends v.GenericSchema>(schema: S, input: unknown, Re
 
 /** A plain object with exactly these fields (optional ones may be absent). */
 export function record<E extends v.ObjectEntries>(entries: E, message = 'must be an object') {
-  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, message), unknownKeysFirst<Record<string, unknown>>(Object.keys(entries)), missingSaidByField(entries), v.strictObject(entries));
+  // The custom check claims the object's own input type, so a sender's payload is typed field by field.
+  type Input = v.InferInput<v.StrictObjectSchema<E, undefined>>;
+  return v.pipe(v.custom<Input>(isPlainObject, message), unknownKeysFirst<Input>(Object.keys(entries)), missingSaidByField<Input>(entries), v.strictObject(entries));
 }
 
 /**
