@@ -2,13 +2,15 @@
  * The flame graph panel in chromium (components/ui/testing/mount.ts), with d3-flame-graph
  * drawing a given tree: every frame appears at its share of the width, search highlights the
  * matches and reports their share, a click zooms (Reset zoom undoes it), hover names a frame
- * with its samples or time.
+ * with its samples or time; the export menu asks the export route for this view (live) or makes
+ * the file in the page (paused).
  */
 import { SEARCH_HIGHLIGHT } from '../../lib/flame/colors.ts';
 import type { FlameNode } from '../../lib/protocol.ts';
-import { TEST_IDS } from '../../lib/test-ids.ts';
+import { RECORDING_TEST_IDS, TEST_IDS } from '../../lib/test-ids.ts';
+import { FLAME_FORMAT_LABELS, FLAME_FORMATS } from './files.ts';
 import { expect, sceneFile, test } from '../ui/testing/mount.ts';
-import type { Page } from '@playwright/test';
+import type { Download, Page } from '@playwright/test';
 
 const SCENES = sceneFile(import.meta.url, './FlamePanel.scenes.tsx');
 
@@ -133,4 +135,62 @@ test('an off-CPU profile says time, not samples, in the tooltip and the search s
   await expect(page.getByTestId(TEST_IDS.tooltipValue)).toHaveAttribute('data-unit', 'us');
   await page.getByTestId(TEST_IDS.searchInput).fill('compute');
   await expect(page.getByTestId(TEST_IDS.searchShare)).toHaveText('45.0% of time (90.0 ms)');
+});
+
+async function downloadedText(download: Download): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+test.describe('export menu', () => {
+  const exportMenu = (page: Page) => page.getByTestId(RECORDING_TEST_IDS.exportMenu);
+
+  test('live: a format downloads from the server\'s export route for this view; the menu closes onto its button', async ({ page, mountScene }) => {
+    await mountScene(SCENES, 'Panel', { tree: TREE, exportSession: 'main' });
+    // The download link the menu clicks, caught before it leaves the page: the test has no server
+    // (e2e/recording.spec.ts downloads and parses the real route's files).
+    await page.evaluate(() => {
+      const caught: string[] = [];
+      Object.assign(window, { __downloadLinks: caught });
+      document.addEventListener(
+        'click',
+        (e) => {
+          if (e.target instanceof HTMLAnchorElement && e.target.hasAttribute('download')) {
+            caught.push(e.target.href);
+            e.preventDefault();
+          }
+        },
+        true,
+      );
+    });
+    await expect(exportMenu(page)).toHaveAttribute('aria-haspopup', 'menu');
+    await exportMenu(page).click();
+    const menu = page.getByRole('menu', { name: 'Export ▾' });
+    await expect(menu.getByRole('menuitem')).toHaveText(FLAME_FORMATS.map((format) => FLAME_FORMAT_LABELS[format]));
+    await expect(page.getByText('This view (last 10s, all stacks) from the server:')).toBeVisible();
+
+    await menu.locator('[data-format="folded"]').click();
+    const links = await page.evaluate(() => (window as unknown as { __downloadLinks: string[] }).__downloadLinks);
+    expect(links).toEqual(['http://components.test/api/sessions/main/export?kind=flame&format=folded&window=10s&stackMode=all&hideIdle=1']);
+    await expect(page.getByRole('menu')).toHaveCount(0);
+    await expect(exportMenu(page)).toBeFocused();
+  });
+
+  test('paused: the page makes the file from the frame on screen (folded stacks of the given tree)', async ({ page, mountScene }) => {
+    await mountScene(SCENES, 'Panel', { tree: TREE, exportSession: 'main' });
+    await page.getByTestId(TEST_IDS.pauseView).click();
+    await exportMenu(page).click();
+    await expect(page.getByText('The paused picture, as on screen (made in this page):')).toBeVisible();
+    // Keyboard: the focus starts on the first format; ArrowDown moves to the second (folded).
+    await expect(page.locator('[data-format="svg"]')).toBeFocused();
+    await page.keyboard.press('ArrowDown');
+    await expect(page.locator('[data-format="folded"]')).toBeFocused();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    expect(download.suggestedFilename(), 'file name').toMatch(/^probeboard-main-flame-.*\.folded$/);
+    // Kernel frames carry `_[k]` (the folded format's annotation, as flamegraph.pl reads it).
+    const lines = (await downloadedText(download)).trim().split('\n').sort();
+    expect(lines).toEqual(['app;main;parse 50', 'app;main;work 20', 'app;main;work;compute 90', 'app;main;work;read_[k] 40']);
+    await expect(page.getByRole('menu')).toHaveCount(0);
+  });
 });

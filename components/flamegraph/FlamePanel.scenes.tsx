@@ -32,8 +32,9 @@ function frameOf(tree: FlameNode, type: ProfileType): ProfileFrame {
 /**
  * The panel as the dashboard holds it: search, zoom and orientation in the owner's state; the
  * owner adopts every zoom the panel reports. Clicked zooms are logged as `zoom a/b/c`.
+ * With `exportSession`, the panel has its export menu for that session (default view).
  */
-export function Panel({ tree, type = 'cpu' }: { tree: FlameNode | null; type?: ProfileType }) {
+export function Panel({ tree, type = 'cpu', exportSession }: { tree: FlameNode | null; type?: ProfileType; exportSession?: string }) {
   const [log, add] = useEventLog();
   const [search, setSearch] = useState('');
   const [zoom, setZoom] = useState<readonly ZoomStep[]>([]);
@@ -59,6 +60,7 @@ export function Panel({ tree, type = 'cpu' }: { tree: FlameNode | null; type?: P
         onZoomChange={onZoomChange}
         icicle={icicle}
         onIcicleChange={setIcicle}
+        {...(exportSession !== undefined && { sessionId: exportSession, view: DEFAULT_VIEW })}
       />
       {log}
     </div>
