@@ -194,6 +194,11 @@ test('line of every instruction offset matches co_lines(), read from the process
   const lineSeq = long.lines.map(([, , line]) => line).filter((l): l is number => l !== null);
   const deltas = lineSeq.slice(1).map((l, i) => l - lineSeq[i]);
   assert.ok(Math.max(...deltas) > 31 && Math.min(...deltas) < 0, `line deltas of long_one: ${deltas.join(',')}`);
+  // ...and its table holds long-form entries (code 14) and varint continuation chunks.
+  const table = Buffer.from(long.linetable, 'hex');
+  const longForms = table.filter((byte) => (byte & 0x80) !== 0 && ((byte >> 3) & 0xf) === 14).length;
+  const continuations = table.filter((byte) => (byte & 0xc0) === 0x40).length;
+  assert.ok(longForms > 0 && continuations > 0, `long_one: ${longForms} long-form entries, ${continuations} continuation chunks`);
 });
 
 test("a frame's f_lasti gives its f_lineno", (t) => {
