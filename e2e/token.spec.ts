@@ -23,19 +23,22 @@ test.beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PROBEBOARD_TOKEN: TOKEN },
   });
-  server.stdout!.on('data', (chunk) => (output += chunk));
-  server.stderr!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 200_000;
-  for (;;) {
-    if (server.exitCode !== null) throw new Error(`probeboard serve exited (${server.exitCode}):\n${output}`);
-    try {
-      await fetch(`${BASE}/`);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`probeboard serve did not come up:\n${output}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  // Up once it prints where the dashboard is (server/cli/serve.ts writes that after listening).
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`probeboard serve did not come up in 200 s:\n${output}`)), 200_000);
+    const seen = (chunk: Buffer) => {
+      output += chunk;
+      if (!output.includes('probeboard: dashboard at ')) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    server!.stdout!.on('data', seen);
+    server!.stderr!.on('data', seen);
+    server!.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`probeboard serve exited (${code}):\n${output}`));
+    });
+  });
 });
 
 test.afterAll(async () => {
