@@ -100,7 +100,7 @@ export interface CodeObjectReaderStats {
   hits: number;
   /** Code objects read from a process. */
   reads: number;
-  /** Cache entries found to hold another object on a hit (address reused), then re-read. */
+  /** Cache hits whose object no longer matched (address reused by another object, or the process gone), then read again. */
   reused: number;
   /** Unknown results, by reason class. */
   failures: Record<string, number>;
