@@ -106,6 +106,9 @@ async function main() {
   await sleep(WARMUP * 1000);
 
   const pids = { web, collector };
+  for (const role of ['web', 'collector'] as const) {
+    if (!existsSync(`/proc/${pids[role]}`)) throw new Error(`the ${role} process (pid ${pids[role]}) is gone during the warm-up: ${stderrTail}`);
+  }
   const cpu0 = { web: cpuSeconds(web), collector: cpuSeconds(collector) };
   const rss = { web: [] as number[], collector: [] as number[] };
   const anon = { web: [] as number[], collector: [] as number[] };
