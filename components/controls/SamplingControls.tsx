@@ -3,13 +3,14 @@
  * What is sampled: start/stop, profile type (CPU, off-CPU, wall) and off-CPU filters, rate,
  * target. Shared by every viewer (the server restarts
  * sampling on change), so the shown values follow `profile:status`; each control keeps
- * its own error, from local validation (lib/validate.ts, the server's own rules) or from
+ * its own error, from local validation (lib/schema/view.ts, the schemas the server checks with) or from
  * the server's reply.
  */
 import { useEffect, useId, useState } from 'react';
 import type { Ack, BlockState, ProfileSettings, ProfileStatus, ProfileTarget, ProfileType } from '../../lib/protocol.ts';
 import { BLOCK_STATES, DEFAULT_OFFCPU_SETTINGS, MAX_BLOCK_US, MAX_HZ, MIN_HZ, MAX_COMM_LEN, PROFILE_TYPES } from '../../lib/protocol.ts';
-import { checkHz, checkOffCpu, checkProfileCombination, checkTarget } from '../../lib/validate.ts';
+import { check } from '../../lib/schema/core.ts';
+import { HzSchema, OffCpuSettingsSchema, profileCombinationProblem, ProfileTargetSchema } from '../../lib/schema/view.ts';
 import { PROFILE_TYPE_LABELS } from '../../lib/profile-units.ts';
 import { TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, Field, inputClass } from './Field.tsx';
@@ -51,7 +52,7 @@ export function SamplingControls({
   }, [settings, hzDirty]);
   const applyHz = async () => {
     const parsed = hzText.trim() === '' ? NaN : Number(hzText);
-    const checked = checkHz(parsed);
+    const checked = check(HzSchema, parsed, { root: 'sample rate' });
     if (!checked.ok) {
       setHzError(checked.error);
       return;
@@ -81,12 +82,12 @@ export function SamplingControls({
         : kind === 'pid'
           ? { kind, pid: pidText.trim() === '' ? NaN : Number(pidText) }
           : { kind, comm: commText };
-    const checked = checkTarget(candidate);
+    const checked = check(ProfileTargetSchema, candidate, { root: 'target' });
     if (!checked.ok) {
       setTargetError(checked.error);
       return;
     }
-    const problem = checkProfileCombination({ type: settings?.type, target: checked.value });
+    const problem = profileCombinationProblem({ type: settings?.type, target: checked.value });
     if (problem) {
       setTargetError(problem);
       return;
@@ -102,7 +103,7 @@ export function SamplingControls({
   const [typeBusy, setTypeBusy] = useState(false);
   const applyType = async (next: ProfileType) => {
     if (!settings || next === type) return;
-    const problem = checkProfileCombination({ type: next, target: settings.target });
+    const problem = profileCombinationProblem({ type: next, target: settings.target });
     if (problem) {
       setTypeError(problem);
       return;
@@ -113,7 +114,7 @@ export function SamplingControls({
     setTypeError(reply.ok ? null : reply.error);
   };
 
-  // off-CPU filters (types offcpu and wall): checked with lib/validate.ts checkOffCpu, as the server does
+  // off-CPU filters (types offcpu and wall): checked with lib/schema/view.ts OffCpuSettingsSchema, as the server does
   const [wakers, setWakers] = useState(DEFAULT_OFFCPU_SETTINGS.wakers);
   const [minText, setMinText] = useState(String(DEFAULT_OFFCPU_SETTINGS.minBlockUs));
   const [maxText, setMaxText] = useState('');
@@ -141,7 +142,7 @@ export function SamplingControls({
       maxBlockUs: maxText.trim() === '' ? null : number(maxText),
       state: blockState,
     };
-    const checked = checkOffCpu(candidate);
+    const checked = check(OffCpuSettingsSchema, candidate, { root: 'offcpu' });
     if (!checked.ok) {
       setOffcpuError(checked.error);
       return;

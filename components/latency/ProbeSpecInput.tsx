@@ -8,7 +8,8 @@
 import { useState, type FormEvent } from 'react';
 import { exampleFor, parseProbeSpec, PROBE_KINDS } from '../../lib/probe-spec.ts';
 import { DEFAULT_SUB_BUCKETS, MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from '../../lib/histogram.ts';
-import { checkSubBuckets } from '../../lib/validate-latency.ts';
+import { check } from '../../lib/schema/core.ts';
+import { SubBucketsSchema } from '../../lib/schema/latency.ts';
 import { buttonClass, Field, inputClass } from '../controls/Field.tsx';
 import { LATENCY_TEST_IDS } from '../../lib/test-ids.ts';
 
@@ -35,7 +36,7 @@ export function ProbeSpecInput({
   const pidError = pid !== '' && !/^[1-9]\d*$/.test(pid) ? 'pid must be a positive whole number' : null;
   const commError = new TextEncoder().encode(comm).length > 15 ? 'command name: at most 15 bytes (the kernel keeps no more)' : null;
   const specError = parsed && !parsed.ok ? `${parsed.error.message} (at character ${parsed.error.position + 1})` : null;
-  const subChecked = checkSubBuckets(/^\d+$/.test(subBuckets.trim()) ? Number(subBuckets.trim()) : subBuckets);
+  const subChecked = check(SubBucketsSchema, /^\d+$/.test(subBuckets.trim()) ? Number(subBuckets.trim()) : subBuckets);
   const subError = subChecked.ok ? null : `sub-buckets must be a whole number from ${MIN_SUB_BUCKETS} to ${MAX_SUB_BUCKETS}`;
   const error = (touched ? specError : null) ?? pidError ?? commError ?? refusal ?? serverError ?? null;
 

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkFollowView } from '../../lib/validate-session.ts';
+import { check } from '../../lib/schema/core.ts';
+import { FollowViewSchema } from '../../lib/schema/session.ts';
+
+/** The check the server runs on `follow:set`. */
+const checkFollowView = (view: unknown) => check(FollowViewSchema, view, { root: 'follow' });
 import { MAX_FOLLOW_PATH } from '../../lib/protocol-session.ts';
 import { applyZoomFlags } from '../flamegraph/zoom.ts';
 import type { FlameNode } from '../../lib/protocol.ts';
@@ -39,7 +43,7 @@ test("a presenter's per-thread view is followed, and a bad perThread is refused"
   assert.deepEqual(pageViewOf(shared).view, { ...page.view, perThread: true });
   assert.ok(!sameFollowView(followViewOf(page), shared), 'per thread and merged are different views');
   const bad = checkFollowView({ ...shared, perThread: 'yes' });
-  assert.deepEqual(bad, { ok: false, error: 'follow.perThread must be true or false' });
+  assert.deepEqual(bad, { ok: false, error: 'follow.perThread must be true or false, got "yes"' });
 });
 
 test('over-long paths and searches are cut to what the server accepts', () => {

@@ -53,6 +53,12 @@ export const wholeMessage = (message: string): string => `${WHOLE}${message}`;
  */
 const SENTENCE = '\u0000sentence:';
 export const sentenceMessage = (message: string): string => `${SENTENCE}${message}`;
+/**
+ * A rule across the fields of an object, which names them: `{}` in `template` becomes the
+ * object's own label (`offcpu` → `offcpu.minBlockUs (10 µs) must not exceed offcpu.maxBlockUs (5 µs)`).
+ */
+const ACROSS = '\u0000across:';
+export const acrossFieldsMessage = (template: string): string => `${ACROSS}${template}`;
 
 type Issue = v.BaseIssue<unknown>;
 
@@ -113,6 +119,10 @@ export function issueMessage(issue: Issue, options: CheckOptions = {}): string {
   if (isObjectKey) return `${prefix}${label} is required`;
   if (issue.message.startsWith(WHOLE)) return issue.message.slice(WHOLE.length);
   if (issue.message.startsWith(SENTENCE)) return `${prefix}${issue.message.slice(SENTENCE.length)}`;
+  if (issue.message.startsWith(ACROSS)) {
+    const template = issue.message.slice(ACROSS.length);
+    return `${prefix}${label === '' ? template.replaceAll('{}.', '') : template.replaceAll('{}', label)}`;
+  }
   const subject = label === '' ? (options.context ?? 'the value') : `${prefix}${label}`;
   // A check forwarded to a field (v.forward) has the whole object as input: show the field.
   const last = issue.path?.at(-1) as { value?: unknown } | undefined;

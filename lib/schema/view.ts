@@ -4,7 +4,7 @@
  * `profile:status`, `profile:frame`, `error:message`). lib/protocol.ts re-exports the types;
  * docs/protocol.md documents them field by field.
  */
-import { boolean, oneOf, record, sentenceMessage, v, variant, wholeNumber } from './core.ts';
+import { acrossFieldsMessage, boolean, oneOf, record, sentenceMessage, v, variant, wholeNumber } from './core.ts';
 
 /** Which part of each stack to show. */
 export const STACK_MODES = ['all', 'user', 'kernel'] as const;
@@ -97,9 +97,12 @@ export const OffCpuSettingsSchema = v.pipe(
     maxBlockUs: v.nullable(wholeNumber(0, MAX_BLOCK_US, 'null (no limit) or a whole number of µs')),
     state: BlockStateSchema,
   }),
-  v.forward(
-    v.check((o) => o.maxBlockUs === null || o.minBlockUs <= o.maxBlockUs, (issue) => `must not exceed maxBlockUs (${(issue.input as { maxBlockUs: number }).maxBlockUs} µs)`),
-    ['minBlockUs'],
+  v.check(
+    (o) => o.maxBlockUs === null || o.minBlockUs <= o.maxBlockUs,
+    (issue) => {
+      const { minBlockUs, maxBlockUs } = issue.input as { minBlockUs: number; maxBlockUs: number };
+      return acrossFieldsMessage(`{}.minBlockUs (${minBlockUs} µs) must not exceed {}.maxBlockUs (${maxBlockUs} µs)`);
+    },
   ),
 );
 

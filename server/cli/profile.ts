@@ -11,7 +11,8 @@ import type { SymbolizedInterval } from '../symbolizer/types.ts';
 import type { OffCpuSettings, ProfileTarget, ProfileType, StackMode, StackErrorCounts } from '../../lib/protocol.ts';
 import { BLOCK_STATES, DEFAULT_OFFCPU_SETTINGS, MAX_BLOCK_US, MAX_HZ, MIN_HZ, PROFILE_TYPES } from '../../lib/protocol.ts';
 import { offCpuSettingsError } from '../collectors/offcpu.ts';
-import { checkComm } from '../../lib/validate.ts';
+import { check } from '../../lib/schema/core.ts';
+import { CommSchema } from '../../lib/schema/view.ts';
 import { renderFlameSvg } from '../../lib/flame/svg.ts';
 import { toD3Json } from '../../lib/flame/d3json.ts';
 import { speedscopeFromFolded } from '../../lib/flame/speedscope.ts';
@@ -129,7 +130,7 @@ export async function runProfile(argv: string[]): Promise<number> {
     if (!existsSync(`/proc/${pid}`)) throw new UsageError(`no process with pid ${pid}`);
     target = { kind: 'pid', pid };
   } else if (values.comm !== undefined) {
-    const comm = checkComm(values.comm);
+    const comm = check(CommSchema, values.comm, { root: '--comm' });
     if (!comm.ok) throw new UsageError(comm.error);
     target = { kind: 'comm', comm: comm.value };
   }

@@ -113,7 +113,7 @@ test('profile:configure carries the type and off-CPU settings to the collector a
     // Bad filters are refused with the field named.
     const bad = await presenter.request('profile:configure', { offcpu: { ...OFFCPU, minBlockUs: 5000, maxBlockUs: 10 } });
     assert.equal(bad.ok, false, `min > max refused: ${JSON.stringify(bad)}`);
-    assert.match((bad as { error: string }).error, /^profile:configure: offcpu\.minBlockUs must not exceed maxBlockUs \(10 µs\), got 5000$/);
+    assert.match((bad as { error: string }).error, /^profile:configure: offcpu\.minBlockUs \(5000 µs\) must not exceed offcpu\.maxBlockUs \(10 µs\)$/);
     const state = await presenter.request('profile:configure', { offcpu: { ...OFFCPU, state: 'zombie' } });
     assert.match((state as { error?: string }).error ?? '', /offcpu\.state must be one of/, `bad state: ${JSON.stringify(state)}`);
     const type = await presenter.request('profile:configure', { type: 'hot' });

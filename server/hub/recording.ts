@@ -11,8 +11,7 @@
  * - `events.probes` / `events.rows`: the probe list on change and each batch of new rows.
  */
 import type { FlameNode, ViewSettings } from '../../lib/protocol.ts';
-import { check } from '../../lib/schema/core.ts';
-import { RecordingRangeSchema, type RecordingRange } from '../../lib/schema/recording.ts';
+import type { RecordingRange } from '../../lib/schema/recording.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
 import { intervalOfRecord } from '../symbolizer/interned.ts';
 import type { RecordingStore } from '../recording/store.ts';
@@ -26,13 +25,6 @@ export const EVENTS_PROBES = 'events.probes';
 export const EVENTS_ROWS = 'events.rows';
 
 export type { RecordingRange, ReplayControl } from '../../lib/schema/recording.ts';
-
-/** A range of a recording (lib/schema/recording.ts RecordingRangeSchema), or a RequestError naming `what`. */
-export function recordingRange(input: unknown, what: string): RecordingRange {
-  const checked = check(RecordingRangeSchema, input, { root: what });
-  if (!checked.ok) throw new RequestError(checked.error);
-  return checked.value;
-}
 
 /** What a caller that must bound the work (the hub's compare worker) adds to flameOfRecording. */
 export interface FlameOfRecordingLimits {

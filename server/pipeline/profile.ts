@@ -15,7 +15,7 @@ import {
   type ViewSettings,
 } from '../../lib/protocol.ts';
 import type { CollectorChannel, CollectorCommand } from '../collectors/types.ts';
-import { checkProfileCombination } from '../../lib/validate.ts';
+import { profileCombinationProblem } from '../../lib/schema/view.ts';
 import type { SymbolizedInterval } from '../symbolizer/types.ts';
 import type { StackRefs } from '../symbolizer/interned.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
@@ -127,7 +127,7 @@ export class ProfilePipeline {
     const run = async (): Promise<ProfileSettings> => {
       const next: ProfileSettings = completeSettings({ ...this.settings, ...change });
       // Judged on the merged settings: e.g. a target of `all` sent while the type is wall.
-      const problem = checkProfileCombination(next);
+      const problem = profileCombinationProblem(next);
       if (problem) throw new Error(problem);
       const restart =
         next.running &&

@@ -164,7 +164,7 @@ test('profile.start: the profile type and off-CPU settings are checked as the hu
   const start = { op: 'profile.start', handle: 1, hz: 99, target: { kind: 'all' } };
   refused({ ...start, profileType: 'oncpu' }, /^profile\.start: profileType must be one of cpu, offcpu, wall, got "oncpu"$/);
   refused({ ...start, profileType: 'wall', offcpu }, /^profile\.start: type wall needs a target/);
-  refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, minBlockUs: 10, maxBlockUs: 5 } }, /^profile\.start: offcpu\.minBlockUs must not exceed maxBlockUs \(5 µs\), got 10$/);
+  refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, minBlockUs: 10, maxBlockUs: 5 } }, /^profile\.start: offcpu\.minBlockUs \(10 µs\) must not exceed offcpu\.maxBlockUs \(5 µs\)$/);
   refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, minBlockUs: -1 } }, /offcpu\.minBlockUs must be a whole number/);
   refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, maxBlockUs: 1e12 } }, /offcpu\.maxBlockUs must be null \(no limit\) or a whole number of µs from 0 to 86400000000, got 1000000000000/);
   refused({ ...start, profileType: 'offcpu', offcpu: { ...offcpu, state: 'stopped' } }, /offcpu\.state must be one of all, uninterruptible, interruptible, got "stopped"/);

@@ -19,10 +19,8 @@
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_VIEW } from '../../../lib/protocol.ts';
 import type { CompareWindowsReply } from '../../../lib/protocol-session.ts';
-import { checkView } from '../../../lib/validate.ts';
 import { BUNDLED } from '../../bundled.ts';
 import { RequestError } from '../feature.ts';
-import { recordingRange } from '../recording.ts';
 import type { CompareJob, CompareLimits, CompareProgress, CompareWorkerMessage } from './compare-job.ts';
 import type { HubLevelFeatureFactory } from './feature.ts';
 
@@ -110,12 +108,10 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
       },
       handlers: {
         'compare:windows': (socket, _session, payload) => {
-          const request = payload as { recordingId?: unknown; before?: unknown; after?: unknown; view?: unknown };
-          if (typeof request.recordingId !== 'string') throw new RequestError('compare:windows takes {recordingId, before: {fromMs, toMs}, after: {fromMs, toMs}, view?}');
-          const view = checkView(request.view ?? { ...DEFAULT_VIEW, window: 'all' });
-          if (!view.ok) throw new RequestError(view.error);
-          const before = recordingRange(request.before, 'before');
-          const after = recordingRange(request.after, 'after');
+          // Checked by the hub against lib/schema/recording.ts CompareWindowsRequestSchema.
+          const request = payload;
+          const view = request.view ?? { ...DEFAULT_VIEW, window: 'all' as const };
+          const { before, after } = request;
           let databaseFile: string;
           try {
             const store = hub.store();
@@ -128,7 +124,7 @@ export function compareFeature(limits: Partial<CompareFeatureLimits> = {}): HubL
           }
           if (running.size >= maxRunning) throw new RequestError(`at most ${maxRunning} comparisons run at once on this server: try again when one has finished`);
           const requestId = ++lastRequestId;
-          const job: CompareJob = { databaseFile, recordingId: request.recordingId, before, after, view: view.value, maxIntervals, maxResultNodes, progressEveryMs: PROGRESS_EVERY_MS };
+          const job: CompareJob = { databaseFile, recordingId: request.recordingId, before, after, view, maxIntervals, maxResultNodes, progressEveryMs: PROGRESS_EVERY_MS };
           return runInWorker(job, (progress) => socket.emit('compare:progress', { requestId, ...progress }));
         },
       },
