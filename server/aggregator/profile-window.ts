@@ -640,11 +640,12 @@ export class ProfileWindow {
     let node: number;
     let userLength: number;
     const plain = !sample.offCpu && !sample.waker;
-    // Plain samples: the 'all' path's frame ids, kept to walk the user and kernel tries without a second lookup per frame.
+    // Plain samples: the 'all' path's frame ids (comm, user half or its lost marker, kernel half or its
+    // lost marker: at most 3 + user + kernel), kept to walk the user and kernel tries without a second lookup per frame.
     let pathLength = 0;
     if (plain) {
       // the common case, without building arrays
-      const path = (this.pathScratch = ensureLength(this.pathScratch, 2 + sample.user.length + sample.kernel.length));
+      const path = (this.pathScratch = ensureLength(this.pathScratch, 3 + sample.user.length + sample.kernel.length));
       path[pathLength++] = frames.id(sample.comm, 'p');
       node = trie.child(0, path[0]);
       if (sample.userStackError) {
