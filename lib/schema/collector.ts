@@ -15,7 +15,8 @@
 import { parseProbeSpec, PROBE_KINDS } from '../probe-spec.ts';
 import { parseEventSpec } from '../event-spec.ts';
 import { MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from '../histogram.ts';
-import { check, isPlainObject, plainText, record, sentenceMessage, shown, v, wholeMessage, wholeNumber, type Result } from './core.ts';
+import * as v from 'valibot';
+import { check, isPlainObject, plainText, record, sentenceMessage, shown, wholeMessage, wholeNumber, type Result } from './core.ts';
 import { profileCombinationProblem, CommSchema, HzSchema, OffCpuSettingsSchema, PidSchema, ProfileTargetSchema, ProfileTypeSchema } from './view.ts';
 import { MAX_LATENCY_PROBES, MAX_SPEC_LENGTH } from './latency.ts';
 import { EVENT_KINDS, MAX_DISCOVERY_TEXT, MAX_EVENT_SPEC_LENGTH } from './events.ts';

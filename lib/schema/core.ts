@@ -11,8 +11,6 @@
  */
 import * as v from 'valibot';
 
-export { v };
-
 /** The checked value, or why not (one line). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 

@@ -9,7 +9,8 @@
  * is opened.
  */
 import { formatEventSpec, parseEventSpec } from '../event-spec.ts';
-import { CONTROL_CHARACTERS, PROBE_ID, record, v, wholeMessage } from './core.ts';
+import * as v from 'valibot';
+import { CONTROL_CHARACTERS, PROBE_ID, record, wholeMessage } from './core.ts';
 import { PidSchema } from './view.ts';
 
 /** Most event probes live at once on one server (a further add is refused). */

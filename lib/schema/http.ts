@@ -5,7 +5,8 @@
  * named here are left alone: the same query may carry credentials (`token`, `view`).
  */
 import { LATENCY_EXPORT_FORMATS } from '../export/latency.ts';
-import { check, oneOf, type Result, v } from './core.ts';
+import * as v from 'valibot';
+import { check, oneOf, type Result } from './core.ts';
 import { StackModeSchema, TimeWindowSchema, type ViewSettings } from './view.ts';
 
 export const FLAME_FORMATS = ['svg', 'folded', 'json', 'speedscope', 'pprof'] as const;

@@ -10,7 +10,8 @@
 import { formatProbeSpec, parseProbeSpec } from '../probe-spec.ts';
 import { MAX_SUB_BUCKETS, MIN_SUB_BUCKETS } from '../histogram.ts';
 import type { LatencyProbeFrame } from '../latency-view.ts';
-import { isPlainObject, PROBE_ID, record, v, wholeMessage, wholeNumber } from './core.ts';
+import * as v from 'valibot';
+import { isPlainObject, PROBE_ID, record, wholeMessage, wholeNumber } from './core.ts';
 import { commSchema, PidSchema } from './view.ts';
 
 /** Most latency probes live at once on one server (a further add is refused). */

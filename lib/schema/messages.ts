@@ -5,7 +5,8 @@
  * derived from these two tables, and docs/protocol.md is checked against them
  * (lib/schema/protocol-doc.test.ts), so a message exists in one place.
  */
-import { check, type CheckOptions, type Result, v } from './core.ts';
+import * as v from 'valibot';
+import { check, type CheckOptions, type Result } from './core.ts';
 import { ErrorMessageSchema, HelloSchema, ProfileChangeSchema, ProfileFrameSchema, ProfileSettingsSchema, ProfileStatusSchema, ViewSettingsSchema } from './view.ts';
 import { LatencyAddedSchema, LatencyAddRequestSchema, LatencyFrameMessageSchema, LatencyProbeListSchema, LatencyRemoveRequestSchema } from './latency.ts';
 import {

@@ -4,7 +4,8 @@
  * recordings store (server/recording/store.ts) takes and gives back. Times are ms since the
  * epoch unless named otherwise. lib/protocol-session.ts re-exports the types.
  */
-import { record, v, variant } from './core.ts';
+import * as v from 'valibot';
+import { record, variant } from './core.ts';
 import { FlameNodeSchema, ProfileTypeSchema, ViewSettingsSchema } from './view.ts';
 import { IdSchema, printableText } from './session.ts';
 

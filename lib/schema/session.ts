@@ -4,7 +4,8 @@
  * (`session:state`, `link:added`, `link:removed`, `follow:view`, `session:closed`).
  * lib/protocol-session.ts re-exports the types and says what sessions and roles are.
  */
-import { record, v } from './core.ts';
+import * as v from 'valibot';
+import { record } from './core.ts';
 import { StackModeSchema, TimeWindowSchema } from './view.ts';
 
 /** Session ids: letters, digits, `-` and `_`, 1..32 chars (they appear in URLs). */

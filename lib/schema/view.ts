@@ -4,7 +4,8 @@
  * `profile:status`, `profile:frame`, `error:message`). lib/protocol.ts re-exports the types;
  * docs/protocol.md documents them field by field.
  */
-import { acrossFieldsMessage, boolean, oneOf, record, sentenceMessage, v, variant, wholeNumber } from './core.ts';
+import * as v from 'valibot';
+import { acrossFieldsMessage, boolean, oneOf, record, sentenceMessage, variant, wholeNumber } from './core.ts';
 
 /** Which part of each stack to show. */
 export const STACK_MODES = ['all', 'user', 'kernel'] as const;

@@ -18,7 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { RecordingSummary } from '../../lib/protocol-session.ts';
-import { check, v } from '../../lib/schema/core.ts';
+import * as v from 'valibot';
+import { check } from '../../lib/schema/core.ts';
 import {
   EpochMsSchema,
   PinSnapshotRequestSchema,
