@@ -19,7 +19,19 @@ import * as v from 'valibot';
 import { check, isPlainObject, plainText, record, sentenceMessage, shown, wholeMessage, wholeNumber, type Result } from './core.ts';
 import { profileCombinationProblem, CommSchema, HzSchema, OffCpuSettingsSchema, PidSchema, ProfileTargetSchema, ProfileTypeSchema } from './view.ts';
 import { MAX_LATENCY_PROBES, MAX_SPEC_LENGTH } from './latency.ts';
-import { EVENT_KINDS, MAX_DISCOVERY_TEXT, MAX_EVENT_SPEC_LENGTH } from './events.ts';
+import {
+  DiscoveredObjectSchema,
+  DiscoveredProcessSchema,
+  DiscoveredSymbolSchema,
+  DiscoveredTracepointSchema,
+  DiscoveredUsdtSchema,
+  discoveryList,
+  EVENT_KINDS,
+  EventKindSchema,
+  MAX_DISCOVERY_TEXT,
+  MAX_EVENT_SPEC_LENGTH,
+  TransportSchema,
+} from './events.ts';
 
 /** Longest absolute path accepted (PATH_MAX). */
 export const MAX_PATH_LENGTH = 4096;
@@ -230,6 +242,48 @@ export function checkHostCommand(input: unknown): Result<HostCommand> {
   if (!known) return { ok: false, error: `unknown command op ${shown(input.op)} (known: ${COLLECTOR_OPS.join(', ')})` };
   return check(HostCommandSchema, input, { context: input.op as string });
 }
+
+// ---------------------------------------------------------------------------------------
+// Replies (collector -> web)
+
+/** Counters of one event probe. */
+export const EventCountsSchema = v.object({
+  /** Events the kernel could not buffer (ring or perf buffer full). */
+  lost: v.number(),
+  /** Events dropped in user space (the collector's queue was full). */
+  dropped: v.number(),
+  transport: TransportSchema,
+});
+export type EventCounts = v.InferOutput<typeof EventCountsSchema>;
+
+/** What each op replies with when it succeeds (the `value` of its reply). */
+export const HOST_REPLIES = {
+  'profile.open': v.null(),
+  'profile.start': v.null(),
+  'profile.stop': v.null(),
+  'latency.open': v.null(),
+  /** The probe's id and canonical spec. */
+  'latency.add': v.object({ id: v.string(), spec: v.string() }),
+  /** false when the id was not live (already ended). */
+  'latency.remove': v.boolean(),
+  'events.start': v.object({ spec: v.string(), kind: EventKindSchema, counts: EventCountsSchema }),
+  'events.stop': EventCountsSchema,
+  'discover.tracepoints': discoveryList(DiscoveredTracepointSchema),
+  'discover.processes': discoveryList(DiscoveredProcessSchema),
+  'discover.objects': discoveryList(DiscoveredObjectSchema),
+  'discover.symbols': discoveryList(DiscoveredSymbolSchema),
+  'discover.usdt': discoveryList(DiscoveredUsdtSchema),
+  close: v.null(),
+  ping: v.null(),
+} as const satisfies Record<CollectorOp, v.GenericSchema>;
+export type CommandResults = { [K in CollectorOp]: v.InferOutput<(typeof HOST_REPLIES)[K]> };
+
+/** Every request gets exactly one reply; `id` is null when the request was too malformed to carry one. */
+export const CollectorReplySchema = v.variant('ok', [
+  v.object({ type: v.literal('reply'), id: v.number(), ok: v.literal(true), value: v.unknown() }),
+  v.object({ type: v.literal('reply'), id: v.nullable(v.number()), ok: v.literal(false), error: v.string() }),
+]);
+export type CollectorReply = v.InferOutput<typeof CollectorReplySchema>;
 
 /** A request is `{ id, command }`. */
 const RequestIdSchema = wholeNumber(1, MAX_ID);

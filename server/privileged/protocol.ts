@@ -16,9 +16,7 @@
  * - Each profile source, latency set and event probe the web process opens has a `handle` (a
  *   positive integer it picks); events from the collector carry it.
  */
-import type { DiscoveredObject, DiscoveredProcess, DiscoveredSymbol, DiscoveredTracepoint, DiscoveredUsdt, DiscoveryList, EventRow } from '../../lib/protocol-events.ts';
-import type { LatencyProbeFrame } from '../../lib/latency-view.ts';
-import type { EventKind } from '../../lib/schema/events.ts';
+import type { EventRow } from '../../lib/protocol-events.ts';
 import { checkCollectorRequest, checkHostCommand, type CollectorOp, type CollectorRequest, type HostCommand } from '../../lib/schema/collector.ts';
 import type { Result } from '../../lib/schema/core.ts';
 import type { LatencyBatch } from '../collectors/latency.ts';
@@ -31,43 +29,12 @@ export type { CollectorOp, CollectorRequest, HostCommand };
 // ---------------------------------------------------------------------------------------
 // Commands (web -> collector)
 
-/** Counters of one event probe. */
-export interface EventCounts {
-  /** Events the kernel could not buffer (ring or perf buffer full). */
-  lost: number;
-  /** Events dropped in user space (the collector's queue was full). */
-  dropped: number;
-  transport: 'ringbuf' | 'perfbuf';
-}
+import type { CollectorReply, CommandResults, EventCounts } from '../../lib/schema/collector.ts';
+export type { CollectorReply, CommandResults, EventCounts };
 
 /** One event as it crosses the channel: a row without its number (the web process numbers them). */
 export type EventRowData = Omit<EventRow, 'n'>;
 
-/** What each op replies with when it succeeds. */
-export interface CommandResults {
-  'profile.open': null;
-  'profile.start': null;
-  'profile.stop': null;
-  'latency.open': null;
-  /** The canonical spec and the probe's first (empty) frame. */
-  'latency.add': { id: string; spec: string };
-  /** false when the id was not live (already ended). */
-  'latency.remove': boolean;
-  'events.start': { spec: string; kind: EventKind; counts: EventCounts };
-  'events.stop': EventCounts;
-  'discover.tracepoints': DiscoveryList<DiscoveredTracepoint>;
-  'discover.processes': DiscoveryList<DiscoveredProcess>;
-  'discover.objects': DiscoveryList<DiscoveredObject>;
-  'discover.symbols': DiscoveryList<DiscoveredSymbol>;
-  'discover.usdt': DiscoveryList<DiscoveredUsdt>;
-  close: null;
-  ping: null;
-}
-
-export type CollectorReply =
-  | { type: 'reply'; id: number; ok: true; value: unknown }
-  /** `id` is null when the request was too malformed to carry one. */
-  | { type: 'reply'; id: number | null; ok: false; error: string };
 
 // ---------------------------------------------------------------------------------------
 // Events (collector -> web)
