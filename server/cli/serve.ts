@@ -13,7 +13,6 @@ import { createDataDir } from '../privileged/data-dir.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { startMemStats } from '../memstats.ts';
-import { startReleasingPages } from '../resident-pages.ts';
 
 export const SERVE_HELP = `usage: probeboard serve [--host H] [--port P] [--token T | --no-auth] [--collector process|in-process] [--no-build]
                         [--data-dir DIR] [--idle-minutes N] [--max-sessions N] [--max-probe-minutes N]
@@ -210,7 +209,6 @@ export async function runServe(argv: string[]): Promise<number> {
     throw error;
   }
   startMemStats('web');
-  startReleasingPages();
   process.stdout.write(`probeboard: dashboard at ${server.url}\n`);
 
   await new Promise<void>((resolve) => {

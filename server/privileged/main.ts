@@ -20,7 +20,6 @@
 import '../no-inspector-signal.ts';
 import { CollectorHost } from './host.ts';
 import { startMemStats } from '../memstats.ts';
-import { startReleasingPages } from '../resident-pages.ts';
 import type { CollectorOutput } from './protocol.ts';
 import {
   acceptSignalsFrom,
@@ -111,5 +110,4 @@ process.on('SIGHUP', () => void shutdown(0));
 if (!process.connected) void shutdown(0);
 
 startMemStats('collector');
-startReleasingPages();
 send({ type: 'ready', pid: process.pid, uid: process.getuid?.() ?? -1 });
