@@ -282,7 +282,7 @@ test('discovery: tracepoints, processes, objects, symbols, usdt; malformed paylo
 
     // Malformed or impossible requests: an error naming what is wrong, the connection carries on.
     const refusals: [string, unknown, RegExp][] = [
-      ['discover:tracepoints', 'sched', /object/],
+      ['discover:tracepoints', 'sched', /discover:tracepoints takes \{glob\?\}, got "sched"/],
       ['discover:tracepoints', { glob: 7 }, /glob must be a string/],
       ['discover:tracepoints', { glob: 'x', extra: 1 }, /unknown field "extra"/],
       ['discover:processes', { query: 'a'.repeat(1000) }, /longer than/],

@@ -188,7 +188,7 @@ test('bad input is refused with what is wrong while the good probe keeps running
       [{ spec: `uprobe:${sleeper.bin}:pb_nap_us`, pid: unusedPid }, new RegExp(`no process with pid ${unusedPid}`)],
       [{ spec: 'runq', pid: 0 }, /pid must be/],
       [{ spec: 'runq', bogus: true }, /unknown field "bogus"/],
-      ['uprobe:c:malloc', /object/],
+      ['uprobe:c:malloc', /latency:add takes \{spec, pid\?, comm\?, subBuckets\?\}, got "uprobe:c:malloc"/],
     ];
     if (!probeFeature('kprobes').available) cases.push([{ spec: 'kprobe:vfs_read' }, /kprobe:vfs_read refused: this kernel lacks kprobes/]);
     if (!probeFeature('fentry').available) cases.push([{ spec: 'kfunc:vfs_read' }, /kfunc:vfs_read refused: .*fentry/]);
