@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
-import { startTestHub, type TestHub } from './testing.ts';
+import { startTestHub, type TestHub, ask, value } from './testing.ts';
 import { profileFeature } from './profile.ts';
 import { replayFeatures } from './replay-features.ts';
 import { ProfilePipeline } from '../pipeline/profile.ts';
@@ -65,16 +65,6 @@ async function startHub(): Promise<Harness> {
 
 function client(url: string, auth: Record<string, string>): Socket {
   return connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
-}
-
-function ask<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
-  return new Promise((resolve) => socket.emit(event, payload, resolve));
-}
-
-async function value<T>(socket: Socket, event: string, payload?: unknown): Promise<T> {
-  const reply = await ask<T>(socket, event, payload);
-  if (!reply.ok) throw new Error(`${event}: ${reply.error}`);
-  return reply.value as T;
 }
 
 /** Keeps the newest frame of `view` a client receives (acking each, as the dashboard does). */

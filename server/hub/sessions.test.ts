@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io as connect, type Socket } from 'socket.io-client';
-import { startTestHub, type TestHub } from './testing.ts';
+import { startTestHub, type TestHub, ask } from './testing.ts';
 import { untilReceived } from '../testing/received.ts';
 import type { FeatureFactory, FlowControlledName } from './feature.ts';
 import type { Ack } from '../../lib/protocol.ts';
@@ -82,10 +82,6 @@ function refusal(socket: Socket): Promise<string> {
     socket.once('connect', () => reject(new Error('connected, but should have been refused')));
     socket.once('connect_error', (error) => resolve(error.message));
   });
-}
-
-function ask<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
-  return new Promise((resolve) => socket.emit(event, payload, resolve));
 }
 
 function next<T>(socket: Socket, event: string, timeoutMs = 5000): Promise<T> {

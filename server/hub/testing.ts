@@ -80,3 +80,25 @@ export class TestViewer {
     this.socket.close();
   }
 }
+
+/** A real socket.io client of the hub at `url` with handshake `auth`, resolved once connected (rejects on connect_error). */
+export async function joinHub(url: string, auth: Record<string, string>): Promise<ClientSocket> {
+  const socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+/** Sends `event` and resolves with its ack, whatever it says. */
+export function ask<T>(socket: ClientSocket, event: string, payload?: unknown): Promise<Ack<T>> {
+  return new Promise((resolve) => socket.emit(event, payload, resolve));
+}
+
+/** Sends `event` and resolves with the ack's value; a refusal throws, naming the event and the error. */
+export async function value<T>(socket: ClientSocket, event: string, payload?: unknown): Promise<T> {
+  const reply = await ask<T>(socket, event, payload);
+  if (!reply.ok) throw new Error(`${event}: ${reply.error}`);
+  return reply.value as T;
+}

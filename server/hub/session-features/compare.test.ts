@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
-import { startTestHub, type TestHub } from '../testing.ts';
+import { startTestHub, type TestHub, ask } from '../testing.ts';
 import { RecordingStore } from '../../recording/store.ts';
 import { flameOfRecording, PROFILE_INTERVAL } from '../recording.ts';
 import type { SymbolizedInterval } from '../../symbolizer/types.ts';
@@ -74,10 +74,6 @@ async function operator(url: string): Promise<Socket> {
     socket.once('connect_error', reject);
   });
   return socket;
-}
-
-function ask<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
-  return new Promise((resolve) => socket.emit(event, payload, resolve));
 }
 
 function compared(reply: Ack<CompareWindowsReply>): CompareWindowsReply {

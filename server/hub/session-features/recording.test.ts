@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { io as connect, type Socket } from 'socket.io-client';
-import { startTestHub, type TestHub } from '../testing.ts';
+import type { Socket } from 'socket.io-client';
+import { startTestHub, type TestHub, ask, value, joinHub as join } from '../testing.ts';
 import { RecordingStore } from '../../recording/store.ts';
 import type { HubOptions } from '../index.ts';
 import type { Ack } from '../../../lib/protocol.ts';
@@ -28,25 +28,6 @@ async function startHub(options: Partial<HubOptions> = {}): Promise<TestHub & { 
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-async function join(url: string, auth: Record<string, string>): Promise<Socket> {
-  const socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
-
-function ask<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
-  return new Promise((resolve) => socket.emit(event, payload, resolve));
-}
-
-async function value<T>(socket: Socket, event: string, payload?: unknown): Promise<T> {
-  const reply = await ask<T>(socket, event, payload);
-  if (!reply.ok) throw new Error(`${event}: ${reply.error}`);
-  return reply.value as T;
 }
 
 function errorOf(reply: Ack<unknown>): string {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io as connect, type Socket } from 'socket.io-client';
-import { startTestHub, type TestHub } from '../testing.ts';
+import { startTestHub, type TestHub, ask, value } from '../testing.ts';
 import type { Ack } from '../../../lib/protocol.ts';
 import type { SessionState, SessionSummary, ViewerLinkCreated } from '../../../lib/protocol-session.ts';
 
@@ -27,16 +27,6 @@ async function join(url: string, auth: Record<string, string>, watch: readonly s
     socket.once('connect_error', reject);
   });
   return { socket, got };
-}
-
-function ask<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
-  return new Promise((resolve) => socket.emit(event, payload, resolve));
-}
-
-async function value<T>(socket: Socket, event: string, payload?: unknown): Promise<T> {
-  const reply = await ask<T>(socket, event, payload);
-  if (!reply.ok) throw new Error(`${event}: ${reply.error}`);
-  return reply.value as T;
 }
 
 /** Resolves with the next `event` the socket receives. */

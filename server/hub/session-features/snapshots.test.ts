@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { io as connect, type Socket } from 'socket.io-client';
-import { startTestHub } from '../testing.ts';
+import type { Socket } from 'socket.io-client';
+import { startTestHub, ask, value, joinHub as join } from '../testing.ts';
 import { profileFeature } from '../profile.ts';
 import { ProfilePipeline } from '../../pipeline/profile.ts';
 import { ReplayChannel } from '../../collectors/replay.ts';
@@ -20,25 +20,6 @@ import type { SnapshotRecord, SnapshotSummary, ViewerLinkCreated } from '../../.
 
 const TOKEN = 'operator-token-0123456789';
 const IDLE_BATCH: ProfileBatch = { startMs: 0, endMs: 0, hz: 99, cpus: 1, droppedSamples: 0, samples: [] };
-
-async function join(url: string, auth: Record<string, string>): Promise<Socket> {
-  const socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
-
-function ask<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
-  return new Promise((resolve) => socket.emit(event, payload, resolve));
-}
-
-async function value<T>(socket: Socket, event: string, payload?: unknown): Promise<T> {
-  const reply = await ask<T>(socket, event, payload);
-  if (!reply.ok) throw new Error(`${event}: ${reply.error}`);
-  return reply.value as T;
-}
 
 test("snapshots: a pin holds the session's flame graph and view; viewers see only their session's, operators all", async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pb-snapfeature-'));
