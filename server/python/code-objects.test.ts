@@ -16,6 +16,7 @@ import { CodeObjectReader, formatPythonFrame, instructionByteOffset, UNKNOWN_PYT
 import { decodeLineTable311, lineAt } from './line-table.ts';
 import { offsetsFor } from './offsets.ts';
 import { detectPython } from './version.ts';
+import { skipOutsideCI } from '../testing/skip.ts';
 
 const PYTHON = '/usr/bin/python3.11';
 
@@ -139,7 +140,7 @@ after(async () => {
 });
 
 test('detects Debian python3.11 from its maps and Py_Version', (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   const d = detectPython(child!.pid!);
   assert.equal(d.kind, 'cpython', `detection: ${JSON.stringify(d, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))}`);
   if (d.kind !== 'cpython') return;
@@ -152,7 +153,7 @@ test('detects Debian python3.11 from its maps and Py_Version', (t) => {
 });
 
 test('names, file and first line of code objects read from outside', (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   const reader = new CodeObjectReader();
   const pid = child!.pid!;
   const got = report.functions.map((fn) => reader.resolve(pid, BigInt(fn.id), 0));
@@ -170,7 +171,7 @@ test('names, file and first line of code objects read from outside', (t) => {
 });
 
 test('line of every instruction offset matches co_lines(), read from the process and decoded from the bytes', (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   const reader = new CodeObjectReader();
   for (const fn of report.functions) {
     const want = expectedLines(fn);
@@ -202,7 +203,7 @@ test('line of every instruction offset matches co_lines(), read from the process
 });
 
 test("a frame's f_lasti gives its f_lineno", (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   const reader = new CodeObjectReader();
   const { id, lasti, lineno } = report.caller;
   const offsets = offsetsFor({ major: 3, minor: 11 })!;
@@ -214,7 +215,7 @@ test("a frame's f_lasti gives its f_lineno", (t) => {
 });
 
 test('bad pid, a process that is not Python, garbage addresses and a dead process give unknown frames', async (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   const reader = new CodeObjectReader();
   const pid = child!.pid!;
   const code = BigInt(report.functions[0].id);
@@ -250,7 +251,7 @@ test('bad pid, a process that is not Python, garbage addresses and a dead proces
 });
 
 test('an address reused by another code object is read again, not served from the cache', async (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   // The first code object is freed and a same-sized one created until the allocator hands it
   // the same block (CPython's allocator reuses the last freed block of a size class first).
   const script = [
@@ -292,7 +293,7 @@ test('an address reused by another code object is read again, not served from th
 });
 
 test('a process that execs python is detected again after forgetExited', async (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   // A shell (not Python) that, once told to, execs python3.11: same pid, same start time.
   const python = `import sys\ndef g(): pass\nprint(id(g.__code__), flush=True)\nsys.stdin.read()`;
   const proc = spawn('/bin/sh', ['-c', `read line; exec ${PYTHON} -c '${python}'`], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -313,7 +314,7 @@ test('a process that execs python is detected again after forgetExited', async (
 });
 
 test('the cache is bounded', (t) => {
-  if (!available) return t.skip(`${PYTHON} not installed`);
+  if (!available) return skipOutsideCI(t, `${PYTHON} not installed (apt-get install python3)`);
   const reader = new CodeObjectReader({ maxCodeObjects: 2 });
   for (const fn of report.functions) reader.resolve(child!.pid!, BigInt(fn.id), 0);
   const stats = reader.stats();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CXXFILT_PATH, cxxfilt, demangle, demangledIfKnown, demangleMany, demanglerKind, setCxxfiltPathForTests } from './demangle.ts';
 import { FIXTURES } from './testing.ts';
+import { skipOutsideCI } from '../testing/skip.ts';
 
 const fixtureLines = () => readFileSync(join(FIXTURES, 'mangled.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t') as [string, string]);
 const HAVE_CXXFILT = existsSync(CXXFILT_PATH);
@@ -29,7 +30,7 @@ test('fixture names: C++ Itanium, Rust legacy (hash stripped), Rust v0, plain C 
 });
 
 test('c++filt keeps what the WASM demangler drops (rvalue references, template return types)', (t) => {
-  if (!HAVE_CXXFILT) return t.skip('c++filt not installed');
+  if (!HAVE_CXXFILT) return skipOutsideCI(t, 'c++filt not installed (apt-get install binutils)');
   setCxxfiltPathForTests(undefined);
   assert.equal(demangle('_Z1fOi'), 'f(int&&)');
   assert.equal(demangle('_Z3maxIiET_S0_S0_'), 'int max<int>(int, int)');
@@ -67,7 +68,7 @@ test('garbage that looks mangled comes back unchanged, never throws', () => {
 
 test('c++filt fallback demangles C++ and Rust when present', (t) => {
   const out = cxxfilt('_ZN4pbns5twiceEi');
-  if (out === '_ZN4pbns5twiceEi') return t.skip('c++filt not installed');
+  if (out === '_ZN4pbns5twiceEi') return skipOutsideCI(t, 'c++filt not installed (apt-get install binutils)');
   assert.equal(out, 'pbns::twice(int)');
   assert.equal(cxxfilt('_RNvCs15kBYyAo9fc_7mycrate7example').replace(/\[[0-9a-f]+\]/, ''), 'mycrate::example');
   assert.equal(cxxfilt('--help'), '--help', 'an option-like name is not taken as an option');

@@ -22,6 +22,7 @@ import { ElfFile } from './elf.ts';
 import { setCxxfiltPathForTests } from './demangle.ts';
 import { parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { buildFixtures, buildRustFixtures, nmFunctions, runProgram, type Running } from './testing.ts';
+import { skipOutsideCI } from '../testing/skip.ts';
 
 const running: Running[] = [];
 after(async () => {
@@ -268,7 +269,7 @@ test('vDSO frames are named from the vDSO image', async () => {
 
 test('kernel frames from kallsyms (root): leaf exact, non-leaf addr - 1', (t) => {
   const s = new Symbolizer();
-  if (s.kernelSymbolsError()) return t.skip(s.kernelSymbolsError()!);
+  if (s.kernelSymbolsError()) return skipOutsideCI(t, s.kernelSymbolsError()!);
   const lines = readFileSync('/proc/kallsyms', 'utf8').split('\n');
   const addr = (n: string) => BigInt('0x' + lines.find((l) => l.endsWith(` ${n}`) && / [tT] /.test(l))!.split(' ')[0]);
   const sched = addr('schedule');
@@ -289,7 +290,7 @@ test('kernel frames from kallsyms (root): leaf exact, non-leaf addr - 1', (t) =>
 
 test('deferLookups: kernel frames named by settle() as an immediate Symbolizer names them (live kallsyms, and a missing one)', (t) => {
   const immediate = new Symbolizer();
-  if (immediate.kernelSymbolsError()) return t.skip(immediate.kernelSymbolsError()!);
+  if (immediate.kernelSymbolsError()) return skipOutsideCI(t, immediate.kernelSymbolsError()!);
   const lines = readFileSync('/proc/kallsyms', 'utf8').split('\n').filter((l) => / [tT] /.test(l));
   const stacks: bigint[][] = [];
   for (let i = 0; i < lines.length; i += 997) {
@@ -408,7 +409,7 @@ test('detached debug file by build-id names functions of a stripped binary', asy
 
 test('Rust: legacy (hash stripped) and v0 names, demangled', async (t) => {
   const rust = buildRustFixtures();
-  if (!rust) return t.skip('rustc not installed');
+  if (!rust) return skipOutsideCI(t, 'rustc not installed (apt-get install rustc)');
   const mangled = (path: string) => [...nmFunctions(path).keys()].find((n) => n.includes('pb_rust_work'))!;
   assert.match(mangled(rust.v0), /^_R/);
   if (!/^_ZN.*17h[0-9a-f]{16}E$/.test(mangled(rust.legacy))) t.diagnostic('rustc no longer mangles the legacy way by default');

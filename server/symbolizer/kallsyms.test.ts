@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KallsymsTable, resolveKernelAddresses, sharedKallsyms } from './kallsyms.ts';
 import { FIXTURES } from './testing.ts';
+import { skipOutsideCI } from '../testing/skip.ts';
 
 test('fixture: text symbols only, aliases resolved, modules kept apart, bad lines counted', () => {
   const t = KallsymsTable.parse(readFileSync(join(FIXTURES, 'kallsyms.txt'), 'utf8'));
@@ -40,7 +41,7 @@ test('live /proc/kallsyms (root): schedule and do_nanosleep resolve', (t) => {
   try {
     table = KallsymsTable.load();
   } catch (e) {
-    if (process.getuid?.() !== 0 && /kptr_restrict/.test(String(e))) return t.skip('kernel addresses hidden for non-root');
+    if (process.getuid?.() !== 0 && /kptr_restrict/.test(String(e))) return skipOutsideCI(t, 'kernel addresses hidden for non-root');
     throw e;
   }
   const lines = readFileSync('/proc/kallsyms', 'utf8').split('\n');
@@ -82,9 +83,9 @@ test('compact table = the reference parse on live /proc/kallsyms (read in chunks
   let text: string;
   try {
     text = readFileSync('/proc/kallsyms', 'utf8');
-    if (/^0+ /.test(text)) return t.skip('kernel addresses hidden for this user');
+    if (/^0+ /.test(text)) return skipOutsideCI(t, 'kernel addresses hidden for this user');
   } catch (e) {
-    return t.skip(`no /proc/kallsyms: ${e}`);
+    return skipOutsideCI(t, `no /proc/kallsyms: ${e}`);
   }
   const loaded = KallsymsTable.load();
   const parsed = KallsymsTable.parse(text);
@@ -158,9 +159,9 @@ test('resolveKernelAddresses (one pass, no table) names addresses as the table d
   let text: string;
   try {
     text = readFileSync('/proc/kallsyms', 'utf8');
-    if (/^0+ /.test(text)) return t.skip('kernel addresses hidden for this user');
+    if (/^0+ /.test(text)) return skipOutsideCI(t, 'kernel addresses hidden for this user');
   } catch (e) {
-    return t.skip(`no /proc/kallsyms: ${e}`);
+    return skipOutsideCI(t, `no /proc/kallsyms: ${e}`);
   }
   const table = KallsymsTable.parse(text);
   // Every 50th symbol: its start, inside it, and the byte before it (the previous symbol).
