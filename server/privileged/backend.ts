@@ -174,6 +174,8 @@ export interface ClientDeadlines {
    * process's event loop: it cannot be stuck without this process being stuck too).
    */
   heartbeat?: { intervalMs: number; deadlineMs: number };
+  /** Monotonic ms the heartbeat measures silence with (default performance.now; tests inject a mock clock). */
+  clock?: () => number;
 }
 
 /** Most abandoned request ids remembered (their late replies are dropped silently). */
@@ -220,9 +222,11 @@ export class CollectorClient implements CollectorBackend {
   #down: string | null = null;
   #closed = false;
   #heartbeat: NodeJS.Timeout | null = null;
-  /** performance.now() when anything (reply or event) last came from the collector. */
-  #lastHeardAt = performance.now();
-  #lastTickAt = performance.now();
+  /** Monotonic ms (ClientDeadlines.clock). */
+  readonly #clock: () => number;
+  /** #clock() when anything (reply or event) last came from the collector. */
+  #lastHeardAt: number;
+  #lastTickAt: number;
   #pingOutstanding = false;
 
   constructor(transport: CollectorTransport, kind: 'in-process' | 'process', pid: number, deadlines: ClientDeadlines = {}) {
@@ -230,6 +234,8 @@ export class CollectorClient implements CollectorBackend {
     this.kind = kind;
     this.pid = pid;
     this.#deadlines = deadlines;
+    this.#clock = deadlines.clock ?? (() => performance.now());
+    this.#lastHeardAt = this.#lastTickAt = this.#clock();
     transport.listen(
       (output) => this.#receive(output),
       (reason) => this.#gone(reason),
@@ -296,7 +302,7 @@ export class CollectorClient implements CollectorBackend {
   /** One heartbeat: declares the collector down after `deadlineMs` of silence, else pings it. */
   #tick(intervalMs: number, deadlineMs: number): void {
     if (this.#down !== null || this.#closed) return;
-    const now = performance.now();
+    const now = this.#clock();
     // When this process itself was blocked, the collector's answers may sit unread in the
     // channel: give them one more turn of the event loop before judging.
     const thisProcessWasBlocked = now - this.#lastTickAt > 2 * intervalMs + 250;
@@ -322,7 +328,7 @@ export class CollectorClient implements CollectorBackend {
   }
 
   #receive(output: CollectorOutput): void {
-    this.#lastHeardAt = performance.now();
+    this.#lastHeardAt = this.#clock();
     if (output.type === 'reply') {
       const pending = output.id === null ? undefined : this.#pending.get(output.id);
       if (!pending) {

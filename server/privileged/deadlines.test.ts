@@ -4,15 +4,54 @@
  * a stuck collector process is. Requests past their deadline are rejected naming the op and the
  * deadline and their late replies dropped without a warning; with a heartbeat, a silent
  * collector is declared down (handles told, the channel cut) and an answering one is not. The real process cases are in lifeline.kernel.test.ts.
+ * Time is node:test's mock timers plus the client's injected clock: every deadline is checked at
+ * the exact ms it falls on, however loaded the machine is.
  * Run: node --import tsx --test server/privileged/deadlines.test.ts
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { CollectorClient, CollectorDeadlineError, collectorStalledReason, type CollectorTransport } from './backend.ts';
 import { CollectorHost } from './host.ts';
 import type { CollectorOutput, CollectorRequest } from './protocol.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets promise chains and I/O callbacks run (setImmediate is not mocked). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Mock setTimeout/setInterval and a virtual monotonic clock the client reads; `advance` moves both, in steps, settling between. */
+function virtualTime(t: TestContext): { clock: () => number; advance(ms: number, stepMs?: number): Promise<void> } {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  let now = 0;
+  return {
+    clock: () => now,
+    advance: async (ms, stepMs = 10) => {
+      for (let done = 0; done < ms; done += stepMs) {
+        const step = Math.min(stepMs, ms - done);
+        now += step;
+        t.mock.timers.tick(step);
+        await settle();
+      }
+    },
+  };
+}
+
+/** The rejection message of a tracked promise, or what it did instead (for the assertion message). */
+function rejection(state: { outcome: { ok: true; value: unknown } | { ok: false; error: Error } | null }): string {
+  const outcome = state.outcome;
+  if (outcome === null) return 'still pending';
+  return outcome.ok ? `resolved with ${JSON.stringify(outcome.value)}` : outcome.error.message;
+}
+
+/** Resolves `promise`'s outcome into a value a test can look at without awaiting it. */
+function track<T>(promise: Promise<T>): { outcome: { ok: true; value: T } | { ok: false; error: Error } | null } {
+  const state: { outcome: { ok: true; value: T } | { ok: false; error: Error } | null } = { outcome: null };
+  promise.then(
+    (value) => (state.outcome = { ok: true, value }),
+    (error: Error) => (state.outcome = { ok: false, error }),
+  );
+  return state;
+}
 
 /** Carries requests to a CollectorHost (nothing attached); while `silent`, requests are held and nothing comes back. */
 class GatedTransport implements CollectorTransport {
@@ -42,8 +81,21 @@ class GatedTransport implements CollectorTransport {
     for (const request of this.held.splice(0)) this.#carry(request);
   }
 
+  /** Replies carried back so far (delivered or swallowed while silent). */
+  replies = 0;
+  readonly #replyWaiters: (() => void)[] = [];
+
   #carry(request: CollectorRequest): void {
-    void this.#host!.handle(structuredClone(request)).then((reply) => this.#deliver?.(reply));
+    void this.#host!.handle(structuredClone(request)).then((reply) => {
+      this.#deliver?.(reply);
+      this.replies++;
+      for (const wake of this.#replyWaiters.splice(0)) wake();
+    });
+  }
+
+  /** Resolves once `count` replies in all have been carried back. */
+  async untilReplies(count: number): Promise<void> {
+    while (this.replies < count) await new Promise<void>((resolve) => this.#replyWaiters.push(resolve));
   }
 
   sever(): void {
@@ -57,31 +109,34 @@ class GatedTransport implements CollectorTransport {
 
 function captureWarnings(): { warnings: string[]; stop(): void } {
   const warnings: string[] = [];
-  const listener = (warning: Error) => warnings.push(warning.message);
+  // node:test's mock timers announce themselves as experimental: not a warning of the client's.
+  const listener = (warning: Error) => {
+    if (warning.name !== 'ExperimentalWarning') warnings.push(warning.message);
+  };
   process.on('warning', listener);
   return { warnings, stop: () => process.off('warning', listener) };
 }
 
-test('a request past its deadline is rejected naming the op and the deadline; its late reply is dropped quietly; the next request works', async () => {
+test('a request past its deadline is rejected naming the op and the deadline; its late reply is dropped quietly; the next request works', async (t) => {
+  const time = virtualTime(t);
   const transport = new GatedTransport();
-  const client = new CollectorClient(transport, 'process', 1, { requestMs: 150 });
+  const client = new CollectorClient(transport, 'process', 1, { requestMs: 150, clock: time.clock });
   const capture = captureWarnings();
   try {
     transport.silent = true;
-    const started = performance.now();
-    await assert.rejects(client.discovery.processes('x'), (error: Error) => {
-      assert.ok(error instanceof CollectorDeadlineError, `a CollectorDeadlineError: ${error.constructor.name}`);
-      assert.equal(error.message, 'the collector did not answer discover.processes within 150 ms: the request was abandoned');
-      return true;
-    });
-    const tookMs = performance.now() - started;
-    assert.ok(tookMs >= 140 && tookMs < 1000, `rejected at the deadline (${tookMs.toFixed(0)} ms)`);
+    const request = track(client.discovery.processes('x'));
+    await time.advance(149);
+    assert.equal(request.outcome, null, `1 ms before the deadline: ${JSON.stringify(request.outcome)}`);
+    await time.advance(1);
+    const outcome = request.outcome as { ok: false; error: Error } | null;
+    assert.ok(outcome && !outcome.ok && outcome.error instanceof CollectorDeadlineError, `at the deadline a CollectorDeadlineError: ${outcome && !outcome.ok ? outcome.error.constructor.name : JSON.stringify(outcome)}`);
+    assert.equal(outcome.error.message, 'the collector did not answer discover.processes within 150 ms: the request was abandoned');
     assert.equal(client.down, null, 'a missed deadline alone does not declare the collector down');
+    const repliesBefore = transport.replies;
     transport.release(); // the late reply arrives
-    await sleep(50);
+    await transport.untilReplies(repliesBefore + 1);
     const list = await client.discovery.processes('no-such-process-name-at-all');
     assert.deepEqual(list, { items: [], total: 0 });
-    await sleep(20);
     assert.deepEqual(capture.warnings, [], 'no warning for the late reply');
   } finally {
     capture.stop();
@@ -89,26 +144,32 @@ test('a request past its deadline is rejected naming the op and the deadline; it
   }
 });
 
-test('per-op deadlines override the default', async () => {
+test('per-op deadlines override the default', async (t) => {
+  const time = virtualTime(t);
   const transport = new GatedTransport();
-  const client = new CollectorClient(transport, 'process', 1, { requestMs: 100, perOpMs: { 'discover.symbols': 400 } });
+  const client = new CollectorClient(transport, 'process', 1, { requestMs: 100, perOpMs: { 'discover.symbols': 400 }, clock: time.clock });
   try {
     transport.silent = true;
-    const started = performance.now();
-    const quick = client.discovery.tracepoints().catch((error: Error) => ({ error: error.message, at: performance.now() - started }));
-    const slow = client.discovery.symbols('c').catch((error: Error) => ({ error: error.message, at: performance.now() - started }));
-    const [a, b] = (await Promise.all([quick, slow])) as { error: string; at: number }[];
-    assert.match(a!.error, /did not answer discover\.tracepoints within 100 ms/);
-    assert.match(b!.error, /did not answer discover\.symbols within 400 ms/);
-    assert.ok(a!.at < 350 && b!.at >= 390, `tracepoints at ${a!.at.toFixed(0)} ms, symbols at ${b!.at.toFixed(0)} ms`);
+    const quick = track(client.discovery.tracepoints());
+    const slow = track(client.discovery.symbols('c'));
+    await time.advance(99);
+    assert.deepEqual([quick.outcome, slow.outcome], [null, null], 'nothing rejected at 99 ms');
+    await time.advance(1);
+    assert.match(rejection(quick), /did not answer discover\.tracepoints within 100 ms/);
+    assert.equal(slow.outcome, null, `symbols still waits at 100 ms: ${JSON.stringify(slow.outcome)}`);
+    await time.advance(299);
+    assert.equal(slow.outcome, null, `symbols still waits at 399 ms: ${JSON.stringify(slow.outcome)}`);
+    await time.advance(1);
+    assert.match(rejection(slow), /did not answer discover\.symbols within 400 ms/);
   } finally {
     await client.close();
   }
 });
 
-test('heartbeat: a silent collector is declared down within the deadline; every handle is told, pending and later requests fail with the reason, the channel is cut', async () => {
+test('heartbeat: a silent collector is declared down at the deadline; every handle is told, pending and later requests fail with the reason, the channel is cut', async (t) => {
+  const time = virtualTime(t);
   const transport = new GatedTransport();
-  const client = new CollectorClient(transport, 'process', 1, { heartbeat: { intervalMs: 100, deadlineMs: 500 } });
+  const client = new CollectorClient(transport, 'process', 1, { heartbeat: { intervalMs: 100, deadlineMs: 500 }, clock: time.clock });
   try {
     // (Probes ending with the reason: lifeline.kernel.test.ts, on real probes.)
     const profile = client.openProfile();
@@ -120,43 +181,46 @@ test('heartbeat: a silent collector is declared down within the deadline; every 
     client.onDown((reason) => (downReason = reason));
 
     // Answering: no verdict, however long.
-    await sleep(1000);
+    await time.advance(1000);
     assert.equal(client.down, null, 'an answering collector is never declared down');
     const pingsSent = transport.sent.filter((r) => r.command.op === 'ping').length;
-    assert.ok(pingsSent >= 5, `pings went out every 100 ms (${pingsSent} in 1 s)`);
+    assert.equal(pingsSent, 10, `one ping every 100 ms: ${pingsSent} in 1 s`);
 
+    // Silent from 1000 ms on (the last ping, sent at 1000 ms, was answered at once).
     transport.silent = true;
-    const silentAt = performance.now();
-    const pending = client.discovery.processes();
-    await assert.rejects(pending, (error: Error) => error.message === collectorStalledReason(500));
-    const tookMs = performance.now() - silentAt;
-    assert.ok(tookMs >= 400 && tookMs < 900, `declared down ${tookMs.toFixed(0)} ms after it went silent (deadline 500 ms)`);
+    const pending = track(client.discovery.processes());
+    await time.advance(490);
+    assert.equal(client.down, null, `not down 490 ms into the silence: ${client.down}`);
+    await time.advance(10);
     assert.equal(client.down, 'the collector process stopped answering for 500 ms: it was disconnected and every probe ends with it (it is killed, by the web process or its own watchdog, and its probes go with it) — restart probeboard');
+    assert.equal(rejection(pending), collectorStalledReason(500));
     assert.equal(downReason, client.down);
     assert.equal(transport.severed, 1, 'the channel was cut once');
     assert.deepEqual(stopped, [client.down], 'the profile stopped with the reason');
     const before = transport.sent.length;
     await assert.rejects(client.discovery.tracepoints(), (error: Error) => error.message === client.down);
     assert.equal(transport.sent.length, before, 'a later request is refused without being sent');
-    await sleep(300);
-    assert.equal(transport.sent.length, before, 'no more pings after the verdict');
+    await time.advance(300);
+    assert.equal(transport.sent.length, before, `no more pings after the verdict: ${transport.sent.length - before} sent`);
   } finally {
     await client.close();
   }
 });
 
-test('heartbeat: one ping at a time is outstanding; pinging resumes once it is answered', async () => {
+test('heartbeat: one ping at a time is outstanding; pinging resumes once it is answered', async (t) => {
+  const time = virtualTime(t);
   const transport = new GatedTransport();
-  const client = new CollectorClient(transport, 'process', 1, { heartbeat: { intervalMs: 50, deadlineMs: 10_000 } });
+  const client = new CollectorClient(transport, 'process', 1, { heartbeat: { intervalMs: 50, deadlineMs: 10_000 }, clock: time.clock });
   try {
     transport.silent = true;
-    await sleep(400);
+    await time.advance(400);
     const pings = transport.sent.filter((r) => r.command.op === 'ping').length;
     assert.equal(pings, 1, `while the first ping is unanswered no other is sent (${pings})`);
     transport.release();
-    await sleep(200);
+    await transport.untilReplies(1);
+    await time.advance(200);
     const pingsAfter = transport.sent.filter((r) => r.command.op === 'ping').length;
-    assert.ok(pingsAfter >= 3, `pinging resumes once answered (${pingsAfter} pings in all)`);
+    assert.equal(pingsAfter, 5, `pinging resumes once answered, one every 50 ms: ${pingsAfter} pings in all`);
     assert.equal(client.down, null);
   } finally {
     await client.close();
