@@ -70,36 +70,43 @@ test('live flame graph shows the workload and keeps updating', async ({ page }) 
 test('a thin frame, painted on the canvas under the SVG, shows the same tooltip on hover and zooms on click', async ({ page }) => {
   await openWithWorkload(page);
   await setPaused(page, true);
-  // A point the canvas layer painted (frames under SVG_MIN_PX) with no SVG frame over it, on screen:
-  // the centre of a row, found from the canvas's pixels.
-  const point = await page.evaluate((testId) => {
-    const container = document.querySelector(`[data-testid="${testId}"]`)!;
-    const canvas = container.querySelector('canvas');
-    if (!canvas || canvas.width === 0) return null;
-    const box = canvas.getBoundingClientRect();
-    const ratio = canvas.width / box.width;
-    const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    // Flame orientation: rows of 18 px from the bottom.
-    for (let y = box.height - 9; y > 0; y -= 18) {
-      for (let x = 0; x < box.width; x++) {
-        const alpha = pixels[(Math.round(y * ratio) * canvas.width + Math.floor((x + 0.5) * ratio)) * 4 + 3];
-        if (alpha === 0) continue;
-        const at = { x: box.left + x + 0.5, y: box.top + y };
-        const hit = document.elementFromPoint(at.x, at.y);
-        if (hit && container.contains(hit) && hit.closest('g.frame') === null) return at;
-      }
-    }
-    return null;
-  }, TEST_IDS.flameGraph);
-  expect(point, 'the canvas layer paints thin frames of a whole-machine profile').not.toBeNull();
-  await page.mouse.move(point!.x, point!.y);
   const tooltip = page.getByTestId(TEST_IDS.tooltip);
-  await expect(tooltip).toBeVisible();
+  // A point the canvas layer painted (frames under SVG_MIN_PX) with no SVG frame over it, on screen:
+  // the centre of a row, found from the canvas's pixels. Found again on each try: a draw scheduled
+  // before the pause took effect may still repaint once (seen in CI on a loaded machine), and then
+  // the earlier point can be an SVG frame's or empty.
+  let point: { x: number; y: number } | null = null;
+  await expect(async () => {
+    point = await page.evaluate((testId) => {
+      const container = document.querySelector(`[data-testid="${testId}"]`)!;
+      const canvas = container.querySelector('canvas');
+      if (!canvas || canvas.width === 0) return null;
+      const box = canvas.getBoundingClientRect();
+      const ratio = canvas.width / box.width;
+      const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      // Flame orientation: rows of 18 px from the bottom.
+      for (let y = box.height - 9; y > 0; y -= 18) {
+        for (let x = 0; x < box.width; x++) {
+          const alpha = pixels[(Math.round(y * ratio) * canvas.width + Math.floor((x + 0.5) * ratio)) * 4 + 3];
+          if (alpha === 0) continue;
+          const at = { x: box.left + x + 0.5, y: box.top + y };
+          const hit = document.elementFromPoint(at.x, at.y);
+          if (hit && container.contains(hit) && hit.closest('g.frame') === null) return at;
+        }
+      }
+      return null;
+    }, TEST_IDS.flameGraph);
+    expect(point, 'the canvas layer paints thin frames of a whole-machine profile').not.toBeNull();
+    await page.mouse.move(0, 0); // off the graph, so the move below is a fresh hover
+    await page.mouse.move(point!.x, point!.y);
+    await expect(tooltip).toBeVisible({ timeout: 2000 });
+  }).toPass({ timeout: 30_000 });
   await expect(tooltip).toContainText(/samples\s*[\d,]+ \([\d.<]+% of all\)/);
   const name = (await tooltip.locator('div').first().innerText()).trim();
   expect(name.length).toBeGreaterThan(0);
   // Click zooms into that frame: the zoom path ends with its name, and the canvas redraws for the subtree.
-  await page.mouse.click(point!.x, point!.y);
+  const at = point as unknown as { x: number; y: number };
+  await page.mouse.click(at.x, at.y);
   await expect(page.getByTestId(TEST_IDS.zoomPath)).toContainText(name);
   await page.getByTestId(TEST_IDS.resetZoom).click();
   await expect(page.getByTestId(TEST_IDS.zoomPath)).toHaveCount(0);
