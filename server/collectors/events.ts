@@ -443,7 +443,7 @@ export class EventsCollector {
     if (!this.#reader) return;
     let n = 0;
     try {
-      n = this.#reader.consume();
+      n = this.#consume();
     } catch (error) {
       this.#error = error instanceof Error ? error : new Error(String(error));
       this.stop();
@@ -453,6 +453,28 @@ export class EventsCollector {
     const batch = this.#options.batch ?? 4096;
     // More waiting in the kernel: come back at once, but after I/O callbacks had their turn.
     this.#schedule(this.#transport === 'ringbuf' && n >= batch ? 0 : this.#options.intervalMs ?? 20);
+  }
+
+  /**
+   * Perf buffer records of one consume, with their kernel times: a perf buffer is one ring per
+   * CPU, read one CPU after another, so a task that migrated between two events would otherwise
+   * be delivered out of order (seen under load). Sorted by time before they are queued, as perf
+   * orders samples. (The ring buffer is one ring for all CPUs, in reservation order.)
+   */
+  #perCpuRecords: { tsNs: bigint; event: EventRecord }[] | null = null;
+
+  /** One read of the kernel buffer; returns what the reader consumed. */
+  #consume(): number {
+    if (this.#transport !== 'perfbuf') return this.#reader!.consume();
+    this.#perCpuRecords = [];
+    try {
+      return this.#reader!.consume();
+    } finally {
+      const records = this.#perCpuRecords;
+      this.#perCpuRecords = null;
+      records.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+      for (const { event } of records) if (!this.#queue.push(event)) this.#dropped++;
+    }
   }
 
   #onRecord(record: Buffer): void {
@@ -468,7 +490,8 @@ export class EventsCollector {
       comm: header.comm,
       fields: this.plan.decode(data),
     };
-    if (!this.#queue.push(event)) this.#dropped++;
+    if (this.#perCpuRecords) this.#perCpuRecords.push({ tsNs: header.tsNs, event });
+    else if (!this.#queue.push(event)) this.#dropped++;
   }
 
   #flush(): void {
@@ -521,7 +544,7 @@ export class EventsCollector {
       // Read what is left in the kernel buffer (bounded: the ring holds at most ringBytes).
       const batch = this.#options.batch ?? 4096;
       try {
-        for (let i = 0; i < 1000 && this.#reader.consume() >= batch; i++);
+        for (let i = 0; i < 1000 && this.#consume() >= batch; i++);
       } catch {
         // closing anyway
       }
