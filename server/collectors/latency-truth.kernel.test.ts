@@ -136,9 +136,10 @@ test('fixed durations: every percentile within the stated bound of the program c
       const detail = `${label} p${q * 100}: estimate ${estimate} ns, program ${ownTruth} ns, bpftrace ${traceTruth} ns (${context})`;
       assert.ok(estimate >= total.min! && estimate <= total.max!, `inside [min, max]: ${detail}`);
       // The program's clock misses what happens inside the probes (a handler preempted on a busy
-      // host adds its wait to the kernel's window only): that lands in the top percent, so p99 is
-      // held to bpftrace, which measures the same window, and to the program's clock up to p90.
-      if (q < 0.99) assert.ok(Math.abs(estimate - ownTruth) <= ownTruth / 8 + PROBE_OVERHEAD_NS, `within 1/8 (+ probe overhead) of the program's clock: ${detail}`);
+      // host adds its wait to the kernel's window only), so against it the estimate is held one
+      // way: never shorter than the program measured, beyond the resolution. Both ways it is held
+      // to bpftrace, which measures the same window.
+      assert.ok(estimate >= ownTruth * (7 / 8) - PROBE_OVERHEAD_NS, `not under the program's clock by more than 1/8 (+ probe overhead): ${detail}`);
       assert.ok(Math.abs(estimate - traceTruth) <= traceTruth / 8 + PROBE_OVERHEAD_NS, `within 1/8 (+ probe overhead) of bpftrace: ${detail}`);
     }
   }
