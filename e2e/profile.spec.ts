@@ -84,12 +84,15 @@ test('a thin frame, painted on the canvas under the SVG, shows the same tooltip 
       const box = canvas.getBoundingClientRect();
       const ratio = canvas.width / box.width;
       const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      // Flame orientation: rows of 18 px from the bottom.
+      // Flame orientation: rows of 18 px from the bottom. The middle of a run of at least 3 fully
+      // painted px: a frame's edge pixel is anti-aliased (painted a little) yet outside the frame.
+      const opaque = (x: number, y: number) => pixels[(Math.round(y * ratio) * canvas.width + Math.floor((x + 0.5) * ratio)) * 4 + 3] >= 200;
       for (let y = box.height - 9; y > 0; y -= 18) {
+        let run = 0;
         for (let x = 0; x < box.width; x++) {
-          const alpha = pixels[(Math.round(y * ratio) * canvas.width + Math.floor((x + 0.5) * ratio)) * 4 + 3];
-          if (alpha === 0) continue;
-          const at = { x: box.left + x + 0.5, y: box.top + y };
+          run = opaque(x, y) ? run + 1 : 0;
+          if (run < 3) continue;
+          const at = { x: box.left + x - 1 + 0.5, y: box.top + y };
           const hit = document.elementFromPoint(at.x, at.y);
           if (hit && container.contains(hit) && hit.closest('g.frame') === null) return at;
         }
