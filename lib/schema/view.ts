@@ -187,7 +187,7 @@ export type FlameModule = v.InferOutput<typeof FlameModuleSchema>;
  * here once (TypeScript cannot infer a recursive schema) and the schema is checked against it.
  */
 export interface FlameNode {
-  /** Frame name (symbol, `[unknown] (binary)`, `comm` at depth 1, `all` at the root). */
+  /** Frame name (symbol, `binary+0xOFFSET` for unnamed code in a binary, `[unknown]`, `comm` at depth 1, `all` at the root). */
   n: string;
   /** Samples (or µs), inclusive of children. */
   v: number;

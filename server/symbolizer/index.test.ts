@@ -163,12 +163,13 @@ test('deferLookups (one-shot CLI): frames are named by settle(), as an immediate
   assert.deepEqual(names(again), ['pb_static']);
 });
 
-test('stripped binary: [unknown] (binary name), counted', async () => {
+test('stripped binary: binary+0xFILEOFFSET, kind x, with its module, counted', async () => {
   const b = buildFixtures();
   const r = await start(b.stripped);
   const s = new Symbolizer();
   const [f] = s.symbolizeUser(r.pid, 'prog-stripped', [r.printed[0]]);
-  assert.deepEqual(f, { name: `[unknown] (${basename(b.stripped)})`, kind: 'x', module: { file: b.stripped, buildId: readelfBuildId(b.stripped) } });
+  const offset = r.printed[0] - loadBase(r.pid, b.stripped); // PIE: file offset 0 is at the load base
+  assert.deepEqual(f, { name: `${basename(b.stripped)}+0x${offset.toString(16)}`, kind: 'x', module: { file: b.stripped, buildId: readelfBuildId(b.stripped) } });
   assert.equal(s.unknownFrames, 1);
   assert.equal(s.stats().unknownFrames, 1);
 });
@@ -204,7 +205,7 @@ test('exited process whose binary was never read: read from the path', async () 
   assert.equal(s.symbolizeUser(r.pid, 'prog-nopie', [r.printed[0]])[0].name, 'pb_alpha');
 });
 
-test('deleted binary: named through /proc/PID/map_files while alive; [unknown] (name) once gone', async () => {
+test('deleted binary: named through /proc/PID/map_files while alive; name+0xOFFSET once gone (offset from the mapping)', async () => {
   const b = buildFixtures();
   const copy = join(b.dir, 'prog-deleted');
   copyFileSync(b.pie, copy);
@@ -217,9 +218,10 @@ test('deleted binary: named through /proc/PID/map_files while alive; [unknown] (
   assert.equal(s.symbolizeUser(r.pid, 'prog', [r.printed[0]])[0].name, 'pb_alpha');
   const s2 = new Symbolizer();
   s2.notePid(r.pid);
+  const base = loadBase(r.pid, copy);
   await r.stop();
-  // The binary is still known by path (not readable any more: no build-id).
-  assert.deepEqual(s2.symbolizeUser(r.pid, 'prog', [r.printed[0]]), [{ name: '[unknown] (prog-deleted)', kind: 'x', module: { file: copy } }]);
+  // The binary is still known by path (not readable any more: no build-id), and the file offset by the mapping.
+  assert.deepEqual(s2.symbolizeUser(r.pid, 'prog', [r.printed[0]]), [{ name: `prog-deleted+0x${(r.printed[0] - base).toString(16)}`, kind: 'x', module: { file: copy } }]);
   assert.equal(s2.stats().binaryErrors, 1);
 });
 
@@ -388,7 +390,7 @@ test('pid reuse: a new start time drops the old snapshot; housekeeping runs by i
   now = 999;
   assert.equal(s.symbolizeUser(pid, 'x', [0xffffffffff600010n])[0].name, '[vsyscall]', 'before housekeeping: old snapshot');
   now = 1000;
-  assert.equal(s.symbolizeUser(pid, 'x', [0x500010n])[0].name, `[unknown] (${basename(b.stripped)})`, 'housekeeping replaced the snapshot');
+  assert.equal(s.symbolizeUser(pid, 'x', [0x500010n])[0].name, `${basename(b.stripped)}+0x10`, 'housekeeping replaced the snapshot');
 });
 
 test('detached debug file by build-id names functions of a stripped binary', async () => {

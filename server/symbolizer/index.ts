@@ -11,7 +11,8 @@
  * Caches: ELF symbol tables per binary, keyed by device+inode (and shared by build-id), LRU;
  * process snapshots, LRU; a per-process address cache. Nothing is read per sample.
  * Non-leaf frames are return addresses, so `addr - 1` is looked up (the call instruction),
- * as perf does. No method throws: failures become `[unknown]` frames and are counted.
+ * as perf does. No method throws: failures become `[unknown]` frames (in a binary:
+ * `file+0xOFFSET`, see offsetFrameName) and are counted.
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -87,7 +88,7 @@ export interface SymbolizerOptions {
 
 /** Counters describing how well symbolization went (cumulative). */
 export interface SymbolizerStats {
-  /** Frames that matched no symbol (returned as `[unknown]…`). */
+  /** Frames that matched no symbol (returned as `[unknown]`, or `file+0xOFFSET` in a binary). */
   unknownFrames: number;
   /** Process snapshots held. */
   processes: number;
@@ -105,7 +106,7 @@ export interface SymbolizerStats {
 
 /** One binary's function symbols: an address-sorted index whose names are decoded on first hit. */
 interface SymbolTable {
-  /** Basename of the file, for `[unknown] (name)`. */
+  /** Basename of the file, for the names of frames no symbol matches (`name+0xOFFSET`). */
   file: string;
   buildId?: string;
   /** What its frames carry as Frame.module: path (as the first process that mapped it saw it) and build-id. */
@@ -114,8 +115,12 @@ interface SymbolTable {
   index: FunctionIndex;
   /** When reading failed: why. */
   error?: string;
-  /** deferLookups: the open file and the frame per wanted address, until settle(). */
-  deferred?: { elf: ElfFile; frames: Map<number, Frame>; module?: FlameModule };
+  /**
+   * deferLookups: the open file and the frame per wanted address (ELF virtual address), until
+   * settle(); `offsets`: the file offset each of those addresses came from (for the name of a
+   * frame no symbol matches).
+   */
+  deferred?: { elf: ElfFile; frames: Map<number, Frame>; offsets: Map<number, bigint>; module?: FlameModule };
 }
 
 /** Most binaries held open for deferred lookups; later ones are indexed at once (each holds a file descriptor). */
@@ -140,6 +145,19 @@ interface ProcessState {
 }
 
 const UNKNOWN: Frame = Object.freeze({ name: '[unknown]', kind: 'x' }) as Frame;
+
+/**
+ * The name of code in a binary that no symbol names: `libfoo.so+0x1a2b3`, the basename and the
+ * FILE offset of the address (lowercase hex; for a return address, of the call instruction's
+ * last byte, `addr - 1`, the address looked up). A file offset, not a virtual address, because
+ * that is what `addr2line -e libfoo.so`, `objdump --start-address` (after the PT_LOAD
+ * translation) and perf's `dso+0xoff` take, whatever the load bias; and one name per address,
+ * so two functions of a stripped binary never merge into one frame, as `[unknown] (libfoo.so)`
+ * made them. Such frames stay kind 'x' and are counted as unknown.
+ */
+export function offsetFrameName(file: string, fileOffset: bigint): string {
+  return `${file}+0x${fileOffset.toString(16)}`;
+}
 
 /**
  * Where Debian's -dbgsym packages (and most distributions) put detached debug info for a
@@ -260,7 +278,8 @@ export class Symbolizer {
    * deferLookups: names every frame returned so far as `[pending]`, binary by binary (one
    * partial index each, then the file is closed), and demangles the new names together. The
    * binaries are forgotten afterwards (their indexes are partial): later lookups read them
-   * again. Never throws; a binary that cannot be read names its frames `[unknown] (file)`.
+   * again. Never throws; an address no symbol matches (or of a binary that cannot be read) is
+   * named `file+0xOFFSET`, kind 'x'.
    */
   settle(): void {
     const tables = this.deferredTables;
@@ -287,7 +306,7 @@ export class Symbolizer {
           name = undefined;
         }
         if (name === undefined) {
-          frame.name = `[unknown] (${table.file})`;
+          frame.name = offsetFrameName(table.file, deferred.offsets.get(vaddr) ?? 0n);
           frame.kind = 'x';
           this.unknownFrames++;
           continue;
@@ -330,12 +349,13 @@ export class Symbolizer {
   }
 
   /** The frame for `vaddr` of a deferred binary: one object per address, named by settle(). */
-  private deferredFrame(deferred: NonNullable<SymbolTable['deferred']>, vaddr: number): Frame {
+  private deferredFrame(deferred: NonNullable<SymbolTable['deferred']>, vaddr: number, fileOffset: bigint): Frame {
     let frame = deferred.frames.get(vaddr);
     if (!frame) {
       frame = { name: '[pending]', kind: 'u' };
       if (deferred.module) frame.module = deferred.module;
       deferred.frames.set(vaddr, frame);
+      deferred.offsets.set(vaddr, fileOffset);
     }
     return frame;
   }
@@ -646,11 +666,15 @@ export class Symbolizer {
     if (m && isFileBacked(m)) {
       const table = this.binaryFor(st, m);
       const module = table?.module;
-      const unknown = (): Frame => (module ? { name: `[unknown] (${basename(m.path)})`, kind: 'x', module } : { name: `[unknown] (${basename(m.path)})`, kind: 'x' });
-      if (!table || table.error) return unknown();
       const off = addr - m.start + m.offset;
+      const unknown = (): Frame => {
+        const name = offsetFrameName(basename(m.path), off);
+        return module ? { name, kind: 'x', module } : { name, kind: 'x' };
+      };
+      // An unreadable binary: the offset is still known from the mapping, and names the code as well.
+      if (!table || table.error) return unknown();
       const vaddr = fileOffsetToVaddr(table.loads, off);
-      if (table.deferred && vaddr !== undefined) return this.deferredFrame(table.deferred, Number(vaddr));
+      if (table.deferred && vaddr !== undefined) return this.deferredFrame(table.deferred, Number(vaddr), off);
       const name = vaddr === undefined ? undefined : lookupTable(table, Number(vaddr));
       if (name === undefined) return unknown();
       return this.functionFrame(name, module);
@@ -735,7 +759,7 @@ export class Symbolizer {
         else if (this.deferLookups && this.deferredTables.length < MAX_DEFERRED_BINARIES) {
           // Kept open until settle(), which reads its symbols for the addresses wanted by then.
           const module: FlameModule = id === undefined ? { file: m.path } : { file: m.path, buildId: id };
-          table = { file: basename(m.path), buildId: id, module, loads: elf.loadSegments(), index: FunctionIndex.empty, deferred: { elf, frames: new Map(), module } };
+          table = { file: basename(m.path), buildId: id, module, loads: elf.loadSegments(), index: FunctionIndex.empty, deferred: { elf, frames: new Map(), offsets: new Map(), module } };
           this.deferredTables.push(table);
           elf = undefined;
         } else {

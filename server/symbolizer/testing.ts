@@ -4,7 +4,7 @@
  * test program, and reads `nm` output. Not used by production code.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,4 +116,61 @@ export function buildRustFixtures(): { legacy: string; v0: string } | null {
   if (!existsSync(legacy)) execFileSync(rustc, ['-O', '-o', legacy, src], { stdio: 'ignore' });
   if (!existsSync(v0)) execFileSync(rustc, ['-O', '-C', 'symbol-mangling-version=v0', '-o', v0, src], { stdio: 'ignore' });
   return { legacy, v0 };
+}
+
+/** Compiles one C source (text) with gcc into `dir/name`; `args` go before the source. Returns the path. */
+export function compileC(dir: string, name: string, source: string, args: string[] = []): string {
+  const src = join(dir, `${name}.c`);
+  writeFileSync(src, source);
+  const out = join(dir, name);
+  execFileSync('gcc', [...args, '-o', out, src], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
+}
+
+/** PT_LOAD segments as `readelf -lW` prints them (not our reader): file offset, vaddr, sizes (bytes), flags. */
+export function readelfLoads(path: string): { offset: bigint; vaddr: bigint; filesz: bigint; memsz: bigint; flags: string }[] {
+  const out = execFileSync('readelf', ['-lW', path], { encoding: 'utf8' });
+  const loads = [];
+  for (const m of out.matchAll(/^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+([RWE ]+?)\s+0x[0-9a-f]+$/gm)) {
+    loads.push({ offset: BigInt(m[1]), vaddr: BigInt(m[2]), filesz: BigInt(m[3]), memsz: BigInt(m[4]), flags: m[5] });
+  }
+  if (loads.length === 0) throw new Error(`readelf -lW ${path}: no LOAD segments:\n${out}`);
+  return loads;
+}
+
+/** The file offset of virtual address `vaddr` of `path` (through readelf's PT_LOAD table). */
+export function fileOffsetOf(path: string, vaddr: bigint): bigint {
+  const p = readelfLoads(path).find((l) => vaddr >= l.vaddr && vaddr < l.vaddr + l.filesz);
+  if (!p) throw new Error(`${path}: no PT_LOAD holds 0x${vaddr.toString(16)}`);
+  return vaddr - p.vaddr + p.offset;
+}
+
+/**
+ * A fake procfs with one live process that maps `binaries`, each the way the loader maps it:
+ * one mapping per PT_LOAD, page-aligned, at `base` + its vaddr (base 0 for ET_EXEC), device
+ * and inode of the real file. The binaries are then read from their paths (no /proc/PID/root
+ * or map_files under the fake root). Returns the fake root (removed at exit).
+ */
+export function fakeProcMapping(pid: number, binaries: { path: string; base: bigint }[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'pb-fakeproc-'));
+  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  const page = 0x1000n;
+  const hex = (x: bigint) => x.toString(16).padStart(8, '0');
+  const lines: string[] = [];
+  for (const { path, base } of binaries) {
+    const st = statSync(path);
+    const dev = `${(Math.floor(st.dev / 256) & 0xfff).toString(16).padStart(2, '0')}:${(st.dev & 0xff).toString(16).padStart(2, '0')}`;
+    for (const l of readelfLoads(path)) {
+      const start = base + (l.vaddr & ~(page - 1n));
+      const end = base + ((l.vaddr + l.memsz + page - 1n) & ~(page - 1n));
+      const perms = `${l.flags.includes('R') ? 'r' : '-'}${l.flags.includes('W') ? 'w' : '-'}${l.flags.includes('E') ? 'x' : '-'}p`;
+      lines.push(`${hex(start)}-${hex(end)} ${perms} ${hex(l.offset & ~(page - 1n))} ${dev} ${st.ino} ${path}`);
+    }
+  }
+  mkdirSync(join(root, String(pid)), { recursive: true });
+  writeFileSync(join(root, String(pid), 'maps'), lines.join('\n') + '\n');
+  writeFileSync(join(root, String(pid), 'stat'), `${pid} (fake) S ${Array.from({ length: 18 }, () => '0').join(' ')} 100 0\n`);
+  const uid = process.getuid!();
+  writeFileSync(join(root, String(pid), 'status'), `Name:\tfake\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nNSpid:\t${pid}\n`);
+  return root;
 }

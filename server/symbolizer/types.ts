@@ -3,10 +3,10 @@ import type { FlameModule, FrameKind } from '../../lib/protocol.ts';
 /** A named frame. Names are demangled; kernel names carry no `_[k]` suffix (kind says it). */
 export interface Frame {
   name: string;
-  /** 'u' user (ELF symbol), 'k' kernel, 'j' JIT (perf map), 'x' synthetic (`[unknown] (binary)`, lost). */
+  /** 'u' user (ELF symbol), 'k' kernel, 'j' JIT (perf map), 'x' synthetic (`binary+0xOFFSET` unnamed code, `[unknown]`, lost). */
   kind: FrameKind;
   /**
-   * The binary the code lies in (user and `[unknown] (binary)` frames: its path in the
+   * The binary the code lies in (user and `binary+0xOFFSET` frames: its path in the
    * process's mount namespace and GNU build-id; kernel frames: `[kernel]` and the running
    * kernel's build-id). Omitted when unknown (JIT, synthetic). One object per binary, shared.
    */
