@@ -28,6 +28,7 @@ import {
   discoveryList,
   EVENT_KINDS,
   EventKindSchema,
+  type EventFieldValue,
   MAX_DISCOVERY_TEXT,
   MAX_EVENT_SPEC_LENGTH,
   TransportSchema,
@@ -303,4 +304,222 @@ export function checkCollectorRequest(input: unknown): { ok: true; value: Collec
   const command = checkHostCommand(input.command);
   if (!command.ok) return { ok: false, id: id.value, error: command.error };
   return { ok: true, value: { id: id.value, command: command.value } };
+}
+
+// ---------------------------------------------------------------------------------------
+// Events (collector -> web)
+//
+// What the collector sends unasked, every interval: profile intervals (interned), latency
+// batches, event rows, and the ends of probes. The web process checks each one where it
+// receives it (server/privileged/backend.ts CollectorClient, via event-check.ts) and drops one
+// that does not fit, so a collector of another version, or a bug, cannot put a wrong value into
+// the hub's aggregates.
+//
+// Cost: these flow every interval (a profile interval after a table reset carries every frame
+// and stack, 10^5 numbers; a latency batch of syscall:* up to a few hundred histograms; up to
+// 2,500 event rows every 25 ms). So the envelope and every object's shape are checked strictly
+// (known fields only, each of the right kind, named in the refusal), but the bulk arrays are
+// checked the cheap way: walked once in place, without valibot copying them — the interned
+// typed arrays by class only (O(1): IntervalMirror.decode checks every id and length against its
+// tables), frame names and histogram counts by one `every` over the items (no copy, no per-item
+// issue objects). bench/collector-events.ts prints both costs side by side.
+
+/** A finite number (what every count, time and size in an event is). */
+const finiteNumber = v.pipe(v.number('must be a number'), v.finite('must be a finite number'));
+const handleField = wholeNumber(1, MAX_ID, 'a handle');
+const eventText = v.string('must be a string');
+
+/** First index of `items` that `isItem` refuses, or -1. */
+function firstBad(items: readonly unknown[], isItem: (item: unknown) => boolean): number {
+  for (let i = 0; i < items.length; i++) if (!isItem(items[i])) return i;
+  return -1;
+}
+
+/**
+ * An array of many items of one simple kind, checked in place (one pass, no copy): the value
+ * passed on is the array received. The refusal names the first bad item: `[12] is "x"`.
+ */
+function bulkArray<T>(what: string, isItem: (item: unknown) => boolean) {
+  return v.pipe(
+    v.custom<unknown[]>((value) => Array.isArray(value), `must be an array of ${what}`),
+    v.rawCheck<unknown[]>(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const at = firstBad(dataset.value, isItem);
+      if (at >= 0) addIssue({ message: `must be an array of ${what}: [${at}] is ${shown(dataset.value[at])}` });
+    }),
+    v.transform((value) => value as T[]),
+  );
+}
+const isFiniteNumber = (item: unknown) => typeof item === 'number' && Number.isFinite(item);
+const isString = (item: unknown) => typeof item === 'string';
+/** Histogram counts and the like: checked in place. */
+const numberArray = bulkArray<number>('finite numbers', isFiniteNumber);
+/** Typed arrays, checked by class only (O(1): their items are numbers by construction). */
+const uint32Array = v.custom<Uint32Array>((value) => value instanceof Uint32Array, 'must be a Uint32Array');
+const float64Array = v.custom<Float64Array>((value) => value instanceof Float64Array, 'must be a Float64Array');
+
+/** A latency histogram (lib/histogram.ts Log2Histogram): durations in ns. */
+export const Log2HistogramSchema = v.strictObject({
+  count: finiteNumber,
+  sum: finiteNumber,
+  buckets: numberArray,
+  fine: v.optional(v.strictObject({ parts: wholeNumber(MIN_SUB_BUCKETS, MAX_SUB_BUCKETS), start: finiteNumber, counts: numberArray })),
+  min: v.optional(finiteNumber),
+  max: v.optional(finiteNumber),
+});
+
+/** Missed durations of a latency probe (server/collectors/latency.ts LatencyMisses). */
+export const LatencyMissesSchema = v.strictObject({ noEntry: finiteNumber, startFull: finiteNumber, histFull: finiteNumber });
+
+/** One histogram key's series (server/collectors/latency.ts LatencySeries; key as server/abi/latency.ts LatHistKey). */
+export const LatencySeriesSchema = v.strictObject({
+  label: eventText,
+  key: v.strictObject({ probe: finiteNumber, pid: finiteNumber, id: finiteNumber, comm: eventText }),
+  interval: Log2HistogramSchema,
+  total: Log2HistogramSchema,
+});
+
+/** One read of a latency probe (server/collectors/latency.ts LatencyBatch; its docs there). */
+export const LatencyBatchSchema = v.strictObject({
+  probe: eventText,
+  startMs: finiteNumber,
+  endMs: finiteNumber,
+  series: v.array(LatencySeriesSchema, 'must be an array of series'),
+  interval: Log2HistogramSchema,
+  total: Log2HistogramSchema,
+  misses: LatencyMissesSchema,
+  missesTotal: LatencyMissesSchema,
+  stale: v.nullable(eventText),
+  targetExited: v.boolean('must be true or false'),
+  hint: v.nullable(eventText),
+});
+
+const FrameModuleSchema = v.strictObject({ file: eventText, buildId: v.optional(eventText) });
+
+/**
+ * A profile interval in interned form (server/symbolizer/interned.ts InternedInterval, whose
+ * docs say what each field holds). The typed arrays are checked by class; IntervalMirror.decode
+ * checks every id and length against its tables (and refuses, with a warning, what does not fit).
+ */
+export const InternedIntervalSchema = v.strictObject({
+  startMs: finiteNumber,
+  endMs: finiteNumber,
+  droppedSamples: finiteNumber,
+  unknownFrames: finiteNumber,
+  reset: v.boolean('must be true or false'),
+  frameBase: finiteNumber,
+  stackBase: finiteNumber,
+  moduleBase: finiteNumber,
+  newModules: v.array(FrameModuleSchema, 'must be an array of binaries {file, buildId?}'),
+  newFrameNames: bulkArray<string>('strings', isString),
+  newFrameKinds: eventText,
+  newFrameModules: uint32Array,
+  newStacks: uint32Array,
+  stackIds: uint32Array,
+  counts: float64Array,
+  events: v.optional(float64Array),
+});
+
+/** What a profile handle sends (server/collectors/types.ts CollectorWireMessage): intervals interned. */
+export const ProfileWireMessageSchema = v.variant(
+  'type',
+  [
+    v.strictObject({ type: v.literal('profile.interned'), interval: InternedIntervalSchema, hz: finiteNumber, cpus: finiteNumber }),
+    v.strictObject({
+      type: v.literal('profile.started'),
+      cpus: finiteNumber,
+      hz: finiteNumber,
+      target: ProfileTargetSchema,
+      profileType: v.optional(ProfileTypeSchema),
+      offCpuVia: v.optional(eventText),
+    }),
+    v.strictObject({ type: v.literal('profile.stopped'), reason: v.optional(eventText) }),
+  ],
+  'must be profile.interned, profile.started or profile.stopped',
+);
+
+const fieldValueError = v.strictObject({ error: eventText });
+/** An event field's value (lib/schema/events.ts EventFieldValue), checked in place. */
+function isFieldValue(value: unknown): boolean {
+  if (typeof value === 'string' || isFiniteNumber(value)) return true;
+  if (Array.isArray(value)) return value.every((item) => typeof item === 'string' || isFiniteNumber(item));
+  return isPlainObject(value) && v.is(fieldValueError, value);
+}
+
+/** One event row without its number (the web process numbers rows): lib/schema/events.ts EventRow. */
+export const EventRowDataSchema = v.strictObject({
+  t: finiteNumber,
+  pid: finiteNumber,
+  tid: finiteNumber,
+  comm: eventText,
+  fields: v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, 'must be an object of field values'),
+    v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      for (const [name, value] of Object.entries(dataset.value)) {
+        if (!isFieldValue(value)) return addIssue({ message: `must map names to a number, a string, a list of them or {error}: ${shown(name)} is ${shown(value)}` });
+      }
+    }),
+    v.transform((value) => value as Record<string, EventFieldValue>),
+  ),
+});
+
+/** Counters of an event probe, in an event (strict: EventCountsSchema is the reply's, which is not checked field by field). */
+const EventCountsFieldSchema = v.strictObject({ lost: finiteNumber, dropped: finiteNumber, transport: v.picklist(['ringbuf', 'perfbuf'], 'must be ringbuf or perfbuf') });
+
+/** Every event, by type. */
+export const COLLECTOR_EVENTS = {
+  /** Sent once, when the collector process is ready for requests (uid -1: not known). */
+  ready: v.strictObject({ type: v.literal('ready'), pid: finiteNumber, uid: finiteNumber }),
+  /** A profile handle's message; intervals in interned form. */
+  profile: v.strictObject({ type: v.literal('profile'), handle: handleField, message: ProfileWireMessageSchema }),
+  /** A latency probe's newest interval (the web process folds it into the probe's frame). */
+  'latency.interval': v.strictObject({ type: v.literal('latency.interval'), handle: handleField, id: eventText, batch: LatencyBatchSchema }),
+  /** A latency probe ended by itself (its read failed); it is detached. */
+  'latency.end': v.strictObject({ type: v.literal('latency.end'), handle: handleField, id: eventText, reason: eventText }),
+  /** New rows (oldest first) and the probe's counters now. */
+  'events.rows': v.strictObject({
+    type: v.literal('events.rows'),
+    handle: handleField,
+    rows: v.array(EventRowDataSchema, 'must be an array of rows'),
+    counts: EventCountsFieldSchema,
+  }),
+  /** The event probe ended by itself (its pid exited, or reading failed); it is detached. */
+  'events.end': v.strictObject({ type: v.literal('events.end'), handle: handleField, reason: eventText, counts: EventCountsFieldSchema }),
+} as const;
+
+export type CollectorEventType = keyof typeof COLLECTOR_EVENTS;
+export const COLLECTOR_EVENT_TYPES = Object.keys(COLLECTOR_EVENTS) as CollectorEventType[];
+
+/** Anything the collector sends unasked. */
+export const CollectorEventSchema = v.variant(
+  'type',
+  [
+    COLLECTOR_EVENTS.ready,
+    COLLECTOR_EVENTS.profile,
+    COLLECTOR_EVENTS['latency.interval'],
+    COLLECTOR_EVENTS['latency.end'],
+    COLLECTOR_EVENTS['events.rows'],
+    COLLECTOR_EVENTS['events.end'],
+  ],
+  `must be one of ${COLLECTOR_EVENT_TYPES.join(', ')}`,
+);
+export type CollectorEvent = v.InferOutput<typeof CollectorEventSchema>;
+export type LatencyBatchData = v.InferOutput<typeof LatencyBatchSchema>;
+export type InternedIntervalData = v.InferOutput<typeof InternedIntervalSchema>;
+export type ProfileWireMessage = v.InferOutput<typeof ProfileWireMessageSchema>;
+export type EventRowData = v.InferOutput<typeof EventRowDataSchema>;
+
+/**
+ * Checks one event from the collector: the typed event (the bulk arrays are the ones received,
+ * the objects around them fresh copies), or one line naming the event's type and the field:
+ * `collector event latency.interval: batch.series[0].total.buckets must be an array of finite numbers: [3] is "x", got [...]`.
+ */
+export function checkCollectorEvent(input: unknown): Result<CollectorEvent> {
+  if (!isPlainObject(input)) return { ok: false, error: `a collector event must be an object {type, ...}, got ${shown(input)}` };
+  const type = input.type;
+  if (typeof type !== 'string' || !Object.hasOwn(COLLECTOR_EVENTS, type)) {
+    return { ok: false, error: `unknown collector event type ${shown(type)} (known: ${COLLECTOR_EVENT_TYPES.join(', ')})` };
+  }
+  return check(COLLECTOR_EVENTS[type as CollectorEventType], input, { context: `collector event ${type}` }) as Result<CollectorEvent>;
 }

@@ -41,6 +41,7 @@ import type {
   EventKind,
   EventRowData,
 } from './protocol.ts';
+import { CollectorEventCheck } from './event-check.ts';
 
 // ---------------------------------------------------------------------------------------
 // What the hub sees
@@ -228,8 +229,12 @@ export class CollectorClient implements CollectorBackend {
   #lastHeardAt: number;
   #lastTickAt: number;
   #pingOutstanding = false;
+  /** Every event is checked here before any handle sees it (event-check.ts). */
+  readonly #events: CollectorEventCheck;
 
-  constructor(transport: CollectorTransport, kind: 'in-process' | 'process', pid: number, deadlines: ClientDeadlines = {}) {
+  /** `warn`: where a malformed event is reported, once per kind (default process.emitWarning). */
+  constructor(transport: CollectorTransport, kind: 'in-process' | 'process', pid: number, deadlines: ClientDeadlines = {}, warn?: (message: string) => void) {
+    this.#events = new CollectorEventCheck(warn);
     this.#transport = transport;
     this.kind = kind;
     this.pid = pid;
@@ -256,6 +261,11 @@ export class CollectorClient implements CollectorBackend {
 
   get down(): string | null {
     return this.#down;
+  }
+
+  /** Events from the collector dropped as malformed since start, by kind (`type`); each kind's first is in the log. */
+  get refusedEvents(): ReadonlyMap<string, number> {
+    return this.#events.refused;
   }
 
   /**
@@ -329,21 +339,23 @@ export class CollectorClient implements CollectorBackend {
 
   #receive(output: CollectorOutput): void {
     this.#lastHeardAt = this.#clock();
-    if (output.type === 'reply') {
-      const pending = output.id === null ? undefined : this.#pending.get(output.id);
-      if (!pending) {
-        // A reply after its request's deadline: the caller was already told; nothing to do.
-        if (output.id !== null && this.#abandoned.delete(output.id)) return;
-        process.emitWarning(`collector reply to no pending request (${output.id}): ${output.ok ? 'ok' : output.error}`);
-        return;
-      }
-      this.#pending.delete(output.id!);
-      if (output.ok) pending.resolve(output.value);
-      else pending.reject(new Error(output.error));
+    if (output?.type !== 'reply') {
+      // The one place events enter the web process: checked against their schema, a bad one dropped.
+      const event = this.#events.admit(output);
+      if (event === null || event.type === 'ready') return;
+      this.#owners.get(event.handle)?.event(event);
       return;
     }
-    if (output.type === 'ready') return;
-    this.#owners.get(output.handle)?.event(output);
+    const pending = output.id === null ? undefined : this.#pending.get(output.id);
+    if (!pending) {
+      // A reply after its request's deadline: the caller was already told; nothing to do.
+      if (output.id !== null && this.#abandoned.delete(output.id)) return;
+      process.emitWarning(`collector reply to no pending request (${output.id}): ${output.ok ? 'ok' : output.error}`);
+      return;
+    }
+    this.#pending.delete(output.id!);
+    if (output.ok) pending.resolve(output.value);
+    else pending.reject(new Error(output.error));
   }
 
   #gone(reason: string): void {

@@ -16,11 +16,23 @@
  * - Each profile source, latency set and event probe the web process opens has a `handle` (a
  *   positive integer it picks); events from the collector carry it.
  */
-import type { EventRow } from '../../lib/protocol-events.ts';
-import { checkCollectorRequest, checkHostCommand, type CollectorOp, type CollectorRequest, type HostCommand } from '../../lib/schema/collector.ts';
+import {
+  checkCollectorRequest,
+  checkHostCommand,
+  type CollectorEvent,
+  type CollectorOp,
+  type CollectorRequest,
+  type EventRowData,
+  type HostCommand,
+  type InternedIntervalData,
+  type LatencyBatchData,
+  type ProfileWireMessage,
+} from '../../lib/schema/collector.ts';
 import type { Result } from '../../lib/schema/core.ts';
+import type { EventRow } from '../../lib/protocol-events.ts';
 import type { LatencyBatch } from '../collectors/latency.ts';
 import type { CollectorWireMessage } from '../collectors/types.ts';
+import type { InternedInterval } from '../symbolizer/interned.ts';
 
 export { MAX_ID, MAX_PATH_LENGTH } from '../../lib/schema/collector.ts';
 export { EVENT_KINDS, type EventKind } from '../../lib/schema/events.ts';
@@ -32,26 +44,26 @@ export type { CollectorOp, CollectorRequest, HostCommand };
 import type { CollectorReply, CommandResults, EventCounts } from '../../lib/schema/collector.ts';
 export type { CollectorReply, CommandResults, EventCounts };
 
-/** One event as it crosses the channel: a row without its number (the web process numbers them). */
-export type EventRowData = Omit<EventRow, 'n'>;
-
-
 // ---------------------------------------------------------------------------------------
-// Events (collector -> web)
+// Events (collector -> web): schemas in lib/schema/collector.ts (COLLECTOR_EVENTS), checked by
+// the web process on arrival (event-check.ts). Types inferred from the schemas:
+//   ready · profile (intervals interned) · latency.interval · latency.end · events.rows · events.end
 
-export type CollectorEvent =
-  /** Sent once, when the collector process is ready for requests. */
-  | { type: 'ready'; pid: number; uid: number }
-  /** A profile handle's message; intervals in interned form. */
-  | { type: 'profile'; handle: number; message: CollectorWireMessage }
-  /** A latency probe's newest interval (the web process folds it into the probe's frame). */
-  | { type: 'latency.interval'; handle: number; id: string; batch: LatencyBatch }
-  /** A latency probe ended by itself (its read failed); it is detached. */
-  | { type: 'latency.end'; handle: number; id: string; reason: string }
-  /** New rows (oldest first) and the probe's counters now. */
-  | { type: 'events.rows'; handle: number; rows: EventRowData[]; counts: EventCounts }
-  /** The event probe ended by itself (its pid exited, or reading failed); it is detached. */
-  | { type: 'events.end'; handle: number; reason: string; counts: EventCounts };
+/** One event as it crosses the channel: a row without its number (the web process numbers them). */
+export type { CollectorEvent, EventRowData };
+
+/**
+ * The schemas describe the types the collectors produce, which are declared where they are made
+ * (lib/ cannot import server/): these fail to compile when the two drift apart, either way.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameShapes: [
+  Same<LatencyBatchData, LatencyBatch>,
+  Same<InternedIntervalData, InternedInterval>,
+  Same<ProfileWireMessage, CollectorWireMessage>,
+  Same<EventRowData, Omit<EventRow, 'n'>>,
+] = [true, true, true, true];
+void sameShapes;
 
 /** Anything the collector sends. */
 export type CollectorOutput = CollectorReply | CollectorEvent;
