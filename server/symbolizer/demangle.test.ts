@@ -73,3 +73,14 @@ test('c++filt fallback demangles C++ and Rust when present', (t) => {
   assert.equal(cxxfilt('_RNvCs15kBYyAo9fc_7mycrate7example').replace(/\[[0-9a-f]+\]/, ''), 'mycrate::example');
   assert.equal(cxxfilt('--help'), '--help', 'an option-like name is not taken as an option');
 });
+
+test('PLT stub names (import@plt): the import is demangled and @plt kept, through c++filt and through WASM alike', () => {
+  for (const path of [undefined, '/nonexistent/c++filt']) {
+    setCxxfiltPathForTests(path);
+    assert.equal(demangle('_ZN4pbns5twiceEi@plt'), 'pbns::twice(int)@plt', demanglerKind());
+    assert.deepEqual(demangleMany(['puts@plt', '_ZN4pbns5twiceEi@plt', '_ZN4pbns5twiceEi']), ['puts@plt', 'pbns::twice(int)@plt', 'pbns::twice(int)']);
+    assert.equal(demangledIfKnown('_ZN4pbns5twiceEi@plt'), 'pbns::twice(int)@plt', 'cached as the import');
+    assert.equal(demangle('_Zbad@plt'), '_Zbad@plt', 'not understood: unchanged');
+  }
+  setCxxfiltPathForTests(undefined);
+});

@@ -203,9 +203,23 @@ function wasmOrSelf(name: string): string {
   }
 }
 
+/**
+ * A PLT stub's name (`_ZNSo9_M_insertImEERSoT_@plt`, server/symbolizer/elf.ts pltStubs) is the
+ * mangled import plus `@plt`: demangled as the import, then the suffix put back (as objdump -C
+ * prints it), so c++filt's one-token filter and the WASM fallback both see a plain symbol.
+ */
+const PLT_SUFFIX = '@plt';
+
+/** [name without `@plt`, the suffix or ''] */
+function splitPlt(name: string): [string, string] {
+  return name.endsWith(PLT_SUFFIX) ? [name.slice(0, -PLT_SUFFIX.length), PLT_SUFFIX] : [name, ''];
+}
+
 /** The cached demangled form of a mangled `name`, or undefined when it has not been demangled yet. */
 export function demangledIfKnown(name: string): string | undefined {
-  return cache.get(name);
+  const [base, suffix] = splitPlt(name);
+  const hit = cache.get(base);
+  return hit === undefined ? undefined : hit + suffix;
 }
 
 /**
@@ -223,6 +237,13 @@ export function demangle(name: string): string {
  * them (cached ones and plain names cost nothing). Same order and length as `names`.
  */
 export function demangleMany(names: readonly string[]): string[] {
+  if (!names.some((name) => name.endsWith(PLT_SUFFIX))) return demangleBases(names);
+  const split = names.map(splitPlt);
+  return demangleBases(split.map(([base]) => base)).map((out, i) => out + split[i][1]);
+}
+
+/** demangleMany of names without a `@plt` suffix. */
+function demangleBases(names: readonly string[]): string[] {
   const out = new Array<string>(names.length);
   const pending: number[] = [];
   const inputs: string[] = [];

@@ -107,6 +107,11 @@ function mustFailCleanly(buf: Buffer, label: string): void {
   try {
     const elf = ElfFile.fromBuffer(buf, label);
     // If the tables parse, reading everything must also either work or throw ElfError.
+    try {
+      for (const stub of elf.pltStubs()) assert.ok(Number.isSafeInteger(stub.address) && stub.size > 0 && typeof stub.name === 'string', `${label}: stub ${JSON.stringify(stub)}`);
+    } catch (e) {
+      if (!(e instanceof ElfError)) throw e;
+    }
     elf.functionSymbols();
     elf.buildId();
     elf.notes();
@@ -185,6 +190,31 @@ test('malformed: random byte flips in the headers and tables never crash or hang
       x[at] = rand() < 0.3 ? 0xff : Math.floor(rand() * 256);
     }
     mustFailCleanly(x, `flip${i}`);
+  }
+});
+
+test('malformed: byte flips in the PLT and its relocation tables never crash or hang (ElfError or stubs)', () => {
+  const b = buildFixtures();
+  const good = readFileSync(b.pie);
+  const elf = ElfFile.fromBuffer(good);
+  const regions = ['.plt', '.plt.sec', '.plt.got', '.rela.plt', '.rela.dyn', '.dynsym']
+    .map((name) => elf.section(name))
+    .filter((s) => s !== undefined)
+    .map((s) => [s.offset, Math.min(s.size, 512)] as [number, number]);
+  // Their section headers too (sh_entsize, sh_link, sizes).
+  for (const name of ['.plt', '.rela.plt', '.rela.dyn']) {
+    const s = elf.section(name);
+    if (s) regions.push([elf.header.shoff + s.index * 64, 64]);
+  }
+  assert.ok(regions.length >= 5, 'the fixture has a PLT and relocations');
+  assert.ok(elf.pltStubs().some((s) => s.name === 'printf@plt'), 'unmodified: printf@plt');
+  let seed = 777;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let i = 0; i < 2000; i++) {
+    const x = Buffer.from(good);
+    const [start, len] = regions[i % regions.length];
+    for (let k = 1 + Math.floor(rand() * 4); k > 0; k--) x[start + Math.floor(rand() * len)] = rand() < 0.3 ? 0xff : Math.floor(rand() * 256);
+    mustFailCleanly(x, `pltflip${i}`);
   }
 });
 

@@ -30,6 +30,10 @@ export const SHT_DYNSYM = 11;
 export const STT_FUNC = 2;
 export const STT_GNU_IFUNC = 10;
 export const NT_GNU_BUILD_ID = 3;
+export const SHT_RELA = 4;
+export const EM_X86_64 = 62;
+export const R_X86_64_GLOB_DAT = 6;
+export const R_X86_64_JUMP_SLOT = 7;
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
 const SHN_UNDEF = 0;
@@ -106,6 +110,41 @@ export interface SymbolTableSections {
   source: 'symtab' | 'dynsym';
   symbols: SectionHeader;
   strings: SectionHeader;
+}
+
+/**
+ * One PLT stub: `size` bytes of code at virtual address `address` that jump through a GOT slot
+ * to an imported function. `name` is `symbol@plt` (the .dynsym name the slot's relocation
+ * binds, as objdump labels it), or '' for a stub whose slot no relocation names (the PLT0
+ * header, IBT's lazy-binding pads in .plt): code that is known to be no function of this file.
+ */
+export interface PltStub {
+  address: number;
+  size: number;
+  name: string;
+}
+
+/** Relocation entries (Elf64_Rela: r_offset, r_info, r_addend) read at a time by pltStubs (~64 KB). */
+const RELAS_PER_CHUNK = 2730;
+const RELA_SIZE = 24;
+/** Most PLT stubs read (a PLT entry per imported function; libxul has ~6k). Beyond: not named. */
+const MAX_PLT_STUBS = 1 << 20;
+const SHF_EXECINSTR = 4n;
+
+/**
+ * Where, in one x86-64 PLT entry, the `jmp *disp32(%rip)` (ff 25) through its GOT slot sits,
+ * for each layout GNU ld emits: at 0 (lazy .plt entry, 8-byte .plt.got entry); after a bnd
+ * prefix f2 at 1 (MPX -z bndplt); after endbr64 (f3 0f 1e fa) at 4, or at 5 with a bnd prefix
+ * (IBT .plt.sec and 16-byte .plt.got entries). Checked byte by byte, never searched for.
+ */
+function gotJumpAt(code: Buffer, at: number, size: number): number | undefined {
+  const jmpAt = (p: number) => p + 6 <= size && code[at + p] === 0xff && code[at + p + 1] === 0x25;
+  const endbr = size >= 4 && code[at] === 0xf3 && code[at + 1] === 0x0f && code[at + 2] === 0x1e && code[at + 3] === 0xfa;
+  if (jmpAt(0)) return 0;
+  if (code[at] === 0xf2 && jmpAt(1)) return 1;
+  if (endbr && jmpAt(4)) return 4;
+  if (endbr && code[at + 4] === 0xf2 && jmpAt(5)) return 5;
+  return undefined;
 }
 
 export interface ElfNote {
@@ -475,6 +514,83 @@ export class ElfFile {
         shndx,
         source,
       });
+    }
+  }
+
+  /**
+   * The PLT stubs of an x86-64 file: every entry of `.plt`, `.plt.sec` (IBT) and `.plt.got`
+   * (sh_entsize bytes each, 16 when unset; 8 or 16 for .plt.got), named from the GOT slot its
+   * `jmp *disp32(%rip)` goes through: the slot's R_X86_64_JUMP_SLOT (.rela.plt) or
+   * R_X86_64_GLOB_DAT (.rela.dyn, for .plt.got) relocation gives a .dynsym symbol, and the stub is
+   * `symbol@plt`. Decoding the slot, rather than counting entries in relocation order, gives the
+   * same answer for lazy .plt, IBT's .plt.sec (where .plt holds only lazy-binding pads) and
+   * .plt.got, whatever order the linker used. Entries whose slot no relocation names (PLT0) come
+   * back with name ''. Empty for other machines and files without these sections. Relocation
+   * tables are read in 64 KB chunks (.rela.dyn of a large library holds 100k+ entries, of which
+   * only the few GOT slots of .plt.got are wanted). Throws ElfError on malformed tables.
+   */
+  pltStubs(): PltStub[] {
+    if (this.header.machine !== EM_X86_64) return [];
+    const pltSections = this.sections.filter((s) => (s.name === '.plt' || s.name === '.plt.sec' || s.name === '.plt.got') && s.type !== SHT_NOBITS && (s.flags & SHF_EXECINSTR) !== 0n);
+    if (pltSections.length === 0) return [];
+    // Each entry and the GOT slot (virtual address) it jumps through.
+    const entries: { address: number; size: number; slot?: number }[] = [];
+    for (const s of pltSections) {
+      const size = s.entsize === 8 || s.entsize === 16 ? s.entsize : 16;
+      const code = this.sectionContents(s);
+      const base = toSafe(s.addr, `section ${s.name} address`, this.name);
+      for (let at = 0; at + size <= code.length; at += size) {
+        if (entries.length >= MAX_PLT_STUBS) break;
+        const p = gotJumpAt(code, at, size);
+        // The slot: RIP (the address after the 6-byte jmp) + the signed 32-bit displacement.
+        entries.push({ address: base + at, size, slot: p === undefined ? undefined : base + at + p + 6 + code.readInt32LE(at + p + 2) });
+      }
+    }
+    const wanted = new Map<number, string>();
+    for (const e of entries) if (e.slot !== undefined) wanted.set(e.slot, '');
+    if (wanted.size > 0) {
+      for (const s of this.sections) {
+        if (s.type !== SHT_RELA || (s.name !== '.rela.plt' && s.name !== '.rela.dyn')) continue;
+        this.nameGotSlots(s, s.name === '.rela.plt' ? R_X86_64_JUMP_SLOT : R_X86_64_GLOB_DAT, wanted);
+      }
+    }
+    return entries.map((e) => {
+      const symbol = e.slot === undefined ? '' : (wanted.get(e.slot) ?? '');
+      return { address: e.address, size: e.size, name: symbol === '' ? '' : `${symbol}@plt` };
+    });
+  }
+
+  /**
+   * For the relocations of type `type` in `rela` whose r_offset is a key of `slots`, sets the
+   * name of the symbol they bind (in the symbol table the section links to, normally .dynsym).
+   */
+  private nameGotSlots(rela: SectionHeader, type: number, slots: Map<number, string>): void {
+    if (rela.entsize !== RELA_SIZE) this.fail(`relocation table ${rela.name} has sh_entsize ${rela.entsize} (expected ${RELA_SIZE})`);
+    if (rela.link === 0 || rela.link >= this.sections.length) this.fail(`relocation table ${rela.name} links to symbol table ${rela.link}, out of range`);
+    const symtab = this.sections[rela.link];
+    if (symtab.type !== SHT_DYNSYM && symtab.type !== SHT_SYMTAB) this.fail(`relocation table ${rela.name} links to section ${rela.link} which is not a symbol table`);
+    const strSec = this.checkSymbolTable(symtab);
+    let strings: StringTable | undefined;
+    const count = Math.floor(rela.size / RELA_SIZE);
+    const chunk = Buffer.allocUnsafe(RELAS_PER_CHUNK * RELA_SIZE);
+    const symbol = Buffer.allocUnsafe(SYM_SIZE);
+    for (let first = 0; first < count; first += RELAS_PER_CHUNK) {
+      const n = Math.min(RELAS_PER_CHUNK, count - first);
+      const read = this.readSectionInto(rela, first * RELA_SIZE, n * RELA_SIZE, chunk);
+      for (let i = 0; i < n; i++) {
+        const b = i * RELA_SIZE;
+        if (read.readUInt32LE(b + 8) !== type) continue;
+        const offsetHigh = read.readUInt32LE(b + 4);
+        if (offsetHigh > 0x1fffff) continue;
+        const slot = offsetHigh * 0x1_0000_0000 + read.readUInt32LE(b);
+        if (slots.get(slot) !== '') continue;
+        const index = read.readUInt32LE(b + 12);
+        if (index === 0 || (index + 1) * SYM_SIZE > symtab.size) continue;
+        const sym = this.readSectionInto(symtab, index * SYM_SIZE, SYM_SIZE, symbol);
+        strings ??= new StringTable(this.sectionContents(strSec), `string table ${strSec.name || rela.link}`, this.name);
+        const name = strings.get(sym.readUInt32LE(0), `${rela.name} entry ${first + i} symbol ${index}`);
+        if (name !== '') slots.set(slot, name);
+      }
     }
   }
 

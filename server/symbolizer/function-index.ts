@@ -29,6 +29,24 @@ export const MAX_NAME_BYTES = 64 * 1024;
 /** Leading underscores counted for the alias rank (as many as the rank can tell apart). */
 const MAX_UNDERSCORES = 9;
 
+/**
+ * An entry that is in no symbol table, made by the caller (PLT stubs, `puts@plt`, from
+ * ElfFile.pltStubs): `size` bytes (> 0) at virtual address `address`, named `name`. A real
+ * symbol at the same address wins over it. An empty name marks code known to be no function of
+ * the symbol tables (a PLT header): it ends the unsized symbol before it, and lookups inside it
+ * answer undefined instead of that symbol's name.
+ */
+export interface ExtraSymbol {
+  address: number;
+  size: number;
+  name: string;
+}
+
+/** Alias rank of a named extra entry: below every symbol-table symbol (their ranks stay under 3000). */
+const EXTRA_RANK = 3000;
+/** Alias rank of an unnamed extra entry: chosen only where nothing else starts. (0xffff: unusable.) */
+const EXTRA_UNNAMED_RANK = 0xfffe;
+
 /** One symbol table of one ELF file, as the index reads it. */
 export interface IndexSource {
   elf: ElfFile;
@@ -85,11 +103,13 @@ export class FunctionIndex {
    * is sorted or copied: for a one-shot profile, which looks up a few hundred addresses of a
    * binary with 100k+ symbols.
    */
-  static build(sources: readonly IndexSource[], loads: readonly ProgramHeader[], only?: Float64Array): FunctionIndex {
-    if (sources.length > 255) throw new Error(`too many symbol tables (${sources.length})`);
-    if (only) return buildPartial(sources, loads, only);
+  static build(sources: readonly IndexSource[], loads: readonly ProgramHeader[], only?: Float64Array, extra: readonly ExtraSymbol[] = []): FunctionIndex {
+    if (sources.length > 254) throw new Error(`too many symbol tables (${sources.length})`);
+    const extras = new ExtraNames(extra);
+    if (only) return buildPartial(sources, loads, only, extras);
     const tables = sources.map(loadTable);
-    const c = readCandidates(tables);
+    tables.push(extras.table);
+    const c = readCandidates(tables, extras);
     const order = sortByAddress(c);
     const { starts, ends, chosen } = onePerAddress(c, order, loads);
     const names = copyNames(tables, c, chosen, sources[0]?.elf.name ?? 'ELF file');
@@ -117,7 +137,8 @@ export class FunctionIndex {
 
   /**
    * The name of the function holding `vaddr`: the nearest symbol at or below it, or (nested or
-   * overlapping symbols) one of the three before that, whose range holds it. Undefined when none.
+   * overlapping symbols) one of the three before that, whose range holds it. Undefined when none
+   * (or when that entry is an unnamed ExtraSymbol).
    */
   lookup(vaddr: number): string | undefined {
     const a = this.starts;
@@ -132,7 +153,7 @@ export class FunctionIndex {
       } else hi = mid - 1;
     }
     for (let i = found; i >= 0 && i > found - 4; i--) {
-      if (vaddr < this.ends[i]) return this.name(i);
+      if (vaddr < this.ends[i]) return this.nameStart[i] === this.nameEnd[i] ? undefined : this.name(i);
     }
     return undefined;
   }
@@ -237,8 +258,8 @@ function loadTable({ elf, table }: IndexSource): LoadedTable {
  * underscores of its name, sized, source). One plain loop per table over 32-bit words: this
  * runs once per binary, often before V8 has optimized it, so it avoids calls per symbol.
  */
-function readCandidates(tables: readonly LoadedTable[]): Candidates {
-  let capacity = 0;
+function readCandidates(tables: readonly LoadedTable[], extras: ExtraNames): Candidates {
+  let capacity = extras.count;
   for (const t of tables) capacity += Math.max(0, Math.floor(t.bytes.length / SYM_SIZE) - 1);
   const c: Candidates = {
     n: 0,
@@ -250,7 +271,67 @@ function readCandidates(tables: readonly LoadedTable[]): Candidates {
     maxAddr: 0,
   };
   for (let t = 0; t < tables.length; t++) readTableCandidates(tables[t], t, c);
+  // The extras' table is the last one (no symbol entries: their rows come from here).
+  for (let e = 0; e < extras.count; e++) {
+    const n = c.n++;
+    c.addr[n] = extras.address[e];
+    c.size[n] = extras.size[e];
+    c.rank[n] = extras.rank[e];
+    c.nameOffset[n] = extras.nameOffset[e];
+    c.source[n] = tables.length - 1;
+    if (extras.address[e] > c.maxAddr) c.maxAddr = extras.address[e];
+  }
   return c;
+}
+
+/**
+ * ExtraSymbols as the index builders read them: usable ones only (size > 0, address a positive
+ * safe integer), their names NUL-terminated in one string table (a LoadedTable without symbol
+ * entries, so names are copied like any other), and their alias ranks.
+ */
+class ExtraNames {
+  readonly count: number;
+  readonly address: Float64Array;
+  readonly size: Float64Array;
+  readonly rank: Uint16Array;
+  readonly nameOffset: Uint32Array;
+  readonly table: LoadedTable;
+
+  constructor(extra: readonly ExtraSymbol[]) {
+    const usable = extra.filter((x) => Number.isSafeInteger(x.address) && x.address > 0 && Number.isSafeInteger(x.size) && x.size > 0);
+    this.count = usable.length;
+    this.address = Float64Array.from(usable, (x) => x.address);
+    this.size = Float64Array.from(usable, (x) => x.size);
+    this.rank = new Uint16Array(this.count);
+    this.nameOffset = new Uint32Array(this.count);
+    // Offset 0 is the empty name (unnamed entries), as in an ELF string table.
+    const parts: Buffer[] = [Buffer.alloc(1)];
+    let used = 1;
+    usable.forEach((x, i) => {
+      const bytes = Buffer.from(x.name.slice(0, MAX_NAME_BYTES), 'utf8');
+      if (bytes.length === 0 || bytes.includes(0)) {
+        this.rank[i] = EXTRA_UNNAMED_RANK;
+        return;
+      }
+      let underscores = 0;
+      while (underscores < MAX_UNDERSCORES && bytes[underscores] === UNDERSCORE) underscores++;
+      this.rank[i] = EXTRA_RANK + underscores * 100;
+      this.nameOffset[i] = used;
+      parts.push(bytes, Buffer.alloc(1));
+      used += bytes.length + 1;
+    });
+    const strings = Buffer.concat(parts);
+    this.table = { words: new Uint32Array(0), bytes: new Uint8Array(0), strings: new Uint8Array(strings.buffer, strings.byteOffset, strings.length), sourceRank: 2 };
+  }
+
+  /** The names as buildPartial reads names: `name(offset, limit)`, a view without the terminator. */
+  name(offset: number, limit: number): Uint8Array {
+    const strings = this.table.strings;
+    if (offset >= strings.length) return strings.subarray(0, 0);
+    const stop = Math.min(strings.length, offset + limit);
+    const nul = strings.subarray(offset, stop).indexOf(0);
+    return strings.subarray(offset, nul < 0 ? stop : offset + nul);
+  }
 }
 
 function readTableCandidates(table: LoadedTable, sourceIndex: number, c: Candidates): void {
@@ -467,21 +548,29 @@ class StringWindow {
  * (nameless symbols are not symbols; leading underscores rank aliases), then the chosen ones in
  * full. When a nameless symbol held a reachable start, both passes run again without it (rare).
  */
-function buildPartial(sources: readonly IndexSource[], loads: readonly ProgramHeader[], wanted: Float64Array): FunctionIndex {
+function buildPartial(sources: readonly IndexSource[], loads: readonly ProgramHeader[], wanted: Float64Array, extras: ExtraNames): FunctionIndex {
   const chunk = Buffer.allocUnsafe(SYMBOLS_PER_CHUNK * SYM_SIZE);
-  const strings = sources.map(({ elf, table }) => new StringWindow(elf, table.strings));
+  // The extras' names are the last "table" (source index sources.length).
+  const extraSource = sources.length;
+  const strings: { name(offset: number, limit: number): Uint8Array }[] = sources.map(({ elf, table }) => new StringWindow(elf, table.strings));
+  strings.push(extras);
   /** Symbols found nameless: sourceIndex * 2^32 + index in its table. */
   const nameless = new Set<number>();
   let kept: KeptSymbols;
   for (;;) {
     const reach = new ReachableStarts(wanted);
     for (let t = 0; t < sources.length; t++) scanFunctionSymbols(sources[t], t, chunk, nameless, reach, null);
+    for (let e = 0; e < extras.count; e++) reach.add(extras.address[e]);
     kept = new KeptSymbols(reach.finish());
     for (let t = 0; t < sources.length; t++) scanFunctionSymbols(sources[t], t, chunk, nameless, null, kept);
+    for (let e = 0; e < extras.count; e++) {
+      if (kept.starts.has(extras.address[e])) kept.add(extras.address[e], extras.size[e], extras.rank[e], extras.nameOffset[e], extraSource, extraSource * HIGH + e);
+    }
     const c = kept.c;
     const order = Array.from({ length: c.n }, (_, i) => i).sort((x, y) => c.source[x] - c.source[y] || c.nameOffset[x] - c.nameOffset[y]);
     let dropped = false;
     for (const i of order) {
+      if (c.source[i] === extraSource) continue; // ranked already; '' is a legitimate (unnamed) extra
       const head = strings[c.source[i]].name(c.nameOffset[i], MAX_UNDERSCORES);
       if (head.length === 0) {
         nameless.add(kept.keys[i]);
@@ -501,7 +590,7 @@ function buildPartial(sources: readonly IndexSource[], loads: readonly ProgramHe
   const k = chosen.length;
   const byOffset = Array.from(chosen.keys()).sort((x, y) => c.source[chosen[x]] - c.source[chosen[y]] || c.nameOffset[chosen[x]] - c.nameOffset[chosen[y]]);
   const parts: Uint8Array[] = new Array(k);
-  let budget = 65536;
+  let budget = 65536 + 4 * extras.table.strings.length;
   for (const { table } of sources) budget += 4 * table.strings.size;
   let total = 0;
   for (const j of byOffset) {

@@ -20,7 +20,7 @@ import type { FlameModule } from '../../lib/protocol.ts';
 import type { Frame } from './types.ts';
 import { ElfError, ElfFile, fileOffsetToVaddr, gnuBuildId, parseNoteData, SHT_SYMTAB, type ProgramHeader } from './elf.ts';
 import { readRegularFile } from '../fs/safe-file.ts';
-import { FunctionIndex, type IndexSource } from './function-index.ts';
+import { FunctionIndex, type ExtraSymbol, type IndexSource } from './function-index.ts';
 import { resolveKernelAddresses, sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
 import { findMapping, isFileBacked, parseExecutableMappings, parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { PerfMap } from './perf-map.ts';
@@ -188,17 +188,31 @@ function buildTable(elf: ElfFile, file: string, debugRoot?: string, only?: Float
       }
     }
     const loads = elf.loadSegments();
+    const plt = pltStubs(elf);
     let index: FunctionIndex;
     try {
-      index = FunctionIndex.build(sources, loads, only);
+      index = FunctionIndex.build(sources, loads, only, plt);
     } catch (e) {
       // An unreadable debug file must not cost the binary's own symbols.
       if (!debug) throw e;
-      index = FunctionIndex.build(sources.filter((x) => x.elf === elf), loads, only);
+      index = FunctionIndex.build(sources.filter((x) => x.elf === elf), loads, only, plt);
     }
     return { file, buildId, loads, index };
   } finally {
     debug?.close();
+  }
+}
+
+/**
+ * The binary's PLT stubs (`puts@plt`; ElfFile.pltStubs), which no symbol table names: without
+ * them an address in a stub took the name of the nearest symbol before it (`_init`). Malformed
+ * relocation tables cost only these names: [] then.
+ */
+function pltStubs(elf: ElfFile): ExtraSymbol[] {
+  try {
+    return elf.pltStubs();
+  } catch {
+    return [];
   }
 }
 
