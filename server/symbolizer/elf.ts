@@ -34,6 +34,7 @@ export const SHT_RELA = 4;
 export const EM_X86_64 = 62;
 export const R_X86_64_GLOB_DAT = 6;
 export const R_X86_64_JUMP_SLOT = 7;
+export const R_X86_64_IRELATIVE = 37;
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
 const SHN_UNDEF = 0;
@@ -522,7 +523,9 @@ export class ElfFile {
    * (sh_entsize bytes each, 16 when unset; 8 or 16 for .plt.got), named from the GOT slot its
    * `jmp *disp32(%rip)` goes through: the slot's R_X86_64_JUMP_SLOT (.rela.plt) or
    * R_X86_64_GLOB_DAT (.rela.dyn, for .plt.got) relocation gives a .dynsym symbol, and the stub is
-   * `symbol@plt`. Decoding the slot, rather than counting entries in relocation order, gives the
+   * `symbol@plt`; an R_X86_64_IRELATIVE slot (a library's calls to its own IFUNCs: libc's memcpy)
+   * is named after the .dynsym function at its resolver (`strlen@plt`), else `*ABS*+0xRESOLVER@plt`
+   * as objdump prints it. Decoding the slot, rather than counting entries in relocation order, gives the
    * same answer for lazy .plt, IBT's .plt.sec (where .plt holds only lazy-binding pads) and
    * .plt.got, whatever order the linker used. Entries whose slot no relocation names (PLT0) come
    * back with name ''. Empty for other machines and files without these sections. Relocation
@@ -546,25 +549,52 @@ export class ElfFile {
         entries.push({ address: base + at, size, slot: p === undefined ? undefined : base + at + p + 6 + code.readInt32LE(at + p + 2) });
       }
     }
-    const wanted = new Map<number, string>();
+    /** GOT slot -> the symbol its relocation binds, or (IRELATIVE) the resolver's address; '' while unknown. */
+    const wanted = new Map<number, string | number>();
     for (const e of entries) if (e.slot !== undefined) wanted.set(e.slot, '');
     if (wanted.size > 0) {
       for (const s of this.sections) {
-        if (s.type !== SHT_RELA || (s.name !== '.rela.plt' && s.name !== '.rela.dyn')) continue;
-        this.nameGotSlots(s, s.name === '.rela.plt' ? R_X86_64_JUMP_SLOT : R_X86_64_GLOB_DAT, wanted);
+        if (s.type === SHT_RELA && (s.name === '.rela.plt' || s.name === '.rela.dyn')) this.nameGotSlots(s, wanted);
       }
     }
+    const resolvers = this.ifuncNames(new Set([...wanted.values()].filter((x) => typeof x === 'number')));
     return entries.map((e) => {
-      const symbol = e.slot === undefined ? '' : (wanted.get(e.slot) ?? '');
+      const bound = e.slot === undefined ? '' : (wanted.get(e.slot) ?? '');
+      // An IRELATIVE slot (libc calling its own memcpy, strlen…): the IFUNC symbol at the resolver, else objdump's `*ABS*+0x…`.
+      const symbol = typeof bound === 'number' ? (resolvers.get(bound) ?? `*ABS*+0x${bound.toString(16)}`) : bound;
       return { address: e.address, size: e.size, name: symbol === '' ? '' : `${symbol}@plt` };
     });
   }
 
   /**
-   * For the relocations of type `type` in `rela` whose r_offset is a key of `slots`, sets the
-   * name of the symbol they bind (in the symbol table the section links to, normally .dynsym).
+   * Names of the functions at `addresses` from .dynsym (small: the exported symbols), as the
+   * index ranks aliases at one address, roughly: global before weak before local, then fewer
+   * leading underscores. For IRELATIVE PLT slots, whose resolver is an exported IFUNC symbol.
    */
-  private nameGotSlots(rela: SectionHeader, type: number, slots: Map<number, string>): void {
+  private ifuncNames(addresses: Set<number>): Map<number, string> {
+    const out = new Map<number, string>();
+    if (addresses.size === 0) return out;
+    const rank = new Map<number, number>();
+    const symbols: ElfSymbol[] = [];
+    for (const s of this.sections) if (s.type === SHT_DYNSYM) this.readSymbols(s, 'dynsym', symbols);
+    for (const sym of symbols) {
+      const at = Number(sym.value);
+      if (!addresses.has(at)) continue;
+      const r = (sym.bind === 1 ? 0 : sym.bind === 2 ? 1 : 2) * 100 + (/^_*/.exec(sym.name)?.[0].length ?? 0);
+      if (r < (rank.get(at) ?? Infinity)) {
+        rank.set(at, r);
+        out.set(at, sym.name);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * For the JUMP_SLOT, GLOB_DAT and IRELATIVE relocations in `rela` whose r_offset is a key of
+   * `slots`, sets the name of the symbol they bind (in the symbol table the section links to,
+   * normally .dynsym), or for IRELATIVE the resolver's address (r_addend).
+   */
+  private nameGotSlots(rela: SectionHeader, slots: Map<number, string | number>): void {
     if (rela.entsize !== RELA_SIZE) this.fail(`relocation table ${rela.name} has sh_entsize ${rela.entsize} (expected ${RELA_SIZE})`);
     if (rela.link === 0 || rela.link >= this.sections.length) this.fail(`relocation table ${rela.name} links to symbol table ${rela.link}, out of range`);
     const symtab = this.sections[rela.link];
@@ -579,11 +609,17 @@ export class ElfFile {
       const read = this.readSectionInto(rela, first * RELA_SIZE, n * RELA_SIZE, chunk);
       for (let i = 0; i < n; i++) {
         const b = i * RELA_SIZE;
-        if (read.readUInt32LE(b + 8) !== type) continue;
+        const type = read.readUInt32LE(b + 8);
+        if (type !== R_X86_64_JUMP_SLOT && type !== R_X86_64_GLOB_DAT && type !== R_X86_64_IRELATIVE) continue;
         const offsetHigh = read.readUInt32LE(b + 4);
         if (offsetHigh > 0x1fffff) continue;
         const slot = offsetHigh * 0x1_0000_0000 + read.readUInt32LE(b);
         if (slots.get(slot) !== '') continue;
+        if (type === R_X86_64_IRELATIVE) {
+          const addendHigh = read.readUInt32LE(b + 20);
+          if (addendHigh <= 0x1fffff) slots.set(slot, addendHigh * 0x1_0000_0000 + read.readUInt32LE(b + 16));
+          continue;
+        }
         const index = read.readUInt32LE(b + 12);
         if (index === 0 || (index + 1) * SYM_SIZE > symtab.size) continue;
         const sym = this.readSectionInto(symtab, index * SYM_SIZE, SYM_SIZE, symbol);

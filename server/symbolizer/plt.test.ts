@@ -8,13 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Symbolizer } from './index.ts';
 import { withElfFile } from './elf.ts';
 import { FunctionIndex } from './function-index.ts';
 import { demangle } from './demangle.ts';
+import { parseProcMaps } from './proc-maps.ts';
 import { compileC, fakeProcMapping } from './testing.ts';
 
 const C_SOURCE = `
@@ -140,6 +141,44 @@ for (const v of VARIANTS) {
     }
   });
 }
+
+test("this machine's libc: every objdump PLT label, IRELATIVE ones (*ABS*+0xRESOLVER@plt) named after the IFUNC at the resolver", () => {
+  const libc = parseProcMaps(readFileSync('/proc/self/maps', 'utf8')).entries.find((e) => /\/libc\.so/.test(e.path))?.path;
+  assert.ok(libc, 'node maps libc');
+  const labels = objdumpLabels(libc).filter((l) => l.name.endsWith('@plt'));
+  assert.ok(labels.length > 0, 'libc has PLT stubs');
+  // address -> every name nm -D gives a function there (aliases: strnlen, __strnlen).
+  const aliases = new Map<bigint, Set<string>>();
+  for (const line of execFileSync('nm', ['-D', '--defined-only', libc], { encoding: 'utf8' }).split('\n')) {
+    const [addr, type, name] = line.trim().split(/\s+/);
+    if (!name || !/^[tTwWi]$/.test(type)) continue;
+    const at = BigInt('0x' + addr);
+    if (!aliases.has(at)) aliases.set(at, new Set());
+    aliases.get(at)!.add(name.replace(/@.*$/, ''));
+  }
+  const ok = (label: string, ours: string | undefined): boolean => {
+    const abs = /^\*ABS\*\+0x([0-9a-f]+)@plt$/.exec(label);
+    if (!abs) return ours === label;
+    const names = aliases.get(BigInt('0x' + abs[1]));
+    return names ? ours !== undefined && names.has(ours.replace(/@plt$/, '')) && ours.endsWith('@plt') : ours === label;
+  };
+  const stubs = new Map(withElfFile(libc, (elf) => elf.pltStubs()).map((x) => [BigInt(x.address), x]));
+  for (const l of labels) {
+    const stub = stubs.get(l.start);
+    assert.ok(stub && ok(l.name, stub.name) && BigInt(stub.size) === l.end - l.start, `${l.name} at 0x${l.start.toString(16)}: ${JSON.stringify(stub)}`);
+  }
+  assert.ok(labels.some((l) => l.name.startsWith('*ABS*')) ? [...stubs.values()].some((x) => /^_*(str|mem)\w*@plt$/.test(x.name)) : true, 'an IFUNC string function named');
+  // And the symbolizer, every byte of every stub.
+  const p = pid++;
+  const root = fakeProcMapping(p, [{ path: libc, base: 0x7f0000000000n }]);
+  const s = new Symbolizer({ procRoot: root, debugRoot: null });
+  for (const l of labels) {
+    for (let a = l.start; a < l.end; a++) {
+      const [f] = s.symbolizeUser(p, 'p', [0x7f0000000000n + a]);
+      assert.ok(ok(l.name, f.name), `${l.name} at +0x${(a - l.start).toString(16)}: ${f.name}`);
+    }
+  }
+});
 
 test('FunctionIndex extras: sized, named or unnamed (undefined there); a real symbol at the same address wins; partial indexes agree', () => {
   const extra = [
