@@ -189,14 +189,21 @@ class BufferSource implements ByteSource {
 class FileSource implements ByteSource {
   private readonly file: RegularFile;
   readonly size: number;
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    opened?: RegularFile,
+  ) {
     try {
-      this.file = openRegularFile(path);
+      this.file = opened ?? openRegularFile(path);
     } catch (e) {
       if (e instanceof UnsafeFileError) throw new ElfError(path, e.message.slice(path.length + 2));
       throw e;
     }
     this.size = this.file.size;
+  }
+  /** Owner (st_uid) of the file at open time. */
+  get uid(): number {
+    return this.file.stat.uid;
   }
   read(offset: number, length: number): Buffer {
     const out = this.file.readUpTo(offset, length);
@@ -291,6 +298,49 @@ export class ElfFile {
       src.close();
       throw e;
     }
+  }
+
+  /**
+   * An ELF file over a file already opened and checked by the caller (server/fs/safe-file.ts),
+   * so that what was checked is what is parsed. Takes ownership: closed with the ElfFile (also
+   * when parsing fails).
+   */
+  static fromRegularFile(file: RegularFile): ElfFile {
+    let src: FileSource;
+    try {
+      src = new FileSource(file.path, file);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    try {
+      return new ElfFile(src, file.path);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+  }
+
+  /** Owner (st_uid) of the file when it was opened from a path; undefined for a buffer. */
+  get ownerUid(): number | undefined {
+    return this.src instanceof FileSource ? this.src.uid : undefined;
+  }
+
+  /**
+   * The `.gnu_debuglink` section: the file name of the separate debug file (NUL-terminated,
+   * padded to 4 bytes) and the CRC32 of that whole file (4 bytes, little-endian here). Undefined
+   * when absent; ElfError when malformed.
+   */
+  gnuDebuglink(): { file: string; crc: number } | undefined {
+    const s = this.section('.gnu_debuglink');
+    if (!s || s.type === SHT_NOBITS) return undefined;
+    if (s.size > 4096) this.fail(`.gnu_debuglink is ${s.size} bytes (a file name and a CRC)`);
+    const data = this.sectionContents(s);
+    const nul = data.indexOf(0);
+    if (nul <= 0) this.fail('.gnu_debuglink holds no file name');
+    const crcAt = (nul + 4) & ~3;
+    if (crcAt + 4 > data.length) this.fail(`.gnu_debuglink ends before its CRC (${data.length} bytes)`);
+    return { file: data.toString('utf8', 0, nul), crc: data.readUInt32LE(crcAt) };
   }
 
   /** Releases the file descriptor (no-op for buffers). Section data already read stays usable. */

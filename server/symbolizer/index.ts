@@ -15,11 +15,12 @@
  * `file+0xOFFSET`, see offsetFrameName) and are counted.
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { FlameModule } from '../../lib/protocol.ts';
 import type { Frame } from './types.ts';
 import { ElfError, ElfFile, fileOffsetToVaddr, gnuBuildId, parseNoteData, SHT_SYMTAB, type ProgramHeader } from './elf.ts';
 import { readRegularFile } from '../fs/safe-file.ts';
+import { debugFilePath, openDebuglinkFile, type DebugLookup } from './debug-file.ts';
 import { FunctionIndex, type ExtraSymbol, type IndexSource } from './function-index.ts';
 import { resolveKernelAddresses, sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
 import { findMapping, isFileBacked, parseExecutableMappings, parseProcMaps, type MapEntry } from './proc-maps.ts';
@@ -27,6 +28,7 @@ import { PerfMap } from './perf-map.ts';
 import { demangledIfKnown, demangleMany, isMangled } from './demangle.ts';
 
 export type { Frame } from './types.ts';
+export { debugFilePath } from './debug-file.ts';
 
 export interface SymbolizerOptions {
   /** Root of procfs. Default '/proc'. */
@@ -61,8 +63,9 @@ export interface SymbolizerOptions {
   /** How long (ms) the snapshot of an exited process is kept after `forgetExited` first sees it gone. Default 30000. */
   exitedGraceMs?: number;
   /**
-   * Root under which detached debug files are looked up by build-id
-   * (`ROOT/usr/lib/debug/.build-id/…`) for binaries without .symtab; null disables. Default ''.
+   * Root under which detached debug files are looked up for binaries without .symtab, by
+   * build-id (`ROOT/usr/lib/debug/.build-id/…`) and by .gnu_debuglink (`ROOT/usr/lib/debug/DIR/NAME`,
+   * after DIR/NAME and DIR/.debug/NAME beside the binary); null disables both. Default ''.
    */
   debugRoot?: string | null;
   /**
@@ -120,7 +123,7 @@ interface SymbolTable {
    * settle(); `offsets`: the file offset each of those addresses came from (for the name of a
    * frame no symbol matches).
    */
-  deferred?: { elf: ElfFile; frames: Map<number, Frame>; offsets: Map<number, bigint>; module?: FlameModule };
+  deferred?: { elf: ElfFile; frames: Map<number, Frame>; offsets: Map<number, bigint>; module?: FlameModule; debugLookup?: DebugLookup };
 }
 
 /** Most binaries held open for deferred lookups; later ones are indexed at once (each holds a file descriptor). */
@@ -160,31 +163,35 @@ export function offsetFrameName(file: string, fileOffset: bigint): string {
 }
 
 /**
- * Where Debian's -dbgsym packages (and most distributions) put detached debug info for a
- * build-id: /usr/lib/debug/.build-id/ab/cdef….debug. Its .symtab names the local functions
- * that the stripped binary lost.
+ * Indexes a binary's function symbols (plus those of a separate debug file, when the binary has
+ * no .symtab: by build-id, else by .gnu_debuglink; server/symbolizer/debug-file.ts). Only the
+ * symbol and string tables are read; names are decoded when a lookup first returns them.
  */
-export function debugFilePath(buildId: string, root = ''): string {
-  return `${root}/usr/lib/debug/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`;
-}
-
-/**
- * Indexes a binary's function symbols (plus those of a detached debug file). Only the symbol
- * and string tables are read; names are decoded when a lookup first returns them.
- */
-function buildTable(elf: ElfFile, file: string, debugRoot?: string, only?: Float64Array): SymbolTable {
+function buildTable(elf: ElfFile, file: string, debugLookup?: DebugLookup, only?: Float64Array): SymbolTable {
   const buildId = elf.buildId();
   const sources: IndexSource[] = elf.symbolTableSections().map((table) => ({ elf, table }));
   let debug: ElfFile | undefined;
   try {
-    if (buildId && debugRoot !== undefined && !elf.sections.some((x) => x.type === SHT_SYMTAB)) {
-      try {
-        debug = ElfFile.open(debugFilePath(buildId, debugRoot));
-        if (debug.buildId() === buildId) {
-          for (const table of debug.symbolTableSections()) if (table.source === 'symtab') sources.push({ elf: debug, table });
+    if (debugLookup !== undefined && !elf.sections.some((x) => x.type === SHT_SYMTAB)) {
+      if (buildId) {
+        try {
+          debug = ElfFile.open(debugFilePath(buildId, debugLookup.root));
+          if (debug.buildId() !== buildId) {
+            debug.close();
+            debug = undefined;
+          }
+        } catch {
+          debug = undefined; // no debug file by build-id
         }
-      } catch {
-        /* no debug file: .dynsym only */
+      }
+      // The CRC names one file exactly; its build-id, when both have one, must agree too.
+      debug ??= openDebuglinkFile(elf, debugLookup);
+      if (debug && buildId && debug.buildId() !== undefined && debug.buildId() !== buildId) {
+        debug.close();
+        debug = undefined;
+      }
+      if (debug) {
+        for (const table of debug.symbolTableSections()) if (table.source === 'symtab') sources.push({ elf: debug, table });
       }
     }
     const loads = elf.loadSegments();
@@ -305,7 +312,7 @@ export class Symbolizer {
       let index = FunctionIndex.empty;
       try {
         const wanted = Float64Array.from(deferred.frames.keys()).sort();
-        index = buildTable(deferred.elf, table.file, this.debugRoot, wanted).index;
+        index = buildTable(deferred.elf, table.file, deferred.debugLookup, wanted).index;
       } catch (e) {
         this.binaryErrors++;
         table.error = e instanceof Error ? e.message : String(e);
@@ -755,16 +762,21 @@ export class Symbolizer {
       this.binaries.set(key, hit);
       return hit;
     }
-    const candidates: string[] = [];
+    // Each place the binary may be read from, and the directory its .gnu_debuglink file would be
+    // beside as seen from there (map_files has none of its own: the process's view of the path's).
+    const mappedDir = dirname(m.path);
+    const candidates: { path: string; dir: string }[] = [];
     if (st.alive) {
-      candidates.push(`${this.procRoot}/${st.pid}/root${m.path}`);
-      candidates.push(`${this.procRoot}/${st.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
+      const root = `${this.procRoot}/${st.pid}/root`;
+      candidates.push({ path: `${root}${m.path}`, dir: `${root}${mappedDir}` });
+      candidates.push({ path: `${this.procRoot}/${st.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, dir: `${root}${mappedDir}` });
     }
-    candidates.push(m.path);
+    candidates.push({ path: m.path, dir: mappedDir });
     let table: SymbolTable | undefined;
     let lastError = 'not found';
-    for (const path of candidates) {
+    for (const { path, dir } of candidates) {
       let elf: ElfFile | undefined;
+      const debugLookup: DebugLookup | undefined = this.debugRoot === undefined ? undefined : { root: this.debugRoot, binaryDir: dir, mappedDir };
       try {
         elf = ElfFile.open(path);
         const id = elf.buildId();
@@ -773,11 +785,11 @@ export class Symbolizer {
         else if (this.deferLookups && this.deferredTables.length < MAX_DEFERRED_BINARIES) {
           // Kept open until settle(), which reads its symbols for the addresses wanted by then.
           const module: FlameModule = id === undefined ? { file: m.path } : { file: m.path, buildId: id };
-          table = { file: basename(m.path), buildId: id, module, loads: elf.loadSegments(), index: FunctionIndex.empty, deferred: { elf, frames: new Map(), offsets: new Map(), module } };
+          table = { file: basename(m.path), buildId: id, module, loads: elf.loadSegments(), index: FunctionIndex.empty, deferred: { elf, frames: new Map(), offsets: new Map(), module, debugLookup } };
           this.deferredTables.push(table);
           elf = undefined;
         } else {
-          table = buildTable(elf, basename(m.path), this.debugRoot);
+          table = buildTable(elf, basename(m.path), debugLookup);
           table.module = table.buildId === undefined ? { file: m.path } : { file: m.path, buildId: table.buildId };
         }
         break;

@@ -145,6 +145,9 @@ export function fileOffsetOf(path: string, vaddr: bigint): bigint {
   return vaddr - p.vaddr + p.offset;
 }
 
+/** Fake procfs roots made by this test process (removed at exit). */
+const fakeRoots: string[] = [];
+
 /**
  * A fake procfs with one live process that maps `binaries`, each the way the loader maps it:
  * one mapping per PT_LOAD, page-aligned, at `base` + its vaddr (base 0 for ET_EXEC), device
@@ -153,7 +156,8 @@ export function fileOffsetOf(path: string, vaddr: bigint): bigint {
  */
 export function fakeProcMapping(pid: number, binaries: { path: string; base: bigint }[]): string {
   const root = mkdtempSync(join(tmpdir(), 'pb-fakeproc-'));
-  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  if (fakeRoots.length === 0) process.on('exit', () => fakeRoots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+  fakeRoots.push(root);
   const page = 0x1000n;
   const hex = (x: bigint) => x.toString(16).padStart(8, '0');
   const lines: string[] = [];
