@@ -5,7 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCollectorEvent, COLLECTOR_EVENT_TYPES } from './collector.ts';
+import * as v from 'valibot';
+import { checkCollectorEvent, COLLECTOR_EVENT_TYPES, COLLECTOR_EVENTS, EventRowDataSchema, LatencySeriesSchema } from './collector.ts';
+import { check } from './core.ts';
+import { seededRandom } from '../random.ts';
 import { goodEvents } from './collector-testing.ts';
 
 
@@ -89,4 +92,39 @@ test('what is not an event at all is refused by what it is', () => {
   assert.match(error({ type: 'profile.interval', handle: 1 }), /^unknown collector event type "profile\.interval" \(known: ready, profile, /);
   assert.match(error({ handle: 1 }), /^unknown collector event type undefined/);
   assert.match(error({ type: 'reply', id: 1, ok: true }), /^unknown collector event type "reply"/);
+});
+
+test('the in-place checks of latency series and event rows say what their schemas say', () => {
+  const random = seededRandom(11);
+  const odd: unknown[] = [undefined, null, 0, -1, 1.5, 3, 40, NaN, Infinity, '', 'x', [], [1, 2], [1, 'b'], ['a'], {}, { error: 'e' }, { error: 'e', code: 1 }, { error: 1 }, true];
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+  const inPlace = { series: COLLECTOR_EVENTS['latency.interval'].entries.batch.entries.series, rows: COLLECTOR_EVENTS['events.rows'].entries.rows };
+  const full = { series: v.array(LatencySeriesSchema), rows: v.array(EventRowDataSchema) };
+  let refused = 0;
+  for (let i = 0; i < 3000; i++) {
+    const events = goodEvents();
+    const series = (events['latency.interval'].batch as { series: Record<string, unknown>[] }).series;
+    const rows = events['events.rows'].rows as Record<string, unknown>[];
+    const targets: Record<string, unknown>[] = [
+      series[0],
+      series[0].key as Record<string, unknown>,
+      series[0].interval as Record<string, unknown>,
+      (series[0].total as Record<string, unknown>).fine as Record<string, unknown>,
+      rows[0],
+      rows[1].fields as Record<string, unknown>,
+    ];
+    const target = pick(targets);
+    const key = pick([...Object.keys(target), 'extra']);
+    const value = pick(odd);
+    if (value === undefined && random() < 0.5) delete target[key];
+    else target[key] = value;
+    for (const which of ['series', 'rows'] as const) {
+      const input = which === 'series' ? series : rows;
+      const fast = check(inPlace[which], input);
+      const slow = check(full[which], input);
+      assert.equal(fast.ok, slow.ok, `${which} ${JSON.stringify(input)}: in place ${fast.ok ? 'accepts' : `refuses (${fast.error})`}, the schema ${slow.ok ? 'accepts' : `refuses (${slow.error})`}`);
+      if (!fast.ok) refused++;
+    }
+  }
+  assert.ok(refused > 1000, `the changes exercised refusals (${refused})`);
 });

@@ -58,6 +58,15 @@ export const sentenceMessage = (message: string): string => `${SENTENCE}${messag
 const ACROSS = '\u0000across:';
 export const acrossFieldsMessage = (template: string): string => `${ACROSS}${template}`;
 
+/**
+ * A line about a place inside the value that raises it (the first refused item of a big array,
+ * checked in place): `HERE` in it becomes the value's own label (`HERE[12].pid …` →
+ * `rows[12].pid …`). A control character, so a value shown in the line (JSON-escaped) cannot hold it.
+ */
+export const HERE = '\u0000here';
+const INSIDE = '\u0000inside:';
+export const insideMessage = (line: string): string => `${INSIDE}${line}`;
+
 type Issue = v.BaseIssue<unknown>;
 
 /** Message of the issue `unknownKeysFirst` raises (the formatter says `unknown field "name"`). */
@@ -117,6 +126,7 @@ export function issueMessage(issue: Issue, options: CheckOptions = {}): string {
   if (isObjectKey) return `${prefix}${label} is required`;
   if (issue.message.startsWith(WHOLE)) return issue.message.slice(WHOLE.length);
   if (issue.message.startsWith(SENTENCE)) return `${prefix}${issue.message.slice(SENTENCE.length)}`;
+  if (issue.message.startsWith(INSIDE)) return `${prefix}${issue.message.slice(INSIDE.length).replaceAll(HERE, label)}`;
   if (issue.message.startsWith(ACROSS)) {
     const template = issue.message.slice(ACROSS.length);
     return `${prefix}${label === '' ? template.replaceAll('{}.', '') : template.replaceAll('{}', label)}`;
@@ -199,3 +209,40 @@ export function plainText(max: number) {
 
 /** A probe id as the hub hands them out (`lat-1`, `ev-2`): 1 to 64 of letters, digits, `_` and `-`. */
 export const PROBE_ID = /^[\w-]{1,64}$/;
+
+// ---------------------------------------------------------------------------------------
+// Big messages: checked in place
+
+/** First index of `items` that `isItem` refuses, or -1. */
+export function firstRefused(items: readonly unknown[], isItem: (item: unknown) => boolean): number {
+  for (let i = 0; i < items.length; i++) if (!isItem(items[i])) return i;
+  return -1;
+}
+
+/**
+ * Why `schema` refuses `value`, said of `label` (a field path). `accepted` when it does not: a
+ * fast predicate and its schema disagree (a bug, said as such rather than hidden).
+ */
+export function refusalOf(schema: v.GenericSchema, value: unknown, label: string, accepted: string): string {
+  const result = v.safeParse(schema, value, { abortEarly: true });
+  return result.success ? `${label} ${accepted}, got ${shown(value)}` : issueMessage(result.issues[0], { root: label });
+}
+
+/**
+ * An array of many items, for messages that flow all the time (thousands of rows): each item
+ * is checked in place by `isItem`, a plain predicate that says the same as `item` (one pass, no
+ * copy: the array received is the value passed on, items included). The first item it refuses
+ * is explained by `item` itself, so the refusal names the field like any other:
+ * `rows[12].pid must be a number, got "x"`.
+ */
+export function checkedInPlace<S extends v.GenericSchema>(item: S, isItem: (value: unknown) => boolean, message = 'must be an array') {
+  type Item = v.InferOutput<S>;
+  return v.pipe(
+    v.custom<Item[]>((value) => Array.isArray(value), message),
+    v.rawCheck<Item[]>(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const at = firstRefused(dataset.value, isItem);
+      if (at >= 0) addIssue({ message: insideMessage(refusalOf(item, dataset.value[at], `${HERE}[${at}]`, 'is not of the expected shape')) });
+    }),
+  );
+}
