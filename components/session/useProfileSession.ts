@@ -18,7 +18,6 @@ import {
   PROTOCOL_VERSION,
   type Ack,
   type ClientToServerEvents,
-  type ErrorMessage,
   type Hello,
   type ProfileFrame,
   type ProfileSettings,
@@ -31,9 +30,16 @@ import {
 } from '../../lib/protocol.ts';
 import { MAIN_SESSION, type FollowView, type Role, type SessionState, type ViewerLinkInfo } from '../../lib/protocol-session.ts';
 import { takeCredentials } from './token.ts';
+import { deliver, ServerMessageCheck, type MessageHandlers } from './serverMessages.ts';
 import { addLink, removeLink, replaceLinks } from './links.ts';
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** False for a `hello` that names another protocol version (its other fields may have another shape too). */
+function compatibleHello(payload: unknown): boolean {
+  const protocol = (payload as { protocol?: unknown } | null)?.protocol;
+  return typeof protocol !== 'number' || protocol === PROTOCOL_VERSION;
+}
 
 /**
  * connecting: first attempt under way; connected; reconnecting: lost or failed, retrying;
@@ -104,7 +110,7 @@ export interface ProfileSession {
   send<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<Ack<ReplyOf<E>>>;
 }
 
-/** A listener for `subscribe` (payloads are untrusted: check them). */
+/** A listener for `subscribe`: the payload has passed its schema (lib/schema/server-messages.ts); the acknowledgement comes last for flow-controlled messages. */
 export type EventListener = (...args: unknown[]) => void;
 
 const REQUEST_TIMEOUT_MS = 5000;
@@ -152,7 +158,7 @@ export function useProfileSession(): ProfileSession {
     let retry: ReturnType<typeof setTimeout> | null = null;
     let lastPresenter = '';
     const presenter = (view: FollowView | null | undefined) => {
-      if (!view || typeof view !== 'object') return;
+      if (!view) return;
       const text = JSON.stringify(view);
       if (text === lastPresenter) return;
       lastPresenter = text;
@@ -186,59 +192,71 @@ export function useProfileSession(): ProfileSession {
       setConnectionError(reason);
     });
 
-    socket.on('hello', (h) => {
-      compatible = h.protocol === PROTOCOL_VERSION;
-      setHello(h);
-      if (typeof h.session === 'string') setSessionId(h.session);
-    });
-    const anySocket = socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void };
-    anySocket.on('session:state', (state) => {
-      if (!state || typeof state !== 'object') return;
-      const s = state as SessionState;
-      setSessionState(s);
-      // Only the state sent on joining carries the list; later ones leave it to the deltas.
-      if (s.links !== undefined) setLinks((current) => replaceLinks(current, s.links, Date.now()));
-      presenter(s.follow);
-    });
-    anySocket.on('link:added', (link) => setLinks((current) => addLink(current, link)));
-    anySocket.on('link:removed', (removed) => setLinks((current) => removeLink(current, removed, Date.now())));
-    anySocket.on('follow:view', (view) => presenter(view as FollowView));
-    anySocket.on('session:closed', (info) => {
-      const i = (info ?? {}) as Partial<SessionClosed>;
-      ended = true;
-      if (retry) clearTimeout(retry);
-      setClosed({ id: String(i.id ?? ''), reason: String(i.reason ?? 'the server ended this session') });
-      setConnection('closed');
-      setConnectionError(String(i.reason ?? ''));
-      socket.disconnect(); // no retries: the link or the session is gone
-    });
-    socket.on('profile:status', (s) => setStatus(s));
-    socket.on('profile:frame', (f, ack) => {
-      try {
-        if (compatible) {
-          setFrame(f);
-          setFramesReceived((n) => n + 1);
-        }
-      } finally {
-        if (typeof ack === 'function') ack();
-      }
-    });
-    socket.onAny((event: string, ...args: unknown[]) => {
-      const subscribed = listeners.current.get(event);
-      if (subscribed && subscribed.size > 0) {
-        for (const listener of [...subscribed]) listener(...args);
-      } else if (event !== 'profile:frame' && typeof args.at(-1) === 'function') {
-        (args.at(-1) as () => void)(); // a flow-controlled message nobody draws: keep the stream going
-      }
-    });
-    socket.on('error:message', (e: ErrorMessage) => {
+    // The one place server messages are received: each is checked against its schema
+    // (serverMessages.ts) before any handler or subscriber sees it. A malformed one is dropped,
+    // shown once per message name (a notice, and the console) with the reason, and, when
+    // flow-controlled, still acknowledged so that the stream goes on.
+    const messages = new ServerMessageCheck((event, reason) => {
+      console.warn(`probeboard: dropped a malformed ${event} message from the server: ${reason}`);
+      if (!compatible) return; // the protocol banner already says why nothing fits
       const id = ++noticeId.current;
-      setNotices((list) => [...list.slice(-4), { id, event: String(e?.event ?? ''), message: String(e?.message ?? e) }]);
+      setNotices((list) => [...list.slice(-4), { id, event, message: `dropped a malformed message from the server (later ones are dropped silently): ${reason}` }]);
+    });
+    const handlers: MessageHandlers = {
+      hello: (h) => {
+        compatible = h.protocol === PROTOCOL_VERSION;
+        setHello(h);
+        if (typeof h.session === 'string') setSessionId(h.session);
+      },
+      'session:state': (state) => {
+        setSessionState(state);
+        // Only the state sent on joining carries the list; later ones leave it to the deltas.
+        if (state.links !== undefined) setLinks((current) => replaceLinks(current, state.links, Date.now()));
+        presenter(state.follow);
+      },
+      'link:added': (link) => setLinks((current) => addLink(current, link)),
+      'link:removed': (removed) => setLinks((current) => removeLink(current, removed, Date.now())),
+      'follow:view': (view) => presenter(view),
+      'session:closed': (info) => {
+        ended = true;
+        if (retry) clearTimeout(retry);
+        setClosed({ id: info.id, reason: info.reason || 'the server ended this session' });
+        setConnection('closed');
+        setConnectionError(info.reason);
+        socket.disconnect(); // no retries: the link or the session is gone
+      },
+      'profile:status': (s) => setStatus(s),
+      'profile:frame': (f, ack) => {
+        try {
+          if (compatible) {
+            setFrame(f);
+            setFramesReceived((n) => n + 1);
+          }
+        } finally {
+          ack();
+        }
+      },
+      'error:message': (e) => {
+        const id = ++noticeId.current;
+        setNotices((list) => [...list.slice(-4), { id, event: e.event, message: e.message }]);
+      },
+    };
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (event === 'hello' && !compatibleHello(args[0])) {
+        // Another protocol version: say so (the banner) even if its hello has another shape.
+        const other = args[0] as { protocol: number; version?: unknown };
+        compatible = false;
+        setHello({ protocol: other.protocol, version: String(other.version ?? '?'), canControl: false });
+        return;
+      }
+      const subscribed = listeners.current.get(event);
+      deliver(messages, handlers, subscribed ? [...subscribed] : undefined, event, args);
     });
 
     return () => {
       ended = true;
       if (retry) clearTimeout(retry);
+      socket.offAny();
       socket.removeAllListeners();
       socket.disconnect();
       socketRef.current = null;

@@ -1,14 +1,15 @@
 /**
  * Every socket.io message, by name, with its schema: the requests a browser sends (payload and
- * reply) and the messages the server sends. The socket.io event maps of the server
+ * reply) and the messages the server sends (SERVER_MESSAGES, in server-messages.ts so that the
+ * dashboard, which checks them, does not bundle the request schemas). The socket.io event maps of the server
  * (server/hub/feature.ts) and of the dashboard (components/session/useProfileSession.ts) are
  * derived from these two tables, and docs/protocol.md is checked against them
  * (lib/schema/protocol-doc.test.ts), so a message exists in one place.
  */
 import * as v from 'valibot';
 import { check, type CheckOptions, type Result } from './core.ts';
-import { ErrorMessageSchema, HelloSchema, ProfileChangeSchema, ProfileFrameSchema, ProfileSettingsSchema, ProfileStatusSchema, ViewSettingsSchema } from './view.ts';
-import { LatencyAddedSchema, LatencyAddRequestSchema, LatencyFrameMessageSchema, LatencyProbeListSchema, LatencyRemoveRequestSchema } from './latency.ts';
+import { ProfileChangeSchema, ProfileSettingsSchema, ViewSettingsSchema } from './view.ts';
+import { LatencyAddedSchema, LatencyAddRequestSchema, LatencyProbeListSchema, LatencyRemoveRequestSchema } from './latency.ts';
 import {
   DiscoveredObjectSchema,
   DiscoveredProcessSchema,
@@ -21,8 +22,6 @@ import {
   DiscoverTracepointsRequestSchema,
   DiscoverUsdtRequestSchema,
   discoveryList,
-  EventBatchSchema,
-  EventProbeListSchema,
   EventsAddedSchema,
   EventsAddRequestSchema,
   EventsRemoveRequestSchema,
@@ -32,7 +31,6 @@ import {
   LinkCreateRequestSchema,
   LinkRevokeRequestSchema,
   NoPayloadSchema,
-  SessionClosedSchema,
   SessionCloseRequestSchema,
   SessionCreateRequestSchema,
   SessionOpenedSchema,
@@ -40,11 +38,9 @@ import {
   SessionSummarySchema,
   ViewerLinkCreatedSchema,
   ViewerLinkInfoSchema,
-  ViewerLinkRemovedSchema,
   ReplayStateSchema,
 } from './session.ts';
 import {
-  CompareProgressSchema,
   CompareWindowsReplySchema,
   CompareWindowsRequestSchema,
   RecordingDeleteRequestSchema,
@@ -59,6 +55,8 @@ import {
   SnapshotRecordSchema,
   SnapshotSummarySchema,
 } from './recording.ts';
+
+export { SERVER_MESSAGES, type ServerMessage, type ServerMessageName, type ServerToClientEvents } from './server-messages.ts';
 
 /** Reply to every client request (socket.io acknowledgement). */
 export type Ack<T = undefined> = { ok: true; value?: T } | { ok: false; error: string };
@@ -104,49 +102,19 @@ export const CLIENT_REQUESTS = {
   'compare:windows': request(CompareWindowsRequestSchema, CompareWindowsReplySchema),
 } as const;
 
-const message = <S extends v.GenericSchema>(schema: S) => ({ schema, flowControlled: false as const });
-/** A message the client must acknowledge once applied (server/hub flow control). */
-const flowControlled = <S extends v.GenericSchema>(schema: S) => ({ schema, flowControlled: true as const });
-
-/** Server -> client messages. */
-export const SERVER_MESSAGES = {
-  hello: message(HelloSchema),
-  'error:message': message(ErrorMessageSchema),
-  'profile:status': message(ProfileStatusSchema),
-  'profile:frame': flowControlled(ProfileFrameSchema),
-  'latency:probes': message(LatencyProbeListSchema),
-  'latency:frame': flowControlled(LatencyFrameMessageSchema),
-  'events:probes': message(EventProbeListSchema),
-  'events:batch': flowControlled(EventBatchSchema),
-  'session:state': message(SessionStateSchema),
-  'link:added': message(ViewerLinkInfoSchema),
-  'link:removed': message(ViewerLinkRemovedSchema),
-  'follow:view': message(FollowViewSchema),
-  'session:closed': message(SessionClosedSchema),
-  'compare:progress': message(CompareProgressSchema),
-} as const;
-
 export type RequestName = keyof typeof CLIENT_REQUESTS;
-export type ServerMessageName = keyof typeof SERVER_MESSAGES;
 /** A request's payload as the client sends it (what the schema takes). */
 export type RequestPayload<E extends RequestName> = v.InferInput<(typeof CLIENT_REQUESTS)[E]['payload']>;
 /** A request's payload once checked (what a handler gets). */
 export type CheckedPayload<E extends RequestName> = v.InferOutput<(typeof CLIENT_REQUESTS)[E]['payload']>;
 /** The value of a request's successful reply. */
 export type ReplyOf<E extends RequestName> = v.InferOutput<(typeof CLIENT_REQUESTS)[E]['reply']>;
-export type ServerMessage<E extends ServerMessageName> = v.InferOutput<(typeof SERVER_MESSAGES)[E]['schema']>;
 
 /** socket.io's map of the events a client may send (payload, then the acknowledgement). */
 export type ClientToServerEvents = {
   [E in RequestName]: (payload: RequestPayload<E>, ack: (reply: Ack<ReplyOf<E>>) => void) => void;
 };
 
-/** socket.io's map of the events the server emits; flow-controlled ones carry an acknowledgement callback. */
-export type ServerToClientEvents = {
-  [E in ServerMessageName]: (typeof SERVER_MESSAGES)[E]['flowControlled'] extends true
-    ? (payload: ServerMessage<E>, ack: () => void) => void
-    : (payload: ServerMessage<E>) => void;
-};
 
 /** True for a name a client may send. */
 export function isRequestName(name: string): name is RequestName {

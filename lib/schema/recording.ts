@@ -152,13 +152,8 @@ export type ComparedWindow = v.InferOutput<typeof ComparedWindowSchema>;
 export const CompareWindowsReplySchema = v.object({ before: ComparedWindowSchema, after: ComparedWindowSchema });
 export type CompareWindowsReply = v.InferOutput<typeof CompareWindowsReplySchema>;
 
-/**
- * `compare:progress`, to the socket that asked, while a comparison runs: ms of recording time
- * read (both windows together), first `done: 0`, last `done: total`. `requestId` numbers the
- * hub's comparisons (1, 2, …); the final result comes in the `compare:windows` reply.
- */
-export const CompareProgressSchema = v.object({ requestId: v.number(), done: v.number(), total: v.number() });
-export type CompareProgress = v.InferOutput<typeof CompareProgressSchema>;
+/** `compare:progress`: defined in server-messages.ts (the dashboard checks it without bundling this file's request schemas). */
+export { CompareProgressSchema, type CompareProgress } from './server-messages.ts';
 
 // ---------------------------------------------------------------------------------------
 // Stored records (server/recording/store.ts): what a caller hands the store

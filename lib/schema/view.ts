@@ -5,7 +5,7 @@
  * docs/protocol.md documents them field by field.
  */
 import * as v from 'valibot';
-import { acrossFieldsMessage, boolean, oneOf, record, sentenceMessage, variant, wholeNumber } from './core.ts';
+import { acrossFieldsMessage, boolean, HERE, insideMessage, oneOf, record, refusalOf, sentenceMessage, variant, wholeNumber } from './core.ts';
 
 /** Which part of each stack to show. */
 export const STACK_MODES = ['all', 'user', 'kernel'] as const;
@@ -203,14 +203,76 @@ export interface FlameNode {
   modules?: FlameModule[];
 }
 export const FlameNodeSchema: v.GenericSchema<FlameNode> = v.object({
-  n: v.string(),
-  v: v.number(),
-  c: v.optional(v.array(v.lazy(() => FlameNodeSchema))),
+  n: v.string('must be a string'),
+  v: v.number('must be a number'),
+  c: v.optional(v.array(v.lazy(() => FlameNodeSchema), 'must be an array of nodes')),
   k: v.optional(FrameKindSchema),
-  e: v.optional(v.number()),
-  m: v.optional(v.number()),
-  modules: v.optional(v.array(FlameModuleSchema)),
+  e: v.optional(v.number('must be a number')),
+  m: v.optional(v.number('must be a number')),
+  modules: v.optional(v.array(FlameModuleSchema, 'must be an array of binaries {file, buildId?}')),
 });
+
+const FRAME_KINDS: ReadonlySet<unknown> = new Set(FrameKindSchema.options);
+const isNumber = (value: unknown) => typeof value === 'number' && !Number.isNaN(value);
+const isOptionalNumber = (value: unknown) => value === undefined || isNumber(value);
+function isModule(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { file, buildId } = value as Record<string, unknown>;
+  return typeof file === 'string' && (buildId === undefined || typeof buildId === 'string');
+}
+
+/** One node's own fields as FlameNodeSchema judges them (its children's are theirs). */
+function isFlameNodeItself(node: unknown): node is FlameNode {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return false;
+  const { n, v: value, c, k, e, m, modules } = node as Record<string, unknown>;
+  return (
+    typeof n === 'string' &&
+    isNumber(value) &&
+    (c === undefined || Array.isArray(c)) &&
+    (k === undefined || FRAME_KINDS.has(k)) &&
+    isOptionalNumber(e) &&
+    isOptionalNumber(m) &&
+    (modules === undefined || (Array.isArray(modules) && modules.every(isModule)))
+  );
+}
+
+/**
+ * A whole flame graph checked in place, for `profile:frame` as the dashboard receives it (every
+ * second, up to 10^4 nodes): every node is walked once with the rule of FlameNodeSchema written
+ * as a predicate, nothing is copied, and the tree received is the value passed on. The first
+ * node refused is explained by FlameNodeSchema (`tree.c[2].c[0].v must be a number, got "x"`).
+ * A full valibot check rebuilt every node and cost 1.3 to 1.5 times JSON.parse of the frame,
+ * this walk an eighth of it (bench/collector-events.ts: 130 µs for 3,000 nodes, 0.8 ms for 10,000).
+ */
+export const FlameTreeInPlaceSchema = v.pipe(
+  v.custom<FlameNode>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'must be a flame graph node {n, v, c?, …}'),
+  v.rawCheck<FlameNode>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    if (!isFlameNodeItself(dataset.value)) {
+      addIssue({ message: insideMessage(refusalOf(FlameNodeSchema, dataset.value, HERE, 'is not a flame graph node')) });
+      return;
+    }
+    // Breadth first, without recursion (a deep tree must not overflow the stack); the path is built only for the node refused.
+    const nodes: FlameNode[] = [dataset.value];
+    const parents: number[] = [-1];
+    const indexes: number[] = [-1];
+    for (let at = 0; at < nodes.length; at++) {
+      const children = nodes[at].c;
+      if (children === undefined) continue;
+      for (let i = 0; i < children.length; i++) {
+        if (!isFlameNodeItself(children[i])) {
+          let path = `.c[${i}]`;
+          for (let up = at; parents[up] !== -1; up = parents[up]) path = `.c[${indexes[up]}]${path}`;
+          addIssue({ message: insideMessage(refusalOf(FlameNodeSchema, children[i], `${HERE}${path}`, 'is not a flame graph node')) });
+          return;
+        }
+        nodes.push(children[i]);
+        parents.push(at);
+        indexes.push(i);
+      }
+    }
+  }),
+);
 
 /** Unit of a flame graph's widths: samples (cpu), or µs of time (offcpu, wall). */
 export const ProfileUnitSchema = v.picklist(['samples', 'us']);
