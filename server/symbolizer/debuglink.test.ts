@@ -71,8 +71,8 @@ function names(s: Split, options: { debugRoot?: string | null } = {}): string[] 
   return out[0];
 }
 
-/** What the frames are named without a debug file: binary+0xFILEOFFSET. */
-const unnamed = (s: Split) => [`prog+0x${fileOffsetOf(s.prog, s.one + 2n).toString(16)}`, `prog+0x${fileOffsetOf(s.prog, s.two + 4n).toString(16)}`];
+/** What the frames are named without a debug file: binary+0xFILEOFFSET of their function's start (.eh_frame_hdr). */
+const unnamed = (s: Split) => [`prog+0x${fileOffsetOf(s.prog, s.one).toString(16)}`, `prog+0x${fileOffsetOf(s.prog, s.two).toString(16)}`];
 
 test('CRC-32: the plain-JS fallback agrees with zlib and the check value', () => {
   assert.equal(crc32Js(Buffer.from('123456789')), 0xcbf43926);

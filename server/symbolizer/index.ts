@@ -22,6 +22,7 @@ import { ElfError, ElfFile, fileOffsetToVaddr, gnuBuildId, parseNoteData, SHT_SY
 import { readRegularFile } from '../fs/safe-file.ts';
 import { debugFilePath, openDebuglinkFile, type DebugLookup } from './debug-file.ts';
 import { FunctionIndex, type ExtraSymbol, type IndexSource } from './function-index.ts';
+import { functionStartAt, functionStartsOf } from './function-starts.ts';
 import { resolveKernelAddresses, sharedKallsyms, type KallsymsTable } from './kallsyms.ts';
 import { findMapping, isFileBacked, parseExecutableMappings, parseProcMaps, type MapEntry } from './proc-maps.ts';
 import { PerfMap } from './perf-map.ts';
@@ -116,6 +117,12 @@ interface SymbolTable {
   module?: FlameModule;
   loads: ProgramHeader[];
   index: FunctionIndex;
+  /**
+   * Binaries without .symtab (from the file or a debug file): the sorted first addresses of its
+   * functions (function-starts.ts), so that code no symbol names is named after the start of its
+   * function, one frame per function; null when it has no .eh_frame_hdr.
+   */
+  functionStarts?: Float64Array | null;
   /** When reading failed: why. */
   error?: string;
   /**
@@ -204,10 +211,27 @@ function buildTable(elf: ElfFile, file: string, debugLookup?: DebugLookup, only?
       if (!debug) throw e;
       index = FunctionIndex.build(sources.filter((x) => x.elf === elf), loads, only, plt);
     }
-    return { file, buildId, loads, index };
+    const hasSymtab = sources.some((x) => x.table.source === 'symtab');
+    const functionStarts = hasSymtab ? undefined : functionStartsOf(elf);
+    return { file, buildId, loads, index, functionStarts };
   } finally {
     debug?.close();
   }
+}
+
+/**
+ * The file offset to name code no symbol matches by (offsetFrameName): that of the start of its
+ * function when the binary's function starts are known, else the address's own.
+ */
+function unnamedOffset(table: Pick<SymbolTable, 'loads' | 'functionStarts'> | undefined, vaddr: number | undefined, off: bigint): bigint {
+  if (!table?.functionStarts || vaddr === undefined) return off;
+  const start = functionStartAt(table.functionStarts, vaddr);
+  if (start === undefined) return off;
+  for (const p of table.loads) {
+    const begin = Number(p.vaddr);
+    if (start >= begin && start < begin + p.filesz) return BigInt(start - begin + p.offset);
+  }
+  return off;
 }
 
 /**
@@ -221,6 +245,11 @@ function pltStubs(elf: ElfFile): ExtraSymbol[] {
   } catch {
     return [];
   }
+}
+
+/** What a held table costs: its index and its function starts. */
+function tableBytes(t: SymbolTable): number {
+  return t.index.byteSize + (t.functionStarts?.byteLength ?? 0);
 }
 
 function lookupTable(t: SymbolTable, vaddr: number): string | undefined {
@@ -310,9 +339,11 @@ export class Symbolizer {
       if (!deferred) continue;
       table.deferred = undefined;
       let index = FunctionIndex.empty;
+      let built: SymbolTable | undefined;
       try {
         const wanted = Float64Array.from(deferred.frames.keys()).sort();
-        index = buildTable(deferred.elf, table.file, deferred.debugLookup, wanted).index;
+        built = buildTable(deferred.elf, table.file, deferred.debugLookup, wanted);
+        index = built.index;
       } catch (e) {
         this.binaryErrors++;
         table.error = e instanceof Error ? e.message : String(e);
@@ -327,7 +358,7 @@ export class Symbolizer {
           name = undefined;
         }
         if (name === undefined) {
-          frame.name = offsetFrameName(table.file, deferred.offsets.get(vaddr) ?? 0n);
+          frame.name = offsetFrameName(table.file, unnamedOffset(built, vaddr, deferred.offsets.get(vaddr) ?? 0n));
           frame.kind = 'x';
           this.unknownFrames++;
           continue;
@@ -688,8 +719,8 @@ export class Symbolizer {
       const table = this.binaryFor(st, m);
       const module = table?.module;
       const off = addr - m.start + m.offset;
-      const unknown = (): Frame => {
-        const name = offsetFrameName(basename(m.path), off);
+      const unknown = (vaddr?: number): Frame => {
+        const name = offsetFrameName(basename(m.path), unnamedOffset(table, vaddr, off));
         return module ? { name, kind: 'x', module } : { name, kind: 'x' };
       };
       // An unreadable binary: the offset is still known from the mapping, and names the code as well.
@@ -697,7 +728,7 @@ export class Symbolizer {
       const vaddr = fileOffsetToVaddr(table.loads, off);
       if (table.deferred && vaddr !== undefined) return this.deferredFrame(table.deferred, Number(vaddr), off);
       const name = vaddr === undefined ? undefined : lookupTable(table, Number(vaddr));
-      if (name === undefined) return unknown();
+      if (name === undefined) return unknown(vaddr === undefined ? undefined : Number(vaddr));
       return this.functionFrame(name, module);
     }
     if (m && m.path === '[vdso]') {
@@ -812,7 +843,7 @@ export class Symbolizer {
   /** Bytes of the distinct symbol indexes held. */
   private binaryBytes(): number {
     let bytes = 0;
-    for (const t of new Set(this.binaries.values())) bytes += t.index.byteSize;
+    for (const t of new Set(this.binaries.values())) bytes += tableBytes(t);
     return bytes;
   }
 
@@ -836,7 +867,7 @@ export class Symbolizer {
         if (t === keep || mapped.has(t) !== (pass === 'mapped')) continue;
         for (const [key, held] of this.binaries) if (held === t) this.binaries.delete(key);
         if (t.buildId && this.byBuildId.get(t.buildId) === t) this.byBuildId.delete(t.buildId);
-        bytes -= t.index.byteSize;
+        bytes -= tableBytes(t);
       }
     }
   }

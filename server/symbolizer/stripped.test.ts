@@ -1,7 +1,8 @@
 /**
- * Code no symbol names keeps its identity: `binary+0xFILEOFFSET`, one name per address, so two
- * functions of a stripped binary stay two frames. Real gcc-built binaries stripped with
- * `strip -s`, mapped into a fake /proc the way the loader maps them.
+ * Code no symbol names keeps its identity: `binary+0xFILEOFFSET` of the start of its function
+ * (from .eh_frame_hdr), so two functions of a stripped binary stay two frames and two addresses
+ * of one function one frame. Real gcc-built binaries stripped with `strip -s`, mapped into a
+ * fake /proc the way the loader maps them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,7 +48,7 @@ for (const [kind, stem, args, base] of [
   ['PIE', 'pie', ['-fPIE', '-pie'], 0x555555554000n],
   ['non-PIE (virtual address != file offset)', 'nopie', ['-fno-PIE', '-no-pie'], 0n],
 ] as const) {
-  test(`stripped ${kind}: two functions get two names, binary+0xFILEOFFSET of the address looked up (leaf as is, caller addr-1)`, () => {
+  test(`stripped ${kind}: two functions get two names, binary+0xFILEOFFSET of their starts; two addresses of one function one name`, () => {
     const b = build(stem, [...args]);
     assert.equal(hasSymtab(b.stripped), false, 'strip -s removed .symtab');
     const pid = 4100001;
@@ -58,9 +59,12 @@ for (const [kind, stem, args, base] of [
       const leaf = b.one + 3n;
       const ret = b.two + 5n;
       const frames = s.symbolizeUser(pid, 'p', [base + leaf, base + ret]);
+      // Another sampled instruction of pb_one (a leaf at its first byte): the same frame name.
+      const [again] = s.symbolizeUser(pid, 'p', [base + b.one]);
       if (deferLookups) s.settle();
-      const offLeaf = fileOffsetOf(b.full, leaf);
-      const offCall = fileOffsetOf(b.full, ret - 1n);
+      const offLeaf = fileOffsetOf(b.full, b.one);
+      const offCall = fileOffsetOf(b.full, b.two);
+      assert.equal(again.name, frames[0].name, 'one frame per function, not per instruction');
       if (stem === 'nopie') assert.notEqual(offLeaf, leaf, 'ET_EXEC: the file offset is not the virtual address');
       const module = { file: b.stripped, buildId: frames[0].module?.buildId };
       assert.match(module.buildId ?? '', /^[0-9a-f]{40}$/, 'the module keeps the build-id');
@@ -72,7 +76,7 @@ for (const [kind, stem, args, base] of [
         ],
         `deferLookups ${deferLookups}`,
       );
-      assert.equal(s.stats().unknownFrames, 2, 'still counted as unknown');
+      assert.equal(s.stats().unknownFrames, 3, 'still counted as unknown (one per address looked up)');
       // What a user does with a name later: file offset -> address (readelf's PT_LOAD table) -> addr2line on the unstripped build.
       for (const [frame, fn] of [[frames[0], 'pb_one'], [frames[1], 'pb_two']] as const) {
         const vaddr = vaddrOf(b.full, BigInt(frame.name.slice(frame.name.indexOf('+') + 1)));
