@@ -40,8 +40,17 @@ async function openWithWorkload(page: Page) {
   await page.goto('/');
   await expect(page.getByTestId(TEST_IDS.connectionState)).toHaveAttribute('data-state', 'connected');
   await expect(page.getByTestId(TEST_IDS.statusError)).toHaveCount(0);
-  await expect(frame(page, WORKLOAD_COMM).first()).toBeVisible({ timeout: 30_000 });
-  await expect(frame(page, WORKLOAD_FUNCTION).first()).toBeAttached({ timeout: 30_000 });
+  try {
+    await expect(frame(page, WORKLOAD_COMM).first()).toBeVisible({ timeout: 30_000 });
+    await expect(frame(page, WORKLOAD_FUNCTION).first()).toBeAttached({ timeout: 30_000 });
+  } catch (error) {
+    // What was on screen instead, so that a failure in CI says more than "not found".
+    const shown = await page.evaluate(({ flame, status }) => {
+      const names = [...document.querySelectorAll(`[data-testid="${flame}"] g.frame`)].map((g) => g.getAttribute('name'));
+      return { frames: names.length, first: names.slice(0, 25), status: document.querySelector(`[data-testid="${status}"]`)?.textContent ?? null };
+    }, { flame: TEST_IDS.flameGraph, status: TEST_IDS.statusLine });
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\non screen instead: ${JSON.stringify(shown)}\nworkload pid ${workload.pid}`);
+  }
 }
 
 test('live flame graph shows the workload and keeps updating', async ({ page }) => {
