@@ -41,15 +41,17 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   }
 }
 
-test('FIFO paths in discovery, events and latency specs are refused within a second; the collector keeps answering', async (t) => {
+test('FIFO paths in discovery, events and latency specs are refused at once (not when a writer comes); the collector keeps answering', async (t) => {
   if (!kernelTestGate(t, ['uprobes'])) return;
   const dir = mkdtempSync('/tmp/pb-hostile-');
   const fifo = join(dir, 'binary');
   execFileSync('mkfifo', [fifo]);
   const link = join(dir, 'link-to-fifo');
   symlinkSync(fifo, link);
-  // Should a blocking open come back, a writer lets it go every 3 s: a regression then fails on time, not by hanging.
-  const rescuer = spawn('sh', ['-c', `while :; do sleep 3; : > ${fifo}; done`], { stdio: 'ignore' });
+  // Should a blocking open come back, a writer lets it go every 20 s: a regression then fails on
+  // time (it waits for the writer), not by hanging. A refusal takes milliseconds on the host and
+  // about a second in the emulated 6.1 VM under load: the bound (5 s) tells the two apart.
+  const rescuer = spawn('sh', ['-c', `while :; do sleep 20; : > ${fifo}; done`], { stdio: 'ignore' });
   const backend = await startCollectorProcess();
   try {
     const latency = backend.openLatency({ intervalMs: 1000 });
@@ -79,9 +81,9 @@ test('FIFO paths in discovery, events and latency specs are refused within a sec
       ],
     ];
     for (const [what, attempt] of attempts) {
-      const r = await within(5000, what, attempt());
+      const r = await within(25_000, what, attempt());
       assert.ok(r.error, `${what} was refused (got ${JSON.stringify(r.value)})`);
-      assert.ok(r.ms < 1000, `${what} answered in ${r.ms.toFixed(0)} ms`);
+      assert.ok(r.ms < 5000, `${what} answered in ${r.ms.toFixed(0)} ms (a blocking open waits for the writer, every 20 s)`);
       assert.match(r.error.message, /FIFO/, `${what}: the error says what the file is: ${r.error.message}`);
       t.diagnostic(`${what}: ${r.ms.toFixed(0)} ms: ${r.error.message}`);
     }
@@ -103,16 +105,23 @@ test('tracepoint discovery with a 70-star glob answers about as fast as a plain 
   const backend = await startCollectorProcess();
   try {
     // Warm up (tracefs dentries, the first request's IPC), then time a plain glob as the baseline.
+    // Each the fastest of 3 tries (the machine, or the emulated VM, is noisy). A backtracking
+    // matcher takes exponential time in the stars: seconds to years, far past the bound below.
     await backend.discovery.tracepoints('sched:*');
-    const plain = await within(5000, 'plain glob', backend.discovery.tracepoints('sched:sched_switch*'));
-    const stars = await within(5000, '70 stars', backend.discovery.tracepoints('*'.repeat(70) + 'x' + '*'.repeat(70) + 'q'));
-    const matching = await within(5000, '70 stars that match', backend.discovery.tracepoints('*'.repeat(35) + 'sched_switch' + '*'.repeat(35)));
+    const fastest = async (what: string, glob: string) => {
+      const tries = [];
+      for (let i = 0; i < 3; i++) tries.push(await within(15_000, what, backend.discovery.tracepoints(glob)));
+      return tries.reduce((best, r) => (r.ms < best.ms ? r : best));
+    };
+    const plain = await fastest('plain glob', 'sched:sched_switch*');
+    const stars = await fastest('70 stars', '*'.repeat(70) + 'x' + '*'.repeat(70) + 'q');
+    const matching = await fastest('70 stars that match', '*'.repeat(35) + 'sched_switch' + '*'.repeat(35));
     assert.equal(stars.error, undefined, String(stars.error));
     assert.ok((matching.value?.total ?? 0) >= 1, `the star glob still matches sched:sched_switch (${JSON.stringify(matching.value ?? matching.error)})`);
     t.diagnostic(`plain ${plain.ms.toFixed(1)} ms, 70 stars (no match) ${stars.ms.toFixed(1)} ms, 70 stars (match) ${matching.ms.toFixed(1)} ms`);
-    // Listing reads every tracepoint directory either way; the glob itself must add < 100 ms.
-    assert.ok(stars.ms < plain.ms + 100, `70 stars: ${stars.ms.toFixed(1)} ms vs plain ${plain.ms.toFixed(1)} ms`);
-    assert.ok(matching.ms < plain.ms + 100, `70 stars (match): ${matching.ms.toFixed(1)} ms vs plain ${plain.ms.toFixed(1)} ms`);
+    // Listing reads every tracepoint directory either way; the glob itself must add little.
+    assert.ok(stars.ms < 2 * plain.ms + 200, `70 stars: ${stars.ms.toFixed(1)} ms vs plain ${plain.ms.toFixed(1)} ms`);
+    assert.ok(matching.ms < 2 * plain.ms + 200, `70 stars (match): ${matching.ms.toFixed(1)} ms vs plain ${plain.ms.toFixed(1)} ms`);
   } finally {
     await backend.close();
   }
