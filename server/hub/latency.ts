@@ -31,6 +31,8 @@ interface Entry {
   frame: LatencyProbeFrame;
   /** spec + filters as requested, to refuse an identical probe twice. */
   request: string;
+  /** Ending by itself: its detach was asked for and it is shown ended once that is done. */
+  ending?: boolean;
 }
 
 export interface LatencyFeatureOptions {
@@ -86,6 +88,23 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
       }
     };
 
+    /**
+     * Ends a probe that ended by itself: detached first, then shown ended, so that what viewers
+     * read ("the probe was detached") is already true when they read it. A collector that is
+     * gone has detached everything anyway: a failed remove ends it all the same.
+     */
+    const endAfterDetach = (entry: Entry, reason: string) => {
+      entry.ending = true;
+      void probes
+        .remove(entry.info.id)
+        .catch(() => undefined)
+        .then(() => {
+          if (entries.get(entry.info.id) !== entry || entry.info.state === 'ended') return;
+          end(entry, reason);
+          broadcastList();
+        });
+    };
+
     /** Requests of adds under way (a twin of one is refused). */
     const adding = new Set<string>();
 
@@ -93,14 +112,12 @@ export function latencyFeature(probes: LatencyProbes, options: LatencyFeatureOpt
       const entry = entries.get(frame.id);
       if (!entry) return;
       entry.frame = frame;
-      if (entry.info.state !== 'ended' && now() - entry.info.addedAtMs >= maxProbeMs) {
-        probes.remove(frame.id).catch(() => undefined);
-        end(entry, maxDurationReason(maxProbeMs));
-        broadcastList();
+      if (entry.ending) {
+        // Its detach is under way: the last picture is kept, nothing else changes.
+      } else if (entry.info.state !== 'ended' && now() - entry.info.addedAtMs >= maxProbeMs) {
+        endAfterDetach(entry, maxDurationReason(maxProbeMs));
       } else if (frame.targetExited && entry.info.state !== 'ended') {
-        probes.remove(frame.id).catch(() => undefined); // already detached if the collector is gone
-        end(entry, `process ${entry.info.pid} exited: the probe was detached (its last picture stays until removed)`);
-        broadcastList();
+        endAfterDetach(entry, `process ${entry.info.pid} exited: the probe was detached (its last picture stays until removed)`);
       } else if (frame.stale && entry.info.state === 'running') {
         entry.info = { ...entry.info, state: 'stale', error: frame.stale };
         broadcastList();
