@@ -5,6 +5,9 @@
  * remove detaches the uprobes at once. Needs root (the server loads BPF programs).
  */
 import { expect, test, type Page } from '@playwright/test';
+import { io } from 'socket.io-client';
+import { E2E_PORT, E2E_TOKEN } from '../playwright.config.ts';
+import type { LatencyProbeList } from '../lib/protocol-latency.ts';
 import { LATENCY_TEST_IDS, TEST_IDS } from '../lib/test-ids.ts';
 import { bucketIndex, bucketLow } from '../lib/histogram.ts';
 import { LATENCY_FUNCTION, LATENCY_SLEEP_US, startLatencyWorkload, startLibcSleeper, uprobesOn, type LatencyWorkload } from './fixtures/latency-workload.ts';
@@ -16,7 +19,27 @@ test.beforeAll(async () => {
   workload = await startLatencyWorkload();
 });
 
-test.afterAll(() => workload?.stop());
+test.afterAll(async () => {
+  workload?.stop();
+  await removeEveryLatencyProbe();
+});
+
+/**
+ * Removes every latency probe from the shared session, whatever the tests left (a failed test
+ * leaves its probe listed, and the next specs' viewers would get its frames).
+ */
+async function removeEveryLatencyProbe(): Promise<void> {
+  const control = io(`http://127.0.0.1:${E2E_PORT}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: E2E_TOKEN, session: 'main' } });
+  try {
+    const list = await new Promise<LatencyProbeList>((resolve, reject) => {
+      control.once('latency:probes', resolve);
+      control.once('connect_error', reject);
+    });
+    for (const probe of list.probes) await control.timeout(10_000).emitWithAck('latency:remove', { id: probe.id });
+  } finally {
+    control.close();
+  }
+}
 
 async function open(page: Page) {
   await page.goto('/');

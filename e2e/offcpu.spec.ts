@@ -80,8 +80,9 @@ test.beforeAll(async ({ browser }) => {
   operator = await operatorContext.newPage();
   viewer = await viewerContext.newPage();
   control = io(BASE, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: E2E_TOKEN, session: 'main' } });
-  // Acknowledge frames as a dashboard does: the hub disconnects a client that stops acknowledging.
-  control.on('profile:frame', (_frame: unknown, ack: () => void) => ack());
+  // Acknowledge every flow-controlled message as a dashboard does: the hub disconnects a client
+  // that stops acknowledging (a latency probe an earlier spec left in the list sends frames too).
+  for (const event of ['profile:frame', 'latency:frame', 'events:batch']) control.on(event, (_message: unknown, ack: () => void) => ack());
 });
 
 test.afterAll(async () => {
