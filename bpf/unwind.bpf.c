@@ -192,9 +192,11 @@ static long step(__u32 i, struct walk *w)
 		have_row = false;
 
 	if (!have_row) {
-		/* 2a. Frame-pointer fallback: [rbp] = caller's rbp, [rbp+8] = return address. */
+		/* 2a. Frame-pointer fallback: [rbp] = caller's rbp, [rbp+8] = return address. An RBP of
+		 *     0 ends it as NO_TABLE even where it marks the outermost frame (_start clears RBP):
+		 *     it cannot be told from a function that does not keep a frame pointer. */
 		if (!bp_known || w->bp == 0) {
-			w->end = fp_only && bp_known ? PB_END_COMPLETE : PB_END_NO_TABLE;
+			w->end = PB_END_NO_TABLE;
 			return 1;
 		}
 		cfa = w->bp + 16;

@@ -16,9 +16,9 @@
 #define PB_UNWIND_MAX_PROCS 1024
 /* Distinct tables (one per binary build-id) loaded at once. */
 #define PB_UNWIND_MAX_TABLES 4096
-/* Rows per table: the row binary search takes at most this log2 steps. */
+/* Steps of the row binary search; a table has fewer than 2^steps rows so that it always ends. */
 #define PB_UNWIND_ROW_SEARCH_STEPS 24
-#define PB_UNWIND_MAX_TABLE_ROWS (1 << PB_UNWIND_ROW_SEARCH_STEPS)
+#define PB_UNWIND_MAX_TABLE_ROWS ((1 << PB_UNWIND_ROW_SEARCH_STEPS) - 1)
 /* Default capacity of the rows map (user space may set another before load): 16 MiB of rows. */
 #define PB_UNWIND_DEFAULT_ROWS (1 << 20)
 /* Table id of a mapping whose binary has no table (no CFI, not readable, did not fit). */
