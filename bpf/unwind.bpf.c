@@ -299,6 +299,7 @@ int pb_unwind(struct bpf_perf_event_data *ctx)
 	struct task_struct *task;
 	struct pt_regs *regs;
 	__u32 zero = 0, n, size;
+	__u16 insn = 0;
 	__u8 flags = fp_only ? PB_UNWIND_F_FP_ONLY : 0;
 
 	/* 1. Target filter: processes with a mapping list. */
@@ -324,6 +325,11 @@ int pb_unwind(struct bpf_perf_event_data *ctx)
 		w.sp = BPF_CORE_READ(regs, sp);
 		w.bp = BPF_CORE_READ(regs, bp);
 		flags |= PB_UNWIND_F_KERNEL_REGS;
+		/* In a system call the saved ip follows the `syscall` instruction (0f 05), which may
+		 * end its function (glibc's __restore_rt): look the frame up as a return address.
+		 * Faults and interrupts save the instruction's own ip, looked up as it is. */
+		if (bpf_probe_read_user(&insn, sizeof(insn), (const void *)(w.ip - 2)) == 0 && insn == 0x050f)
+			w.exact_pc = 0;
 	}
 
 	/* 3. Walk: one callback call per frame. */

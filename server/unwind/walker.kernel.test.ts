@@ -4,8 +4,10 @@
  * between two call paths is known by construction:
  *   main -> pb_a -> pb_b -> pb_c                         (pb_c spins SPLIT_C iterations a round)
  *   main -> pb_d -> qsort (libc) -> ... -> pb_compare    (pb_compare spins SPLIT_CMP a round)
+ *   main -> pb_e -> raise (libc) -> [signal] -> pb_handler   (pb_handler spins SPLIT_SIG a round)
  * The second path runs through libc, which has no frame pointers: a frame-pointer walk loses the
- * caller chain there, the CFI walk must not. The same samples are also walked by a second copy of
+ * caller chain there, the CFI walk must not. The third crosses a signal frame (glibc's
+ * __restore_rt, whose CFI says the caller's registers are in the kernel's rt_sigframe). The same samples are also walked by a second copy of
  * the program loaded with fp_only, for the record.
  */
 import { after, before, test } from 'node:test';
@@ -16,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BpfObject } from '../libbpf/object.ts';
+import { BpfObject, type BpfLink } from '../libbpf/object.ts';
 import { PerfEvent, onlineCpus } from '../libbpf/perf-event.ts';
 import { RingBuffer } from '../libbpf/ringbuf.ts';
 import { PB_USTAT_MAX, decodeEvent, decodeStats, encodeProc, type UnwindEvent, type UnwindStats } from '../abi/unwind.ts';
@@ -31,8 +33,13 @@ const SAMPLE_MS = 3000;
 /** Spin iterations per round in pb_c and, in steps of SPIN_PER_COMPARE, in pb_compare: a 60/40 split. */
 const SPLIT_C = 600_000;
 const SPLIT_CMP = 400_000;
-const SPIN_PER_COMPARE = 2_000;
+const SPIN_PER_COMPARE = 2_000; // divides SPLIT_CMP / 8: every round's compare budget is exact
+/** Spin iterations per round in the signal handler (not part of the split). */
+const SPLIT_SIG = 150_000;
 
+// A round lasts about a millisecond natively, close to the sampling period: with rounds of one
+// length the samples can lock onto a phase of the round (seen: 68/32 for a 60/40 workload), so
+// each round is scaled by a random factor k/8, k in 1..16, keeping the ratio.
 // Both spins are the same inline loop (an empty asm keeps it from being folded away), so CPU
 // time is proportional to iterations. pb_compare spins only until the round's budget is used, so
 // the compare path spins exactly SPLIT_CMP iterations a round; the compares after that (and
@@ -40,6 +47,7 @@ const SPIN_PER_COMPARE = 2_000;
 const WORKLOAD = `
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 static inline __attribute__((always_inline)) void spin(long n) {
   for (long i = 0; i < n; i++) __asm__ volatile("" ::: "memory");
 }
@@ -61,10 +69,15 @@ __attribute__((noinline)) void pb_d(long n) {
   }
   sink += v[0];
 }
+__attribute__((noinline)) void pb_handler(int sig) { spin(${SPLIT_SIG}); sink += sig; }
+__attribute__((noinline)) void pb_e(void) { raise(SIGUSR1); sink++; }
 int main(void) {
+  signal(SIGUSR1, pb_handler);
   for (long round = 0;; round++) {
-    pb_a(${SPLIT_C});
-    pb_d(${SPLIT_CMP});
+    long k = 1 + rand() % 16;
+    pb_a(k * ${SPLIT_C / 8});
+    pb_d(k * ${SPLIT_CMP / 8});
+    pb_e();
     if (round == 0) { puts("ready"); fflush(stdout); }
   }
 }
@@ -104,7 +117,7 @@ function loadWalker(fpOnly: boolean) {
   object.load();
   const events: UnwindEvent[] = [];
   const ring = new RingBuffer(object.map('pb_unwind_events'), (record) => events.push(decodeEvent(record)), { intervalMs: 20 });
-  return { object, events, ring };
+  return { object, events, ring, links: [] as BpfLink[] };
 }
 
 function readStats(object: BpfObject): UnwindStats {
@@ -127,6 +140,9 @@ interface Figures {
   splitC: number;
   /** Compare-leaf samples whose stack is pb_compare, libc frames ending in a qsort frame, pb_d, main. */
   compareChainsOk: number;
+  leafHandler: number;
+  /** Handler-leaf samples whose stack goes on through libc (the trampoline, raise) to pb_e and main. */
+  handlerChainsOk: number;
   examples: string[];
 }
 
@@ -135,6 +151,8 @@ function figures(symbolizer: Symbolizer, pid: number, run: Run): Figures {
   let leafC = 0;
   let leafCompare = 0;
   let compareChainsOk = 0;
+  let leafHandler = 0;
+  let handlerChainsOk = 0;
   const examples = new Map<string, number>();
   for (const ev of run.events) {
     const frames = symbolizer.symbolizeUser(pid, 'pb-unwind-work', ev.ips);
@@ -153,11 +171,17 @@ function figures(symbolizer: Symbolizer, pid: number, run: Run): Figures {
         /qsort/.test(names[d - 1])
       ) compareChainsOk++;
     }
+    if (names[0] === 'pb_handler') {
+      leafHandler++;
+      const e = names.indexOf('pb_e');
+      const libc = frames.slice(1, e);
+      if (e >= 2 && names[e + 1] === 'main' && libc.every((f) => f.module?.file !== undefined && /\/libc\.so/.test(f.module.file))) handlerChainsOk++;
+    }
   }
-  const top = [...examples].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, n]) => `${n} × ${k}`);
+  const top = [...examples].sort((x, y) => y[1] - x[1]).slice(0, 10).map(([k, n]) => `${n} × ${k}`);
   return {
     samples: run.events.length, reachingMain, leafC, leafCompare,
-    splitC: (100 * leafC) / Math.max(1, leafC + leafCompare), compareChainsOk, examples: top,
+    splitC: (100 * leafC) / Math.max(1, leafC + leafCompare), compareChainsOk, leafHandler, handlerChainsOk, examples: top,
   };
 }
 
@@ -188,11 +212,12 @@ test('CFI walk of a -O2 -fomit-frame-pointer workload reaches main through libc,
     // 2. Sample both copies at once for SAMPLE_MS.
     for (const copy of [cfi, fp]) {
       const program = copy.object.program('pb_unwind');
-      for (const cpu of onlineCpus()) program.attachPerfEvent(PerfEvent.openCpuClock(cpu, HZ));
+      for (const cpu of onlineCpus()) copy.links.push(program.attachPerfEvent(PerfEvent.openCpuClock(cpu, HZ)));
     }
     await sleep(SAMPLE_MS);
   } finally {
-    // Detach first (closing the objects destroys their links), after reading what is left.
+    // Detach first, so that no sample is counted after the last events are read.
+    for (const copy of [cfi, fp]) for (const link of copy.links) link.close();
     const runs: Run[] = [];
     for (const copy of [cfi, fp]) {
       try {
@@ -205,13 +230,12 @@ test('CFI walk of a -O2 -fomit-frame-pointer workload reaches main through libc,
     }
     [cfiRun, fpRun] = runs;
   }
-  // Programs closed: the counters were read before, events after the last consume cannot arrive.
   const c = figures(symbolizer, pid, cfiRun!);
   const f = figures(symbolizer, pid, fpRun!);
   const pct = (n: number, of: number) => `${((100 * n) / Math.max(1, of)).toFixed(1)}%`;
-  t.diagnostic(`CFI: ${c.samples} samples, ${pct(c.reachingMain, c.samples)} reach main, split pb_c/pb_compare ${c.splitC.toFixed(1)}/${(100 - c.splitC).toFixed(1)} (${c.leafC}/${c.leafCompare}), compare chains through libc qsort ${c.compareChainsOk}/${c.leafCompare}; ends ${JSON.stringify(cfiRun!.stats.ends)}, frames by CFI ${cfiRun!.stats.cfiFrames}, by FP ${cfiRun!.stats.fpFrames}`);
+  t.diagnostic(`CFI: ${c.samples} samples, ${pct(c.reachingMain, c.samples)} reach main, split pb_c/pb_compare ${c.splitC.toFixed(1)}/${(100 - c.splitC).toFixed(1)} (${c.leafC}/${c.leafCompare}), compare chains through libc qsort ${c.compareChainsOk}/${c.leafCompare}, signal handler chains to pb_e ${c.handlerChainsOk}/${c.leafHandler}; ends ${JSON.stringify(cfiRun!.stats.ends)}, frames by CFI ${cfiRun!.stats.cfiFrames}, by FP ${cfiRun!.stats.fpFrames}`);
   for (const line of c.examples) t.diagnostic(`CFI stack: ${line}`);
-  t.diagnostic(`FP only: ${f.samples} samples, ${pct(f.reachingMain, f.samples)} reach main, split ${f.splitC.toFixed(1)}/${(100 - f.splitC).toFixed(1)} (${f.leafC}/${f.leafCompare}), compare chains ${f.compareChainsOk}/${f.leafCompare}; ends ${JSON.stringify(fpRun!.stats.ends)}`);
+  t.diagnostic(`FP only: ${f.samples} samples, ${pct(f.reachingMain, f.samples)} reach main, split ${f.splitC.toFixed(1)}/${(100 - f.splitC).toFixed(1)} (${f.leafC}/${f.leafCompare}), compare chains ${f.compareChainsOk}/${f.leafCompare}, handler chains ${f.handlerChainsOk}/${f.leafHandler}; ends ${JSON.stringify(fpRun!.stats.ends)}`);
   for (const line of f.examples) t.diagnostic(`FP-only stack: ${line}`);
 
   // 3. Every sample accounted for: one ending each, and each ending sent or counted lost.
@@ -233,6 +257,8 @@ test('CFI walk of a -O2 -fomit-frame-pointer workload reaches main through libc,
   assert.ok(Math.abs(c.splitC - expected) <= 5, `pb_c share ${c.splitC.toFixed(1)}% within 5 points of ${expected}%`);
   assert.ok(c.leafCompare >= 50, `enough compare samples to judge the chain: ${c.leafCompare}`);
   assert.ok(c.compareChainsOk >= 0.95 * c.leafCompare, `≥95% of compare stacks are pb_compare <- libc … qsort <- pb_d <- main: ${c.compareChainsOk}/${c.leafCompare}`);
+  assert.ok(c.leafHandler >= 20, `enough signal handler samples to judge the chain: ${c.leafHandler}`);
+  assert.ok(c.handlerChainsOk >= 0.95 * c.leafHandler, `≥95% of handler stacks cross the signal frame to pb_e <- main: ${c.handlerChainsOk}/${c.leafHandler}`);
   assert.ok(cfiRun!.stats.cfiFrames > 0);
   // 5. Frame pointers alone do no better (for the record).
   assert.ok(f.reachingMain / Math.max(1, f.samples) <= c.reachingMain / c.samples, 'FP-only reaches main no more often than CFI');
