@@ -258,7 +258,14 @@ test('CFI walk of a -O2 -fomit-frame-pointer workload reaches main through libc,
   assert.ok(c.samples >= 300, `at least 300 samples in ${SAMPLE_MS} ms at ${HZ} Hz, got ${c.samples}`);
   assert.ok(c.reachingMain >= 0.95 * c.samples, `≥95% of stacks reach main: ${pct(c.reachingMain, c.samples)}`);
   const expected = (100 * SPLIT_C) / (SPLIT_C + SPLIT_CMP);
-  assert.ok(Math.abs(c.splitC - expected) <= 5, `pb_c share ${c.splitC.toFixed(1)}% within 5 points of ${expected}%`);
+  if (process.env.PB_VM === '1') {
+    // Under emulation the workload itself runs skewed (seen: 55–57% for 60%), and the FP-only copy,
+    // sampling the same leaves at the same time, measures the same skew: the walk is held to that.
+    assert.ok(Math.abs(c.splitC - f.splitC) <= 3, `pb_c share ${c.splitC.toFixed(1)}% within 3 points of the leaves sampled at the same time (${f.splitC.toFixed(1)}%) in the VM`);
+    assert.ok(Math.abs(c.splitC - expected) <= 10, `pb_c share ${c.splitC.toFixed(1)}% within 10 points of ${expected}% in the VM`);
+  } else {
+    assert.ok(Math.abs(c.splitC - expected) <= 5, `pb_c share ${c.splitC.toFixed(1)}% within 5 points of ${expected}%`);
+  }
   assert.ok(c.leafCompare >= 50, `enough compare samples to judge the chain: ${c.leafCompare}`);
   assert.ok(c.compareChainsOk >= 0.95 * c.leafCompare, `≥95% of compare stacks are pb_compare <- libc … qsort <- pb_d <- main: ${c.compareChainsOk}/${c.leafCompare}`);
   assert.ok(c.leafHandler >= 20, `enough signal handler samples to judge the chain: ${c.leafHandler}`);
