@@ -75,6 +75,8 @@ export const bpf_map_get_next_key = fn<[fd: number, key: Mem, nextKey: Mem], num
 /** `count` is in/out: a 4-byte Buffer holding a u32. */
 export const bpf_map_lookup_batch = fn<[fd: number, inBatch: Mem, outBatch: Mem, keys: Mem, values: Mem, count: Buffer, opts: Mem], number>(libbpf, 'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, const void *opts)');
 export const bpf_map_lookup_and_delete_batch = fn<[fd: number, inBatch: Mem, outBatch: Mem, keys: Mem, values: Mem, count: Buffer, opts: Mem], number>(libbpf, 'int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, const void *opts)');
+/** `count` is in/out: a 4-byte Buffer holding a u32 (entries to write; entries written). */
+export const bpf_map_update_batch = fn<[fd: number, keys: Mem, values: Mem, count: Buffer, opts: Mem], number>(libbpf, 'int bpf_map_update_batch(int fd, const void *keys, const void *values, void *count, const void *opts)');
 export const bpf_map_delete_batch = fn<[fd: number, keys: Mem, count: Buffer, opts: Mem], number>(libbpf, 'int bpf_map_delete_batch(int fd, const void *keys, void *count, const void *opts)');
 
 // --- libbpf: links ---

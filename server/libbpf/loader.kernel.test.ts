@@ -113,3 +113,32 @@ test('map batch reads: snapshot in chunks smaller than a bucket keeps every entr
     map.close();
   }
 });
+
+test('map batch writes: updateBatch in chunks writes every entry; a key the map refuses throws', (t) => {
+  if (!kernelTestGate(t, ['btf'])) return;
+  const BPF_MAP_TYPE_ARRAY = 2;
+  const map = BpfMap.create(BPF_MAP_TYPE_ARRAY, 'pb_test_upd', 4, 16, 100);
+  try {
+    const keys = Buffer.alloc(100 * 4);
+    const values = Buffer.alloc(100 * 16);
+    for (let i = 0; i < 100; i++) {
+      keys.writeUInt32LE(99 - i, i * 4);
+      values.writeBigUInt64LE(BigInt(i) * 1000n + 7n, i * 16);
+      values.writeUInt32LE(i, i * 16 + 12);
+    }
+    map.updateBatch(keys, values, 100, 0, 7); // chunks of 7: the last one partial
+    for (let i = 0; i < 100; i++) {
+      const v = map.lookup(keys.subarray(i * 4, i * 4 + 4))!;
+      assert.equal(v.readBigUInt64LE(0), BigInt(i) * 1000n + 7n, `entry ${99 - i}`);
+      assert.equal(v.readUInt32LE(12), i);
+    }
+    // Index 100 is past the array: the kernel refuses it, and the error says so.
+    const bad = Buffer.alloc(2 * 4);
+    bad.writeUInt32LE(5, 0);
+    bad.writeUInt32LE(100, 4);
+    assert.throws(() => map.updateBatch(bad, Buffer.alloc(2 * 16), 2), /updating map pb_test_upd/);
+    assert.throws(() => map.updateBatch(keys, values, 101), RangeError, 'fewer bytes than entries');
+  } finally {
+    map.close();
+  }
+});

@@ -57,7 +57,7 @@ export class BpfMap {
   #fd: number;
   readonly #owned: boolean;
   /** Per batch operation — null: not tried yet; false: the kernel refused it for this map (remembered). */
-  readonly #batchWorks: Record<BatchOperation, boolean | null> = { lookup: null, lookupAndDelete: null };
+  readonly #batchWorks: Record<BatchOperation | 'update', boolean | null> = { lookup: null, lookupAndDelete: null, update: null };
 
   /** @internal Made by BpfObject.map() or BpfMap.create(). */
   constructor(fd: number, info: { name: string; type: number; keySize: number; valueSize: number; maxEntries: number }, owned: boolean) {
@@ -118,6 +118,47 @@ export class BpfMap {
     this.#checkKey(key);
     if (value.length !== this.lookupValueSize) throw new RangeError(`map ${this.name}: value is ${value.length} bytes, expected ${this.lookupValueSize}`);
     checkInt(`updating map ${this.name}`, () => ffi.bpf_map_update_elem(fd, key, value, flags));
+  }
+
+  /**
+   * Writes `count` entries: `keys` holds count × keySize bytes and `values` count × lookupValueSize,
+   * index-aligned. One `bpf_map_update_batch` syscall per `chunk` entries where the kernel has it
+   * for this map type (5.6+), else one update per entry (remembered). Throws on the first entry
+   * the kernel refuses; entries before it are written (a batch is not atomic).
+   */
+  updateBatch(keys: Buffer, values: Buffer, count: number, flags: number = BPF_ANY, chunk = 65536): void {
+    const fd = this.#checkOpen();
+    const valueSize = this.lookupValueSize;
+    if (keys.length < count * this.keySize || values.length < count * valueSize) {
+      throw new RangeError(`map ${this.name}: ${count} entries need ${count * this.keySize} key and ${count * valueSize} value bytes, got ${keys.length} and ${values.length}`);
+    }
+    const opts = Buffer.alloc(24); // struct bpf_map_batch_opts { size_t sz; __u64 elem_flags; __u64 flags; }
+    opts.writeBigUInt64LE(24n, 0);
+    opts.writeBigUInt64LE(BigInt(flags), 8);
+    const n = Buffer.alloc(4);
+    for (let done = 0; done < count; ) {
+      const step = Math.min(chunk, count - done);
+      const k = keys.subarray(done * this.keySize, (done + step) * this.keySize);
+      const v = values.subarray(done * valueSize, (done + step) * valueSize);
+      if (this.#batchWorks.update !== false) {
+        n.writeUInt32LE(step, 0);
+        const result = ffi.bpf_map_update_batch(fd, k, v, n, opts);
+        if (result === 0) {
+          this.#batchWorks.update = true;
+          done += step;
+          continue;
+        }
+        const errno = -result;
+        if (!(this.#batchWorks.update === null && (errno === EINVAL || errno === ENOTSUPP || errno === EOPNOTSUPP))) {
+          throw new BpfError(`updating map ${this.name} (batch, entry ${done + n.readUInt32LE(0)})`, errno);
+        }
+        this.#batchWorks.update = false;
+      }
+      for (let i = 0; i < step; i++) {
+        checkInt(`updating map ${this.name}`, () => ffi.bpf_map_update_elem(fd, k.subarray(i * this.keySize, (i + 1) * this.keySize), v.subarray(i * valueSize, (i + 1) * valueSize), flags));
+      }
+      done += step;
+    }
   }
 
   /** Deletes `key`; false when it was absent. */
