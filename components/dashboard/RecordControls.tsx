@@ -5,12 +5,12 @@
  * - `RecordControls` (operators of a live session): "● Record" opens a name field (optional)
  *   and sends `record:start {name?}`; while recording, "■ Stop" sends `record:stop`.
  */
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { RecordingSummary, SessionState } from '../../lib/protocol-session.ts';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import { buttonClass, inputClass } from '../controls/Field.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
-import { useDismiss } from '../ui/useDismiss.ts';
+import { Menu } from '../ui/Menu.tsx';
 
 /** `mm:ss`, or `h:mm:ss` from one hour. */
 export function formatDuration(ms: number): string {
@@ -67,9 +67,6 @@ export function RecordControls({
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const dismiss = useCallback(() => setOpen(false), []);
-  useDismiss(root, open, dismiss);
 
   async function start(e: FormEvent) {
     e.preventDefault();
@@ -99,33 +96,43 @@ export function RecordControls({
   }
 
   return (
-    <div ref={root} className="relative flex items-center gap-2">
+    <div className="flex items-center gap-2">
       {recording ? (
         <button type="button" data-testid={RECORDING_TEST_IDS.recordStop} disabled={!connected || busy} onClick={() => void stop()} className={buttonClass + ' border-red-500/60 text-xs text-red-100'}>
           ■ Stop recording
         </button>
       ) : (
-        <button type="button" data-testid={RECORDING_TEST_IDS.recordOpen} aria-expanded={open} disabled={!connected} onClick={() => setOpen((o) => !o)} className={buttonClass + ' text-xs'}>
-          <span className="text-red-500">●</span> Record
-        </button>
-      )}
-      {open && !recording && (
-        <form noValidate onSubmit={start} className="absolute right-0 top-full z-20 mt-2 flex w-72 flex-col gap-2 rounded-lg border border-slate-600 bg-slate-900 p-3 shadow-xl">
-          <input
-            data-testid={RECORDING_TEST_IDS.recordName}
-            aria-label="Recording name"
-            placeholder="name (optional)"
-            maxLength={80}
-            value={name}
-            autoFocus
-            onChange={(e) => setName(e.target.value)}
-            className={inputClass}
-          />
-          <button type="submit" data-testid={RECORDING_TEST_IDS.recordStart} disabled={busy} className={buttonClass}>
-            Start recording
-          </button>
-          <p className="text-[11px] text-slate-500">Records every update of this session (profile, latency, events) for replay and compare.</p>
-        </form>
+        <Menu
+          kind="dialog"
+          title="Record this session"
+          label={
+            <>
+              <span className="text-red-500">●</span> Record
+            </>
+          }
+          buttonTestId={RECORDING_TEST_IDS.recordOpen}
+          buttonClassName="text-xs"
+          disabled={!connected}
+          open={open}
+          onOpenChange={setOpen}
+          panelClassName="top-full w-72 p-3"
+        >
+          <form noValidate onSubmit={(e) => void start(e)} className="flex flex-col gap-2">
+            <input
+              data-testid={RECORDING_TEST_IDS.recordName}
+              aria-label="Recording name"
+              placeholder="name (optional)"
+              maxLength={80}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              className={inputClass}
+            />
+            <button type="submit" data-testid={RECORDING_TEST_IDS.recordStart} disabled={busy} className={buttonClass}>
+              Start recording
+            </button>
+            <p className="text-[11px] text-slate-500">Records every update of this session (profile, latency, events) for replay and compare.</p>
+          </form>
+        </Menu>
       )}
       {error && (
         <span role="alert" data-testid={RECORDING_TEST_IDS.recordError} className="text-xs text-rose-400">

@@ -3,7 +3,7 @@
  * "Pin" (operators): saves the current picture as a named snapshot on the server
  * (`snapshot:pin`). The name field opens under the button, prefilled.
  */
-import { useCallback, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { RECORDING_TEST_IDS } from '../../lib/test-ids.ts';
 import type { SnapshotSummary } from '../../lib/protocol-session.ts';
 import type { RequestPayload } from '../../lib/protocol.ts';
@@ -11,7 +11,7 @@ import type { RequestPayload } from '../../lib/protocol.ts';
 /** A `snapshot:pin` request without its name (the button asks for it). */
 type PinRequest = RequestPayload<'snapshot:pin'> extends infer R ? (R extends unknown ? Omit<R, 'name'> : never) : never;
 import { buttonClass, inputClass } from '../controls/Field.tsx';
-import { useDismiss } from '../ui/useDismiss.ts';
+import { Menu } from '../ui/Menu.tsx';
 import type { ProfileSession } from '../session/useProfileSession.ts';
 
 export function PinButton({
@@ -33,11 +33,19 @@ export function PinButton({
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const dismiss = useCallback(() => setOpen(false), []);
-  useDismiss(root, open, dismiss);
+  const onOpenChange = useCallback(
+    (next: boolean) => {
+      // Each opening starts from a fresh default name.
+      if (next) {
+        setName(defaultName());
+        setError(null);
+      }
+      setOpen(next);
+    },
+    [defaultName],
+  );
 
-  async function pin(e: FormEvent) {
+  async function pin(e: FormEvent, close: () => void) {
     e.preventDefault();
     setBusy(true);
     setError(null);
@@ -48,7 +56,7 @@ export function PinButton({
         return;
       }
       setDone(reply.value?.name ?? name);
-      setOpen(false);
+      close();
       window.dispatchEvent(new CustomEvent('probeboard:snapshots-changed'));
     } finally {
       setBusy(false);
@@ -56,31 +64,24 @@ export function PinButton({
   }
 
   return (
-    <div ref={root} className="relative">
-      <button
-        type="button"
-        data-testid={testId}
-        disabled={disabled}
-        title={done ? `Pinned "${done}"` : 'Pin this picture as a snapshot (listed under Snapshots)'}
-        onClick={() => {
-          if (!open) {
-            setName(defaultName());
-            setError(null);
-          }
-          setOpen((o) => !o);
-        }}
-        className={buttonClass}
-      >
-        📌 Pin
-      </button>
-      {open && (
-        <form noValidate onSubmit={pin} className="absolute right-0 z-20 mt-2 flex w-72 flex-col gap-2 rounded-lg border border-slate-600 bg-slate-900 p-3 shadow-xl">
+    <Menu
+      kind="dialog"
+      title="Pin a snapshot"
+      label="📌 Pin"
+      buttonTestId={testId}
+      buttonTitle={done ? `Pinned "${done}"` : 'Pin this picture as a snapshot (listed under Snapshots)'}
+      disabled={disabled}
+      open={open}
+      onOpenChange={onOpenChange}
+      panelClassName="w-72 p-3"
+    >
+      {({ close }) => (
+        <form noValidate onSubmit={(e) => void pin(e, close)} className="flex flex-col gap-2">
           <input
             data-testid={RECORDING_TEST_IDS.pinName}
             aria-label="Snapshot name"
             value={name}
             maxLength={80}
-            autoFocus
             onChange={(e) => setName(e.target.value)}
             className={inputClass}
           />
@@ -94,6 +95,6 @@ export function PinButton({
           )}
         </form>
       )}
-    </div>
+    </Menu>
   );
 }

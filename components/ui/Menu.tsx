@@ -42,6 +42,8 @@ export interface MenuProps {
   title?: string;
   /** data-testid of the button. */
   buttonTestId?: string;
+  /** Hover text of the button. */
+  buttonTitle?: string;
   /** Classes added to the shared button look. */
   buttonClassName?: string;
   disabled?: boolean;
@@ -66,6 +68,7 @@ export function Menu({
   kind = 'menu',
   title,
   buttonTestId,
+  buttonTitle,
   buttonClassName = '',
   disabled = false,
   panelClassName = '',
@@ -142,6 +145,7 @@ export function Menu({
         id={buttonId}
         type="button"
         data-testid={buttonTestId}
+        title={buttonTitle}
         aria-haspopup={kind}
         aria-expanded={open}
         aria-controls={open ? panelId : undefined}
