@@ -30,6 +30,7 @@
 import { Function as PprofFunction, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import type { FlameModule, FlameNode, FrameKind, ProfileType } from '../protocol.ts';
 import { foldedFrame, selfValue } from './tree.ts';
+import { crc32 } from '../crc32.ts';
 
 export interface PprofOptions {
   /** First sample type. Default `{ type: 'samples', unit: 'count' }`. */
@@ -182,22 +183,8 @@ export async function gzipAsync(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE 802.3, as gzip uses). */
-export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 lives in lib/crc32.ts (the symbolizer's .gnu_debuglink check uses it too); re-exported for the gzip users. */
+export { crc32 };
 
 /**
  * A gzip stream (RFC 1952) whose deflate data (RFC 1951) is made of stored blocks: no

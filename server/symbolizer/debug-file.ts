@@ -22,6 +22,7 @@ import { lstatSync, readSync, statSync, type Stats } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { openRegularFile, type RegularFile } from '../fs/safe-file.ts';
 import { ElfFile } from './elf.ts';
+import { crc32 as crc32InJs } from '../../lib/crc32.ts';
 
 /**
  * Where Debian's -dbgsym packages (and most distributions) put detached debug info for a
@@ -33,22 +34,8 @@ export function debugFilePath(buildId: string, root = ''): string {
 }
 
 /** CRC-32 (the zlib/IEEE 802.3 polynomial, reflected, 0xedb88320), one table entry per byte value. */
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 of `data` continuing from `crc` (0 to start), as zlib's crc32: in plain JS, for Node before 20.15. */
-export function crc32Js(data: Uint8Array, crc = 0): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = ~crc >>> 0;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
+/** CRC-32 in plain JS (lib/crc32.ts), for Node before 20.15. */
+export const crc32Js = crc32InJs;
 
 /** zlib.crc32 where Node has it (20.15+, native), else crc32Js. */
 const crc32: (data: Uint8Array, crc?: number) => number = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32 ?? crc32Js;
