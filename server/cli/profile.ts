@@ -290,6 +290,8 @@ async function sampleWithCfi(pid: number, hz: number, durationS: number | undefi
       onInterval: (interval, outcome) => {
         intervals.push(interval);
         addOutcome(total, outcome);
+        // An interval without a sample of the target (idle, or the short tail at the end) says nothing: left out; the total has it.
+        if (outcome.stacks + outcome.lost + outcome.noRegs === 0) return;
         const seconds = ((interval.endMs - interval.startMs) / 1000).toFixed(1);
         process.stderr.write(`probeboard profile: unwind ${new Date(interval.endMs).toISOString().slice(11, 19)} (${seconds} s): ${describeOutcome(outcome)}\n`);
       },
