@@ -12,6 +12,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -204,4 +206,98 @@ test('--unwind auto without --pid falls back to frame pointers and says why', (t
   const said = run.stderr.split('\n').filter((line) => line.includes('--unwind auto'));
   assert.deepEqual(said, ['probeboard profile: --unwind auto: frame pointers (CFI needs --pid PID)']);
   assert.doesNotMatch(run.stderr, /unwind total/);
+});
+
+// A library the workload maps only when told (SIGUSR1), after sampling started: its table can only
+// come from the CLI's re-reading of the mappings. Built like the workload (no frame pointers), so
+// without a table its stacks would not reach main.
+const DL_LIBRARY = `
+static inline __attribute__((always_inline)) void spin(long n) {
+  for (long i = 0; i < n; i++) __asm__ volatile("" ::: "memory");
+}
+volatile long dl_sink;
+__attribute__((noinline)) void pbdl_inner(long n) { spin(n); dl_sink++; }
+__attribute__((noinline)) void pbdl_outer(long n) { pbdl_inner(n); dl_sink++; }
+`;
+const DL_WORKLOAD = `
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+static inline __attribute__((always_inline)) void spin(long n) {
+  for (long i = 0; i < n; i++) __asm__ volatile("" ::: "memory");
+}
+volatile long sink;
+static volatile sig_atomic_t load_now;
+static void on_usr1(int sig) { (void)sig; load_now = 1; }
+__attribute__((noinline)) void pb_before(long n) { spin(n); sink++; }
+__attribute__((noinline)) void pb_after(void (*outer)(long), long n) { outer(n); sink++; }
+int main(int argc, char **argv) {
+  (void)argc;
+  signal(SIGUSR1, on_usr1);
+  void (*outer)(long) = 0;
+  for (long round = 0;; round++) {
+    long k = 1 + rand() % 16;
+    if (load_now && !outer) {
+      void *lib = dlopen(argv[1], RTLD_NOW);
+      if (!lib) { fprintf(stderr, "%s\\n", dlerror()); return 1; }
+      outer = (void (*)(long))dlsym(lib, "pbdl_outer");
+    }
+    if (outer) pb_after(outer, k * 75000);
+    else pb_before(k * 75000);
+    if (round == 0) { puts("ready"); fflush(stdout); }
+  }
+}
+`;
+
+test('--unwind cfi re-reads the mappings: a library dlopen\'d during the run gets its table; Ctrl-C ends the run with the output and the counts', async (t) => {
+  if (!kernelTestGate(t, [...NEEDS])) return;
+  const lib = path.join(dir, 'libpbdl.so');
+  writeFileSync(path.join(dir, 'lib.c'), DL_LIBRARY);
+  writeFileSync(path.join(dir, 'dl.c'), DL_WORKLOAD);
+  execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-shared', '-fPIC', '-o', lib, path.join(dir, 'lib.c')]);
+  execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-o', path.join(dir, 'pb-dl-work'), path.join(dir, 'dl.c'), '-ldl']);
+  const work = spawn(path.join(dir, 'pb-dl-work'), [lib], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let cli: ChildProcess | undefined;
+  try {
+    await once(work.stdout!, 'data');
+    cli = spawn(process.execPath, [path.join(ROOT, 'bin', 'probeboard.js'), 'profile', '--pid', String(work.pid), '--unwind', 'cfi', '--format', 'folded'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    cli.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    cli.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(cli, 'exit');
+    // Sampling runs once the first interval is reported (loading the walker takes seconds).
+    for (let waited = 0; !/unwind \d\d:\d\d:\d\d/.test(stderr); waited += 100) {
+      assert.ok(waited < 240_000 && cli.exitCode === null, `the CLI reports a first interval: ${stderr}`);
+      await sleep(100);
+    }
+    assert.doesNotMatch(stderr, /libpbdl/, 'the library is not mapped yet when the tables are first loaded');
+    work.kill('SIGUSR1');
+    await sleep(process.env.PB_VM ? 8000 : 3500);
+    cli.kill('SIGINT');
+    const [code, signal] = await exited;
+    t.diagnostic(`stderr: ${stderr.trim().split('\n').join(' | ')}`);
+    assert.equal(code, 0, `Ctrl-C ends the run normally (exit ${code}, signal ${signal}): ${stderr}`);
+    const f = figures(stdout);
+    let inner = 0;
+    let innerWhole = 0;
+    for (const line of stdout.trim().split('\n')) {
+      const space = line.lastIndexOf(' ');
+      const frames = line.slice(0, space).split(';');
+      const count = Number(line.slice(space + 1));
+      if (frames[frames.length - 1] !== 'pbdl_inner') continue;
+      inner += count;
+      if (frames.slice(frames.indexOf('main')).join(';') === 'main;pb_after;pbdl_outer;pbdl_inner') innerWhole += count;
+    }
+    t.diagnostic(`${f.samples} samples; pbdl_inner ${inner}, of which ${innerWhole} go main;pb_after;pbdl_outer;pbdl_inner`);
+    // At 99 Hz, ≥ 2.5 s in the library (less under emulation), at most ~1 s of it before the re-read.
+    assert.ok(inner >= 50, `samples in the dlopen'd library: ${inner}\n${stdout}`);
+    assert.ok(innerWhole >= 0.5 * inner, `most library stacks whole once its table is loaded: ${innerWhole}/${inner}\n${stdout}`);
+    assert.ok(innerWhole >= inner - 1.5 * 99, `at most ~1.5 s of library samples before its table: ${inner - innerWhole} not whole`);
+    assert.equal(unwindTotal(stderr).stacks, f.samples, 'the counts printed after Ctrl-C cover every sample written');
+  } finally {
+    cli?.kill('SIGKILL');
+    work.kill('SIGKILL');
+  }
 });

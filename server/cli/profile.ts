@@ -174,12 +174,19 @@ export async function runProfile(argv: string[]): Promise<number> {
   let offCpuVia: string | undefined;
   let unwindTotal: UnwindOutcome | undefined;
   let startedMs = Date.now();
+  let framePointers = unwind === 'fp';
   if (unwind === 'cfi') {
     // The run's length counts from the first sample: loading the walker and its tables takes seconds.
-    const run = await sampleWithCfi((target as { pid: number }).pid, hz, durationS, symbolizer, intervals, (ms) => (startedMs = ms));
-    stoppedEarly = run.stoppedEarly;
-    unwindTotal = run.total;
-  } else {
+    const run = await sampleWithCfi((target as { pid: number }).pid, hz, durationS, symbolizer, intervals, (ms) => (startedMs = ms), unwindAsked === 'auto');
+    if (run) {
+      stoppedEarly = run.stoppedEarly;
+      unwindTotal = run.total;
+    } else {
+      framePointers = true;
+      startedMs = Date.now();
+    }
+  }
+  if (framePointers) {
     const channel = createKernelChannel(symbolizer);
     channel.onMessage((message) => {
       // Intervals arrive symbolized (the channel names frames while the processes are alive).
@@ -276,30 +283,41 @@ function untilStopped(durationS: number | undefined, stopped?: Promise<void>): P
  * pushing each interval into `intervals` and printing its outcome counts on stderr. Everything is
  * detached and closed before it returns or throws; the symbolizer is settled.
  */
-async function sampleWithCfi(pid: number, hz: number, durationS: number | undefined, symbolizer: Symbolizer, intervals: SymbolizedInterval[], onSampling: (startedMs: number) => void): Promise<{ total: UnwindOutcome; stoppedEarly?: string }> {
+async function sampleWithCfi(
+  pid: number, hz: number, durationS: number | undefined, symbolizer: Symbolizer, intervals: SymbolizedInterval[],
+  onSampling: (startedMs: number) => void, fallBack: boolean,
+): Promise<{ total: UnwindOutcome; stoppedEarly?: string } | null> {
   const total = emptyOutcome();
   let stoppedEarly: string | undefined;
   let failed!: () => void;
   const failure = new Promise<void>((resolve) => (failed = resolve));
   let collector: CfiProfileCollector | undefined;
   try {
-    collector = new CfiProfileCollector({
-      pid,
-      hz,
-      symbolizer,
-      onInterval: (interval, outcome) => {
-        intervals.push(interval);
-        addOutcome(total, outcome);
-        // An interval without a sample of the target (idle, or the short tail at the end) says nothing: left out; the total has it.
-        if (outcome.stacks + outcome.lost + outcome.noRegs === 0) return;
-        const seconds = ((interval.endMs - interval.startMs) / 1000).toFixed(1);
-        process.stderr.write(`probeboard profile: unwind ${new Date(interval.endMs).toISOString().slice(11, 19)} (${seconds} s): ${describeOutcome(outcome)}\n`);
-      },
-      onError: (error) => {
-        stoppedEarly = error.message;
-        failed();
-      },
-    });
+    try {
+      collector = new CfiProfileCollector({
+        pid,
+        hz,
+        symbolizer,
+        onInterval: (interval, outcome) => {
+          intervals.push(interval);
+          addOutcome(total, outcome);
+          // An interval without a sample of the target (idle, or the short tail at the end) says nothing: left out; the total has it.
+          if (outcome.stacks + outcome.lost + outcome.noRegs === 0) return;
+          const seconds = ((interval.endMs - interval.startMs) / 1000).toFixed(1);
+          process.stderr.write(`probeboard profile: unwind ${new Date(interval.endMs).toISOString().slice(11, 19)} (${seconds} s): ${describeOutcome(outcome)}\n`);
+        },
+        onError: (error) => {
+          stoppedEarly = error.message;
+          failed();
+        },
+      });
+    } catch (error) {
+      // auto: a walker that passed the feature probe but does not load or attach here (a
+      // verifier that refuses it, memory limits) leaves the frame-pointer walk, said on stderr.
+      if (!fallBack) throw error;
+      process.stderr.write(`probeboard profile: --unwind auto: the CFI walker did not start (${error instanceof Error ? error.message : String(error)}): frame pointers instead\n`);
+      return null;
+    }
     const report = collector.firstReport;
     const without = report.mappings.filter((m) => m.tableId === undefined && m.path !== '');
     const stats = collector.tablesStats;
@@ -312,7 +330,7 @@ async function sampleWithCfi(pid: number, hz: number, durationS: number | undefi
     collector?.stop();
     symbolizer.settle();
   }
-  if (collector?.refreshError) process.stderr.write(`probeboard profile: re-reading the mappings of pid ${pid}: ${collector.refreshError}\n`);
+  if (collector.refreshError) process.stderr.write(`probeboard profile: re-reading the mappings of pid ${pid}: ${collector.refreshError}\n`);
   return { total, stoppedEarly };
 }
 
