@@ -1,13 +1,15 @@
 /**
  * `probeboard profile --unwind cfi|fp|auto` end to end on the real kernel (the built CLI,
  * dist/ via bin/probeboard.js), on a C workload built the way Debian builds packages (-O2, no
- * frame pointers), with two call paths:
+ * frame pointers), with three call paths:
  *   main -> pb_a -> pb_b -> pb_c                         (pb_c spins)
  *   main -> pb_d -> qsort (libc) -> ... -> pb_compare    (pb_compare spins)
+ *   main -> pb_s -> read (libc) -> kernel                (64 KiB reads of /dev/zero)
  * The second runs through libc, which has no frame pointers either. The CFI walk must bring
  * ≥95% of the samples' folded stacks to main and draw the compare stacks in order
- * (…;main;pb_d;qsort…;pb_compare); stderr must carry the outcome counts. The frame-pointer walk
- * of the same workload is run for the record.
+ * (…;main;pb_d;qsort…;pb_compare), and the third's kernel time with its kernel frames on top
+ * of the walked user frames (…;main;pb_s;read…;entry_SYSCALL_64…_[k];…_[k]); stderr must carry
+ * the outcome counts. The frame-pointer walk of the same workload is run for the record.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,8 +30,10 @@ const SECONDS = 3;
 // phase of a round of fixed length (see server/unwind/walker.kernel.test.ts). pb_compare spins
 // until the round's budget is used, then returns at once.
 const WORKLOAD = `
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 static inline __attribute__((always_inline)) void spin(long n) {
   for (long i = 0; i < n; i++) __asm__ volatile("" ::: "memory");
 }
@@ -52,11 +56,19 @@ __attribute__((noinline)) void pb_d(long n) {
   }
   sink += v[0];
 }
+static char zeros[65536];
+static int zero_fd;
+__attribute__((noinline)) void pb_s(long n) {
+  for (long i = 0; i < n; i++) sink += read(zero_fd, zeros, sizeof zeros);
+}
 int main(void) {
+  zero_fd = open("/dev/zero", O_RDONLY);
+  if (zero_fd < 0) { perror("/dev/zero"); return 1; }
   for (long round = 0;; round++) {
     long k = 1 + rand() % 16;
     pb_a(k * 75000);
     pb_d(k * 50000);
+    pb_s(k * 15);
     if (round == 0) { puts("ready"); fflush(stdout); }
   }
 }
@@ -102,12 +114,20 @@ interface Figures {
   leafCompare: number;
   /** pb_compare stacks going …;main;pb_d;qsort…;pb_compare (libc frames between qsort and pb_compare). */
   chainsCompare: number;
+  /** Stacks with kernel frames (`_[k]`). */
+  kernel: number;
+  /** Stacks going …;main;pb_s;…(user) then kernel frames from the system call entry (entry_SYSCALL_64… or do_syscall_64) on. */
+  syscallKernel: number;
+  /** Stacks with a user frame above a kernel frame (must be none: kernel frames go on top). */
+  userAboveKernel: number;
+  /** Stacks with a [lost stack: …] frame. */
+  lost: number;
   top: string[];
 }
 
 /** Figures of folded text (root first: comm;frames… COUNT). */
 function figures(folded: string): Figures {
-  const f: Figures = { samples: 0, reachingMain: 0, leafC: 0, chainsC: 0, leafCompare: 0, chainsCompare: 0, top: [] };
+  const f: Figures = { samples: 0, reachingMain: 0, leafC: 0, chainsC: 0, leafCompare: 0, chainsCompare: 0, kernel: 0, syscallKernel: 0, userAboveKernel: 0, lost: 0, top: [] };
   const lines = folded.trim() === '' ? [] : folded.trim().split('\n');
   for (const line of lines) {
     const space = line.lastIndexOf(' ');
@@ -116,6 +136,13 @@ function figures(folded: string): Figures {
     f.samples += count;
     const main = frames.indexOf('main');
     if (main >= 0) f.reachingMain += count;
+    if (frames.some((frame) => frame.startsWith('[lost stack: '))) f.lost += count;
+    const firstKernel = frames.findIndex((frame) => frame.endsWith('_[k]'));
+    if (firstKernel >= 0) {
+      f.kernel += count;
+      if (frames.slice(firstKernel).some((frame) => !frame.endsWith('_[k]'))) f.userAboveKernel += count;
+      if (main >= 0 && main < firstKernel && frames[main + 1] === 'pb_s' && main + 2 < firstKernel && /^(entry_SYSCALL_64|do_syscall_64)/.test(frames[firstKernel])) f.syscallKernel += count;
+    }
     const leaf = frames[frames.length - 1];
     if (leaf === 'pb_c') {
       f.leafC += count;
@@ -156,7 +183,8 @@ test('--unwind cfi: -O2 -fomit-frame-pointer stacks reach main through libc qsor
 
   const fpRun = profile(['--pid', pid, '--duration', String(SECONDS), '--unwind', 'fp', '--format', 'folded']);
   const f = figures(fpRun.stdout);
-  t.diagnostic(`FP: ${f.samples} samples, ${pct(f.reachingMain, f.samples)} reach main; pb_c ${f.leafC} (${f.chainsC} whole), pb_compare ${f.leafCompare} (${f.chainsCompare} whole)`);
+  t.diagnostic(`CFI kernel frames: ${c.kernel} stacks with kernel frames, ${c.syscallKernel} …;main;pb_s;…;system call entry_[k]…, ${c.userAboveKernel} with a user frame above a kernel one, ${c.lost} with a lost stack`);
+  t.diagnostic(`FP: ${f.samples} samples, ${pct(f.reachingMain, f.samples)} reach main; pb_c ${f.leafC} (${f.chainsC} whole), pb_compare ${f.leafCompare} (${f.chainsCompare} whole); kernel frames ${f.kernel}`);
   for (const line of f.top) t.diagnostic(`FP stack: ${line}`);
 
   // Enough samples: 99 Hz for 3 s on the workload's one thread, about 300.
@@ -165,6 +193,13 @@ test('--unwind cfi: -O2 -fomit-frame-pointer stacks reach main through libc qsor
   assert.ok(c.leafC >= 20 && c.leafCompare >= 20, `both paths sampled: pb_c ${c.leafC}, pb_compare ${c.leafCompare}`);
   assert.ok(c.chainsC >= 0.95 * c.leafC, `pb_c stacks go main;pb_a;pb_b;pb_c: ${c.chainsC}/${c.leafC}`);
   assert.ok(c.chainsCompare >= 0.95 * c.leafCompare, `pb_compare stacks go …;main;pb_d;qsort…;pb_compare: ${c.chainsCompare}/${c.leafCompare}`);
+  // Kernel frames: the reads of /dev/zero spend most of pb_s's time in the kernel (about a third
+  // of the run); those samples carry the kernel stack, from the system call entry up, on top of
+  // the walked user stack. Kernel frames never sit under user frames.
+  assert.ok(c.syscallKernel >= 0.1 * c.samples, `kernel frames from the system call entry on top of …;main;pb_s;…: ${c.syscallKernel} of ${c.samples} stacks\n${c.top.join('\n')}`);
+  assert.ok(c.syscallKernel >= 0.9 * c.kernel, `stacks with kernel frames are pb_s's system calls: ${c.syscallKernel}/${c.kernel}`);
+  assert.equal(c.userAboveKernel, 0, 'kernel frames go on top of the user frames');
+  assert.ok(c.lost <= 0.05 * c.samples, `few lost stacks: ${c.lost}/${c.samples}`);
   // Every line is the workload's thread.
   for (const line of cfiRun.stdout.trim().split('\n')) assert.ok(line.startsWith('pb-cfi-work;'), `line rooted at the comm: ${line}`);
 
@@ -190,7 +225,7 @@ test('--unwind auto with --pid picks CFI and says so; pprof output carries the C
   const run = profile(['--pid', String(workload!.pid), '--duration', '2', '--format', 'pprof', '--output', out]);
   const lines = run.stderr.trim().split('\n');
   t.diagnostic(`auto stderr: ${lines.join(' | ')}`);
-  assert.match(lines[0], /^probeboard profile: --unwind auto: CFI \(--pid given and the kernel has bpf_loop and ring buffers; user frames only\)$/);
+  assert.match(lines[0], /^probeboard profile: --unwind auto: CFI \(--pid given and the kernel has bpf_loop and ring buffers\)$/);
   assert.equal(lines.filter((line) => line.includes('--unwind auto')).length, 1, 'one line says which walker and why');
   const folded = foldedOfPprof(decodePprof(readFileSync(out)));
   const p = figures(folded);

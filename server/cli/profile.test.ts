@@ -54,7 +54,7 @@ test('--unwind: a bad value, cfi without --pid, cfi for offcpu/wall or --kernel-
     [['profile', '--unwind', 'cfi', '--comm', 'bash'], /--unwind cfi needs a target process: add --pid PID/],
     [['profile', '--unwind', 'cfi', '--type', 'offcpu', '--pid', pid], /--unwind cfi walks cpu samples only, not --type offcpu/],
     [['profile', '--unwind', 'cfi', '--type', 'wall', '--pid', pid], /--unwind cfi walks cpu samples only, not --type wall/],
-    [['profile', '--unwind', 'cfi', '--pid', pid, '--kernel-only'], /--unwind cfi walks user stacks only/],
+    [['profile', '--unwind', 'cfi', '--pid', pid, '--kernel-only'], /--unwind cfi walks user stacks, which --kernel-only leaves out/],
   ];
   for (const [args, reason] of cases) {
     const { code, stderr } = probeboard(args);
@@ -65,11 +65,11 @@ test('--unwind: a bad value, cfi without --pid, cfi for offcpu/wall or --kernel-
   }
 });
 
-test('profile --help documents --unwind auto|fp|cfi and what cfi leaves out', () => {
+test('profile --help documents --unwind auto|fp|cfi, that cfi keeps kernel frames and what it leaves out', () => {
   const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'probeboard.js'), 'profile', '--help'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /\[--unwind auto\|fp\|cfi\]/);
   assert.match(result.stdout, /needs --pid PID/);
-  assert.match(result.stdout, /kernel frames are left out/);
+  assert.match(result.stdout, /kernel frames\s+\(bpf_get_stackid, as fp\) on top of the walked user frames/);
   assert.match(result.stdout, /not for --type offcpu or wall/);
 });

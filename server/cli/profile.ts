@@ -76,8 +76,8 @@ in the kernel. Needs root.
                     cfi: from the binaries' call-frame information (.eh_frame,
                     .debug_frame), walked in BPF, with one frame-pointer step where code
                     has none (JIT, vDSO); needs --pid PID (tables are loaded per process,
-                    re-read every second so dlopen'd libraries get theirs); user frames
-                    only: kernel frames are left out (the walker records no kernel stack);
+                    re-read every second so dlopen'd libraries get theirs); kernel frames
+                    (bpf_get_stackid, as fp) on top of the walked user frames;
                     a stack the walk could not finish is rooted at an [unwind: REASON]
                     frame (truncated, no table, read fault, unsupported, bad frame);
                     outcome counts per interval and in total on stderr; Linux 5.17+
@@ -146,7 +146,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (unwindAsked === 'cfi') {
     if (profileType !== 'cpu') throw new UsageError(`--unwind cfi walks cpu samples only, not --type ${profileType} (yet): use --unwind fp or auto`);
     if (values.pid === undefined) throw new UsageError('--unwind cfi needs a target process: add --pid PID (or use --unwind fp for the whole machine or --comm)');
-    if (values['kernel-only']) throw new UsageError('--unwind cfi walks user stacks only (no kernel frames): use --unwind fp with --kernel-only');
+    if (values['kernel-only']) throw new UsageError('--unwind cfi walks user stacks, which --kernel-only leaves out (kernel stacks are the same with fp): use --unwind fp with --kernel-only');
   }
   if (format === 'pprof' && !output && process.stdout.isTTY) {
     throw new UsageError('pprof is binary: write it with --output FILE or to a pipe, not to a terminal');
@@ -256,10 +256,10 @@ function chooseUnwind(asked: UnwindMode, profileType: ProfileType, target: Profi
   };
   if (profileType !== 'cpu') return say('fp', `--type ${profileType} walks frame pointers only`);
   if (target.kind !== 'pid') return say('fp', 'CFI needs --pid PID');
-  if (stackMode === 'kernel') return say('fp', '--kernel-only: CFI walks user stacks only');
+  if (stackMode === 'kernel') return say('fp', '--kernel-only: CFI walks user stacks, kernel stacks are the same either way');
   const unsupported = cfiWalkerUnsupported();
   if (unsupported) return say('fp', `the kernel cannot run the CFI walker: ${unsupported}`);
-  return say('cfi', '--pid given and the kernel has bpf_loop and ring buffers; user frames only');
+  return say('cfi', '--pid given and the kernel has bpf_loop and ring buffers');
 }
 
 /** Resolves after durationS seconds (if given) or on the first SIGINT/SIGTERM, whichever comes first. */

@@ -11,8 +11,15 @@
  * SymbolizedInterval (the shape the frame-pointer path produces, so every output format works)
  * with the interval's unwind outcome counts.
  *
- * Limits (said in `probeboard profile --help` too): user stacks only — the walker sends no kernel
- * stack, so samples have no kernel frames; one process (--pid). A stack whose walk did not finish
+ * Kernel frames: a sample taken in kernel mode carries the id of its kernel stack, recorded by
+ * bpf_get_stackid into one of two stack trace maps (pb_unwind_kstacks0/1, the active one named
+ * by pb_unwind_control). The stack is read when its event is (every 50 ms, cached per id), so
+ * once per interval, after draining the ring, the map that was flipped away from an interval
+ * ago — every event naming it is read by then — is cleared and becomes the active one. Kernel
+ * frames go on top of the user frames and a lost kernel stack (-EEXIST collision, -EFAULT,
+ * other) becomes the fp path's `[lost stack: …]` frame, both drawn by the aggregator as for fp.
+ *
+ * Limits (said in `probeboard profile --help` too): one process (--pid). A stack whose walk did not finish
  * (truncated, or failed: no table and no frame pointer, read fault, unsupported row, bad frame)
  * keeps the frames it got and is rooted at an `[unwind: REASON]` frame (kind 'x'), so cut stacks
  * are visible in the flame graph, never silently merged with whole ones.
@@ -24,10 +31,11 @@ import { PerfEvent, onlineCpus } from '../libbpf/perf-event.ts';
 import { RingBuffer } from '../libbpf/ringbuf.ts';
 import { probeFeature } from '../libbpf/features.ts';
 import { libbpfFunction } from '../libbpf/ffi.ts';
-import { PB_USTAT_MAX, decodeEvent, decodeStats, type EndReason, type UnwindStats } from '../abi/unwind.ts';
+import { PB_USTAT_MAX, decodeEvent, decodeStats, encodeControl, type EndReason, type UnwindStats } from '../abi/unwind.ts';
+import { decodeStack, resolveStack } from '../abi/profile.ts';
 import { UnwindTables, type ProcessReport, type TablesStats } from '../unwind/tables.ts';
 import type { Symbolizer } from '../symbolizer/index.ts';
-import type { Frame, SymbolizedInterval, SymbolizedSample } from '../symbolizer/types.ts';
+import type { Frame, StackErrorKind, SymbolizedInterval, SymbolizedSample } from '../symbolizer/types.ts';
 import { validateProfileRequest } from './profile.ts';
 
 /** Default location of the compiled walker. */
@@ -136,6 +144,9 @@ interface Pending {
   tid: number;
   end: EndReason;
   ips: bigint[];
+  /** Kernel stack, leaf first; empty for a sample taken in user mode or a lost stack. */
+  kernel: bigint[];
+  kernelError?: StackErrorKind;
   count: number;
 }
 
@@ -144,6 +155,12 @@ export class CfiProfileCollector {
   readonly #object: BpfObject;
   readonly #tables: UnwindTables;
   readonly #stats: BpfMap;
+  readonly #kstacks: [BpfMap, BpfMap];
+  readonly #control: BpfMap;
+  /** The kernel stack map samples write to now. */
+  #activeKstacks: 0 | 1 = 0;
+  /** Kernel stacks read so far, per map, by id (null: the id was not in the map); emptied with the map. */
+  readonly #kstackCache: [Map<number, bigint[] | null>, Map<number, bigint[] | null>] = [new Map(), new Map()];
   readonly #links: BpfLink[] = [];
   readonly #ring: RingBuffer;
   readonly #intervalTimer: NodeJS.Timeout;
@@ -176,6 +193,8 @@ export class CfiProfileCollector {
     try {
       object.load();
       this.#stats = object.map('pb_unwind_stats');
+      this.#kstacks = [object.map('pb_unwind_kstacks0'), object.map('pb_unwind_kstacks1')];
+      this.#control = object.map('pb_unwind_control');
       this.#tables = new UnwindTables({ rows: object.map('pb_unwind_rows'), tables: object.map('pb_unwind_tables'), procs: object.map('pb_unwind_procs') });
       this.firstReport = this.#tables.addProcess(options.pid);
       // Drained on each interval too; the timer keeps the ring from filling between them
@@ -238,10 +257,44 @@ export class CfiProfileCollector {
       case 'unsupported': o.unsupported++; break;
       case 'bad_frame': o.badFrame++; break;
     }
-    const key = `${event.tid} ${event.end} ${event.ips.join(',')}`;
+    // Read now: the map it is in is cleared only after every event naming it was read.
+    const kernel = resolveStack(event.kernelStackId, (id) => this.#kernelStack(event.kernelBuffer, id));
+    const key = `${event.tid} ${event.end} ${event.ips.join(',')} k${kernel.error ?? kernel.frames.join(',')}`;
     const known = this.#stacks.get(key);
     if (known) known.count++;
-    else this.#stacks.set(key, { tid: event.tid, end: event.end, ips: event.ips, count: 1 });
+    else {
+      const pending: Pending = { tid: event.tid, end: event.end, ips: event.ips, kernel: kernel.frames, count: 1 };
+      if (kernel.error) pending.kernelError = kernel.error;
+      this.#stacks.set(key, pending);
+    }
+  }
+
+  /** Kernel stack `id` of map `buffer`, leaf first (null: not there), read once per id until the map is cleared. */
+  #kernelStack(buffer: 0 | 1, id: number): bigint[] | null {
+    const cache = this.#kstackCache[buffer];
+    let frames = cache.get(id);
+    if (frames === undefined) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(id, 0);
+      const value = this.#kstacks[buffer].lookup(key);
+      frames = value ? decodeStack(value) : null;
+      cache.set(id, frames);
+    }
+    return frames;
+  }
+
+  /**
+   * Clears the kernel stack map not in use and makes it the active one. Called right after the
+   * ring is drained: the map was flipped away from one interval ago (a program that read the
+   * old control value finished microseconds after the flip), so each event naming it is read.
+   */
+  #rotateKernelStacks(): void {
+    const next: 0 | 1 = this.#activeKstacks === 0 ? 1 : 0;
+    const map = this.#kstacks[next];
+    for (const key of map.keys()) map.delete(key);
+    this.#kstackCache[next].clear();
+    this.#control.update(Buffer.alloc(4), encodeControl(next));
+    this.#activeKstacks = next;
   }
 
   #readStats(): UnwindStats {
@@ -276,6 +329,7 @@ export class CfiProfileCollector {
   /** Drains the ring, reads the counters, names the interval's stacks and hands them over. */
   #emitInterval(): void {
     this.#ring.consume();
+    if (!this.#stopped) this.#rotateKernelStacks();
     const stats = this.#readStats();
     const last = this.#lastStats;
     this.#lastStats = stats;
@@ -293,7 +347,11 @@ export class CfiProfileCollector {
       const comm = this.#comm(s.tid);
       const user: Frame[] = symbolizer.symbolizeUser(pid, comm, s.ips).reverse();
       if (s.end !== 'complete') user.unshift({ name: END_LABEL[s.end], kind: 'x' });
-      return { pid, tid: s.tid, comm, user, kernel: [], count: s.count };
+      // Root first, as the fp path gives them (server/collectors/local.ts); the aggregator puts
+      // them above the user frames, or a [lost stack: …] frame for kernelStackError.
+      const sample: SymbolizedSample = { pid, tid: s.tid, comm, user, kernel: symbolizer.symbolizeKernel(s.kernel).reverse(), count: s.count };
+      if (s.kernelError) sample.kernelStackError = s.kernelError;
+      return sample;
     }));
     const interval: SymbolizedInterval = { startMs, endMs, samples, droppedSamples: outcome.lost, unknownFrames: symbolizer.unknownFrames - unknownBefore };
     try {
