@@ -5,6 +5,8 @@
  * compiled by server/unwind/compile.ts (rows in pb_unwind_rows, one table per binary), falling
  * back to one frame-pointer step where a pc has no table row, and sends each stack through the
  * pb_unwind_events ring buffer. Every sample ends in exactly one pb_unwind_end, counted.
+ * A sample taken in kernel mode also gets its kernel stack, by bpf_get_stackid into the active
+ * one of two stack trace maps (as profile.bpf.c does), its id sent with the event.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -40,6 +42,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pb_unwind_proc);
 } pb_unwind_procs SEC(".maps");
+
+/* Kernel stacks, double-buffered: samples write to pb_unwind_kstacks<active_kstacks>; user space
+ * flips pb_unwind_control once per interval and clears the other map, whose ids it has all read
+ * by then. No BPF_F_REUSE_STACKID: a bucket collision loses the new stack (-EEXIST, counted by
+ * user space) instead of changing a stack an earlier event points at. */
+struct kstacks_map {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, PB_UNWIND_KSTACKS_MAX_ENTRIES);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, PB_UNWIND_MAX_DEPTH * sizeof(__u64));
+};
+struct kstacks_map pb_unwind_kstacks0 SEC(".maps");
+struct kstacks_map pb_unwind_kstacks1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pb_unwind_control);
+} pb_unwind_control SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -296,11 +318,14 @@ int pb_unwind(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct walk w = { .exact_pc = 1, .bp_known = 1, .end = PB_END_TRUNCATED };
 	struct pb_unwind_event *ev;
+	struct pb_unwind_control *control;
 	struct task_struct *task;
 	struct pt_regs *regs;
 	__u32 zero = 0, n, size;
 	__u16 insn = 0;
 	__u8 flags = fp_only ? PB_UNWIND_F_FP_ONLY : 0;
+	__s32 kernel_stack_id = PB_UNWIND_KSTACK_NONE;
+	__u32 kernel_buffer = 0;
 
 	/* 1. Target filter: processes with a mapping list. */
 	w.pid = id >> 32;
@@ -332,10 +357,21 @@ int pb_unwind(struct bpf_perf_event_data *ctx)
 			w.exact_pc = 0;
 	}
 
-	/* 3. Walk: one callback call per frame. */
+	/* 3. The kernel stack, when the sample hit kernel mode (a user-mode sample has none). */
+	if (flags & PB_UNWIND_F_KERNEL_REGS) {
+		control = bpf_map_lookup_elem(&pb_unwind_control, &zero);
+		if (control && control->active_kstacks == 1) {
+			kernel_buffer = 1;
+			kernel_stack_id = bpf_get_stackid(ctx, &pb_unwind_kstacks1, 0);
+		} else {
+			kernel_stack_id = bpf_get_stackid(ctx, &pb_unwind_kstacks0, 0);
+		}
+	}
+
+	/* 4. Walk: one callback call per frame. */
 	bpf_loop(PB_UNWIND_MAX_DEPTH, step, &w, 0);
 
-	/* 4. Count, and send the stack. */
+	/* 5. Count, and send the stack. */
 	stat_inc(PB_USTAT_END_COMPLETE + (w.end < PB_END_MAX ? w.end : PB_END_UNSUPPORTED));
 	stat_add(PB_USTAT_CFI_FRAMES, w.cfi);
 	stat_add(PB_USTAT_FP_FRAMES, w.fp);
@@ -353,6 +389,8 @@ int pb_unwind(struct bpf_perf_event_data *ctx)
 	ev->flags = flags;
 	ev->n = n;
 	ev->reserved = 0;
+	ev->kernel_stack_id = kernel_stack_id;
+	ev->kernel_buffer = kernel_buffer;
 	size = __builtin_offsetof(struct pb_unwind_event, ips) + n * sizeof(__u64);
 	if (bpf_ringbuf_output(&pb_unwind_events, ev, size, 0))
 		stat_inc(PB_USTAT_EVENTS_LOST);

@@ -23,6 +23,13 @@
 #define PB_UNWIND_DEFAULT_ROWS (1 << 20)
 /* Table id of a mapping whose binary has no table (no CFI, not readable, did not fit). */
 #define PB_UNWIND_NO_TABLE 0xffffffffu
+/* Kernel stack trace map entries per buffer (profile.h's PB_STACKS_MAX_ENTRIES policy: the
+ * bucket count is this rounded up to a power of two; values are 127 u64, preallocated). */
+#define PB_UNWIND_KSTACKS_MAX_ENTRIES 16384
+/* kernel_stack_id of a sample taken in user mode: it has no kernel stack, nothing was lost.
+ * Any other negative id is the -errno of bpf_get_stackid (-EEXIST: bucket collision, -EFAULT:
+ * the stack could not be walked, other: e.g. -ENOMEM), as in profile.h. INT32_MIN. */
+#define PB_UNWIND_KSTACK_NONE (-2147483647 - 1)
 
 /* CfaType of server/unwind/compile.ts. */
 enum pb_unwind_cfa_type {
@@ -88,8 +95,8 @@ enum pb_unwind_end {
 #define PB_UNWIND_F_KERNEL_REGS 1 /* sampled in kernel mode: the walk started from the task's saved user registers */
 #define PB_UNWIND_F_FP_ONLY 2     /* the object was loaded with fp_only: frame pointers only, tables ignored */
 
-/* One sample, as sent through pb_unwind_events: 16 + 8 * PB_UNWIND_MAX_DEPTH bytes (only the
- * first n ips are meaningful). ips[0] is the sampled pc; the others are return addresses. */
+/* One sample, as sent through pb_unwind_events: 24 + 8 * PB_UNWIND_MAX_DEPTH bytes (only the
+ * first n ips are sent). ips[0] is the sampled pc; the others are return addresses. */
 struct pb_unwind_event {
 	__u32 pid;         /* tgid */
 	__u32 tid;
@@ -99,7 +106,15 @@ struct pb_unwind_event {
 	__u8 flags;        /* PB_UNWIND_F_* */
 	__u16 n;           /* ips used */
 	__u16 reserved;
+	__s32 kernel_stack_id; /* >= 0: id in pb_unwind_kstacks<kernel_buffer>; PB_UNWIND_KSTACK_NONE; or -errno */
+	__u32 kernel_buffer;   /* 0 or 1: the stack map the id is in (pb_unwind_control.active_kstacks then) */
 	__u64 ips[PB_UNWIND_MAX_DEPTH];
+};
+
+/* pb_unwind_control array, key 0: which kernel stack map (0 or 1) samples write to. User space
+ * flips it once per interval and clears the other map (its ids all read by then). */
+struct pb_unwind_control {
+	__u32 active_kstacks;
 };
 
 /* Index into the per-CPU pb_unwind_stats array: cumulative since load. */

@@ -8,7 +8,8 @@ import { CfaType, RbpType, ROW_BYTES } from '../unwind/compile.ts';
 import {
   PB_END, PB_END_MAX, PB_UNWIND_DEFAULT_ROWS, PB_UNWIND_EVENT, PB_UNWIND_MAPPING, PB_UNWIND_MAX_DEPTH, PB_UNWIND_MAX_MAPPINGS, PB_UNWIND_MAX_PROCS,
   PB_UNWIND_MAX_TABLE_ROWS, PB_UNWIND_MAX_TABLES, PB_UNWIND_NO_TABLE, PB_UNWIND_PROC, PB_UNWIND_ROW_SEARCH_STEPS, PB_UNWIND_TABLE, PB_USTAT, PB_USTAT_MAX,
-  PB_UNWIND_F_FP_ONLY, PB_UNWIND_F_KERNEL_REGS, decodeEvent, decodeStats, encodeProc, encodeTable,
+  PB_UNWIND_F_FP_ONLY, PB_UNWIND_F_KERNEL_REGS, PB_UNWIND_KSTACKS_MAX_ENTRIES, PB_UNWIND_KSTACK_NONE, PB_UNWIND_CONTROL,
+  decodeEvent, decodeStats, encodeControl, encodeProc, encodeTable,
 } from './unwind.ts';
 
 const header = resolve(import.meta.dirname, '../../bpf/unwind.h');
@@ -19,7 +20,7 @@ function layoutFromC(): Map<string, number> {
   try {
     const lines: string[] = [];
     const p = (name: string, expr: string) => lines.push(`P("${name}", ${expr});`);
-    for (const c of ['PB_UNWIND_MAX_DEPTH', 'PB_UNWIND_MAX_MAPPINGS', 'PB_UNWIND_MAX_PROCS', 'PB_UNWIND_MAX_TABLES', 'PB_UNWIND_ROW_SEARCH_STEPS', 'PB_UNWIND_MAX_TABLE_ROWS', 'PB_UNWIND_DEFAULT_ROWS', 'PB_UNWIND_NO_TABLE', 'PB_END_MAX', 'PB_USTAT_MAX', 'PB_UNWIND_F_KERNEL_REGS', 'PB_UNWIND_F_FP_ONLY']) p(c, c);
+    for (const c of ['PB_UNWIND_MAX_DEPTH', 'PB_UNWIND_MAX_MAPPINGS', 'PB_UNWIND_MAX_PROCS', 'PB_UNWIND_MAX_TABLES', 'PB_UNWIND_ROW_SEARCH_STEPS', 'PB_UNWIND_MAX_TABLE_ROWS', 'PB_UNWIND_DEFAULT_ROWS', 'PB_UNWIND_NO_TABLE', 'PB_END_MAX', 'PB_USTAT_MAX', 'PB_UNWIND_F_KERNEL_REGS', 'PB_UNWIND_F_FP_ONLY', 'PB_UNWIND_KSTACKS_MAX_ENTRIES', 'PB_UNWIND_KSTACK_NONE']) p(c, c);
     for (const [k, v] of Object.entries({ COMPLETE: 0, TRUNCATED: 0, NO_TABLE: 0, READ_FAULT: 0, UNSUPPORTED: 0, BAD_FRAME: 0 })) void v, p(`END_${k}`, `PB_END_${k}`);
     for (const k of Object.keys(PB_USTAT)) p(`USTAT_${k}`, `PB_USTAT_${k}`);
     for (const k of Object.keys(CfaType)) p(`CFA_${k}`, `PB_CFA_${k}`);
@@ -33,6 +34,7 @@ function layoutFromC(): Map<string, number> {
     s('pb_unwind_mapping', Object.keys(PB_UNWIND_MAPPING.offsets));
     s('pb_unwind_proc', Object.keys(PB_UNWIND_PROC.offsets));
     s('pb_unwind_event', Object.keys(PB_UNWIND_EVENT.offsets));
+    s('pb_unwind_control', Object.keys(PB_UNWIND_CONTROL.offsets));
     const source = `
 #include <stdio.h>
 #include <stddef.h>
@@ -61,6 +63,7 @@ test('TS layout matches bpf/unwind.h as compiled by cc, and the row matches comp
   const expect: Record<string, number> = {
     PB_UNWIND_MAX_DEPTH, PB_UNWIND_MAX_MAPPINGS, PB_UNWIND_MAX_PROCS, PB_UNWIND_MAX_TABLES, PB_UNWIND_ROW_SEARCH_STEPS,
     PB_UNWIND_MAX_TABLE_ROWS, PB_UNWIND_DEFAULT_ROWS, PB_UNWIND_NO_TABLE, PB_END_MAX, PB_USTAT_MAX, PB_UNWIND_F_KERNEL_REGS, PB_UNWIND_F_FP_ONLY,
+    PB_UNWIND_KSTACKS_MAX_ENTRIES, PB_UNWIND_KSTACK_NONE,
   };
   for (const [k, v] of Object.entries(PB_END)) expect[`END_${k}`] = v;
   for (const [k, v] of Object.entries(PB_USTAT)) expect[`USTAT_${k}`] = v;
@@ -68,7 +71,7 @@ test('TS layout matches bpf/unwind.h as compiled by cc, and the row matches comp
   for (const [k, v] of Object.entries(RbpType)) expect[`RBP_${k}`] = v;
   // The row layout documented at the top of server/unwind/compile.ts.
   Object.assign(expect, { 'pb_unwind_row.size': ROW_BYTES, 'pb_unwind_row.pc': 0, 'pb_unwind_row.cfa_offset': 8, 'pb_unwind_row.rbp_offset': 12, 'pb_unwind_row.cfa_type': 14, 'pb_unwind_row.rbp_type': 15 });
-  for (const [name, layout] of [['pb_unwind_table', PB_UNWIND_TABLE], ['pb_unwind_mapping', PB_UNWIND_MAPPING], ['pb_unwind_proc', PB_UNWIND_PROC], ['pb_unwind_event', PB_UNWIND_EVENT]] as const) {
+  for (const [name, layout] of [['pb_unwind_table', PB_UNWIND_TABLE], ['pb_unwind_mapping', PB_UNWIND_MAPPING], ['pb_unwind_proc', PB_UNWIND_PROC], ['pb_unwind_event', PB_UNWIND_EVENT], ['pb_unwind_control', PB_UNWIND_CONTROL]] as const) {
     expect[`${name}.size`] = layout.size;
     for (const [f, off] of Object.entries(layout.offsets)) expect[`${name}.${f}`] = off;
   }
@@ -87,7 +90,9 @@ test('encodeProc/encodeTable write the fields where the header puts them; decode
   assert.throws(() => encodeProc(new Array(PB_UNWIND_MAX_MAPPINGS + 1).fill({ start: 0n, end: 1n, bias: 0n, tableId: 0 })), RangeError);
   assert.deepEqual([...encodeTable(7, 9)], [7, 0, 0, 0, 9, 0, 0, 0]);
 
-  const rec = Buffer.alloc(16 + 3 * 8);
+  assert.deepEqual([...encodeControl(1)], [1, 0, 0, 0]);
+
+  const rec = Buffer.alloc(24 + 3 * 8);
   rec.writeUInt32LE(42, 0);
   rec.writeUInt32LE(43, 4);
   rec[8] = PB_END.READ_FAULT;
@@ -95,8 +100,12 @@ test('encodeProc/encodeTable write the fields where the header puts them; decode
   rec[10] = 1;
   rec[11] = PB_UNWIND_F_KERNEL_REGS;
   rec.writeUInt16LE(3, 12);
-  [0x401000n, 0x401234n, 0x7f00_0000_1234n].forEach((ip, i) => rec.writeBigUInt64LE(ip, 16 + i * 8));
-  assert.deepEqual(decodeEvent(rec), { pid: 42, tid: 43, end: 'read_fault', cfiFrames: 2, fpFrames: 1, kernelRegs: true, fpOnly: false, ips: [0x401000n, 0x401234n, 0x7f00_0000_1234n] });
+  rec.writeInt32LE(-17, 16); // -EEXIST: the kernel stack was lost to a bucket collision
+  rec.writeUInt32LE(1, 20);
+  [0x401000n, 0x401234n, 0x7f00_0000_1234n].forEach((ip, i) => rec.writeBigUInt64LE(ip, 24 + i * 8));
+  assert.deepEqual(decodeEvent(rec), { pid: 42, tid: 43, end: 'read_fault', cfiFrames: 2, fpFrames: 1, kernelRegs: true, fpOnly: false, kernelStackId: -17, kernelBuffer: 1, ips: [0x401000n, 0x401234n, 0x7f00_0000_1234n] });
+  rec.writeInt32LE(PB_UNWIND_KSTACK_NONE, 16);
+  assert.equal(decodeEvent(rec).kernelStackId, PB_UNWIND_KSTACK_NONE);
   rec.writeUInt16LE(4, 12);
   assert.throws(() => decodeEvent(rec), RangeError, 'n larger than the record');
 });

@@ -14,6 +14,10 @@ export const PB_UNWIND_MAX_TABLE_ROWS = 2 ** 24 - 1;
 /** Default capacity of pb_unwind_rows (rows of 16 bytes: 16 MiB). */
 export const PB_UNWIND_DEFAULT_ROWS = 2 ** 20;
 export const PB_UNWIND_NO_TABLE = 0xffffffff;
+/** Entries of each kernel stack trace map (pb_unwind_kstacks0/1). */
+export const PB_UNWIND_KSTACKS_MAX_ENTRIES = 16384;
+/** kernel_stack_id of a sample taken in user mode (no kernel stack, nothing lost): INT32_MIN. Other negative ids are -errno. */
+export const PB_UNWIND_KSTACK_NONE = -2147483648;
 
 /** enum pb_unwind_end: why a walk ended. */
 export const PB_END = {
@@ -55,9 +59,18 @@ export const PB_UNWIND_MAPPING = { size: 32, offsets: { start: 0, end: 8, bias: 
 export const PB_UNWIND_PROC = { size: 8 + 32 * PB_UNWIND_MAX_MAPPINGS, offsets: { count: 0, mappings: 8 } } as const;
 /** struct pb_unwind_event layout (bytes); a record is `ips` + n × 8 bytes long. */
 export const PB_UNWIND_EVENT = {
-  size: 16 + 8 * PB_UNWIND_MAX_DEPTH,
-  offsets: { pid: 0, tid: 4, end_reason: 8, cfi_frames: 9, fp_frames: 10, flags: 11, n: 12, ips: 16 },
+  size: 24 + 8 * PB_UNWIND_MAX_DEPTH,
+  offsets: { pid: 0, tid: 4, end_reason: 8, cfi_frames: 9, fp_frames: 10, flags: 11, n: 12, kernel_stack_id: 16, kernel_buffer: 20, ips: 24 },
 } as const;
+/** struct pb_unwind_control layout (bytes). */
+export const PB_UNWIND_CONTROL = { size: 4, offsets: { active_kstacks: 0 } } as const;
+
+/** Encodes struct pb_unwind_control: samples write kernel stacks to pb_unwind_kstacks<active>. */
+export function encodeControl(active: 0 | 1): Buffer {
+  const bytes = Buffer.alloc(PB_UNWIND_CONTROL.size);
+  bytes.writeUInt32LE(active, PB_UNWIND_CONTROL.offsets.active_kstacks);
+  return bytes;
+}
 
 /** One executable mapping as the walker sees it. */
 export interface WalkerMapping {
@@ -105,6 +118,9 @@ export interface UnwindEvent {
   /** Sampled in kernel mode: the walk began at the task's saved user registers. */
   kernelRegs: boolean;
   fpOnly: boolean;
+  /** >= 0: id in pb_unwind_kstacks<kernelBuffer>; PB_UNWIND_KSTACK_NONE (sampled in user mode); else -errno of bpf_get_stackid. */
+  kernelStackId: number;
+  kernelBuffer: 0 | 1;
   /** Leaf first: the sampled pc, then return addresses. */
   ips: bigint[];
 }
@@ -126,6 +142,8 @@ export function decodeEvent(bytes: Buffer): UnwindEvent {
     fpFrames: bytes[o.fp_frames],
     kernelRegs: (flags & PB_UNWIND_F_KERNEL_REGS) !== 0,
     fpOnly: (flags & PB_UNWIND_F_FP_ONLY) !== 0,
+    kernelStackId: bytes.readInt32LE(o.kernel_stack_id),
+    kernelBuffer: bytes.readUInt32LE(o.kernel_buffer) === 1 ? 1 : 0,
     ips,
   };
 }

@@ -44,3 +44,32 @@ test('--per-thread: a value, or a source without thread ids, exits 2 with a one-
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--unwind: a bad value, cfi without --pid, cfi for offcpu/wall or --kernel-only exit 2 with a one-line reason', () => {
+  const pid = String(process.pid);
+  const cases: [string[], RegExp][] = [
+    [['profile', '--unwind', 'dwarf'], /--unwind must be one of auto, fp, cfi, got "dwarf"/],
+    [['profile', '--unwind'], /'--unwind <value>' argument missing/],
+    [['profile', '--unwind', 'cfi'], /--unwind cfi needs a target process: add --pid PID/],
+    [['profile', '--unwind', 'cfi', '--comm', 'bash'], /--unwind cfi needs a target process: add --pid PID/],
+    [['profile', '--unwind', 'cfi', '--type', 'offcpu', '--pid', pid], /--unwind cfi walks cpu samples only, not --type offcpu/],
+    [['profile', '--unwind', 'cfi', '--type', 'wall', '--pid', pid], /--unwind cfi walks cpu samples only, not --type wall/],
+    [['profile', '--unwind', 'cfi', '--pid', pid, '--kernel-only'], /--unwind cfi walks user stacks, which --kernel-only leaves out/],
+  ];
+  for (const [args, reason] of cases) {
+    const { code, stderr } = probeboard(args);
+    const lines = stderr.trim().split('\n');
+    assert.equal(code, 2, `probeboard ${args.join(' ')}: exit ${code}, stderr: ${stderr}`);
+    assert.equal(lines.length, 1, `probeboard ${args.join(' ')}: ${lines.length} lines on stderr: ${stderr}`);
+    assert.match(lines[0], reason, `probeboard ${args.join(' ')}: stderr ${lines[0]}`);
+  }
+});
+
+test('profile --help documents --unwind auto|fp|cfi, that cfi keeps kernel frames and what it leaves out', () => {
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'probeboard.js'), 'profile', '--help'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /\[--unwind auto\|fp\|cfi\]/);
+  assert.match(result.stdout, /needs --pid PID/);
+  assert.match(result.stdout, /kernel frames\s+\(bpf_get_stackid, as fp\) on top of the walked user frames/);
+  assert.match(result.stdout, /not for --type offcpu or wall/);
+});

@@ -18,6 +18,10 @@ import { toD3Json } from '../../lib/flame/d3json.ts';
 import { speedscopeFromFolded } from '../../lib/flame/speedscope.ts';
 import { flameTreeToPprof, pprofTypeOptions } from '../../lib/flame/pprof.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
+import { CfiProfileCollector, addOutcome, cfiWalkerUnsupported, describeOutcome, emptyOutcome, type UnwindOutcome } from '../collectors/cfi-profile.ts';
+
+export const UNWIND_MODES = ['auto', 'fp', 'cfi'] as const;
+export type UnwindMode = (typeof UNWIND_MODES)[number];
 
 export const PROFILE_FORMATS = ['folded', 'svg', 'json', 'speedscope', 'pprof'] as const;
 export type ProfileFormat = (typeof PROFILE_FORMATS)[number];
@@ -27,6 +31,7 @@ export const PROFILE_HELP = `usage: probeboard profile [--type cpu|offcpu|wall] 
                          [--output FILE] [--user-only | --kernel-only] [--include-idle]
                          [--per-thread] [--wakers] [--min-block-us N] [--max-block-us N]
                          [--state all|uninterruptible|interruptible]
+                         [--unwind auto|fp|cfi]
 
 Writes a flame graph of the whole run when it ends (after --duration, or on Ctrl-C), counted
 in the kernel. Needs root.
@@ -64,6 +69,21 @@ in the kernel. Needs root.
   --include-idle    keep the idle task (swapper); dropped by default, like bcc's profile
   --per-thread      root each stack at its thread, comm-tid (e.g. worker-4242), instead of
                     comm: threads with the same name are shown apart
+  --unwind M        how user stacks are walked (cpu profiles):
+                    fp: frame pointers (bpf_get_stackid), user and kernel frames; stacks
+                    are cut or skip callers in code built without frame pointers (most
+                    distribution libraries, -O2 builds)
+                    cfi: from the binaries' call-frame information (.eh_frame,
+                    .debug_frame), walked in BPF, with one frame-pointer step where code
+                    has none (JIT, vDSO); needs --pid PID (tables are loaded per process,
+                    re-read every second so dlopen'd libraries get theirs); kernel frames
+                    (bpf_get_stackid, as fp) on top of the walked user frames;
+                    a stack the walk could not finish is rooted at an [unwind: REASON]
+                    frame (truncated, no table, read fault, unsupported, bad frame);
+                    outcome counts per interval and in total on stderr; Linux 5.17+
+                    (bpf_loop, ring buffer); not for --type offcpu or wall yet
+                    auto (default): cfi when --pid is given (and not --kernel-only) and
+                    the kernel can run the walker, else fp; stderr says which and why
 
 Lost stacks (the kernel could not record them) are counted, shown in the output as
 [lost stack: …] frames, and summed up on stderr.
@@ -88,6 +108,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       'min-block-us': { type: 'string' },
       'max-block-us': { type: 'string' },
       state: { type: 'string' },
+      unwind: { type: 'string' },
     },
     0,
   );
@@ -121,6 +142,12 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (profileType === 'wall' && values.pid === undefined && values.comm === undefined) {
     throw new UsageError('--type wall needs --pid PID or --comm NAME: on- and off-CPU time of one target on one time axis');
   }
+  const unwindAsked: UnwindMode = choiceOption('unwind', values.unwind, UNWIND_MODES, 'auto');
+  if (unwindAsked === 'cfi') {
+    if (profileType !== 'cpu') throw new UsageError(`--unwind cfi walks cpu samples only, not --type ${profileType} (yet): use --unwind fp or auto`);
+    if (values.pid === undefined) throw new UsageError('--unwind cfi needs a target process: add --pid PID (or use --unwind fp for the whole machine or --comm)');
+    if (values['kernel-only']) throw new UsageError('--unwind cfi walks user stacks, which --kernel-only leaves out (kernel stacks are the same with fp): use --unwind fp with --kernel-only');
+  }
   if (format === 'pprof' && !output && process.stdout.isTTY) {
     throw new UsageError('pprof is binary: write it with --output FILE or to a pipe, not to a terminal');
   }
@@ -137,36 +164,44 @@ export async function runProfile(argv: string[]): Promise<number> {
 
   const problems = preflight();
   if (problems.length > 0) throw new Error(problems.join('; '));
+  const unwind = chooseUnwind(unwindAsked, profileType, target, stackMode);
 
   const intervals: SymbolizedInterval[] = [];
   // One shot: user addresses are named once, at the end, per binary from a partial index of
   // just the addresses sampled (processes are snapshotted when first seen, as always).
   const symbolizer = new Symbolizer({ deferLookups: true });
-  const channel = createKernelChannel(symbolizer);
   let stoppedEarly: string | undefined;
   let offCpuVia: string | undefined;
-  channel.onMessage((message) => {
-    // Intervals arrive symbolized (the channel names frames while the processes are alive).
-    if (message.type === 'profile.interval') intervals.push(message.interval);
-    if (message.type === 'profile.stopped' && message.reason) stoppedEarly = message.reason;
-    if (message.type === 'profile.started' && message.offCpuVia) offCpuVia = message.offCpuVia;
-  });
-  const startedMs = Date.now();
-  try {
-    await channel.request({ type: 'profile.start', hz, target, ...(profileType !== 'cpu' && { profileType, offcpu: offCpu }) });
-    await new Promise<void>((resolve) => {
-      const timer = durationS === undefined ? undefined : setTimeout(resolve, durationS * 1000);
-      const onSignal = () => {
-        if (timer) clearTimeout(timer);
-        resolve();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+  let unwindTotal: UnwindOutcome | undefined;
+  let startedMs = Date.now();
+  let framePointers = unwind === 'fp';
+  if (unwind === 'cfi') {
+    // The run's length counts from the first sample: loading the walker and its tables takes seconds.
+    const run = await sampleWithCfi((target as { pid: number }).pid, hz, durationS, symbolizer, intervals, (ms) => (startedMs = ms), unwindAsked === 'auto');
+    if (run) {
+      stoppedEarly = run.stoppedEarly;
+      unwindTotal = run.total;
+    } else {
+      framePointers = true;
+      startedMs = Date.now();
+    }
+  }
+  if (framePointers) {
+    const channel = createKernelChannel(symbolizer);
+    channel.onMessage((message) => {
+      // Intervals arrive symbolized (the channel names frames while the processes are alive).
+      if (message.type === 'profile.interval') intervals.push(message.interval);
+      if (message.type === 'profile.stopped' && message.reason) stoppedEarly = message.reason;
+      if (message.type === 'profile.started' && message.offCpuVia) offCpuVia = message.offCpuVia;
     });
-    await channel.request({ type: 'profile.stop' });
-  } finally {
-    await channel.close();
-    symbolizer.settle();
+    try {
+      await channel.request({ type: 'profile.start', hz, target, ...(profileType !== 'cpu' && { profileType, offcpu: offCpu }) });
+      await untilStopped(durationS);
+      await channel.request({ type: 'profile.stop' });
+    } finally {
+      await channel.close();
+      symbolizer.settle();
+    }
   }
   if (stoppedEarly) process.stderr.write(`probeboard profile: sampling stopped early: ${stoppedEarly}\n`);
 
@@ -199,7 +234,104 @@ export async function runProfile(argv: string[]): Promise<number> {
   process.stderr.write(`probeboard profile: ${amount} in ${seconds.toFixed(1)} s (${targetText}${rate.replace(' · ', ', ')}${offCpuVia ? `, ${offCpuVia}` : ''})` +
     `; lost stacks: user ${describeLost(health.userStackErrors)}, kernel ${describeLost(health.kernelStackErrors)}` +
     `; dropped ${timed ? 'samples or blocked intervals' : 'samples'}: ${health.droppedSamples}\n`);
+  if (unwindTotal) process.stderr.write(`probeboard profile: unwind total: ${describeOutcome(unwindTotal)}\n`);
   return 0;
+}
+
+/**
+ * Which walker runs. cfi was checked against the options already (UsageError); here only
+ * whether the kernel can run it. auto: cfi for a cpu profile of one --pid (not --kernel-only)
+ * on a kernel that can run the walker, else fp; one line on stderr says which and why.
+ */
+function chooseUnwind(asked: UnwindMode, profileType: ProfileType, target: ProfileTarget, stackMode: StackMode): 'fp' | 'cfi' {
+  if (asked === 'fp') return 'fp';
+  if (asked === 'cfi') {
+    const unsupported = cfiWalkerUnsupported();
+    if (unsupported) throw new Error(`--unwind cfi: the kernel cannot run the CFI stack walker: ${unsupported} (use --unwind fp)`);
+    return 'cfi';
+  }
+  const say = (mode: 'fp' | 'cfi', why: string) => {
+    process.stderr.write(`probeboard profile: --unwind auto: ${mode === 'cfi' ? 'CFI' : 'frame pointers'} (${why})\n`);
+    return mode;
+  };
+  if (profileType !== 'cpu') return say('fp', `--type ${profileType} walks frame pointers only`);
+  if (target.kind !== 'pid') return say('fp', 'CFI needs --pid PID');
+  if (stackMode === 'kernel') return say('fp', '--kernel-only: CFI walks user stacks, kernel stacks are the same either way');
+  const unsupported = cfiWalkerUnsupported();
+  if (unsupported) return say('fp', `the kernel cannot run the CFI walker: ${unsupported}`);
+  return say('cfi', '--pid given and the kernel has bpf_loop and ring buffers');
+}
+
+/** Resolves after durationS seconds (if given) or on the first SIGINT/SIGTERM, whichever comes first. */
+function untilStopped(durationS: number | undefined, stopped?: Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = durationS === undefined ? undefined : setTimeout(done, durationS * 1000);
+    function done() {
+      if (timer) clearTimeout(timer);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    }
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    void stopped?.then(done);
+  });
+}
+
+/**
+ * --unwind cfi: samples `pid` with the CFI walker until --duration or a signal (or a read error),
+ * pushing each interval into `intervals` and printing its outcome counts on stderr. Everything is
+ * detached and closed before it returns or throws; the symbolizer is settled.
+ */
+async function sampleWithCfi(
+  pid: number, hz: number, durationS: number | undefined, symbolizer: Symbolizer, intervals: SymbolizedInterval[],
+  onSampling: (startedMs: number) => void, fallBack: boolean,
+): Promise<{ total: UnwindOutcome; stoppedEarly?: string } | null> {
+  const total = emptyOutcome();
+  let stoppedEarly: string | undefined;
+  let failed!: () => void;
+  const failure = new Promise<void>((resolve) => (failed = resolve));
+  let collector: CfiProfileCollector | undefined;
+  try {
+    try {
+      collector = new CfiProfileCollector({
+        pid,
+        hz,
+        symbolizer,
+        onInterval: (interval, outcome) => {
+          intervals.push(interval);
+          addOutcome(total, outcome);
+          // An interval without a sample of the target (idle, or the short tail at the end) says nothing: left out; the total has it.
+          if (outcome.stacks + outcome.lost + outcome.noRegs === 0) return;
+          const seconds = ((interval.endMs - interval.startMs) / 1000).toFixed(1);
+          process.stderr.write(`probeboard profile: unwind ${new Date(interval.endMs).toISOString().slice(11, 19)} (${seconds} s): ${describeOutcome(outcome)}\n`);
+        },
+        onError: (error) => {
+          stoppedEarly = error.message;
+          failed();
+        },
+      });
+    } catch (error) {
+      // auto: a walker that passed the feature probe but does not load or attach here (a
+      // verifier that refuses it, memory limits) leaves the frame-pointer walk, said on stderr.
+      if (!fallBack) throw error;
+      process.stderr.write(`probeboard profile: --unwind auto: the CFI walker did not start (${error instanceof Error ? error.message : String(error)}): frame pointers instead\n`);
+      return null;
+    }
+    const report = collector.firstReport;
+    const without = report.mappings.filter((m) => m.tableId === undefined && m.path !== '');
+    const stats = collector.tablesStats;
+    process.stderr.write(`probeboard profile: CFI tables for pid ${pid}: ${report.mappings.filter((m) => m.tableId !== undefined).length} mappings with tables` +
+      ` (${stats.tables} tables, ${stats.rowsUsed} of ${stats.rowsCapacity} rows)` +
+      `${without.length > 0 ? `; frame pointers in ${without.map((m) => (m.reason?.startsWith(m.path) ? m.reason : `${m.path}: ${m.reason}`)).join('; ')}` : ''}\n`);
+    onSampling(Date.now());
+    await untilStopped(durationS, failure);
+  } finally {
+    collector?.stop();
+    symbolizer.settle();
+  }
+  if (collector.refreshError) process.stderr.write(`probeboard profile: re-reading the mappings of pid ${pid}: ${collector.refreshError}\n`);
+  return { total, stoppedEarly };
 }
 
 /** µs as a short human duration (the total of an off-CPU or wall profile). */
