@@ -7,6 +7,7 @@
 import { UsageError, choiceOption, intOption, parseCommandLine, secondsOption } from './args.ts';
 import { EventsCollector, EventsInputError, type EventRecord, type EventStats } from '../collectors/events.ts';
 import type { FieldValue } from '../probes/tracefs.ts';
+import { untilStopped } from './until-stopped.ts';
 
 const HELP = `usage: probeboard events SPEC [--pid PID] [--duration SEC] [--format text|jsonl]
 
@@ -130,31 +131,27 @@ export async function runEvents(argv: string[]): Promise<number> {
   if (format === 'text') write(`${'TIME'.padEnd(12)} ${'COMM'.padEnd(16)} ${'PID'.padStart(7)} ${'TID'.padStart(7)}  DATA\n`);
   process.stderr.write(`probeboard events: tracing ${collector.probe}${pid ? ` in pid ${pid}` : ''}${duration ? ` for ${duration}s` : ''}; Ctrl-C to stop\n`);
 
-  await new Promise<void>((resolve) => {
-    let reported = { lost: 0, dropped: 0 };
-    const tick = setInterval(() => {
-      if (stdoutClosed || collector.error) return done();
-      const now = Date.now();
-      if (now - lastReport < 1000) return;
-      lastReport = now;
-      const s = collector.stats();
-      if (s.lost > reported.lost || s.dropped > reported.dropped) {
-        process.stderr.write(`probeboard events: ${s.lost - reported.lost} lost in the kernel (buffer full), ${s.dropped - reported.dropped} dropped in user space (output too slow) in the last second\n`);
-        reported = { lost: s.lost, dropped: s.dropped };
-      }
-    }, 100);
-    let lastReport = Date.now();
-    const timer = duration ? setTimeout(() => done(), duration * 1000) : null;
-    function done(): void {
-      clearInterval(tick);
-      if (timer) clearTimeout(timer);
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
+  // Ends early when stdout is closed or the collector failed (checked with the loss report).
+  let endEarly!: () => void;
+  const endedEarly = new Promise<void>((resolve) => (endEarly = resolve));
+  let reported = { lost: 0, dropped: 0 };
+  let lastReport = Date.now();
+  const tick = setInterval(() => {
+    if (stdoutClosed || collector.error) return endEarly();
+    const now = Date.now();
+    if (now - lastReport < 1000) return;
+    lastReport = now;
+    const s = collector.stats();
+    if (s.lost > reported.lost || s.dropped > reported.dropped) {
+      process.stderr.write(`probeboard events: ${s.lost - reported.lost} lost in the kernel (buffer full), ${s.dropped - reported.dropped} dropped in user space (output too slow) in the last second\n`);
+      reported = { lost: s.lost, dropped: s.dropped };
     }
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
+  }, 100);
+  try {
+    await untilStopped(duration || undefined, endedEarly);
+  } finally {
+    clearInterval(tick);
+  }
   const final = collector.stop();
   // What stdout still holds is written before the process exits (main.ts calls process.exit).
   if (!stdoutClosed && process.stdout.writableLength > 0) await new Promise((r) => process.stdout.once('drain', r));

@@ -19,6 +19,7 @@ import { speedscopeFromFolded } from '../../lib/flame/speedscope.ts';
 import { flameTreeToPprof, pprofTypeOptions } from '../../lib/flame/pprof.ts';
 import { ProfileWindow } from '../aggregator/profile-window.ts';
 import { CfiProfileCollector, addOutcome, cfiWalkerUnsupported, describeOutcome, emptyOutcome, type UnwindOutcome } from '../collectors/cfi-profile.ts';
+import { untilStopped } from './until-stopped.ts';
 
 export const UNWIND_MODES = ['auto', 'fp', 'cfi'] as const;
 export type UnwindMode = (typeof UNWIND_MODES)[number];
@@ -262,21 +263,6 @@ function chooseUnwind(asked: UnwindMode, profileType: ProfileType, target: Profi
   return say('cfi', '--pid given and the kernel has bpf_loop and ring buffers');
 }
 
-/** Resolves after durationS seconds (if given) or on the first SIGINT/SIGTERM, whichever comes first. */
-function untilStopped(durationS: number | undefined, stopped?: Promise<void>): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = durationS === undefined ? undefined : setTimeout(done, durationS * 1000);
-    function done() {
-      if (timer) clearTimeout(timer);
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    }
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    void stopped?.then(done);
-  });
-}
 
 /**
  * --unwind cfi: samples `pid` with the CFI walker until --duration or a signal (or a read error),
