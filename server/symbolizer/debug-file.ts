@@ -34,11 +34,8 @@ export function debugFilePath(buildId: string, root = ''): string {
 }
 
 /** CRC-32 (the zlib/IEEE 802.3 polynomial, reflected, 0xedb88320), one table entry per byte value. */
-/** CRC-32 in plain JS (lib/crc32.ts), for Node before 20.15. */
-export const crc32Js = crc32InJs;
-
-/** zlib.crc32 where Node has it (20.15+, native), else crc32Js. */
-const crc32: (data: Uint8Array, crc?: number) => number = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32 ?? crc32Js;
+/** zlib.crc32 where Node has it (20.15+, native), else lib/crc32.ts's plain JS. */
+const crc32: (data: Uint8Array, crc?: number) => number = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32 ?? crc32InJs;
 
 /** Bytes read at a time while computing a debug file's CRC. */
 const CRC_CHUNK = 1 << 20;

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { Symbolizer } from './index.ts';
-import { crc32Js, debugFilePath } from './debug-file.ts';
+import { debugFilePath } from './debug-file.ts';
+import { crc32 as crc32Js } from '../../lib/crc32.ts';
 import { ElfFile } from './elf.ts';
 import { buildFixtures, compileC, fakeProcMapping, FIXTURES, fileOffsetOf, nmFunctions, runProgram } from './testing.ts';
 
